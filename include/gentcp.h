@@ -1,0 +1,409 @@
+/*
+ * gentcp.h -- Erlang/OTP's gen_tcp for C: sockets owned by lightweight
+ * processes, data delivered as messages, framing built in.
+ *
+ * This is the only public header.  Everything public is gt_-prefixed.
+ *
+ * Conventions, stated once here and relied on everywhere below:
+ *
+ *  - Errors.  Every function that can fail returns an int: 0 on success, a
+ *    negative error code otherwise.  POSIX errors are -errno (so -EINVAL is
+ *    reported as "einval", as inet:posix() spells it); gen_tcp's own reasons
+ *    (closed, timeout, not_owner, ...) live in a reserved range below
+ *    GT_ERR_BASE.  gt_err_name() gives the Erlang atom, gt_strerror() a
+ *    sentence.  Nothing in the library prints or aborts.
+ *
+ *  - Handles.  gt_socket and gt_pid are small value structs holding an index
+ *    and a generation.  A stale handle (a closed socket, a dead process) is
+ *    an error (closed / badarg / noproc), never a dangling pointer.
+ *
+ *  - Timeouts are milliseconds as in Erlang: 0 polls, GT_INFINITY waits
+ *    forever.  Negative values other than GT_INFINITY are treated as 0.
+ *
+ *  - Ownership.  Every gt_msg returned to the caller is owned by the caller
+ *    and must be released with gt_msg_free().  Buffers passed in (send data,
+ *    message payloads) are copied before the call returns unless stated.
+ *
+ *  - Processes.  gentcp functions that block (accept, recv, receive, a busy
+ *    send ...) park the calling process, never its scheduler thread.  Any OS
+ *    thread that calls the API is itself a process: it gets a mailbox on first
+ *    use and simply blocks.
+ */
+#ifndef GENTCP_H
+#define GENTCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GT_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define GT_ERR_BASE (-100000)
+
+/* gentcp reasons that are not errno values: XX(suffix, atom, text).  The
+ * codes count up from GT_ERR_BASE+1, far below any -errno. */
+#define GT_ERR_MAP(XX)                                                         \
+    XX(CLOSED, "closed", "the socket is closed")                              \
+    XX(TIMEOUT, "timeout", "the operation timed out")                         \
+    XX(NOT_OWNER, "not_owner", "the caller is not the controlling process")   \
+    XX(BADARG, "badarg", "bad argument")                                      \
+    XX(SYSTEM_LIMIT, "system_limit", "a system limit was reached")            \
+    XX(NXDOMAIN, "nxdomain", "the host name does not resolve")                \
+    XX(NOPROC, "noproc", "no such process")                                   \
+    XX(TIMEOUT_REST, "timeout", "send timed out with data left unsent")       \
+    XX(TRUNCATED, "truncated", "the peer closed in the middle of a packet")
+
+enum gt_err {
+    GT_OK = 0,
+    GT__ERR_FIRST_ = GT_ERR_BASE,
+#define GT__ERR_ENUM(name, atom, text) GT_E##name,
+    GT_ERR_MAP(GT__ERR_ENUM)
+#undef GT__ERR_ENUM
+    GT__ERR_END_
+};
+
+/* The Erlang atom for err ("closed", "einval", "econnreset", ...); "ok" for
+ * 0; "unknown" for codes that are neither.  Static storage, never NULL. */
+const char *gt_err_name(int err);
+
+/* A human sentence for err.  Static storage, never NULL. */
+const char *gt_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Runtime and processes                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define GT_INFINITY (-1)
+
+typedef struct gt_pid {
+    uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
+} gt_pid;
+
+typedef struct gt_socket {
+    uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
+} gt_socket;
+
+/* Runtime configuration, read once by gt_init().  Zero fields take defaults. */
+typedef struct gt_config {
+    int schedulers;   /* scheduler threads; default: online cores */
+    int spin_us;      /* how long an idle scheduler polls before it sleeps;
+                         default 50 us, negative = never spin (see DESIGN.md) */
+    size_t stack_size;/* default process stack; default 64 KiB */
+} gt_config;
+
+/* Starts the runtime.  Optional: the first API call starts it with defaults.
+ * Returns -EALREADY if it is already running. */
+int gt_init(const gt_config *cfg);
+
+typedef void (*gt_proc_fn)(void *arg);
+
+typedef struct gt_spawn_opts {
+    size_t stack_size; /* 0 = runtime default; rounded up to pages; a guard
+                          page below it faults on overflow */
+    bool os_thread;    /* run on a dedicated OS thread (for long foreign
+                          blocking calls) instead of a scheduler */
+    int scheduler;     /* -1 or 0 = round robin; k>0 pins to scheduler k-1 */
+} gt_spawn_opts;
+
+/* Starts fn(arg) as a new process.  opts may be NULL.  The process ends when
+ * fn returns or calls gt_exit(); every socket it controls is then closed and
+ * its mailbox freed. */
+int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_out);
+
+/* The calling process (an OS thread becomes one on first use). */
+gt_pid gt_self(void);
+
+/* Ends the calling process (as returning from its function would).  In an OS
+ * thread that is not a spawned process, it only releases the thread's
+ * process identity (its sockets are closed, its mailbox freed). */
+void gt_exit(void);
+
+/* As erlang:hibernate/3: gives the stack back and, when a message is in the
+ * mailbox, runs fn(arg) afresh on a new stack.  Never returns.  Only for
+ * spawned (non os_thread) processes; elsewhere it waits for a message and
+ * calls fn(arg) on the current stack. */
+#if defined(__GNUC__)
+__attribute__((noreturn))
+#endif
+void gt_hibernate(gt_proc_fn fn, void *arg);
+
+/* Lets other processes run. */
+void gt_yield(void);
+
+/* Parks the calling process for ms milliseconds. */
+void gt_sleep(int64_t ms);
+
+/* True while pid names a live process. */
+bool gt_is_alive(gt_pid pid);
+
+/* Asks to be told when pid ends: a GT_MSG_DOWN message arrives (at once if
+ * pid is already dead). */
+int gt_monitor(gt_pid pid);
+
+static inline bool gt_pid_eq(gt_pid a, gt_pid b) { return a.id == b.id; }
+static inline bool gt_sock_eq(gt_socket a, gt_socket b) { return a.id == b.id; }
+
+/* ------------------------------------------------------------------------ */
+/* Messages                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum gt_msg_kind {
+    GT_MSG_TCP = 1,     /* {tcp, S, Data}: data/len hold one packet        */
+    GT_MSG_TCP_CLOSED,  /* {tcp_closed, S}                                 */
+    GT_MSG_TCP_ERROR,   /* {tcp_error, S, Reason}: reason holds the code   */
+    GT_MSG_TCP_PASSIVE, /* {tcp_passive, S}                                */
+    GT_MSG_HTTP,        /* {http, S, HttpPacket}: http points at it        */
+    GT_MSG_USER,        /* from gt_post(): tag, data/len, from             */
+    GT_MSG_DOWN         /* a monitored process ended: from = that process  */
+} gt_msg_kind;
+
+struct gt_http_packet; /* see the packet decoding section */
+
+/* One message.  Allocated by gentcp, owned by whoever holds the pointer;
+ * release with gt_msg_free().  data points into the same allocation. */
+typedef struct gt_msg {
+    struct gt_msg *next_;              /* internal: mailbox link        */
+    gt_msg_kind kind;
+    gt_socket sock;                    /* socket messages               */
+    gt_pid from;                       /* GT_MSG_USER, GT_MSG_DOWN      */
+    int reason;                        /* GT_MSG_TCP_ERROR              */
+    int tag;                           /* GT_MSG_USER                   */
+    size_t len;                        /* bytes at data                 */
+    uint8_t *data;                     /* packet or user payload        */
+    const struct gt_http_packet *http; /* GT_MSG_HTTP                   */
+} gt_msg;
+
+void gt_msg_free(gt_msg *msg);
+
+/* Sends a user message to pid: a copy of len bytes at data, with tag.
+ * Returns GT_ENOPROC if pid is not alive. */
+int gt_post(gt_pid pid, int tag, const void *data, size_t len);
+
+/* Takes the oldest message from the caller's mailbox, waiting up to
+ * timeout_ms.  Returns 0 and *msg_out (caller owns it), or GT_ETIMEOUT. */
+int gt_receive(int64_t timeout_ms, gt_msg **msg_out);
+
+/* Selective receive: the oldest message for which match(msg, arg) is true;
+ * the others stay in the mailbox, in order. */
+typedef bool (*gt_match_fn)(const gt_msg *msg, void *arg);
+int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **msg_out);
+
+/* A ready-made predicate: messages about the socket *(gt_socket *)arg. */
+bool gt_match_socket(const gt_msg *msg, void *arg);
+
+/* An eventfd that is readable while the caller's mailbox is not empty, for
+ * waiting on a mailbox from a foreign event loop.  Owned by the process. */
+int gt_mailbox_fd(void);
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum gt_optname {
+    GT_OPT_END_ = 0,
+    GT_OPT_INET_BACKEND, /* i: GT_BACKEND_INET | GT_BACKEND_SOCKET; first  */
+    GT_OPT_ACTIVE,       /* i: GT_ACTIVE_* (see below)                     */
+    GT_OPT_PACKET,       /* i: gt_packet_type                              */
+    GT_OPT_PACKET_SIZE,  /* i: >= 0, 0 = no limit                          */
+    GT_OPT_MODE,         /* i: GT_MODE_LIST | GT_MODE_BINARY               */
+    GT_OPT_HEADER,       /* i: >= 0                                        */
+    GT_OPT_BUFFER,       /* i: user-level buffer, caps a raw message       */
+    GT_OPT_REUSEADDR,    /* b                                              */
+    GT_OPT_BACKLOG,      /* i: listen only, default 5                      */
+    GT_OPT_IP,           /* s: local address ("127.0.0.1", "::1", "any",
+                            "loopback"); same as ifaddr                    */
+    GT_OPT_PORT,         /* i: local port                                  */
+    GT_OPT_FAMILY,       /* i: GT_INET | GT_INET6                          */
+    GT_OPT_NODELAY,      /* b                                              */
+    GT_OPT_KEEPALIVE,    /* b                                              */
+    GT_OPT_SEND_TIMEOUT, /* i: ms >= 0 or GT_INFINITY                      */
+    GT_OPT_SEND_TIMEOUT_CLOSE, /* b                                        */
+    GT_OPT_EXIT_ON_CLOSE,/* b                                              */
+    GT_OPT_SHOW_ECONNRESET, /* b                                           */
+    GT_OPT_HIGH_WATERMARK,  /* i                                           */
+    GT_OPT_LOW_WATERMARK,   /* i                                           */
+    GT_OPT_RECBUF,       /* i: SO_RCVBUF                                   */
+    GT_OPT_SNDBUF,       /* i: SO_SNDBUF                                   */
+    GT_OPT_LINGER,       /* linger: {on, seconds}                          */
+    GT_OPT_DELAY_SEND,   /* b                                              */
+    GT_OPT_LINE_DELIMITER, /* i: 0..255                                    */
+    GT_OPT_TOS,          /* i                                              */
+    GT_OPT_PRIORITY,     /* i                                              */
+    GT_OPT_TTL,          /* i                                              */
+    GT_OPT_IPV6_V6ONLY,  /* b                                              */
+    GT_OPT_DEBUG,        /* b (accepted, no effect)                        */
+    GT_OPT_DONTROUTE,    /* b                                              */
+    GT_OPT_COUNT_
+} gt_optname;
+
+/* Values of GT_OPT_ACTIVE.  N-mode counters are plain ints in
+ * -32768..32767; the three atoms sit outside that range so that a C
+ * "true" (1) can never be mistaken for {active, true}. */
+#define GT_ACTIVE_FALSE_V 0x100000
+#define GT_ACTIVE_TRUE_V 0x100001
+#define GT_ACTIVE_ONCE_V 0x100002
+
+enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
+enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
+enum gt_family { GT_INET = 4, GT_INET6 = 6 };
+
+/* {packet, T}.  0, 1, 2, 4 are their own values so GT_PACKET(4) reads as in
+ * Erlang. */
+typedef enum gt_packet_type {
+    GT_PKT_RAW = 0,
+    GT_PKT_1 = 1,
+    GT_PKT_2 = 2,
+    GT_PKT_4 = 4,
+    GT_PKT_ASN1 = 10,
+    GT_PKT_SUNRM,
+    GT_PKT_CDR,
+    GT_PKT_FCGI,
+    GT_PKT_TPKT,
+    GT_PKT_LINE,
+    GT_PKT_HTTP,
+    GT_PKT_HTTPH,
+    GT_PKT_HTTP_BIN,
+    GT_PKT_HTTPH_BIN
+} gt_packet_type;
+
+/* One option: a name and a value.  Build them with the macros below. */
+typedef struct gt_opt {
+    gt_optname name;
+    union {
+        int64_t i;       /* integers, booleans, enums          */
+        const char *s;   /* GT_OPT_IP: borrowed for the call   */
+        struct {
+            int on;
+            int seconds;
+        } linger;
+    } v;
+} gt_opt;
+
+/* A list of options, applied in order (for a duplicated option the last
+ * one wins).  The array is borrowed for the duration of the call. */
+typedef struct gt_optlist {
+    const gt_opt *opts;
+    size_t count;
+} gt_optlist;
+
+#define GT_OPTS(...)                                                           \
+    ((gt_optlist){(const gt_opt[]){__VA_ARGS__},                               \
+                  sizeof((gt_opt[]){__VA_ARGS__}) / sizeof(gt_opt)})
+#define GT_NOOPTS ((gt_optlist){NULL, 0})
+
+#define GT__OPT_I(n, x) ((gt_opt){.name = (n), .v.i = (int64_t)(x)})
+#define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
+#define GT_ACTIVE_FALSE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V)
+#define GT_ACTIVE_TRUE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_TRUE_V)
+#define GT_ACTIVE_ONCE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_ONCE_V)
+#define GT_ACTIVE_N(n) GT__OPT_I(GT_OPT_ACTIVE, n)
+#define GT_PACKET(t) GT__OPT_I(GT_OPT_PACKET, t)
+#define GT_PACKET_SIZE(n) GT__OPT_I(GT_OPT_PACKET_SIZE, n)
+#define GT_BINARY GT__OPT_I(GT_OPT_MODE, GT_MODE_BINARY)
+#define GT_LIST GT__OPT_I(GT_OPT_MODE, GT_MODE_LIST)
+#define GT_HEADER(n) GT__OPT_I(GT_OPT_HEADER, n)
+#define GT_BUFFER(n) GT__OPT_I(GT_OPT_BUFFER, n)
+#define GT_REUSEADDR(b) GT__OPT_I(GT_OPT_REUSEADDR, b)
+#define GT_BACKLOG(n) GT__OPT_I(GT_OPT_BACKLOG, n)
+#define GT_IP(str) ((gt_opt){.name = GT_OPT_IP, .v.s = (str)})
+#define GT_IFADDR(str) GT_IP(str)
+#define GT_PORT(n) GT__OPT_I(GT_OPT_PORT, n)
+#define GT_FAMILY(f) GT__OPT_I(GT_OPT_FAMILY, f)
+#define GT_NODELAY(b) GT__OPT_I(GT_OPT_NODELAY, b)
+#define GT_KEEPALIVE(b) GT__OPT_I(GT_OPT_KEEPALIVE, b)
+#define GT_SEND_TIMEOUT(ms) GT__OPT_I(GT_OPT_SEND_TIMEOUT, ms)
+#define GT_SEND_TIMEOUT_CLOSE(b) GT__OPT_I(GT_OPT_SEND_TIMEOUT_CLOSE, b)
+#define GT_EXIT_ON_CLOSE(b) GT__OPT_I(GT_OPT_EXIT_ON_CLOSE, b)
+#define GT_SHOW_ECONNRESET(b) GT__OPT_I(GT_OPT_SHOW_ECONNRESET, b)
+#define GT_HIGH_WATERMARK(n) GT__OPT_I(GT_OPT_HIGH_WATERMARK, n)
+#define GT_LOW_WATERMARK(n) GT__OPT_I(GT_OPT_LOW_WATERMARK, n)
+#define GT_RECBUF(n) GT__OPT_I(GT_OPT_RECBUF, n)
+#define GT_SNDBUF(n) GT__OPT_I(GT_OPT_SNDBUF, n)
+#define GT_LINGER(on_, secs)                                                   \
+    ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#define GT_DELAY_SEND(b) GT__OPT_I(GT_OPT_DELAY_SEND, b)
+#define GT_LINE_DELIMITER(c) GT__OPT_I(GT_OPT_LINE_DELIMITER, c)
+#define GT_TOS(n) GT__OPT_I(GT_OPT_TOS, n)
+#define GT_PRIORITY(n) GT__OPT_I(GT_OPT_PRIORITY, n)
+#define GT_TTL(n) GT__OPT_I(GT_OPT_TTL, n)
+#define GT_IPV6_V6ONLY(b) GT__OPT_I(GT_OPT_IPV6_V6ONLY, b)
+
+/* The atom name of an option ("packet_size"), or NULL. */
+const char *gt_opt_name(gt_optname name);
+
+/* ------------------------------------------------------------------------ */
+/* Sockets                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* gen_tcp:listen/2.  port 0 picks an ephemeral port (see gt_port()).
+ * Bad options return GT_EBADARG (Erlang raises badarg). */
+int gt_listen(int port, gt_optlist opts, gt_socket *lsock_out);
+
+/* gen_tcp:accept/2.  Any process may accept; concurrent acceptors are served
+ * first come, first served.  The new socket is owned by the caller and
+ * inherits the listen socket's options. */
+int gt_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out);
+
+/* gen_tcp:connect/4.  host is a name or a literal address; every resolved
+ * address is tried in order. */
+int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
+               gt_socket *sock_out);
+
+/* gen_tcp:send/2.  The bytes are framed for the socket's packet type and
+ * copied before the call returns.  With {packet,1|2} a payload too long for
+ * its header fails with -EMSGSIZE and nothing is sent (Erlang truncates the
+ * header and corrupts the stream; see docs/DEVIATIONS.md). */
+int gt_send(gt_socket sock, const void *data, size_t len);
+
+/* gen_tcp:send/2 with iodata: the iovecs are one packet. */
+int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
+
+/* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly
+ * length bytes (raw mode only).  On 0, *msg_out is a GT_MSG_TCP (or
+ * GT_MSG_HTTP) message the caller owns. */
+int gt_recv(gt_socket sock, size_t length, int64_t timeout_ms, gt_msg **msg_out);
+
+/* gen_tcp:close/1.  Returns 0 also when the socket is already closed
+ * (inet backend), as Erlang does. */
+int gt_close(gt_socket sock);
+
+typedef enum gt_shutdown_how { GT_SHUT_READ = 1, GT_SHUT_WRITE, GT_SHUT_READ_WRITE } gt_shutdown_how;
+
+/* gen_tcp:shutdown/2. */
+int gt_shutdown(gt_socket sock, gt_shutdown_how how);
+
+/* gen_tcp:controlling_process/2: only the owner may call it; pending
+ * messages about the socket move to the new owner, in order. */
+int gt_controlling_process(gt_socket sock, gt_pid new_owner);
+
+/* inet:setopts/2 and inet:getopts/2.  getopts fills in the value of every
+ * opts[i] whose name is set. */
+int gt_setopts(gt_socket sock, gt_optlist opts);
+int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
+
+/* inet:port/1, inet:sockname/1, inet:peername/1. */
+int gt_port(gt_socket sock, int *port_out);
+int gt_sockname(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
+int gt_peername(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
+
+/* Formats an address as "127.0.0.1:5678" or "[::1]:5678" into buf. */
+const char *gt_addr_str(const struct sockaddr_storage *addr, char *buf, size_t len);
+
+/* The process that controls sock, or {0} if it is closed. */
+gt_pid gt_owner(gt_socket sock);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GENTCP_H */

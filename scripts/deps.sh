@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the benchmarks need, on Debian 12.
+# Idempotent: does nothing when everything is present.
+set -eu
+need=()
+command -v cc >/dev/null       || need+=(gcc)
+command -v make >/dev/null     || need+=(make)
+command -v clang >/dev/null    || need+=(clang)
+command -v escript >/dev/null  || need+=(erlang-base)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v curl >/dev/null     || need+=(curl)
+[ -d /usr/lib/erlang/lib ] && ls /usr/lib/erlang/lib | grep -q '^inets-' || need+=(erlang-inets)
+if [ -z "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] &&
+   [ "$(uname -m)" = x86_64 ]; then
+    need+=(libclang-rt-14-dev)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing ${need[*]}; run as root (or install them) first" >&2
+    exit 1
+fi
+echo "deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,174 @@
+/*
+ * packet.c -- dispatch by packet type: the framing contract the socket
+ * layer uses (gt__pkt_frame) and erlang:decode_packet/3 (gt_decode_packet).
+ *
+ * Each family file answers "how long is the first packet"; this file owns
+ * the rules shared by all of them: the packet_size limit, the 2^31-1 cap
+ * that Erlang's int lengths impose, and what is stripped on delivery.
+ */
+#include <errno.h>
+#include <limits.h>
+
+#include "packet/packet.h"
+
+int64_t gt__pkt_total(uint64_t hlen, uint64_t plen, uint64_t max_plen)
+{
+    if (max_plen != 0 && plen > max_plen)
+        return -1;
+    if (hlen + plen > INT32_MAX) /* Erlang: int overflow is "invalid" */
+        return -1;
+    return (int64_t)(hlen + plen);
+}
+
+static int64_t hdr_total(int r, uint64_t hlen, uint64_t plen, uint64_t max_plen)
+{
+    if (r == GT__PKT_MORE)
+        return 0;
+    if (r == GT__PKT_INVALID)
+        return -1;
+    return gt__pkt_total(hlen, plen, max_plen);
+}
+
+int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, uint8_t delim,
+                       int http_state, const uint8_t *p, size_t n)
+{
+    uint64_t hlen = 0, plen = 0;
+    int r;
+
+    switch (t) {
+    case GT_PKT_RAW:
+        return (int64_t)n; /* 0 = more */
+    case GT_PKT_1:
+    case GT_PKT_2:
+    case GT_PKT_4:
+        r = gt__pkt_len_hdr((size_t)t, p, n, &hlen, &plen);
+        break;
+    case GT_PKT_ASN1:
+        r = gt__pkt_asn1_hdr(p, n, &hlen, &plen);
+        break;
+    case GT_PKT_SUNRM:
+        r = gt__pkt_sunrm_hdr(p, n, &hlen, &plen);
+        break;
+    case GT_PKT_CDR:
+        r = gt__pkt_cdr_hdr(p, n, &hlen, &plen);
+        break;
+    case GT_PKT_FCGI:
+        r = gt__pkt_fcgi_hdr(p, n, &hlen, &plen);
+        break;
+    case GT_PKT_TPKT:
+        r = gt__pkt_tpkt_hdr(p, n, &hlen, &plen);
+        break;
+    case GT_PKT_LINE:
+        return gt__pkt_line_len(p, n, max_plen, trunc_len, delim);
+    case GT_PKT_HTTPH:
+    case GT_PKT_HTTPH_BIN:
+        http_state = 1;
+        /* fall through */
+    case GT_PKT_HTTP:
+    case GT_PKT_HTTP_BIN:
+        return gt__pkt_http_len(p, n, max_plen, trunc_len, http_state);
+    default:
+        return -1;
+    }
+    return hdr_total(r, hlen, plen, max_plen);
+}
+
+ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
+                      size_t *need_out)
+{
+    int64_t r = gt__pkt_length(t, o->packet_size, o->trunc_len, (uint8_t)o->line_delimiter,
+                               o->http_state, buf, n);
+    size_t need = 0;
+
+    if (r < 0)
+        return -EMSGSIZE;
+    if (r > 0 && (uint64_t)r <= n)
+        return (ssize_t)r;
+    need = (size_t)r;
+    if (need_out)
+        *need_out = need;
+    return 0;
+}
+
+size_t gt__pkt_header_len(gt_packet_type t)
+{
+    switch (t) {
+    case GT_PKT_1:
+        return 1;
+    case GT_PKT_2:
+        return 2;
+    case GT_PKT_4:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+size_t gt__pkt_trailer_len(gt_packet_type t, const uint8_t *frame, size_t len)
+{
+    return t == GT_PKT_FCGI ? gt__pkt_fcgi_padding(frame, len) : 0;
+}
+
+static bool type_known(gt_packet_type t)
+{
+    switch (t) {
+    case GT_PKT_RAW: case GT_PKT_1: case GT_PKT_2: case GT_PKT_4:
+    case GT_PKT_ASN1: case GT_PKT_SUNRM: case GT_PKT_CDR: case GT_PKT_FCGI:
+    case GT_PKT_TPKT: case GT_PKT_LINE: case GT_PKT_HTTP: case GT_PKT_HTTPH:
+    case GT_PKT_HTTP_BIN: case GT_PKT_HTTPH_BIN:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_decode_opts *opts,
+                     gt_decode_result *res)
+{
+    static const gt_decode_opts defaults = GT_DECODE_OPTS_INIT;
+    const uint8_t *p = bytes ? bytes : (const uint8_t *)"";
+    uint8_t delim = '\n';
+    int64_t r;
+
+    if (opts == NULL)
+        opts = &defaults;
+    /* Erlang's option rules (decode_packet_3): values are unsigned 32-bit,
+     * line_delimiter is a byte and only for line. */
+    if (!type_known(t) || opts->packet_size > UINT32_MAX || opts->line_length > UINT32_MAX)
+        return GT_EBADARG;
+    if (opts->line_delimiter != -1) {
+        if (t != GT_PKT_LINE || opts->line_delimiter < 0 || opts->line_delimiter > 255)
+            return GT_EBADARG;
+        delim = (uint8_t)opts->line_delimiter;
+    }
+
+    res->type = t;
+    res->more = 0;
+    res->packet = res->rest = NULL;
+    res->packet_len = res->rest_len = 0;
+    res->is_http = false;
+
+    r = gt__pkt_length(t, opts->packet_size, opts->line_length, delim, 0, p, len);
+    if (r < 0) {
+        res->status = GT_DECODE_INVALID;
+        return 0;
+    }
+    if (r == 0 || (uint64_t)r > len) {
+        res->status = GT_DECODE_MORE;
+        res->more = (size_t)r;
+        return 0;
+    }
+    size_t plen = (size_t)r, hl = gt__pkt_header_len(t);
+    res->status = GT_DECODE_PACKET;
+    res->packet = p + hl;
+    res->packet_len = plen - hl - gt__pkt_trailer_len(t, p, plen);
+    res->rest = p + plen;
+    res->rest_len = len - plen;
+    if (gt__pkt_is_http(t)) {
+        int state = (t == GT_PKT_HTTPH || t == GT_PKT_HTTPH_BIN);
+        res->is_http = true;
+        gt__http_parse(p, plen, &state, t == GT_PKT_HTTP_BIN || t == GT_PKT_HTTPH_BIN,
+                       &res->http);
+    }
+    return 0;
+}

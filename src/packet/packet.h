@@ -1,0 +1,123 @@
+/*
+ * packet.h -- the internal packet contract the socket layer uses.
+ *
+ * Two phases, as in OTP's packet_parser: gt__pkt_frame() finds where the
+ * first packet ends; gt__pkt_header_len() says what to strip on delivery;
+ * gt__http_packet_new() turns one framed http line into a message payload.
+ * Everything is pure over (buf, n): no I/O, no globals, no init function.
+ *
+ * Inside src/packet the family files share the gt__pkt_* helpers declared
+ * at the bottom; nothing outside src/packet should call those.
+ */
+#ifndef GT_PACKET_H
+#define GT_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gentcp.h"
+#include "packet/packet_api.h"
+
+typedef struct gt__pkt_opts {
+    size_t packet_size;   /* 0 = no limit (Erlang semantics per type) */
+    size_t trunc_len;     /* line: max line length before a truncated line
+                             is delivered (Erlang's buffer / line_length);
+                             http: the line limit when packet_size is 0;
+                             0 = none */
+    int line_delimiter;   /* default '\n' (0 is the NUL byte: set it!) */
+    int http_state;       /* http/http_bin only: 0 = a start line is
+                             expected, 1 = header lines (continuation
+                             lines only exist in state 1).  httph/httph_bin
+                             are always 1.  Zero-initialising is right for
+                             a fresh socket. */
+} gt__pkt_opts;
+
+/*
+ * gt__pkt_frame -- Erlang's packet_get_length.
+ *   >0: total byte length of the first complete packet at buf (header
+ *       included); it is <= n;
+ *    0: more data needed, *need_out = the total length if known, else 0;
+ *   <0: -EMSGSIZE for an oversize packet or an invalid header (as Erlang's
+ *       packet_get_length < 0: wrong cdr magic, fcgi version, tpkt version,
+ *       asn1 length of more than 4 bytes, anything over 2^31-1 bytes).
+ * need_out may be NULL.  Linear in n.  GT_PKT_RAW frames all n bytes (and
+ * asks for more when n is 0).
+ */
+ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf,
+                      size_t n, size_t *need_out);
+
+/* Bytes of header stripped on delivery: 1/2/4 for packet 1/2/4; 0 for
+ * everything else (sunrm/asn1/cdr/fcgi/tpkt deliver the whole frame). */
+size_t gt__pkt_header_len(gt_packet_type t);
+
+/* Bytes to drop from the END of a framed packet on delivery: fcgi drops its
+ * padding (Erlang's packet_get_body); 0 for every other type.  frame/len is
+ * a complete frame as gt__pkt_frame measured it. */
+size_t gt__pkt_trailer_len(gt_packet_type t, const uint8_t *frame, size_t len);
+
+/*
+ * gt__http_packet_new -- parses one framed http line (len bytes as
+ * gt__pkt_frame measured them, line end included) into a single heap block:
+ * the struct followed by copies of every string it references, each
+ * NUL-terminated.  Release with free().
+ *
+ * *http_state is the socket's http state (see gt__pkt_opts.http_state) and
+ * is updated as inet_drv does: a request/response line moves it to 1
+ * (headers), http_eoh back to 0.  For httph/httph_bin it is forced to 1.
+ * A line that does not parse gives kind GT_HTTP_ERROR (state unchanged).
+ * Returns NULL only when malloc fails (then *http_state is unchanged).
+ */
+struct gt_http_packet *gt__http_packet_new(gt_packet_type t, const uint8_t *frame,
+                                           size_t len, int *http_state);
+
+/* True for the four http types. */
+static inline int gt__pkt_is_http(gt_packet_type t)
+{
+    return t == GT_PKT_HTTP || t == GT_PKT_HTTPH || t == GT_PKT_HTTP_BIN ||
+           t == GT_PKT_HTTPH_BIN;
+}
+
+/* ---- shared by the family files (src/packet only) ---------------------- */
+
+/* What a header-prefixed family learnt from the bytes so far. */
+enum gt__pkt_hdr {
+    GT__PKT_MORE = 0,    /* not enough bytes to know the length */
+    GT__PKT_HDR = 1,     /* *hlen / *plen are set */
+    GT__PKT_INVALID = -1 /* the header is not valid for this type */
+};
+
+/* pkt_len.c: raw is not handled here; hsize is 1, 2 or 4. */
+int gt__pkt_len_hdr(size_t hsize, const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+/* pkt_sunrm.c, pkt_asn1.c, pkt_cdr.c, pkt_fcgi.c, pkt_tpkt.c */
+int gt__pkt_sunrm_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+int gt__pkt_cdr_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+int gt__pkt_fcgi_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+size_t gt__pkt_fcgi_padding(const uint8_t *frame, size_t len);
+int gt__pkt_tpkt_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+
+/* pkt_line.c: >0 line length (or trunc_len), 0 more, -1 invalid. */
+int64_t gt__pkt_line_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
+                         uint8_t delim);
+
+/* pkt_http.c: framing of one http line; state as gt__pkt_opts.http_state.
+ * >0 line length, 0 more, -1 invalid. */
+int64_t gt__pkt_http_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
+                         int state);
+
+/* pkt_http.c: parses a framed line (ends in '\n') into *out, pointing into
+ * buf (and out->name_buf_).  Updates *state as inet_drv does.  Never fails:
+ * a bad line becomes GT_HTTP_ERROR. */
+void gt__http_parse(const uint8_t *buf, size_t len, int *state, bool binary,
+                    struct gt_http_packet *out);
+
+/* The common length check: plen over max_plen (0 = none) or a total over
+ * INT_MAX is invalid (Erlang returns -1; its int cannot hold more). */
+int64_t gt__pkt_total(uint64_t hlen, uint64_t plen, uint64_t max_plen);
+
+/* Erlang-length of the first packet: >0 total, 0 unknown, -1 invalid. */
+int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, uint8_t delim,
+                       int http_state, const uint8_t *p, size_t n);
+
+#endif /* GT_PACKET_H */

@@ -1,0 +1,265 @@
+/*
+ * mailbox.c -- per-process message queues: gt_post, gt_receive (plain and
+ * selective), delivery from sockets, and the readiness eventfd.
+ *
+ * Any thread may append; only the owner removes (receive) or reorders
+ * (controlling_process runs in the owner).  That is why the owner can keep
+ * a selective-receive cursor: after a wake-up it scans only the messages
+ * that arrived since its last scan, never the whole queue again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "runtime/sched.h"
+
+void gt__mbox_init(gt__mailbox *m)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->lock, NULL);
+    m->efd = -1;
+}
+
+gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
+{
+    gt_msg *msg = malloc(sizeof *msg + len);
+    if (!msg)
+        return NULL;
+    memset(msg, 0, sizeof *msg);
+    msg->kind = kind;
+    msg->len = len;
+    msg->data = (uint8_t *)(msg + 1);
+    return msg;
+}
+
+void gt_msg_free(gt_msg *msg)
+{
+    /* An http packet, when present, was allocated separately by the packet
+     * layer as one block. */
+    if (msg && msg->http)
+        free((void *)msg->http);
+    free(msg);
+}
+
+static void free_chain(gt_msg *m)
+{
+    while (m) {
+        gt_msg *next = m->next_;
+        gt_msg_free(m);
+        m = next;
+    }
+}
+
+void gt__mbox_close(gt__mailbox *m)
+{
+    pthread_mutex_lock(&m->lock);
+    gt_msg *h = m->head;
+    m->head = m->tail = m->scanned = NULL;
+    m->dead = true;
+    int efd = m->efd;
+    m->efd = -1;
+    pthread_mutex_unlock(&m->lock);
+    free_chain(h);
+    if (efd >= 0)
+        close(efd);
+}
+
+bool gt__mbox_has_any(gt__mailbox *m)
+{
+    pthread_mutex_lock(&m->lock);
+    bool any = m->head != NULL;
+    pthread_mutex_unlock(&m->lock);
+    return any;
+}
+
+static void signal_efd(gt__mailbox *m)
+{
+    if (m->efd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(m->efd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
+{
+    gt__mailbox *m = &p->mbox;
+    last->next_ = NULL;
+    pthread_mutex_lock(&m->lock);
+    if (m->dead) {
+        pthread_mutex_unlock(&m->lock);
+        free_chain(first);
+        return;
+    }
+    bool was_empty = m->head == NULL;
+    if (m->tail)
+        m->tail->next_ = first;
+    else
+        m->head = first;
+    m->tail = last;
+    if (was_empty)
+        signal_efd(m);
+    if (m->receiving) {
+        m->receiving = false;
+        gt__wake(p); /* under the lock: see gt__park's contract */
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+int gt_post(gt_pid pid, int tag, const void *data, size_t len)
+{
+    if (len && !data)
+        return GT_EBADARG;
+    gt__proc *p = gt__proc_lookup(pid);
+    if (!p)
+        return GT_ENOPROC;
+    gt_msg *msg = gt__msg_new(GT_MSG_USER, len);
+    if (!msg) {
+        gt__proc_unref(p);
+        return -ENOMEM;
+    }
+    msg->tag = tag;
+    gt__proc *self = gt__self();
+    if (self)
+        msg->from = gt__proc_pid(self);
+    if (len)
+        memcpy(msg->data, data, len);
+    gt__mbox_deliver(p, msg, msg);
+    gt__proc_unref(p);
+    return 0;
+}
+
+/* Unlinks the first match after the cursor; called with the lock held. */
+static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
+{
+    gt_msg *prev = m->scanned;
+    gt_msg *cur = prev ? prev->next_ : m->head;
+    for (; cur; prev = cur, cur = cur->next_) {
+        if (match && !match(cur, arg))
+            continue;
+        if (prev)
+            prev->next_ = cur->next_;
+        else
+            m->head = cur->next_;
+        if (m->tail == cur)
+            m->tail = prev;
+        cur->next_ = NULL;
+        return cur;
+    }
+    m->scanned = prev; /* everything so far failed to match */
+    return NULL;
+}
+
+static void drain_efd_if_empty(gt__mailbox *m)
+{
+    if (m->efd >= 0 && m->head == NULL) {
+        uint64_t v;
+        ssize_t r = read(m->efd, &v, sizeof v);
+        (void)r;
+    }
+}
+
+int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **msg_out)
+{
+    gt__proc *p = gt__self();
+    if (!p)
+        return -ENOMEM;
+    if (!msg_out)
+        return GT_EBADARG;
+    int64_t deadline = gt__deadline(timeout_ms);
+    gt__mailbox *m = &p->mbox;
+    pthread_mutex_lock(&m->lock);
+    m->scanned = NULL;
+    for (;;) {
+        gt_msg *msg = take_match(m, match, arg);
+        if (msg) {
+            m->scanned = NULL;
+            m->receiving = false;
+            drain_efd_if_empty(m);
+            pthread_mutex_unlock(&m->lock);
+            *msg_out = msg;
+            return 0;
+        }
+        if (gt__expired(deadline)) {
+            m->scanned = NULL;
+            m->receiving = false;
+            pthread_mutex_unlock(&m->lock);
+            return GT_ETIMEOUT;
+        }
+        m->receiving = true;
+        pthread_mutex_unlock(&m->lock);
+        gt__park(deadline);
+        pthread_mutex_lock(&m->lock);
+    }
+}
+
+int gt_receive(int64_t timeout_ms, gt_msg **msg_out)
+{
+    return gt_receive_match(NULL, NULL, timeout_ms, msg_out);
+}
+
+bool gt_match_socket(const gt_msg *msg, void *arg)
+{
+    return msg->kind != GT_MSG_USER && msg->kind != GT_MSG_DOWN &&
+           gt_sock_eq(msg->sock, *(gt_socket *)arg);
+}
+
+int gt_mailbox_fd(void)
+{
+    gt__proc *p = gt__self();
+    if (!p)
+        return -ENOMEM;
+    gt__mailbox *m = &p->mbox;
+    pthread_mutex_lock(&m->lock);
+    if (m->efd < 0) {
+        m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (m->efd >= 0 && m->head)
+            signal_efd(m);
+    }
+    int fd = m->efd >= 0 ? m->efd : gt__errno();
+    pthread_mutex_unlock(&m->lock);
+    return fd;
+}
+
+/* controlling_process: move tcp and tcp_closed messages about sock, in
+ * order; tcp_passive, tcp_error and http stay with the old owner (OTP's
+ * inet:tcp_sync_input does the same; semantics.md rule 61). */
+bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
+{
+    gt_msg *mh = NULL, *mt = NULL;
+    bool saw_closed = false;
+    gt__mailbox *m = &from->mbox;
+    pthread_mutex_lock(&m->lock);
+    gt_msg *prev = NULL, *cur = m->head;
+    while (cur) {
+        gt_msg *next = cur->next_;
+        if (gt_sock_eq(cur->sock, sock) &&
+            (cur->kind == GT_MSG_TCP || cur->kind == GT_MSG_TCP_CLOSED)) {
+            if (cur->kind == GT_MSG_TCP_CLOSED)
+                saw_closed = true;
+            if (prev)
+                prev->next_ = next;
+            else
+                m->head = next;
+            if (m->tail == cur)
+                m->tail = prev;
+            cur->next_ = NULL;
+            if (mt)
+                mt->next_ = cur;
+            else
+                mh = cur;
+            mt = cur;
+        } else {
+            prev = cur;
+        }
+        cur = next;
+    }
+    m->scanned = NULL;
+    drain_efd_if_empty(m);
+    pthread_mutex_unlock(&m->lock);
+    if (mh)
+        gt__mbox_deliver(to, mh, mt);
+    return saw_closed;
+}

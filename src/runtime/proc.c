@@ -1,0 +1,371 @@
+/*
+ * proc.c -- processes: spawn, identity, park/wake, hibernate, exit,
+ * monitors.  A process is either a coroutine on a scheduler (the usual
+ * case) or an OS thread (a foreign thread that called the API, or a spawn
+ * with os_thread); both park and wake through the same two functions, so
+ * the socket layer never needs to know which it is dealing with.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/sched.h"
+#include "util/idmap.h"
+
+static gt__idmap procs = GT__IDMAP_INIT;
+static pthread_key_t thread_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void thread_proc_dtor(void *arg);
+static void make_key(void) { pthread_key_create(&thread_key, thread_proc_dtor); }
+
+void gt__proc_ref(gt__proc *p) { atomic_fetch_add(&p->refs, 1); }
+static void ref_cb(void *p) { gt__proc_ref(p); }
+
+void gt__proc_unref(gt__proc *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    gt__mbox_close(&p->mbox);
+    pthread_mutex_destroy(&p->mbox.lock);
+    pthread_mutex_destroy(&p->plock);
+    if (p->is_thread) {
+        pthread_mutex_destroy(&p->tlock);
+        pthread_cond_destroy(&p->tcond);
+    }
+    free(p->monitors);
+    free(p);
+}
+
+gt__proc *gt__proc_lookup(gt_pid pid) { return gt__idmap_get(&procs, pid.id, ref_cb); }
+gt_pid gt__proc_pid(const gt__proc *p) { return (gt_pid){p->id}; }
+bool gt__proc_alive(const gt__proc *p) { return atomic_load(&((gt__proc *)p)->state) != P_DEAD; }
+
+static gt__proc *proc_new(bool is_thread)
+{
+    gt__proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */
+    atomic_init(&p->state, P_RUNNABLE);
+    p->timer_idx = -1;
+    p->is_thread = is_thread;
+    pthread_mutex_init(&p->plock, NULL);
+    gt__mbox_init(&p->mbox);
+    if (is_thread) {
+        pthread_mutex_init(&p->tlock, NULL);
+        pthread_cond_init(&p->tcond, NULL);
+    }
+    p->id = gt__idmap_add(&procs, p);
+    if (!p->id) {
+        gt__proc_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- identity ---- */
+
+gt__proc *gt__self(void)
+{
+    if (gt__tls_proc)
+        return gt__tls_proc;
+    if (gt__rt_ensure() != 0)
+        return NULL;
+    pthread_once(&key_once, make_key);
+    gt__proc *p = proc_new(true);
+    if (!p)
+        return NULL;
+    p->thread_owned = true;
+    atomic_store(&p->state, P_RUNNING);
+    gt__tls_proc = p;
+    pthread_setspecific(thread_key, p);
+    return p;
+}
+
+gt_pid gt_self(void)
+{
+    gt__proc *p = gt__self();
+    return p ? (gt_pid){p->id} : (gt_pid){0};
+}
+
+bool gt_is_alive(gt_pid pid)
+{
+    gt__proc *p = gt__proc_lookup(pid);
+    if (!p)
+        return false;
+    bool alive = gt__proc_alive(p);
+    gt__proc_unref(p);
+    return alive;
+}
+
+/* ---- park / wake ---- */
+
+void gt__wake(gt__proc *p)
+{
+    atomic_store(&p->notified, 1);
+    if (p->is_thread) {
+        pthread_mutex_lock(&p->tlock);
+        pthread_cond_signal(&p->tcond);
+        pthread_mutex_unlock(&p->tlock);
+        return;
+    }
+    int expect = P_WAITING;
+    if (atomic_compare_exchange_strong(&p->state, &expect, P_RUNNABLE))
+        gt__sched_enqueue(p->sched, p);
+}
+
+static void thread_park(gt__proc *p, int64_t deadline)
+{
+    pthread_mutex_lock(&p->tlock);
+    while (!atomic_load(&p->notified)) {
+        if (deadline < 0) {
+            pthread_cond_wait(&p->tcond, &p->tlock);
+        } else {
+            int64_t now = gt__now_ms();
+            if (now >= deadline)
+                break;
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = ts.tv_nsec + (deadline - now) * 1000000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&p->tcond, &p->tlock, &ts);
+        }
+    }
+    atomic_store(&p->notified, 0);
+    pthread_mutex_unlock(&p->tlock);
+}
+
+void gt__park(int64_t deadline)
+{
+    gt__proc *p = gt__self();
+    if (atomic_exchange(&p->notified, 0))
+        return;
+    if (p->is_thread) {
+        thread_park(p, deadline);
+        return;
+    }
+    if (deadline >= 0)
+        gt__timer_add(&p->sched->timers, p, deadline);
+    gt__sched_switch_out(p, Y_PARK);
+    gt__timer_del(&p->sched->timers, p);
+    atomic_store(&p->notified, 0);
+}
+
+void gt_yield(void)
+{
+    gt__proc *p = gt__self();
+    if (!p || p->is_thread) {
+        sched_yield();
+        return;
+    }
+    gt__sched_switch_out(p, Y_YIELD);
+}
+
+void gt_sleep(int64_t ms)
+{
+    gt__proc *p = gt__self();
+    if (!p)
+        return;
+    int64_t deadline = gt__deadline(ms);
+    while (!gt__expired(deadline))
+        gt__park(deadline);
+}
+
+/* ---- spawn and exit ---- */
+
+static void proc_exit_common(gt__proc *p);
+
+void gt__proc_entry(void *arg)
+{
+    gt__proc *p = arg;
+    gt__fiber_started();
+    gt__tls_proc = p;
+    p->fn(p->arg);
+    gt_exit();
+}
+
+/* Scheduler side of an exit, after the process's stack is no longer in use. */
+void gt__proc_finish_exit(gt__proc *p) { gt__proc_unref(p); }
+
+static void *thread_entry(void *arg)
+{
+    gt__proc *p = arg;
+    gt__tls_proc = p;
+    pthread_once(&key_once, make_key);
+    pthread_setspecific(thread_key, p);
+    p->fn(p->arg);
+    gt_exit();
+    return NULL;
+}
+
+int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_out)
+{
+    int err = gt__rt_ensure();
+    if (err)
+        return err;
+    if (!fn)
+        return GT_EBADARG;
+    bool os_thread = opts && opts->os_thread;
+    gt__proc *p = proc_new(os_thread);
+    if (!p)
+        return GT_ESYSTEM_LIMIT;
+    p->fn = fn;
+    p->arg = arg;
+    if (pid_out)
+        *pid_out = (gt_pid){p->id};
+    if (os_thread) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (opts->stack_size)
+            pthread_attr_setstacksize(&attr, opts->stack_size);
+        atomic_store(&p->state, P_RUNNING);
+        int rc = pthread_create(&t, &attr, thread_entry, p);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            gt__idmap_del(&procs, p->id);
+            gt__proc_unref(p);
+            return -EAGAIN;
+        }
+        return 0;
+    }
+    p->stack_size = opts && opts->stack_size ? opts->stack_size : gt__default_stack_size();
+    p->sched = gt__sched_pick(opts ? opts->scheduler : 0);
+    gt__sched_enqueue(p->sched, p);
+    return 0;
+}
+
+/* Everything an exit does before the stack goes away: close the sockets,
+ * tell the monitors, drop the mailbox, leave the table. */
+static void proc_exit_common(gt__proc *p)
+{
+    pthread_mutex_lock(&p->plock);
+    p->exiting = true;
+    pthread_mutex_unlock(&p->plock);
+    gt__proc_close_sockets(p);
+    gt__idmap_del(&procs, p->id);
+    atomic_store(&p->state, P_DEAD);
+    gt__mbox_close(&p->mbox);
+    pthread_mutex_lock(&p->plock);
+    gt_pid *mons = p->monitors;
+    int n = p->nmonitors;
+    p->monitors = NULL;
+    p->nmonitors = p->cap_monitors = 0;
+    pthread_mutex_unlock(&p->plock);
+    for (int i = 0; i < n; i++) {
+        gt__proc *m = gt__proc_lookup(mons[i]);
+        if (!m)
+            continue;
+        gt_msg *msg = gt__msg_new(GT_MSG_DOWN, 0);
+        if (msg) {
+            msg->from = (gt_pid){p->id};
+            gt__mbox_deliver(m, msg, msg);
+        }
+        gt__proc_unref(m);
+    }
+    free(mons);
+}
+
+void gt_exit(void)
+{
+    gt__proc *p = gt__tls_proc;
+    if (!p)
+        return;
+    proc_exit_common(p);
+    if (p->is_thread) {
+        gt__tls_proc = NULL;
+        pthread_setspecific(thread_key, NULL);
+        bool spawned = !p->thread_owned;
+        gt__proc_unref(p);
+        if (spawned)
+            pthread_exit(NULL);
+        return;
+    }
+    gt__sched_switch_out(p, Y_EXIT);
+    abort(); /* unreachable: an exited process is never resumed */
+}
+
+static void thread_proc_dtor(void *arg)
+{
+    gt__proc *p = arg;
+    if (!p || atomic_load(&p->state) == P_DEAD)
+        return;
+    gt__tls_proc = p;
+    proc_exit_common(p);
+    gt__tls_proc = NULL;
+    gt__proc_unref(p);
+}
+
+void gt_hibernate(gt_proc_fn fn, void *arg)
+{
+    gt__proc *p = gt__self();
+    p->fn = fn;
+    p->arg = arg;
+    if (p->is_thread) {
+        gt__mailbox *m = &p->mbox;
+        for (;;) {
+            pthread_mutex_lock(&m->lock);
+            bool any = m->head != NULL;
+            m->receiving = !any;
+            pthread_mutex_unlock(&m->lock);
+            if (any)
+                break;
+            gt__park(-1);
+        }
+        /* restart fn on this stack; when it returns, the thread ends as a
+         * spawned process would (gt_hibernate never returns) */
+        fn(arg);
+        gt_exit();
+        pthread_exit(NULL);
+    }
+    /* Register as receiving first, so a message that arrives after the
+     * check wakes us; if one is already here, restart at once. */
+    pthread_mutex_lock(&p->mbox.lock);
+    bool any = p->mbox.head != NULL;
+    p->mbox.receiving = !any;
+    pthread_mutex_unlock(&p->mbox.lock);
+    if (any)
+        atomic_store(&p->notified, 1);
+    gt__sched_switch_out(p, Y_HIBERNATE);
+    abort(); /* unreachable: the process restarts in gt__proc_entry */
+}
+
+int gt_monitor(gt_pid pid)
+{
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    gt__proc *p = gt__proc_lookup(pid);
+    bool dead = true;
+    if (p) {
+        pthread_mutex_lock(&p->plock);
+        if (!p->exiting) {
+            dead = false;
+            if (p->nmonitors == p->cap_monitors) {
+                int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
+                gt_pid *m = realloc(p->monitors, (size_t)cap * sizeof *m);
+                if (!m) {
+                    pthread_mutex_unlock(&p->plock);
+                    gt__proc_unref(p);
+                    return -ENOMEM;
+                }
+                p->monitors = m;
+                p->cap_monitors = cap;
+            }
+            p->monitors[p->nmonitors++] = (gt_pid){self->id};
+        }
+        pthread_mutex_unlock(&p->plock);
+        gt__proc_unref(p);
+    }
+    if (dead) {
+        gt_msg *msg = gt__msg_new(GT_MSG_DOWN, 0);
+        if (!msg)
+            return -ENOMEM;
+        msg->from = pid;
+        gt__mbox_deliver(self, msg, msg);
+    }
+    return 0;
+}

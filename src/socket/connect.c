@@ -1,0 +1,398 @@
+/*
+ * connect.c -- making sockets: listen, accept, connect, and the address
+ * helpers (inet:port/sockname/peername).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "socket/sock.h"
+
+#define GT_MAX_OPTS 64
+
+static int new_fd(int family)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == EMFILE || errno == ENFILE ? GT_ESYSTEM_LIMIT : gt__errno();
+    return fd;
+}
+
+static socklen_t addr_len(int family)
+{
+    return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static void set_port(struct sockaddr_storage *a, int port)
+{
+    if (a->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
+}
+
+/* The local address for a new socket: the ip option, else any. */
+static void local_addr(const gt__createopts *c, int family, int port, struct sockaddr_storage *a)
+{
+    if (c->has_local && c->local.ss_family == family) {
+        *a = c->local;
+        if (port)
+            set_port(a, port);
+        return;
+    }
+    memset(a, 0, sizeof *a);
+    a->ss_family = (sa_family_t)family;
+    set_port(a, port);
+}
+
+/* Creates the socket struct and applies the socket-level options. */
+static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt__sockopts *o,
+                         const gt_opt *sockopts, size_t n, gt__sock **out)
+{
+    gt__sock *s = gt__sock_new(fd, kind, family, self, o);
+    if (!s) {
+        close(fd);
+        return GT_ESYSTEM_LIMIT;
+    }
+    pthread_mutex_lock(&s->lock);
+    int rc = gt__opts_set_locked(s, sockopts, n);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0) {
+        gt_close((gt_socket){s->id});
+        gt__sock_unref(s);
+        return rc == -EINVAL ? GT_EBADARG : rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int gt_listen(int port, gt_optlist opts, gt_socket *out)
+{
+    if (!out)
+        return GT_EBADARG;
+    out->id = 0;
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    gt__sockopts o;
+    gt__createopts c;
+    gt_opt sockopts[GT_MAX_OPTS];
+    size_t nsock = GT_MAX_OPTS;
+    int rc = gt__opts_parse_create(opts, true, &o, &c, sockopts, &nsock);
+    if (rc)
+        return rc;
+    if (port < 0 || port > 65535)
+        return GT_EBADARG;
+    if (port == 0 && c.port > 0)
+        port = c.port; /* {port, P} is the same as the first argument */
+    int family = c.family ? c.family : AF_INET;
+    int fd = new_fd(family);
+    if (fd < 0)
+        return fd;
+    int one = 1;
+    if (c.reuseaddr)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (c.v6only >= 0 && family != AF_INET6) {
+        close(fd);
+        return -EINVAL; /* rule 72 */
+    }
+    if (c.v6only >= 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &c.v6only, sizeof c.v6only);
+    struct sockaddr_storage a;
+    local_addr(&c, family, port, &a);
+    if (bind(fd, (struct sockaddr *)&a, addr_len(family)) != 0 ||
+        listen(fd, c.backlog) != 0) {
+        rc = gt__errno();
+        close(fd);
+        return rc;
+    }
+    gt__sock *s;
+    rc = finish_socket(fd, K_LISTEN, family, self, &o, sockopts, nsock, &s);
+    if (rc)
+        return rc;
+    *out = (gt_socket){s->id};
+    gt__sock_unref(s);
+    return 0;
+}
+
+static void acc_remove(gt__sock *s, gt__waiter *w)
+{
+    gt__waiter *prev = NULL;
+    for (gt__waiter *cur = s->acc_head; cur; prev = cur, cur = cur->next)
+        if (cur == w) {
+            if (prev)
+                prev->next = w->next;
+            else
+                s->acc_head = w->next;
+            if (s->acc_tail == w)
+                s->acc_tail = prev;
+            return;
+        }
+}
+
+int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
+{
+    if (!out)
+        return GT_EBADARG;
+    out->id = 0;
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    gt__sock *l = gt__sock_get(lh);
+    if (!l)
+        return GT_ECLOSED;
+    int64_t deadline = gt__deadline(timeout_ms);
+    int rc = 0, fd = -1;
+    gt__sockopts o;
+    pthread_mutex_lock(&l->lock);
+    if (l->kind != K_LISTEN)
+        rc = -EINVAL;
+    else if (l->state != S_OPEN)
+        rc = GT_ECLOSED;
+    gt__waiter w = {.proc = self};
+    if (rc == 0) { /* join the FIFO of acceptors (semantics.md rule 68) */
+        if (l->acc_tail)
+            l->acc_tail->next = &w;
+        else
+            l->acc_head = &w;
+        l->acc_tail = &w;
+    }
+    while (rc == 0) {
+        if (w.done) {
+            rc = w.result; /* the listen socket was closed */
+            break;
+        }
+        if (l->acc_head == &w && l->readable) {
+            fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0)
+                break;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                l->readable = false;
+            else if (errno == EMFILE || errno == ENFILE)
+                rc = GT_ESYSTEM_LIMIT;
+            else if (errno != ECONNABORTED && errno != EINTR)
+                rc = gt__errno();
+            if (rc)
+                break;
+            continue;
+        }
+        if (gt__expired(deadline)) {
+            rc = GT_ETIMEOUT;
+            break;
+        }
+        gt__sock_wait(l, &w, deadline);
+    }
+    if (!w.done)
+        acc_remove(l, &w);
+    if (l->acc_head && l->readable && l->state == S_OPEN)
+        gt__wake(l->acc_head->proc); /* more may be pending: next in line */
+    o = l->o;
+    int family = l->family;
+    pthread_mutex_unlock(&l->lock);
+    gt__sock_unref(l);
+    if (rc)
+        return rc;
+    /* gentcp-level options are copied from the listen socket (rule 12);
+     * kernel-level ones (nodelay, keepalive, buffers) Linux inherits. */
+    gt__sock *s;
+    rc = finish_socket(fd, K_CONN, family, self, &o, NULL, 0, &s);
+    if (rc)
+        return rc;
+    *out = (gt_socket){s->id};
+    gt__sock_unref(s);
+    return 0;
+}
+
+/* Waits for a non-blocking connect on s to finish; lock held. */
+static int connect_wait(gt__sock *s, int64_t deadline)
+{
+    gt__waiter w = {.proc = gt__self()};
+    for (;;) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (s->writable) {
+            if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+                return gt__errno();
+            if (err)
+                return -err;
+            struct sockaddr_storage peer;
+            socklen_t pl = sizeof peer;
+            if (getpeername(s->fd, (struct sockaddr *)&peer, &pl) == 0)
+                return 0;
+            s->writable = false; /* not yet connected */
+        }
+        if (s->state != S_OPEN)
+            return GT_ECLOSED;
+        if (gt__expired(deadline))
+            return GT_ETIMEOUT;
+        w.next = s->writers;
+        s->writers = &w;
+        gt__sock_wait(s, &w, deadline);
+        for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
+            if (*pp == &w) {
+                *pp = w.next;
+                break;
+            }
+        if (w.done)
+            return w.result;
+    }
+}
+
+static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const gt__sockopts *o,
+                       const gt__createopts *c, const gt_opt *sockopts, size_t nsock,
+                       int64_t deadline, gt__sock **out)
+{
+    int family = to->ss_family;
+    int fd = new_fd(family);
+    if (fd < 0)
+        return fd;
+    if (c->has_local || c->port > 0) {
+        struct sockaddr_storage a;
+        local_addr(c, family, c->port > 0 ? c->port : 0, &a);
+        int one = 1;
+        if (c->reuseaddr)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&a, addr_len(family)) != 0) {
+            int rc = gt__errno();
+            close(fd);
+            return rc;
+        }
+    }
+    gt__sock *s;
+    int rc = finish_socket(fd, K_CONN, family, self, o, sockopts, nsock, &s);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    s->writable = false;
+    if (connect(s->fd, (const struct sockaddr *)to, addr_len(family)) == 0)
+        s->writable = true;
+    else if (errno != EINPROGRESS)
+        rc = gt__errno();
+    if (rc == 0)
+        rc = connect_wait(s, deadline);
+    s->writable = true;
+    pthread_mutex_unlock(&s->lock);
+    if (rc) {
+        gt_close((gt_socket){s->id});
+        gt__sock_unref(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, gt_socket *out)
+{
+    if (!out || !host)
+        return GT_EBADARG;
+    out->id = 0;
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    gt__sockopts o;
+    gt__createopts c;
+    gt_opt sockopts[GT_MAX_OPTS];
+    size_t nsock = GT_MAX_OPTS;
+    int rc = gt__opts_parse_create(opts, false, &o, &c, sockopts, &nsock);
+    if (rc)
+        return rc;
+    if (port < 0 || port > 65535)
+        return GT_EBADARG;
+    int64_t deadline = gt__deadline(timeout_ms);
+    if (timeout_ms == 0)
+        return GT_ETIMEOUT; /* rule 71: even for a refused port */
+
+    /* Literal addresses need no resolver (which would block the
+     * scheduler thread); names go through getaddrinfo. */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = c.family};
+    if (!hints.ai_family)
+        hints.ai_family = AF_UNSPEC;
+    if (strcmp(host, "localhost") == 0 && !c.family)
+        hints.ai_family = AF_INET; /* Erlang's default family is inet */
+    struct addrinfo *res = NULL;
+    int g = getaddrinfo(host, NULL, &hints, &res);
+    if (g != 0)
+        return g == EAI_SYSTEM ? gt__errno() : g == EAI_MEMORY ? -ENOMEM : GT_ENXDOMAIN;
+    rc = GT_ENXDOMAIN;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        struct sockaddr_storage to;
+        memset(&to, 0, sizeof to);
+        memcpy(&to, ai->ai_addr, ai->ai_addrlen);
+        set_port(&to, port);
+        gt__sock *s = NULL;
+        rc = try_connect(self, &to, &o, &c, sockopts, nsock, deadline, &s);
+        if (rc == 0) {
+            *out = (gt_socket){s->id};
+            gt__sock_unref(s);
+            break;
+        }
+        if (rc == GT_ETIMEOUT || rc == -EINVAL)
+            break;
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* ---- addresses ---- */
+
+static int name_of(gt_socket h, bool peer, struct sockaddr_storage *a, socklen_t *len)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    socklen_t l = sizeof *a;
+    if (s->fd < 0)
+        rc = -EINVAL;
+    else if ((peer ? getpeername : getsockname)(s->fd, (struct sockaddr *)a, &l) != 0)
+        rc = gt__errno();
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    if (len)
+        *len = l;
+    return rc;
+}
+
+int gt_sockname(gt_socket h, struct sockaddr_storage *a, socklen_t *len)
+{
+    return a ? name_of(h, false, a, len) : GT_EBADARG;
+}
+
+int gt_peername(gt_socket h, struct sockaddr_storage *a, socklen_t *len)
+{
+    return a ? name_of(h, true, a, len) : GT_EBADARG;
+}
+
+int gt_port(gt_socket h, int *port)
+{
+    struct sockaddr_storage a;
+    int rc = name_of(h, false, &a, NULL);
+    if (rc)
+        return rc;
+    if (port)
+        *port = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                                              : ((struct sockaddr_in *)&a)->sin_port);
+    return 0;
+}
+
+const char *gt_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const void *)a;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+        snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+    } else {
+        const struct sockaddr_in *s4 = (const void *)a;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+        snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+    }
+    return buf;
+}

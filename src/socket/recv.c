@@ -1,0 +1,473 @@
+/*
+ * recv.c -- the input side: reading the fd, framing packets, passive
+ * gen_tcp:recv and active delivery to the owner's mailbox.
+ *
+ * Memory: a socket keeps an input buffer only while it holds bytes that
+ * were read but not delivered (a partial frame, or data for a passive
+ * socket).  Active delivery on a scheduler reads into the scheduler's
+ * scratch buffer and copies out only packets and the leftover tail, so an
+ * idle connection costs no buffer at all.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "socket/sock.h"
+
+#define READ_CHUNK (64 * 1024)
+#define RECV_MAX_LENGTH (64u << 20) /* inet: recv(S, N > 64 MiB) -> enomem */
+
+void gt__sock_in_free(gt__sock *s)
+{
+    free(s->in);
+    s->in = NULL;
+    s->in_off = s->in_len = s->in_cap = 0;
+}
+
+static size_t in_avail(const gt__sock *s) { return s->in_len - s->in_off; }
+
+/* Makes room for `more` bytes after in_len; compacts first. */
+static int in_reserve(gt__sock *s, size_t more)
+{
+    if (s->in_off && s->in_off == s->in_len)
+        s->in_off = s->in_len = 0;
+    if (s->in_cap - s->in_len >= more)
+        return 0;
+    if (s->in_off) {
+        memmove(s->in, s->in + s->in_off, in_avail(s));
+        s->in_len -= s->in_off;
+        s->in_off = 0;
+        if (s->in_cap - s->in_len >= more)
+            return 0;
+    }
+    size_t cap = s->in_cap ? s->in_cap : 4096;
+    while (cap - s->in_len < more)
+        cap *= 2;
+    uint8_t *p = realloc(s->in, cap);
+    if (!p)
+        return -ENOMEM;
+    s->in = p;
+    s->in_cap = cap;
+    return 0;
+}
+
+static void in_consume(gt__sock *s, size_t n)
+{
+    s->in_off += n;
+    if (s->in_off == s->in_len) {
+        /* Drop big buffers once empty; idle sockets keep nothing. */
+        gt__sock_in_free(s);
+    }
+}
+
+/* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
+static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(s->fd, buf, cap);
+        if (n > 0)
+            return n;
+        if (n == 0) {
+            s->eof = true;
+            s->readable = false;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            s->readable = false;
+            return 0;
+        }
+        s->read_err = -errno;
+        s->readable = false;
+        return 0;
+    }
+}
+
+ssize_t gt__sock_fill(gt__sock *s, size_t want)
+{
+    if (s->fd < 0 || !s->readable || s->eof || s->read_err)
+        return 0;
+    size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
+    if (in_reserve(s, chunk) != 0)
+        return -ENOMEM;
+    ssize_t n = read_fd(s, s->in + s->in_len, s->in_cap - s->in_len);
+    if (n > 0)
+        s->in_len += (size_t)n;
+    return n;
+}
+
+static gt__pkt_opts pkt_opts(const gt__sock *s)
+{
+    gt__pkt_opts o = {
+        .packet_size = (size_t)s->o.packet_size,
+        .trunc_len = (size_t)s->o.buffer, /* inet: lines and http lines */
+        .line_delimiter = s->o.line_delimiter,
+        .http_state = s->http_state,
+    };
+    return o;
+}
+
+/* Frames one packet from (buf, n) into a message for s.
+ * Returns bytes consumed (>0), 0 if more data is needed (*need set when
+ * known), or a negative error (-EMSGSIZE, -ENOMEM).
+ * length > 0 (raw only): exactly that many bytes. */
+static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t length,
+                           size_t *need, gt_msg **out)
+{
+    *need = 0;
+    if (n == 0)
+        return 0;
+    gt_packet_type t = (gt_packet_type)s->o.packet;
+    size_t total, start = 0, end;
+    if (t == GT_PKT_RAW) {
+        if (length) {
+            if (n < length) {
+                *need = length;
+                return 0;
+            }
+            total = length;
+        } else {
+            total = n < (size_t)s->o.buffer ? n : (size_t)s->o.buffer;
+        }
+        end = total;
+    } else {
+        gt__pkt_opts o = pkt_opts(s);
+        ssize_t r = gt__pkt_frame(t, &o, buf, n, need);
+        if (r <= 0)
+            return r;
+        total = (size_t)r;
+        start = gt__pkt_header_len(t);
+        end = total - gt__pkt_trailer_len(t, buf, total);
+    }
+    gt_msg *m;
+    if (gt__pkt_is_http(t)) {
+        m = gt__msg_new(GT_MSG_HTTP, 0);
+        if (m) {
+            m->http = gt__http_packet_new(t, buf, total, &s->http_state);
+            if (!m->http) {
+                gt_msg_free(m);
+                m = NULL;
+            }
+        }
+    } else {
+        m = gt__msg_new(GT_MSG_TCP, end - start);
+        if (m)
+            memcpy(m->data, buf + start, end - start);
+    }
+    if (!m)
+        return -ENOMEM;
+    m->sock = (gt_socket){s->id};
+    *out = m;
+    return (ssize_t)total;
+}
+
+/* What the end of input reports: the reason, and whether what is left in
+ * the buffer is an incomplete packet (which gentcp reports, where Erlang
+ * silently drops it: docs/DEVIATIONS.md). */
+static int end_reason(const gt__sock *s)
+{
+    if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
+        return -ECONNRESET;
+    return GT_ECLOSED;
+}
+
+/* A partial packet left at the end of input becomes a message: a raw tail
+ * or a line without its delimiter as data, anything else as a truncated
+ * error.  Returns NULL when nothing is left. */
+static gt_msg *take_tail(gt__sock *s)
+{
+    size_t n = in_avail(s);
+    if (!n)
+        return NULL;
+    gt_packet_type t = (gt_packet_type)s->o.packet;
+    gt_msg *m;
+    if (t == GT_PKT_RAW || t == GT_PKT_LINE) {
+        m = gt__msg_new(GT_MSG_TCP, n);
+        if (m)
+            memcpy(m->data, s->in + s->in_off, n);
+    } else {
+        m = gt__msg_new(GT_MSG_TCP_ERROR, 0);
+        if (m)
+            m->reason = GT_ETRUNCATED;
+    }
+    in_consume(s, n);
+    if (m)
+        m->sock = (gt_socket){s->id};
+    return m;
+}
+
+static bool input_ended(const gt__sock *s) { return s->eof || s->read_err || s->read_shut; }
+
+/* ---- active delivery ---- */
+
+static bool active_on(const gt__sock *s) { return s->o.active != GT_ACTIVE_FALSE_V; }
+
+/* Counts one delivered packet against once / N.  Returns true when the
+ * socket just went passive through N reaching 0 (tcp_passive is due). */
+static bool count_packet(gt__sock *s)
+{
+    if (s->o.active == GT_ACTIVE_ONCE_V) {
+        s->o.active = GT_ACTIVE_FALSE_V;
+    } else if (s->o.active != GT_ACTIVE_TRUE_V) {
+        if (--s->o.active <= 0) {
+            s->o.active = GT_ACTIVE_FALSE_V;
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct chain {
+    gt_msg *head, *tail;
+} chain;
+
+static void chain_add(chain *c, gt_msg *m)
+{
+    if (!m)
+        return;
+    m->next_ = NULL;
+    if (c->tail)
+        c->tail->next_ = m;
+    else
+        c->head = m;
+    c->tail = m;
+}
+
+static gt_msg *sock_msg(gt__sock *s, gt_msg_kind kind, int reason)
+{
+    gt_msg *m = gt__msg_new(kind, 0);
+    if (m) {
+        m->sock = (gt_socket){s->id};
+        m->reason = reason;
+    }
+    return m;
+}
+
+void gt__sock_passive_msg(gt__sock *s)
+{
+    gt_msg *m = sock_msg(s, GT_MSG_TCP_PASSIVE, 0);
+    if (m && s->owner)
+        gt__mbox_deliver(s->owner, m, m);
+    else
+        gt_msg_free(m);
+}
+
+/* Frames packets from (buf, n) while active; returns bytes consumed or a
+ * negative error. */
+static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, bool *passive)
+{
+    size_t used = 0;
+    while (active_on(s) && used < n) {
+        size_t need;
+        gt_msg *m = NULL;
+        ssize_t r = take_packet(s, buf + used, n - used, 0, &need, &m);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        used += (size_t)r;
+        chain_add(c, m);
+        if (count_packet(s))
+            *passive = true;
+    }
+    return (ssize_t)used;
+}
+
+/* The socket's input ended while active: tail, error, tcp_closed, and with
+ * exit_on_close the socket is finished (semantics.md rules 46, 54). */
+static void deliver_end(gt__sock *s, chain *c, int pkt_err)
+{
+    if (pkt_err) {
+        chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
+    } else {
+        chain_add(c, take_tail(s));
+        int reason = end_reason(s);
+        if (reason != GT_ECLOSED)
+            chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, reason));
+    }
+    if (!s->closed_sent) {
+        s->closed_sent = true;
+        chain_add(c, sock_msg(s, GT_MSG_TCP_CLOSED, 0));
+    }
+}
+
+void gt__sock_deliver(gt__sock *s)
+{
+    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner)
+        return;
+    chain c = {0};
+    bool passive = false;
+    int pkt_err = 0;
+    while (active_on(s)) {
+        ssize_t r = deliver_from(s, s->in ? s->in + s->in_off : NULL, in_avail(s), &c, &passive);
+        if (r < 0) {
+            pkt_err = (int)r;
+            break;
+        }
+        in_consume(s, (size_t)r);
+        if (!active_on(s))
+            break;
+        if (input_ended(s)) {
+            if (!s->closed_sent)
+                pkt_err = 1; /* marker: end of input, handled below */
+            break;
+        }
+        if (!s->readable)
+            break;
+        size_t scratch_len = 0;
+        uint8_t *scratch = in_avail(s) ? NULL : gt__sched_scratch(&scratch_len);
+        if (scratch) {
+            ssize_t n = read_fd(s, scratch, scratch_len);
+            if (n <= 0)
+                continue; /* EAGAIN ends the loop; eof/error is handled above */
+            ssize_t used = deliver_from(s, scratch, (size_t)n, &c, &passive);
+            if (used < 0) {
+                pkt_err = (int)used;
+                break;
+            }
+            if ((size_t)used < (size_t)n) { /* keep the rest for later */
+                if (in_reserve(s, (size_t)n - (size_t)used) != 0) {
+                    pkt_err = -ENOMEM;
+                    break;
+                }
+                memcpy(s->in + s->in_len, scratch + used, (size_t)n - (size_t)used);
+                s->in_len += (size_t)n - (size_t)used;
+            }
+        } else {
+            size_t need = 0;
+            if (s->o.packet != GT_PKT_RAW && in_avail(s)) {
+                gt__pkt_opts o = pkt_opts(s);
+                gt__pkt_frame((gt_packet_type)s->o.packet, &o, s->in + s->in_off,
+                              in_avail(s), &need);
+            }
+            ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
+            if (n < 0) {
+                pkt_err = (int)n;
+                break;
+            }
+        }
+    }
+    bool finished = false;
+    if (pkt_err) {
+        deliver_end(s, &c, pkt_err == 1 ? 0 : pkt_err);
+        finished = s->o.exit_on_close;
+    }
+    if (passive)
+        chain_add(&c, sock_msg(s, GT_MSG_TCP_PASSIVE, 0));
+    if (c.head)
+        gt__mbox_deliver(s->owner, c.head, c.tail);
+    if (finished)
+        gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+}
+
+/* ---- passive recv ---- */
+
+/* The end of input met by a passive recv (semantics.md rules 27, 28, 48,
+ * 53, 54).  Returns the error to report. */
+static int passive_end(gt__sock *s)
+{
+    int reason = end_reason(s);
+    if (s->o.exit_on_close) {
+        /* inet closes the port's fd; the handle stays valid: the first
+         * send reports closed (unless econnreset was shown), then both
+         * sides report enotconn. */
+        s->delayed_send_err = reason == GT_ECLOSED ? GT_ECLOSED : 0;
+        gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
+    } else if (reason != GT_ECLOSED) {
+        s->read_err = 0; /* report econnreset once, then closed */
+        s->eof = true;
+    }
+    return reason;
+}
+
+int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
+{
+    if (!msg_out)
+        return GT_EBADARG;
+    *msg_out = NULL;
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    int64_t deadline = gt__deadline(timeout_ms);
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->state == S_CLOSED)
+        rc = GT_ECLOSED;
+    else if (s->kind == K_LISTEN || s->state == S_DRV_CLOSED)
+        rc = -ENOTCONN;
+    else if (active_on(s))
+        rc = -EINVAL;
+    else if (length && s->o.packet != GT_PKT_RAW)
+        rc = -EINVAL;
+    else if (length > RECV_MAX_LENGTH)
+        rc = -ENOMEM;
+    else if (s->reader)
+        rc = -EALREADY;
+    gt__waiter w = {.proc = self};
+    while (rc == 0) {
+        size_t need = 0;
+        gt_msg *m = NULL;
+        ssize_t r = take_packet(s, s->in ? s->in + s->in_off : NULL, in_avail(s), length, &need, &m);
+        if (r > 0) {
+            in_consume(s, (size_t)r);
+            *msg_out = m;
+            break;
+        }
+        if (r < 0) {
+            rc = (int)r;
+            if (rc == -EMSGSIZE && s->o.exit_on_close)
+                gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
+            else if (rc == -EMSGSIZE)
+                s->read_shut = true;
+            break;
+        }
+        if (input_ended(s)) {
+            if ((m = take_tail(s))) {
+                if (m->kind == GT_MSG_TCP_ERROR) {
+                    rc = m->reason;
+                    gt_msg_free(m);
+                } else {
+                    *msg_out = m;
+                }
+                break;
+            }
+            rc = passive_end(s);
+            break;
+        }
+        if (s->readable) {
+            ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
+            if (n < 0) {
+                rc = (int)n;
+                break;
+            }
+            if (n > 0 || input_ended(s))
+                continue;
+        }
+        if (gt__expired(deadline)) {
+            rc = GT_ETIMEOUT; /* partial data stays buffered (rule 25) */
+            break;
+        }
+        w.done = false;
+        s->reader = &w;
+        gt__sock_wait(s, &w, deadline);
+        if (s->reader == &w)
+            s->reader = NULL;
+        if (w.done) {
+            rc = w.result;
+            break;
+        }
+        if (s->state != S_OPEN) {
+            rc = s->state == S_CLOSED ? GT_ECLOSED : -ENOTCONN;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return rc;
+}

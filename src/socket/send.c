@@ -1,0 +1,318 @@
+/*
+ * send.c -- the output side for the inet backend: gen_tcp:send writes what
+ * the kernel takes at once and queues the rest, returning at once unless
+ * the queue is over high_watermark (then the caller blocks until it drains
+ * to low_watermark, or send_timeout expires).  The home scheduler drains
+ * the queue as the socket becomes writable.  Also shutdown/2.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "socket/sock.h"
+
+#define MAX_IOV 64
+
+static size_t out_pending(const gt__sock *s) { return s->out_len - s->out_off; }
+
+static int out_append(gt__sock *s, const struct iovec *iov, int n, size_t skip)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    total -= skip;
+    if (s->out_off && s->out_off == s->out_len)
+        s->out_off = s->out_len = 0;
+    if (s->out_cap - s->out_len < total) {
+        if (s->out_off) {
+            memmove(s->out, s->out + s->out_off, out_pending(s));
+            s->out_len -= s->out_off;
+            s->out_off = 0;
+        }
+        size_t cap = s->out_cap ? s->out_cap : 4096;
+        while (cap - s->out_len < total)
+            cap *= 2;
+        uint8_t *p = realloc(s->out, cap);
+        if (!p)
+            return -ENOMEM;
+        s->out = p;
+        s->out_cap = cap;
+    }
+    for (int i = 0; i < n; i++) {
+        const uint8_t *b = iov[i].iov_base;
+        size_t len = iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        memcpy(s->out + s->out_len, b + skip, len - skip);
+        s->out_len += len - skip;
+        skip = 0;
+    }
+    return 0;
+}
+
+/* sendmsg without SIGPIPE; returns bytes, 0 on EAGAIN, or -errno. */
+static ssize_t write_iov(gt__sock *s, const struct iovec *iov, int n)
+{
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    for (;;) {
+        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w >= 0)
+            return w;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            s->writable = false;
+            return 0;
+        }
+        return -errno;
+    }
+}
+
+/* A failed write: the peer is gone.  Erlang reports closed (econnreset with
+ * show_econnreset; EPIPE never surfaces) and then closes the whole socket,
+ * losing what the kernel still holds for us to read.  gentcp keeps the read
+ * side: buffered input stays readable (docs/DEVIATIONS.md). */
+static int write_failed(gt__sock *s, int err)
+{
+    s->wr_broken = true;
+    s->wr_err = (err == -ECONNRESET && s->o.show_econnreset) ? -ECONNRESET : GT_ECLOSED;
+    free(s->out);
+    s->out = NULL;
+    s->out_off = s->out_len = s->out_cap = 0;
+    gt__waiters_wake_all(&s->writers, s->wr_err);
+    s->readable = true; /* let the reader find the reset or the EOF */
+    if (s->reader)
+        gt__wake(s->reader->proc);
+    return s->wr_err;
+}
+
+static void do_shutdown_wr(gt__sock *s)
+{
+    s->shut_wr_pending = false;
+    s->shut_wr_done = true;
+    if (s->fd >= 0)
+        shutdown(s->fd, SHUT_WR);
+}
+
+void gt__sock_flush(gt__sock *s)
+{
+    if (s->fd < 0)
+        return;
+    while (out_pending(s) && s->writable) {
+        struct iovec v = {s->out + s->out_off, out_pending(s)};
+        ssize_t w = write_iov(s, &v, 1);
+        if (w < 0) {
+            write_failed(s, (int)w);
+            return;
+        }
+        s->out_off += (size_t)w;
+    }
+    if (!out_pending(s)) {
+        if (s->out_cap > 64 * 1024) {
+            free(s->out);
+            s->out = NULL;
+            s->out_cap = 0;
+        }
+        s->out_off = s->out_len = 0;
+        if (s->shut_wr_pending)
+            do_shutdown_wr(s);
+    }
+    /* Busy senders (and connect) wait here; they re-check for themselves. */
+    if (s->writers && (out_pending(s) <= (size_t)s->o.low_watermark || s->writable))
+        for (gt__waiter *w = s->writers; w; w = w->next)
+            gt__wake(w->proc);
+}
+
+static void remove_writer(gt__sock *s, gt__waiter *w)
+{
+    for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+}
+
+/* The packet header for {packet, 1|2|4}; -EMSGSIZE if the length does not
+ * fit (Erlang silently truncates it and corrupts the stream). */
+static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
+{
+    *hlen = packet == GT_PKT_1 || packet == GT_PKT_2 || packet == GT_PKT_4 ? (size_t)packet : 0;
+    if (!*hlen)
+        return 0;
+    uint64_t max = *hlen == 4 ? UINT32_MAX : (1ull << (8 * *hlen)) - 1;
+    if (len > max)
+        return -EMSGSIZE;
+    for (size_t i = 0; i < *hlen; i++)
+        hdr[i] = (uint8_t)(len >> (8 * (*hlen - 1 - i)));
+    return 0;
+}
+
+static int send_checks(gt__sock *s)
+{
+    if (s->state == S_CLOSED)
+        return GT_ECLOSED;
+    if (s->kind == K_LISTEN)
+        return -ENOTCONN;
+    if (s->state == S_DRV_CLOSED) {
+        int e = s->delayed_send_err ? s->delayed_send_err : -ENOTCONN;
+        s->delayed_send_err = 0;
+        return e;
+    }
+    if (s->wr_broken) {
+        int e = s->wr_err ? s->wr_err : -ENOTCONN;
+        s->wr_err = 0; /* inet: reported once, then enotconn */
+        return e;
+    }
+    if (s->shut_wr_done || s->shut_wr_pending)
+        return GT_ECLOSED; /* rule 51: EPIPE is reported as closed */
+    return 0;
+}
+
+/* Blocks while the queue is over high_watermark (semantics.md rules 32-34). */
+static int wait_not_busy(gt__sock *s)
+{
+    if (out_pending(s) < (size_t)s->o.high_watermark)
+        return 0;
+    int64_t deadline = s->o.send_timeout < 0 ? -1 : gt__deadline(s->o.send_timeout);
+    gt__waiter w = {.proc = gt__self()};
+    int rc = 0;
+    while (out_pending(s) > (size_t)s->o.low_watermark) {
+        if (s->state != S_OPEN || s->wr_broken) {
+            rc = s->state == S_OPEN ? s->wr_err : GT_ECLOSED;
+            break;
+        }
+        if (gt__expired(deadline)) {
+            rc = GT_ETIMEOUT; /* the data stays queued (rule 33) */
+            if (s->o.send_timeout_close) {
+                s->delayed_send_err = 0;
+                gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
+            }
+            break;
+        }
+        w.next = s->writers;
+        s->writers = &w;
+        gt__sock_wait(s, &w, deadline);
+        remove_writer(s, &w);
+        if (s->state == S_OPEN && s->writable)
+            gt__sock_flush(s);
+    }
+    return rc;
+}
+
+static void delayed_flush(void *arg)
+{
+    gt__sock *s = arg;
+    pthread_mutex_lock(&s->lock);
+    s->flush_queued = false;
+    if (s->state == S_OPEN)
+        gt__sock_flush(s);
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+}
+
+/* delay_send: gather this send with the ones that follow before the sender
+ * yields, and write them all on the home scheduler's next loop pass
+ * (inet_drv's TCP_ADDF_DELAY_SEND; semantics.md rule 39). */
+static void queue_flush(gt__sock *s)
+{
+    if (s->flush_queued)
+        return;
+    s->flush_queued = true;
+    atomic_fetch_add(&s->refs, 1);
+    s->flush_node = (gt__deferred){.fn = delayed_flush, .arg = s};
+    gt__sched_defer_node(s->home, &s->flush_node);
+}
+
+int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
+{
+    if (iovcnt < 0 || iovcnt > MAX_IOV - 1 || (iovcnt && !iov))
+        return GT_EBADARG;
+    size_t len = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len && !iov[i].iov_base)
+            return GT_EBADARG;
+        len += iov[i].iov_len;
+    }
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    pthread_mutex_lock(&s->lock);
+    int rc = send_checks(s);
+    uint8_t hdr[4];
+    size_t hlen = 0;
+    if (rc == 0)
+        rc = make_header(s->o.packet, len, hdr, &hlen);
+    if (rc == 0 && (len || hlen)) {
+        struct iovec v[MAX_IOV];
+        int n = 0;
+        if (hlen)
+            v[n++] = (struct iovec){hdr, hlen};
+        for (int i = 0; i < iovcnt; i++)
+            if (iov[i].iov_len)
+                v[n++] = iov[i];
+        size_t written = 0;
+        if (!out_pending(s) && s->writable && !s->o.delay_send) {
+            ssize_t w = write_iov(s, v, n);
+            if (w < 0)
+                rc = write_failed(s, (int)w);
+            else
+                written = (size_t)w;
+        }
+        if (rc == 0 && written < len + hlen) {
+            rc = out_append(s, v, n, written);
+            if (rc == 0 && s->o.delay_send)
+                queue_flush(s);
+            if (rc == 0)
+                rc = wait_not_busy(s);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return rc;
+}
+
+int gt_send(gt_socket h, const void *data, size_t len)
+{
+    struct iovec v = {(void *)data, len};
+    return gt_sendv(h, &v, len ? 1 : 0);
+}
+
+int gt_shutdown(gt_socket h, gt_shutdown_how how)
+{
+    if (how != GT_SHUT_READ && how != GT_SHUT_WRITE && how != GT_SHUT_READ_WRITE)
+        return GT_EBADARG;
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->state == S_CLOSED)
+        rc = GT_ECLOSED;
+    else if (s->kind == K_LISTEN || s->state == S_DRV_CLOSED)
+        rc = -ENOTCONN;
+    else if (s->wr_broken && how != GT_SHUT_READ)
+        rc = -ENOTCONN;
+    if (rc == 0 && how != GT_SHUT_WRITE) {
+        shutdown(s->fd, SHUT_RD);
+        s->read_shut = true;
+        if (s->reader)
+            gt__wake(s->reader->proc);
+        if (s->o.active != GT_ACTIVE_FALSE_V)
+            gt__sock_deliver(s);
+    }
+    if (rc == 0 && how != GT_SHUT_READ && s->state == S_OPEN && !s->shut_wr_done) {
+        /* inet defers the shutdown until queued output is in the kernel */
+        if (out_pending(s))
+            s->shut_wr_pending = true;
+        else
+            do_shutdown_wr(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return rc;
+}

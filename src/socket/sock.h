@@ -1,0 +1,152 @@
+/*
+ * sock.h -- the socket object shared by the files of socket/ and opt/.
+ *
+ * Locking: every field below `lock` is guarded by it.  Lock order is
+ * socket -> mailbox, and socket -> owner's plock; never the reverse.  All
+ * system calls on fd happen under the lock, and fd is closed under it, so
+ * an fd number can never be reused under the feet of a reader.
+ *
+ * Lifetime: references are held by the handle table, by the home
+ * scheduler's epoll registration (dropped on that scheduler, after the fd
+ * is closed, outside any event batch) and by each API call in progress.
+ */
+#ifndef GT_SOCK_H
+#define GT_SOCK_H
+
+#include <netinet/in.h>
+
+#include "internal.h"
+#include "packet/packet.h"
+
+/* ---- options (opt/options.c) -------------------------------------------- */
+
+typedef struct gt__sockopts {
+    int backend;            /* GT_BACKEND_*                              */
+    int active;             /* GT_ACTIVE_*_V or an N counter             */
+    int packet;             /* gt_packet_type                            */
+    int64_t packet_size;
+    int mode, header;
+    int64_t buffer;
+    bool buffer_set;        /* the user set buffer: recbuf no longer
+                               raises it (semantics.md rule 8)           */
+    int64_t send_timeout;   /* ms, -1 = infinity                         */
+    bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
+    int64_t high_watermark, low_watermark;
+    int line_delimiter;
+    bool deliver_term;
+} gt__sockopts;
+
+/* Creation-only settings gathered from a listen/connect option list. */
+typedef struct gt__createopts {
+    int family;                     /* AF_INET / AF_INET6 / 0 (from ip) */
+    struct sockaddr_storage local;  /* ip/ifaddr + port                 */
+    bool has_local;
+    int port;                       /* {port, P}; -1 when not given     */
+    int backlog;
+    bool reuseaddr;
+    int v6only;                     /* -1 unset; applied before bind     */
+} gt__createopts;
+
+/* ---- the socket ----------------------------------------------------------- */
+
+enum { K_LISTEN = 1, K_CONN };
+
+/* States.  OPEN: usable.  DRV_CLOSED: the fd is gone after EOF or an error
+ * detected by a passive recv (inet: the handle still answers, with enotconn
+ * after one delayed closed).  CLOSED: closed by the user, by the owner's
+ * exit or, with exit_on_close, by an active socket's EOF: every call
+ * returns closed. */
+enum { S_OPEN = 1, S_DRV_CLOSED, S_CLOSED };
+
+typedef struct gt__waiter {
+    struct gt__waiter *next;
+    gt__proc *proc;
+    bool done;             /* set by the waker (result ready)            */
+    int result;
+    gt__sock *accepted;    /* for acceptors                              */
+} gt__waiter;
+
+struct gt__sock {
+    atomic_int refs;
+    pthread_mutex_t lock;
+    uint32_t id;
+    int fd;
+    int kind;
+    int state;
+    gt__sched *home;
+    gt__proc *owner;                /* +1 ref; NULL once closed          */
+    gt__sock *own_next, *own_prev;  /* owner's list, under owner->plock  */
+    gt__sockopts o;
+    int family;
+
+    /* readiness, from edge-triggered epoll */
+    bool readable, writable;
+
+    /* input: bytes read and not yet delivered, in[in_off .. in_len) */
+    uint8_t *in;
+    size_t in_off, in_len, in_cap;
+    bool eof;              /* the peer's FIN was read                    */
+    int read_err;          /* a read error (econnreset ...), or 0        */
+    bool read_shut;        /* our shutdown(read)                         */
+    bool closed_sent;      /* a tcp_closed went out (only ever once)     */
+    int delayed_send_err;  /* inet: the first send after a passive close */
+    int http_state;
+
+    /* waiting processes */
+    gt__waiter *reader;            /* the one passive recv (inet)        */
+    gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
+    gt__waiter *writers;           /* senders blocked on busy / connect  */
+
+    /* output queue (inet backend: send never blocks below the high mark) */
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
+    bool wr_broken;        /* a send failed: the peer is gone            */
+    int wr_err;
+    bool shut_wr_pending;  /* shutdown(write) waits for the queue        */
+    bool shut_wr_done;
+    gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
+    bool flush_queued;
+};
+
+/* ---- socket.c -------------------------------------------------------------- */
+gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
+gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
+void gt__sock_unref(gt__sock *s);
+/* Closes the fd and marks the socket; wakes every waiter with err. Lock held. */
+void gt__sock_close_locked(gt__sock *s, int state, int err);
+/* Wakes the waiters of a queue / the reader with a result.  Lock held. */
+void gt__waiters_wake_all(gt__waiter **head, int result);
+/* Parks the caller as waiter w until done or deadline; lock held on entry
+ * and on return. */
+void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline);
+bool gt__is_owner(gt__sock *s, gt__proc *p);
+
+/* ---- recv.c ---------------------------------------------------------------- */
+/* Reads from the fd into the input buffer; returns bytes read, 0 on
+ * EAGAIN (readable cleared), or sets eof/read_err.  Lock held. */
+ssize_t gt__sock_fill(gt__sock *s, size_t want);
+/* Active delivery: frames what is buffered/readable into messages for
+ * the owner while the active mode allows.  Lock held. */
+void gt__sock_deliver(gt__sock *s);
+/* Sends a tcp_passive message to the owner.  Lock held. */
+void gt__sock_passive_msg(gt__sock *s);
+void gt__sock_in_free(gt__sock *s);
+
+/* ---- send.c ---------------------------------------------------------------- */
+/* Writes queued output; wakes blocked senders below the low mark, runs a
+ * pending shutdown(write) or close.  Lock held. */
+void gt__sock_flush(gt__sock *s);
+
+/* ---- opt/options.c -------------------------------------------------------- */
+void gt__opts_defaults(gt__sockopts *o, int backend);
+/* Parses a listen/connect list: socket options into *o, creation options
+ * into *c.  listen selects which create options are allowed.  Returns 0 or
+ * GT_EBADARG. */
+int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__createopts *c,
+                          gt_opt *sockopts_out, size_t *nsockopts);
+/* Applies setopts to a live socket (lock held); fd-level options go to the
+ * kernel.  Returns 0 or -EINVAL. */
+int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n);
+int gt__opts_get_locked(gt__sock *s, gt_opt *opt);
+
+#endif

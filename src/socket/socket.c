@@ -1,0 +1,340 @@
+/*
+ * socket.c -- the socket object's life: the handle table, ownership,
+ * close, controlling_process, the waiter queues and the dispatch of epoll
+ * events from the home scheduler.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "runtime/runtime.h"
+#include "socket/sock.h"
+#include "util/idmap.h"
+
+static gt__idmap socks = GT__IDMAP_INIT;
+
+static void ref_cb(void *s) { atomic_fetch_add(&((gt__sock *)s)->refs, 1); }
+
+gt__sock *gt__sock_get(gt_socket h)
+{
+    return h.id ? gt__idmap_get(&socks, h.id, ref_cb) : NULL;
+}
+
+void gt__sock_unref(gt__sock *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->owner)
+        gt__proc_unref(s->owner);
+    gt__sock_in_free(s);
+    free(s->out);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static void unref_deferred(void *s) { gt__sock_unref(s); }
+
+gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o)
+{
+    gt__sock *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    atomic_init(&s->refs, 2); /* the table's and the epoll registration's */
+    pthread_mutex_init(&s->lock, NULL);
+    s->fd = fd;
+    s->kind = kind;
+    s->family = family;
+    s->state = S_OPEN;
+    s->o = *o;
+    s->readable = s->writable = true; /* edge-triggered: assume until EAGAIN */
+    s->home = gt__home_sched(owner);
+    s->owner = owner;
+    gt__proc_ref(owner);
+    s->id = gt__idmap_add(&socks, s);
+    if (!s->id) {
+        s->fd = -1; /* the caller still owns fd on failure */
+        atomic_store(&s->refs, 1);
+        gt__sock_unref(s);
+        return NULL;
+    }
+    gt__proc_link_sock(owner, s);
+    if (gt__sched_watch(s->home, fd, s) != 0) {
+        pthread_mutex_lock(&s->lock);
+        s->fd = -1;
+        gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+        pthread_mutex_unlock(&s->lock);
+        gt__sock_unref(s); /* the registration that never happened */
+        return NULL;
+    }
+    return s;
+}
+
+bool gt__is_owner(gt__sock *s, gt__proc *p) { return s->owner == p; }
+
+/* ---- owner's socket list ---- */
+
+void gt__proc_link_sock(gt__proc *p, gt__sock *s)
+{
+    pthread_mutex_lock(&p->plock);
+    s->own_prev = NULL;
+    s->own_next = p->sockets;
+    if (p->sockets)
+        p->sockets->own_prev = s;
+    p->sockets = s;
+    pthread_mutex_unlock(&p->plock);
+}
+
+void gt__proc_unlink_sock(gt__proc *p, gt__sock *s)
+{
+    pthread_mutex_lock(&p->plock);
+    if (s->own_prev)
+        s->own_prev->own_next = s->own_next;
+    else if (p->sockets == s)
+        p->sockets = s->own_next;
+    if (s->own_next)
+        s->own_next->own_prev = s->own_prev;
+    s->own_next = s->own_prev = NULL;
+    pthread_mutex_unlock(&p->plock);
+}
+
+/* ---- waiters ---- */
+
+void gt__waiters_wake_all(gt__waiter **head, int result)
+{
+    for (gt__waiter *w = *head; w; w = w->next) {
+        w->done = true;
+        w->result = result;
+        gt__wake(w->proc);
+    }
+    *head = NULL;
+}
+
+void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline)
+{
+    (void)w;
+    pthread_mutex_unlock(&s->lock);
+    gt__park(deadline);
+    pthread_mutex_lock(&s->lock);
+}
+
+/* ---- close ---- */
+
+void gt__sock_close_locked(gt__sock *s, int state, int err)
+{
+    if (s->state == S_CLOSED)
+        return;
+    if (s->fd >= 0) {
+        close(s->fd); /* also leaves the epoll set */
+        s->fd = -1;
+        /* Events already fetched may still name s: drop the epoll
+         * reference on the home scheduler, between batches. */
+        /* Out of memory for the deferral: keep the reference (a small leak
+         * beats a use-after-free). */
+        (void)gt__sched_defer(s->home, unref_deferred, s);
+    }
+    s->state = state;
+    s->readable = s->writable = false;
+    if (s->reader) {
+        s->reader->done = true;
+        s->reader->result = err;
+        gt__wake(s->reader->proc);
+        s->reader = NULL;
+    }
+    gt__waiters_wake_all(&s->acc_head, err);
+    s->acc_tail = NULL;
+    gt__waiters_wake_all(&s->writers, err);
+    free(s->out);
+    s->out = NULL;
+    s->out_off = s->out_len = s->out_cap = 0;
+    if (state == S_CLOSED) {
+        gt__sock_in_free(s);
+        gt__idmap_del(&socks, s->id);
+        if (s->owner) {
+            gt__proc_unlink_sock(s->owner, s);
+            gt__proc_unref(s->owner);
+            s->owner = NULL;
+        }
+        atomic_fetch_sub(&s->refs, 1); /* the table's reference */
+    }
+}
+
+/* inet's close waits for queued output to reach the kernel, giving up when
+ * nothing moved for 5 s (prim_inet close_pend_loop).  Lock held. */
+#define CLOSE_DRAIN_STALL_MS 5000
+
+static void drain_before_close(gt__sock *s)
+{
+    size_t last = s->out_len - s->out_off;
+    int64_t deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
+    while (s->state == S_OPEN && s->out_len > s->out_off && !s->wr_broken) {
+        gt__sock_flush(s);
+        size_t left = s->out_len - s->out_off;
+        if (!left || s->state != S_OPEN)
+            break;
+        if (left != last) {
+            last = left;
+            deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
+        }
+        if (gt__expired(deadline))
+            break;
+        gt__waiter w = {.proc = gt__self()};
+        w.next = s->writers;
+        s->writers = &w;
+        gt__sock_wait(s, &w, deadline);
+        for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
+            if (*pp == &w) {
+                *pp = w.next;
+                break;
+            }
+    }
+}
+
+int gt_close(gt_socket h)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return 0; /* inet: closing a closed socket is ok */
+    pthread_mutex_lock(&s->lock);
+    if (s->kind == K_CONN && s->out_len > s->out_off)
+        drain_before_close(s);
+    gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return 0;
+}
+
+void gt__proc_close_sockets(gt__proc *p)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->plock);
+        gt__sock *s = p->sockets;
+        if (s)
+            atomic_fetch_add(&s->refs, 1);
+        pthread_mutex_unlock(&p->plock);
+        if (!s)
+            return;
+        pthread_mutex_lock(&s->lock);
+        if (s->owner == p) {
+            gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+        } else {
+            /* not ours any more (moved concurrently): just unlink */
+            gt__proc_unlink_sock(p, s);
+        }
+        pthread_mutex_unlock(&s->lock);
+        gt__sock_unref(s);
+    }
+}
+
+gt_pid gt_owner(gt_socket h)
+{
+    gt__sock *s = gt__sock_get(h);
+    gt_pid pid = {0};
+    if (s) {
+        pthread_mutex_lock(&s->lock);
+        if (s->owner)
+            pid = gt__proc_pid(s->owner);
+        pthread_mutex_unlock(&s->lock);
+        gt__sock_unref(s);
+    }
+    return pid;
+}
+
+/* ---- controlling_process ---- */
+
+int gt_controlling_process(gt_socket h, gt_pid pid)
+{
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    gt__proc *to = NULL;
+    if (s->state == S_CLOSED) {
+        rc = GT_ECLOSED;
+    } else if (s->owner != self) {
+        rc = GT_ENOT_OWNER;
+    } else if (!(to = gt__proc_lookup(pid)) || !gt__proc_alive(to)) {
+        rc = GT_EBADARG;
+    } else if (to != self) {
+        /* Pending tcp/tcp_closed messages follow the socket, in order.  A
+         * tcp_closed among them means the socket is finished: inet then
+         * leaves the owner unchanged (semantics.md rule 62). */
+        bool closed_seen = gt__mbox_move_socket(self, to, h);
+        if (!closed_seen) {
+            gt__proc_unlink_sock(self, s);
+            gt__proc_ref(to);
+            s->owner = to;
+            gt__proc_link_sock(to, s);
+            gt__proc_unref(self);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (to)
+        gt__proc_unref(to);
+    gt__sock_unref(s);
+    return rc;
+}
+
+/* ---- events from the home scheduler ---- */
+
+void gt__sock_event(gt__sock *s, uint32_t ev)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->state != S_OPEN || s->fd < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        s->readable = true;
+    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        s->writable = true;
+    if (s->kind == K_LISTEN) {
+        if (s->readable && s->acc_head)
+            gt__wake(s->acc_head->proc); /* first come, first served */
+    } else {
+        if (s->writable && (s->out_len > s->out_off || s->writers))
+            gt__sock_flush(s);
+        if (s->readable && s->state == S_OPEN) {
+            if (s->o.active != GT_ACTIVE_FALSE_V)
+                gt__sock_deliver(s);
+            else if (s->reader)
+                gt__wake(s->reader->proc);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- options on a live socket ---- */
+
+int gt_setopts(gt_socket h, gt_optlist l)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    pthread_mutex_lock(&s->lock);
+    int rc = gt__opts_set_locked(s, l.opts, l.count);
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return rc;
+}
+
+int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = gt__opts_get_locked(s, &opts[i]);
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return rc;
+}
