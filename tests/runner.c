@@ -4,7 +4,6 @@
  * run.  Usage: TEST [NAME-SUBSTRING...].  Per-test timeout: GT_TEST_TIMEOUT
  * seconds (default 60).  Exit status: 0 if nothing failed.
  */
-#define _GNU_SOURCE
 #include "test.h"
 
 #include <signal.h>
@@ -24,8 +23,12 @@ static int ntests;
 
 void gt_test_register(const char *name, gt_test_fn fn, const char *file)
 {
-    if (ntests < MAX_TESTS)
-        tests[ntests++] = (typeof(tests[0])){name, file, fn};
+    if (ntests < MAX_TESTS) {
+        tests[ntests].name = name;
+        tests[ntests].file = file;
+        tests[ntests].fn = fn;
+        ntests++;
+    }
 }
 
 void gt_test_fail(const char *file, int line, const char *fmt, ...)

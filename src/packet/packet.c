@@ -11,7 +11,7 @@
 
 #include "packet/packet.h"
 
-int64_t gt__pkt_total(uint64_t hlen, uint64_t plen, uint64_t max_plen)
+static inline int64_t total(uint64_t hlen, uint64_t plen, uint64_t max_plen)
 {
     if (max_plen != 0 && plen > max_plen)
         return -1;
@@ -20,17 +20,18 @@ int64_t gt__pkt_total(uint64_t hlen, uint64_t plen, uint64_t max_plen)
     return (int64_t)(hlen + plen);
 }
 
-static int64_t hdr_total(int r, uint64_t hlen, uint64_t plen, uint64_t max_plen)
+int64_t gt__pkt_total(uint64_t hlen, uint64_t plen, uint64_t max_plen)
 {
-    if (r == GT__PKT_MORE)
-        return 0;
-    if (r == GT__PKT_INVALID)
-        return -1;
-    return gt__pkt_total(hlen, plen, max_plen);
+    return total(hlen, plen, max_plen);
 }
 
-int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, uint8_t delim,
-                       int http_state, const uint8_t *p, size_t n)
+/* Unknown packet type (only gt_decode_packet can be handed one). */
+#define BAD_TYPE INT64_MIN
+
+/* The one switch on the type: the Erlang length of the first packet (>0
+ * total, 0 unknown, -1 invalid, BAD_TYPE). */
+static inline int64_t measure(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len,
+                              uint8_t delim, int http_state, const uint8_t *p, size_t n)
 {
     uint64_t hlen = 0, plen = 0;
     int r;
@@ -68,16 +69,25 @@ int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, 
     case GT_PKT_HTTP_BIN:
         return gt__pkt_http_len(p, n, max_plen, trunc_len, http_state);
     default:
-        return -1;
+        return BAD_TYPE;
     }
-    return hdr_total(r, hlen, plen, max_plen);
+    if (r == GT__PKT_HDR)
+        return total(hlen, plen, max_plen);
+    return r == GT__PKT_MORE ? 0 : -1;
+}
+
+int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, uint8_t delim,
+                       int http_state, const uint8_t *p, size_t n)
+{
+    int64_t r = measure(t, max_plen, trunc_len, delim, http_state, p, n);
+    return r == BAD_TYPE ? -1 : r;
 }
 
 ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
                       size_t *need_out)
 {
-    int64_t r = gt__pkt_length(t, o->packet_size, o->trunc_len, (uint8_t)o->line_delimiter,
-                               o->http_state, buf, n);
+    int64_t r = measure(t, o->packet_size, o->trunc_len, (uint8_t)o->line_delimiter,
+                        o->http_state, buf, n);
     size_t need = 0;
 
     if (r < 0)
@@ -109,19 +119,6 @@ size_t gt__pkt_trailer_len(gt_packet_type t, const uint8_t *frame, size_t len)
     return t == GT_PKT_FCGI ? gt__pkt_fcgi_padding(frame, len) : 0;
 }
 
-static bool type_known(gt_packet_type t)
-{
-    switch (t) {
-    case GT_PKT_RAW: case GT_PKT_1: case GT_PKT_2: case GT_PKT_4:
-    case GT_PKT_ASN1: case GT_PKT_SUNRM: case GT_PKT_CDR: case GT_PKT_FCGI:
-    case GT_PKT_TPKT: case GT_PKT_LINE: case GT_PKT_HTTP: case GT_PKT_HTTPH:
-    case GT_PKT_HTTP_BIN: case GT_PKT_HTTPH_BIN:
-        return true;
-    default:
-        return false;
-    }
-}
-
 int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_decode_opts *opts,
                      gt_decode_result *res)
 {
@@ -134,7 +131,7 @@ int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_d
         opts = &defaults;
     /* Erlang's option rules (decode_packet_3): values are unsigned 32-bit,
      * line_delimiter is a byte and only for line. */
-    if (!type_known(t) || opts->packet_size > UINT32_MAX || opts->line_length > UINT32_MAX)
+    if (opts->packet_size > UINT32_MAX || opts->line_length > UINT32_MAX)
         return GT_EBADARG;
     if (opts->line_delimiter != -1) {
         if (t != GT_PKT_LINE || opts->line_delimiter < 0 || opts->line_delimiter > 255)
@@ -142,26 +139,31 @@ int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_d
         delim = (uint8_t)opts->line_delimiter;
     }
 
+    r = measure(t, opts->packet_size, opts->line_length, delim, 0, p, len);
+    if (r == BAD_TYPE)
+        return GT_EBADARG;
     res->type = t;
     res->more = 0;
-    res->packet = res->rest = NULL;
-    res->packet_len = res->rest_len = 0;
     res->is_http = false;
-
-    r = gt__pkt_length(t, opts->packet_size, opts->line_length, delim, 0, p, len);
     if (r < 0) {
         res->status = GT_DECODE_INVALID;
+        res->packet = res->rest = NULL;
+        res->packet_len = res->rest_len = 0;
         return 0;
     }
     if (r == 0 || (uint64_t)r > len) {
         res->status = GT_DECODE_MORE;
         res->more = (size_t)r;
+        res->packet = res->rest = NULL;
+        res->packet_len = res->rest_len = 0;
         return 0;
     }
-    size_t plen = (size_t)r, hl = gt__pkt_header_len(t);
+    size_t plen = (size_t)r;
+    size_t hl = (t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4) ? (size_t)t : 0;
+    size_t tl = t == GT_PKT_FCGI ? gt__pkt_fcgi_padding(p, plen) : 0;
     res->status = GT_DECODE_PACKET;
     res->packet = p + hl;
-    res->packet_len = plen - hl - gt__pkt_trailer_len(t, p, plen);
+    res->packet_len = plen - hl - tl;
     res->rest = p + plen;
     res->rest_len = len - plen;
     if (gt__pkt_is_http(t)) {

@@ -74,11 +74,302 @@ const char *gt_http_method_name(gt_http_method m)
     return (m > GT_HTTP_M_OTHER && m < GT_HTTP_M_COUNT_) ? meth_names[m - 1] : NULL;
 }
 
+/* Generated from GT_HTTP_HEADER_MAP: a switch on the length, then on the
+ * first letter, then one memcmp.  (The unit test checks every entry.) */
 static gt_http_field hdr_lookup(const char *s, size_t len)
 {
-    for (size_t i = 0; i < NHDR; i++)
-        if (hdr_lens[i] == len && hdr_names[i][0] == s[0] && memcmp(hdr_names[i], s, len) == 0)
-            return (gt_http_field)(i + 1);
+    switch (len) {
+    case 3:
+        switch (s[0]) {
+        case 'A':
+            if (memcmp(s + 1, "ge", 2) == 0)
+                return GT_HTTP_H_AGE;
+            break;
+        case 'V':
+            if (memcmp(s + 1, "ia", 2) == 0)
+                return GT_HTTP_H_VIA;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 4:
+        switch (s[0]) {
+        case 'D':
+            if (memcmp(s + 1, "ate", 3) == 0)
+                return GT_HTTP_H_DATE;
+            break;
+        case 'E':
+            if (memcmp(s + 1, "tag", 3) == 0)
+                return GT_HTTP_H_ETAG;
+            break;
+        case 'F':
+            if (memcmp(s + 1, "rom", 3) == 0)
+                return GT_HTTP_H_FROM;
+            break;
+        case 'H':
+            if (memcmp(s + 1, "ost", 3) == 0)
+                return GT_HTTP_H_HOST;
+            break;
+        case 'V':
+            if (memcmp(s + 1, "ary", 3) == 0)
+                return GT_HTTP_H_VARY;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 5:
+        switch (s[0]) {
+        case 'A':
+            if (memcmp(s + 1, "llow", 4) == 0)
+                return GT_HTTP_H_ALLOW;
+            break;
+        case 'R':
+            if (memcmp(s + 1, "ange", 4) == 0)
+                return GT_HTTP_H_RANGE;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 6:
+        switch (s[0]) {
+        case 'A':
+            if (memcmp(s + 1, "ccept", 5) == 0)
+                return GT_HTTP_H_ACCEPT;
+            break;
+        case 'C':
+            if (memcmp(s + 1, "ookie", 5) == 0)
+                return GT_HTTP_H_COOKIE;
+            break;
+        case 'P':
+            if (memcmp(s + 1, "ragma", 5) == 0)
+                return GT_HTTP_H_PRAGMA;
+            if (memcmp(s + 1, "ublic", 5) == 0)
+                return GT_HTTP_H_PUBLIC;
+            break;
+        case 'S':
+            if (memcmp(s + 1, "erver", 5) == 0)
+                return GT_HTTP_H_SERVER;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 7:
+        switch (s[0]) {
+        case 'E':
+            if (memcmp(s + 1, "xpires", 6) == 0)
+                return GT_HTTP_H_EXPIRES;
+            break;
+        case 'R':
+            if (memcmp(s + 1, "eferer", 6) == 0)
+                return GT_HTTP_H_REFERER;
+            break;
+        case 'U':
+            if (memcmp(s + 1, "pgrade", 6) == 0)
+                return GT_HTTP_H_UPGRADE;
+            break;
+        case 'W':
+            if (memcmp(s + 1, "arning", 6) == 0)
+                return GT_HTTP_H_WARNING;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 8:
+        switch (s[0]) {
+        case 'I':
+            if (memcmp(s + 1, "f-Match", 7) == 0)
+                return GT_HTTP_H_IF_MATCH;
+            if (memcmp(s + 1, "f-Range", 7) == 0)
+                return GT_HTTP_H_IF_RANGE;
+            break;
+        case 'L':
+            if (memcmp(s + 1, "ocation", 7) == 0)
+                return GT_HTTP_H_LOCATION;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 10:
+        switch (s[0]) {
+        case 'C':
+            if (memcmp(s + 1, "onnection", 9) == 0)
+                return GT_HTTP_H_CONNECTION;
+            break;
+        case 'K':
+            if (memcmp(s + 1, "eep-Alive", 9) == 0)
+                return GT_HTTP_H_KEEP_ALIVE;
+            break;
+        case 'S':
+            if (memcmp(s + 1, "et-Cookie", 9) == 0)
+                return GT_HTTP_H_SET_COOKIE;
+            break;
+        case 'U':
+            if (memcmp(s + 1, "ser-Agent", 9) == 0)
+                return GT_HTTP_H_USER_AGENT;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 11:
+        switch (s[0]) {
+        case 'C':
+            if (memcmp(s + 1, "ontent-Md5", 10) == 0)
+                return GT_HTTP_H_CONTENT_MD5;
+            break;
+        case 'R':
+            if (memcmp(s + 1, "etry-After", 10) == 0)
+                return GT_HTTP_H_RETRY_AFTER;
+            break;
+        case 'S':
+            if (memcmp(s + 1, "et-Cookie2", 10) == 0)
+                return GT_HTTP_H_SET_COOKIE2;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 12:
+        switch (s[0]) {
+        case 'C':
+            if (memcmp(s + 1, "ontent-Base", 11) == 0)
+                return GT_HTTP_H_CONTENT_BASE;
+            if (memcmp(s + 1, "ontent-Type", 11) == 0)
+                return GT_HTTP_H_CONTENT_TYPE;
+            break;
+        case 'M':
+            if (memcmp(s + 1, "ax-Forwards", 11) == 0)
+                return GT_HTTP_H_MAX_FORWARDS;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 13:
+        switch (s[0]) {
+        case 'A':
+            if (memcmp(s + 1, "uthorization", 12) == 0)
+                return GT_HTTP_H_AUTHORIZATION;
+            if (memcmp(s + 1, "ccept-Ranges", 12) == 0)
+                return GT_HTTP_H_ACCEPT_RANGES;
+            break;
+        case 'C':
+            if (memcmp(s + 1, "ache-Control", 12) == 0)
+                return GT_HTTP_H_CACHE_CONTROL;
+            if (memcmp(s + 1, "ontent-Range", 12) == 0)
+                return GT_HTTP_H_CONTENT_RANGE;
+            break;
+        case 'I':
+            if (memcmp(s + 1, "f-None-Match", 12) == 0)
+                return GT_HTTP_H_IF_NONE_MATCH;
+            break;
+        case 'L':
+            if (memcmp(s + 1, "ast-Modified", 12) == 0)
+                return GT_HTTP_H_LAST_MODIFIED;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 14:
+        switch (s[0]) {
+        case 'A':
+            if (memcmp(s + 1, "ccept-Charset", 13) == 0)
+                return GT_HTTP_H_ACCEPT_CHARSET;
+            break;
+        case 'C':
+            if (memcmp(s + 1, "ontent-Length", 13) == 0)
+                return GT_HTTP_H_CONTENT_LENGTH;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 15:
+        switch (s[0]) {
+        case 'A':
+            if (memcmp(s + 1, "ccept-Encoding", 14) == 0)
+                return GT_HTTP_H_ACCEPT_ENCODING;
+            if (memcmp(s + 1, "ccept-Language", 14) == 0)
+                return GT_HTTP_H_ACCEPT_LANGUAGE;
+            break;
+        case 'X':
+            if (memcmp(s + 1, "-Forwarded-For", 14) == 0)
+                return GT_HTTP_H_X_FORWARDED_FOR;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 16:
+        switch (s[0]) {
+        case 'C':
+            if (memcmp(s + 1, "ontent-Encoding", 15) == 0)
+                return GT_HTTP_H_CONTENT_ENCODING;
+            if (memcmp(s + 1, "ontent-Language", 15) == 0)
+                return GT_HTTP_H_CONTENT_LANGUAGE;
+            if (memcmp(s + 1, "ontent-Location", 15) == 0)
+                return GT_HTTP_H_CONTENT_LOCATION;
+            break;
+        case 'P':
+            if (memcmp(s + 1, "roxy-Connection", 15) == 0)
+                return GT_HTTP_H_PROXY_CONNECTION;
+            break;
+        case 'W':
+            if (memcmp(s + 1, "ww-Authenticate", 15) == 0)
+                return GT_HTTP_H_WWW_AUTHENTICATE;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 17:
+        switch (s[0]) {
+        case 'I':
+            if (memcmp(s + 1, "f-Modified-Since", 16) == 0)
+                return GT_HTTP_H_IF_MODIFIED_SINCE;
+            break;
+        case 'T':
+            if (memcmp(s + 1, "ransfer-Encoding", 16) == 0)
+                return GT_HTTP_H_TRANSFER_ENCODING;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 18:
+        switch (s[0]) {
+        case 'P':
+            if (memcmp(s + 1, "roxy-Authenticate", 17) == 0)
+                return GT_HTTP_H_PROXY_AUTHENTICATE;
+            break;
+        default:
+            break;
+        }
+        break;
+    case 19:
+        switch (s[0]) {
+        case 'I':
+            if (memcmp(s + 1, "f-Unmodified-Since", 18) == 0)
+                return GT_HTTP_H_IF_UNMODIFIED_SINCE;
+            break;
+        case 'P':
+            if (memcmp(s + 1, "roxy-Authorization", 18) == 0)
+                return GT_HTTP_H_PROXY_AUTHORIZATION;
+            break;
+        default:
+            break;
+        }
+        break;
+    default:
+        break;
+    }
     return GT_HTTP_H_OTHER;
 }
 

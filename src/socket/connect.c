@@ -265,7 +265,7 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
         }
     }
     gt__sock *s;
-    int rc = finish_socket(fd, K_CONN, family, self, o, sockopts, nsock, &s);
+    int rc = finish_socket(fd, K_CONNECTING, family, self, o, sockopts, nsock, &s);
     if (rc)
         return rc;
     pthread_mutex_lock(&s->lock);
@@ -276,7 +276,10 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
         rc = gt__errno();
     if (rc == 0)
         rc = connect_wait(s, deadline);
-    s->writable = true;
+    s->connecting = false;
+    s->writable = s->readable = true; /* edge-triggered: look again */
+    if (rc == 0 && s->o.active != GT_ACTIVE_FALSE_V)
+        gt__sock_deliver(s); /* data may have arrived with the handshake */
     pthread_mutex_unlock(&s->lock);
     if (rc) {
         gt_close((gt_socket){s->id});
@@ -345,7 +348,7 @@ static int name_of(gt_socket h, bool peer, struct sockaddr_storage *a, socklen_t
 {
     gt__sock *s = gt__sock_get(h);
     if (!s)
-        return GT_ECLOSED;
+        return -EINVAL; /* inet, rule 44 */
     int rc = 0;
     pthread_mutex_lock(&s->lock);
     socklen_t l = sizeof *a;

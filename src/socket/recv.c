@@ -171,6 +171,10 @@ static int end_reason(const gt__sock *s)
 {
     if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
         return -ECONNRESET;
+    /* A reset found by a send is reported again by the next recv (inet's
+     * delayed-close-recv; semantics.md rule 55). */
+    if (s->wr_fail_reason == -ECONNRESET)
+        return -ECONNRESET;
     return GT_ECLOSED;
 }
 
@@ -296,7 +300,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 
 void gt__sock_deliver(gt__sock *s)
 {
-    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner)
+    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting)
         return;
     chain c = {0};
     bool passive = false;
@@ -374,7 +378,7 @@ static int passive_end(gt__sock *s)
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
-        s->delayed_send_err = reason == GT_ECLOSED ? GT_ECLOSED : 0;
+        s->delayed_send_err = reason == GT_ECLOSED && !s->wr_broken ? GT_ECLOSED : 0;
         gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
     } else if (reason != GT_ECLOSED) {
         s->read_err = 0; /* report econnreset once, then closed */
@@ -413,7 +417,9 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     while (rc == 0) {
         size_t need = 0;
         gt_msg *m = NULL;
-        ssize_t r = take_packet(s, s->in ? s->in + s->in_off : NULL, in_avail(s), length, &need, &m);
+        ssize_t r = s->read_dead ? 0
+                    : take_packet(s, s->in ? s->in + s->in_off : NULL, in_avail(s), length,
+                                  &need, &m);
         if (r > 0) {
             in_consume(s, (size_t)r);
             *msg_out = m;
@@ -424,10 +430,10 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             if (rc == -EMSGSIZE && s->o.exit_on_close)
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             else if (rc == -EMSGSIZE)
-                s->read_shut = true;
+                s->read_dead = true; /* rule 78: later recvs time out */
             break;
         }
-        if (input_ended(s)) {
+        if (input_ended(s) && !s->read_dead) {
             if ((m = take_tail(s))) {
                 if (m->kind == GT_MSG_TCP_ERROR) {
                     rc = m->reason;
@@ -440,7 +446,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             rc = passive_end(s);
             break;
         }
-        if (s->readable) {
+        if (s->readable && !s->read_dead) {
             ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
             if (n < 0) {
                 rc = (int)n;

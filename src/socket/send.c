@@ -79,16 +79,21 @@ static ssize_t write_iov(gt__sock *s, const struct iovec *iov, int n)
  * side: buffered input stays readable (docs/DEVIATIONS.md). */
 static int write_failed(gt__sock *s, int err)
 {
+    /* EPIPE without our own shutdown(write) means the peer reset the
+     * connection (inet_drv's tcp_send_error). */
+    bool reset = err == -ECONNRESET || (err == -EPIPE && !s->shut_wr_done);
+    int reason = reset && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
     s->wr_broken = true;
-    s->wr_err = (err == -ECONNRESET && s->o.show_econnreset) ? -ECONNRESET : GT_ECLOSED;
+    s->wr_fail_reason = reason;
     free(s->out);
     s->out = NULL;
     s->out_off = s->out_len = s->out_cap = 0;
-    gt__waiters_wake_all(&s->writers, s->wr_err);
+    gt__waiters_wake_all(&s->writers, reason);
     s->readable = true; /* let the reader find the reset or the EOF */
     if (s->reader)
         gt__wake(s->reader->proc);
-    return s->wr_err;
+    s->wr_err = -ENOTCONN; /* what every later send reports (rule 55) */
+    return reason;
 }
 
 static void do_shutdown_wr(gt__sock *s)
@@ -163,13 +168,14 @@ static int send_checks(gt__sock *s)
         s->delayed_send_err = 0;
         return e;
     }
-    if (s->wr_broken) {
-        int e = s->wr_err ? s->wr_err : -ENOTCONN;
-        s->wr_err = 0; /* inet: reported once, then enotconn */
-        return e;
+    if (s->wr_broken)
+        return s->wr_err;
+    if (s->shut_wr_done || s->shut_wr_pending) {
+        /* rule 51: EPIPE is reported as closed, once; then enotconn */
+        bool again = s->shut_wr_reported;
+        s->shut_wr_reported = true;
+        return again ? -ENOTCONN : GT_ECLOSED;
     }
-    if (s->shut_wr_done || s->shut_wr_pending)
-        return GT_ECLOSED; /* rule 51: EPIPE is reported as closed */
     return 0;
 }
 

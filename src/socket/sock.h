@@ -49,7 +49,9 @@ typedef struct gt__createopts {
 
 /* ---- the socket ----------------------------------------------------------- */
 
-enum { K_LISTEN = 1, K_CONN };
+enum { K_LISTEN = 1, K_CONN, K_CONNECTING /* gt__sock_new only: K_CONN with
+                                             connecting set before epoll
+                                             can report anything */ };
 
 /* States.  OPEN: usable.  DRV_CLOSED: the fd is gone after EOF or an error
  * detected by a passive recv (inet: the handle still answers, with enotconn
@@ -88,6 +90,9 @@ struct gt__sock {
     bool eof;              /* the peer's FIN was read                    */
     int read_err;          /* a read error (econnreset ...), or 0        */
     bool read_shut;        /* our shutdown(read)                         */
+    bool read_dead;        /* inet, exit_on_close=false: after emsgsize
+                              nothing more is read (recv times out)     */
+    bool connecting;       /* a non-blocking connect is in progress      */
     bool closed_sent;      /* a tcp_closed went out (only ever once)     */
     int delayed_send_err;  /* inet: the first send after a passive close */
     int http_state;
@@ -101,9 +106,11 @@ struct gt__sock {
     uint8_t *out;
     size_t out_off, out_len, out_cap;
     bool wr_broken;        /* a send failed: the peer is gone            */
-    int wr_err;
+    int wr_err;            /* what later sends report                    */
+    int wr_fail_reason;    /* what the failing send reported             */
     bool shut_wr_pending;  /* shutdown(write) waits for the queue        */
     bool shut_wr_done;
+    bool shut_wr_reported; /* the send after it said closed; now enotconn */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
 };

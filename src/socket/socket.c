@@ -46,7 +46,8 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     atomic_init(&s->refs, 2); /* the table's and the epoll registration's */
     pthread_mutex_init(&s->lock, NULL);
     s->fd = fd;
-    s->kind = kind;
+    s->kind = kind == K_CONNECTING ? K_CONN : kind;
+    s->connecting = kind == K_CONNECTING;
     s->family = family;
     s->state = S_OPEN;
     s->o = *o;
@@ -295,7 +296,10 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
         s->readable = true;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         s->writable = true;
-    if (s->kind == K_LISTEN) {
+    if (s->connecting) {
+        if (s->writers)
+            gt__wake(s->writers->proc);
+    } else if (s->kind == K_LISTEN) {
         if (s->readable && s->acc_head)
             gt__wake(s->acc_head->proc); /* first come, first served */
     } else {
@@ -313,11 +317,13 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
 
 /* ---- options on a live socket ---- */
 
+/* inet answers einval for options and addresses of a closed socket
+ * (semantics.md rule 44). */
 int gt_setopts(gt_socket h, gt_optlist l)
 {
     gt__sock *s = gt__sock_get(h);
     if (!s)
-        return GT_ECLOSED;
+        return -EINVAL;
     pthread_mutex_lock(&s->lock);
     int rc = gt__opts_set_locked(s, l.opts, l.count);
     pthread_mutex_unlock(&s->lock);
@@ -329,7 +335,7 @@ int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
 {
     gt__sock *s = gt__sock_get(h);
     if (!s)
-        return GT_ECLOSED;
+        return -EINVAL;
     int rc = 0;
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < n && rc == 0; i++)
