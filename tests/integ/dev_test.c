@@ -1,0 +1,146 @@
+/*
+ * dev_test.c -- the deliberate differences from Erlang listed in
+ * docs/DEVIATIONS.md, one test (or more) each, against a raw BSD-socket
+ * peer so that the bytes on the wire are exactly known.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../test.h"
+
+/* A gentcp socket S accepted from a plain-socket peer *fd. */
+static gt_socket raw_pair(gt_optlist sopts, int *fd)
+{
+    gt_socket l, s;
+    ASSERT_OK(gt_listen(0, sopts, &l));
+    int port;
+    ASSERT_OK(gt_port(l, &port));
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ASSERT(connect(*fd, (struct sockaddr *)&a, sizeof a) == 0);
+    ASSERT_OK(gt_accept(l, 3000, &s));
+    gt_close(l);
+    return s;
+}
+
+static void raw_write(int fd, const void *p, size_t n) { ASSERT_EQ(write(fd, p, n), (ssize_t)n); }
+
+static gt_msg *next_msg(gt_socket s)
+{
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_receive_match(gt_match_socket, &s, 3000, &m));
+    return m;
+}
+
+/* 1: {packet,1|2} payloads too long for the header are refused, nothing
+ * is sent, and the stream stays in sync. */
+GT_TEST(dev1_packet1_oversize_is_emsgsize)
+{
+    int fd;
+    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(1)), &fd);
+    static char big[70000];
+    ASSERT_ERR(gt_send(s, big, 256), -EMSGSIZE);
+    ASSERT_OK(gt_send(s, "ok", 2));
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_PACKET(2))));
+    ASSERT_ERR(gt_send(s, big, 65536), -EMSGSIZE);
+    ASSERT_OK(gt_send(s, big, 65535));
+    uint8_t hdr[3];
+    ASSERT_EQ(read(fd, hdr, 3), 3);
+    ASSERT_EQ(hdr[0], 2);
+    ASSERT(hdr[1] == 'o' && hdr[2] == 'k');
+    uint8_t h2[2];
+    ASSERT_EQ(recv(fd, h2, 2, MSG_WAITALL), 2);
+    ASSERT_EQ((h2[0] << 8) | h2[1], 65535);
+    close(fd);
+}
+
+/* 2a: raw recv(S, N) short of N at the peer's close returns what came. */
+GT_TEST(dev2_raw_short_recv_at_close_returns_tail)
+{
+    int fd;
+    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
+    raw_write(fd, "abcd", 4);
+    close(fd);
+    gt_msg *m;
+    ASSERT_OK(gt_recv(s, 10, 3000, &m));
+    ASSERT_STR(m, "abcd");
+    gt_msg_free(m);
+    ASSERT_ERR(gt_recv(s, 10, 3000, &m), GT_ECLOSED);
+}
+
+/* 2b: a partial {packet,2} frame at close is reported, not dropped. */
+GT_TEST(dev2_partial_frame_passive_is_truncated)
+{
+    int fd;
+    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2)), &fd);
+    raw_write(fd, "\0\2hi\0\5abc", 9);
+    close(fd);
+    gt_msg *m;
+    ASSERT_OK(gt_recv(s, 0, 3000, &m));
+    ASSERT_STR(m, "hi");
+    gt_msg_free(m);
+    ASSERT_ERR(gt_recv(s, 0, 3000, &m), GT_ETRUNCATED);
+    ASSERT_ERR(gt_recv(s, 0, 3000, &m), GT_ECLOSED);
+}
+
+GT_TEST(dev2_partial_frame_active_is_tcp_error_truncated)
+{
+    int fd;
+    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
+    raw_write(fd, "\0\0\0\2hi\0\0\0\7abc", 13);
+    close(fd);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
+    gt_msg *m = next_msg(s);
+    ASSERT_EQ(m->kind, GT_MSG_TCP);
+    ASSERT_STR(m, "hi");
+    gt_msg_free(m);
+    m = next_msg(s);
+    ASSERT_EQ(m->kind, GT_MSG_TCP_ERROR);
+    ASSERT_ERR(m->reason, GT_ETRUNCATED);
+    gt_msg_free(m);
+    m = next_msg(s);
+    ASSERT_EQ(m->kind, GT_MSG_TCP_CLOSED);
+    gt_msg_free(m);
+}
+
+/* 2c: {packet,line}: the last line without its delimiter is delivered. */
+GT_TEST(dev2_last_line_without_delimiter_is_delivered)
+{
+    int fd;
+    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
+    raw_write(fd, "one\ntwo", 7);
+    close(fd);
+    gt_msg *m;
+    ASSERT_OK(gt_recv(s, 0, 3000, &m));
+    ASSERT_STR(m, "one\n");
+    gt_msg_free(m);
+    ASSERT_OK(gt_recv(s, 0, 3000, &m));
+    ASSERT_STR(m, "two");
+    gt_msg_free(m);
+    ASSERT_ERR(gt_recv(s, 0, 3000, &m), GT_ECLOSED);
+}
+
+/* 3: a send that finds the peer gone fails as in Erlang, but what the peer
+ * sent before closing can still be read. */
+GT_TEST(dev3_failed_send_keeps_unread_data)
+{
+    int fd;
+    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
+    raw_write(fd, "last words", 10);
+    close(fd); /* FIN; our next send draws an RST */
+    usleep(50 * 1000);
+    ASSERT_OK(gt_send(s, "x", 1));
+    usleep(50 * 1000);
+    ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
+    /* Linux keeps received data after an RST until it is read. */
+    gt_msg *m;
+    ASSERT_OK(gt_recv(s, 0, 3000, &m));
+    ASSERT_STR(m, "last words");
+    gt_msg_free(m);
+    int rc = gt_recv(s, 0, 3000, &m);
+    ASSERT(rc == GT_ECLOSED || rc == -ECONNRESET);
+}
