@@ -319,7 +319,7 @@ static bool has_input(const gt__sock *s)
     return s->in_len > s->in_off || s->readable || s->eof || s->read_err || s->read_shut;
 }
 
-int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n)
+int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating)
 {
     if (n && !opts)
         return -EINVAL;
@@ -330,7 +330,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n)
             return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (semantics.md rule 5); the socket backend goes in order. */
-    bool reverse = s->o.backend == GT_BACKEND_INET;
+    bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
     for (size_t k = 0; k < n; k++) {
         int rc = set_one(s, &opts[reverse ? n - 1 - k : k]);
         if (rc)
@@ -372,7 +372,11 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
     case GT_OPT_EXIT_ON_CLOSE: op->v.i = s->o.exit_on_close; return 0;
     case GT_OPT_SHOW_ECONNRESET: op->v.i = s->o.show_econnreset; return 0;
     case GT_OPT_DELAY_SEND: op->v.i = s->o.delay_send; return 0;
-    case GT_OPT_LINE_DELIMITER: op->v.i = s->o.line_delimiter; return 0;
+    case GT_OPT_LINE_DELIMITER:
+        if (s->o.backend == GT_BACKEND_INET)
+            return -EINVAL; /* inet cannot read it back (rule 1) */
+        op->v.i = s->o.line_delimiter;
+        return 0;
     case GT_OPT_DEBUG: op->v.i = 0; return 0;
     case GT_OPT_HIGH_WATERMARK: op->v.i = s->o.high_watermark; return 0;
     case GT_OPT_LOW_WATERMARK: op->v.i = s->o.low_watermark; return 0;
@@ -401,4 +405,29 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
                op->name == GT_OPT_REUSEADDR || op->name == GT_OPT_DONTROUTE ||
                op->name == GT_OPT_IPV6_V6ONLY) ? (iv != 0) : iv;
     return 0;
+}
+
+/* What an accepted socket takes from its listen socket beyond the gentcp
+ * options it already copied: the kernel options prim_inet copies after
+ * accept (nodelay, keepalive, priority, linger, tos, ttl).  inet does not
+ * inherit line_delimiter (rule 12). */
+void gt__opts_inherit(gt__sock *from, gt__sock *to)
+{
+    static const gt_optname copied[] = {GT_OPT_NODELAY, GT_OPT_KEEPALIVE, GT_OPT_PRIORITY,
+                                        GT_OPT_LINGER, GT_OPT_TOS, GT_OPT_TTL};
+    gt_opt v[sizeof copied / sizeof copied[0]];
+    size_t n = 0;
+    pthread_mutex_lock(&from->lock);
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        v[n].name = copied[i];
+        if (gt__opts_get_locked(from, &v[n]) == 0)
+            n++;
+    }
+    pthread_mutex_unlock(&from->lock);
+    pthread_mutex_lock(&to->lock);
+    if (to->o.backend == GT_BACKEND_INET)
+        to->o.line_delimiter = '\n';
+    for (size_t i = 0; i < n; i++)
+        set_one(to, &v[i]);
+    pthread_mutex_unlock(&to->lock);
 }

@@ -35,11 +35,10 @@
 #define GT__STR(id, s) s,
 
 static const char *const hdr_names[] = {GT_HTTP_HEADER_MAP(GT__STR)};
-static const uint8_t hdr_lens[] = {GT_HTTP_HEADER_MAP(GT__STR_LEN)};
 static const char *const meth_names[] = {GT_HTTP_METHOD_MAP(GT__STR)};
 static const uint8_t meth_lens[] = {GT_HTTP_METHOD_MAP(GT__STR_LEN)};
 
-#define NHDR (sizeof(hdr_lens) / sizeof(hdr_lens[0]))
+#define NHDR (sizeof(hdr_names) / sizeof(hdr_names[0]))
 #define NMETH (sizeof(meth_lens) / sizeof(meth_lens[0]))
 
 _Static_assert(NHDR == GT_HTTP_H_COUNT_ - 1, "header table and enum agree");
@@ -591,27 +590,26 @@ static bool parse_request(cursor c, struct gt_http_packet *out)
 
 static bool parse_header(cursor c, const char *line, struct gt_http_packet *out)
 {
-    size_t name_len = 0;
+    size_t name_len, k;
     bool up = true;
 
     while (is_token[(uint8_t)*c.p]) {
-        if (name_len < GT_HTTP_MAX_NAME_LEN) {
-            char ch = *c.p;
-            if (up) {
-                if (ch >= 'a' && ch <= 'z')
-                    ch = (char)(ch - 32);
-                up = false;
-            } else if (ch >= 'A' && ch <= 'Z') {
-                ch = (char)(ch + 32);
-            } else if (ch == '-') {
-                up = true;
-            }
-            out->name_buf_[name_len] = ch;
-        }
-        name_len++;
         c.p++;
         if (--c.n == 0)
             return false;
+    }
+    name_len = (size_t)(c.p - line);
+    /* Canonical case for the first 50 bytes: upper after the start and
+     * after a '-' (but "--" resets, as Erlang's flag does), lower elsewhere. */
+    k = name_len < GT_HTTP_MAX_NAME_LEN ? name_len : GT_HTTP_MAX_NAME_LEN;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t ch = (uint8_t)line[i];
+        if (up)
+            ch = (uint8_t)((unsigned)(ch - 'a') < 26u ? ch - 32 : ch);
+        else
+            ch = (uint8_t)((unsigned)(ch - 'A') < 26u ? ch + 32 : ch);
+        out->name_buf_[i] = (char)ch;
+        up = !up && line[i] == '-';
     }
     if (*c.p != ':')
         return false;

@@ -61,7 +61,7 @@ static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt_
         return GT_ESYSTEM_LIMIT;
     }
     pthread_mutex_lock(&s->lock);
-    int rc = gt__opts_set_locked(s, sockopts, n);
+    int rc = gt__opts_set_locked(s, sockopts, n, true);
     pthread_mutex_unlock(&s->lock);
     if (rc != 0) {
         gt_close((gt_socket){s->id});
@@ -195,13 +195,12 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
     o = l->o;
     int family = l->family;
     pthread_mutex_unlock(&l->lock);
+    /* The options are copied from the listen socket (rule 12): gentcp's
+     * here, the kernel's that Linux does not copy by itself in inherit. */
+    gt__sock *s = NULL;
+    if (rc == 0 && (rc = finish_socket(fd, K_CONN, family, self, &o, NULL, 0, &s)) == 0)
+        gt__opts_inherit(l, s);
     gt__sock_unref(l);
-    if (rc)
-        return rc;
-    /* gentcp-level options are copied from the listen socket (rule 12);
-     * kernel-level ones (nodelay, keepalive, buffers) Linux inherits. */
-    gt__sock *s;
-    rc = finish_socket(fd, K_CONN, family, self, &o, NULL, 0, &s);
     if (rc)
         return rc;
     *out = (gt_socket){s->id};

@@ -300,7 +300,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 
 void gt__sock_deliver(gt__sock *s)
 {
-    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting)
+    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_dead)
         return;
     chain c = {0};
     bool passive = false;

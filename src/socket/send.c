@@ -301,8 +301,8 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
         rc = GT_ECLOSED;
     else if (s->kind == K_LISTEN || s->state == S_DRV_CLOSED)
         rc = -ENOTCONN;
-    else if (s->wr_broken && how != GT_SHUT_READ)
-        rc = -ENOTCONN;
+    else if ((s->wr_broken || s->shut_wr_reported) && how != GT_SHUT_READ)
+        rc = -ENOTCONN; /* inet: the failed send closed the write side */
     if (rc == 0 && how != GT_SHUT_WRITE) {
         shutdown(s->fd, SHUT_RD);
         s->read_shut = true;

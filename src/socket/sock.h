@@ -116,6 +116,8 @@ struct gt__sock {
 };
 
 /* ---- socket.c -------------------------------------------------------------- */
+/* A new socket owning fd, registered on the owner's home scheduler; the
+ * caller holds one reference.  NULL on failure (the caller keeps fd). */
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
 void gt__sock_unref(gt__sock *s);
@@ -152,8 +154,13 @@ void gt__opts_defaults(gt__sockopts *o, int backend);
 int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__createopts *c,
                           gt_opt *sockopts_out, size_t *nsockopts);
 /* Applies setopts to a live socket (lock held); fd-level options go to the
- * kernel.  Returns 0 or -EINVAL. */
-int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n);
+ * kernel.  creating: the list came with listen/connect, where the last of
+ * two duplicates wins; setopts on inet applies the list last-to-first.
+ * Returns 0 or -EINVAL. */
+int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating);
+/* accept: copies what prim_inet copies from the listen socket to the new
+ * one (rule 12); lock of neither held. */
+void gt__opts_inherit(gt__sock *from, gt__sock *to);
 int gt__opts_get_locked(gt__sock *s, gt_opt *opt);
 
 #endif

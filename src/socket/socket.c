@@ -43,7 +43,8 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     gt__sock *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    atomic_init(&s->refs, 2); /* the table's and the epoll registration's */
+    /* the table's, the epoll registration's and the caller's */
+    atomic_init(&s->refs, 3);
     pthread_mutex_init(&s->lock, NULL);
     s->fd = fd;
     s->kind = kind == K_CONNECTING ? K_CONN : kind;
@@ -69,6 +70,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
         pthread_mutex_unlock(&s->lock);
         gt__sock_unref(s); /* the registration that never happened */
+        gt__sock_unref(s); /* the caller's */
         return NULL;
     }
     return s;
@@ -325,7 +327,7 @@ int gt_setopts(gt_socket h, gt_optlist l)
     if (!s)
         return -EINVAL;
     pthread_mutex_lock(&s->lock);
-    int rc = gt__opts_set_locked(s, l.opts, l.count);
+    int rc = gt__opts_set_locked(s, l.opts, l.count, false);
     pthread_mutex_unlock(&s->lock);
     gt__sock_unref(s);
     return rc;
