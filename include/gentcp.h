@@ -406,4 +406,10 @@ gt_pid gt_owner(gt_socket sock);
 }
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* Packet decoding (erlang:decode_packet/3) -- TEMPORARY: inlined here from  */
+/* src/packet/packet_api.h before the release.                              */
+/* ------------------------------------------------------------------------ */
+#include "packet/packet_api.h"
+
 #endif /* GENTCP_H */
