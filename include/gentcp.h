@@ -289,8 +289,11 @@ typedef struct gt_opt {
     } v;
 } gt_opt;
 
-/* A list of options, applied in order (for a duplicated option the last
- * one wins).  The array is borrowed for the duration of the call. */
+/* A list of options.  The array is borrowed for the duration of the call.
+ * As in Erlang: in gt_listen/gt_connect the last of two duplicates wins;
+ * gt_setopts on the inet backend applies the list last-to-first, so there
+ * the first wins (semantics.md rule 5), while the socket backend goes in
+ * order.  A bad value anywhere rejects the whole list. */
 typedef struct gt_optlist {
     const gt_opt *opts;
     size_t count;
@@ -337,6 +340,8 @@ typedef struct gt_optlist {
 #define GT_PRIORITY(n) GT__OPT_I(GT_OPT_PRIORITY, n)
 #define GT_TTL(n) GT__OPT_I(GT_OPT_TTL, n)
 #define GT_IPV6_V6ONLY(b) GT__OPT_I(GT_OPT_IPV6_V6ONLY, b)
+#define GT_DEBUG(b) GT__OPT_I(GT_OPT_DEBUG, b)
+#define GT_DONTROUTE(b) GT__OPT_I(GT_OPT_DONTROUTE, b)
 
 /* The atom name of an option ("packet_size"), or NULL. */
 const char *gt_opt_name(gt_optname name);
@@ -365,7 +370,7 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
  * header and corrupts the stream; see docs/DEVIATIONS.md). */
 int gt_send(gt_socket sock, const void *data, size_t len);
 
-/* gen_tcp:send/2 with iodata: the iovecs are one packet. */
+/* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet. */
 int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
 
 /* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly
@@ -379,7 +384,7 @@ int gt_close(gt_socket sock);
 
 typedef enum gt_shutdown_how { GT_SHUT_READ = 1, GT_SHUT_WRITE, GT_SHUT_READ_WRITE } gt_shutdown_how;
 
-/* gen_tcp:shutdown/2. */
+/* gen_tcp:shutdown/2.  Any other how is GT_EBADARG. */
 int gt_shutdown(gt_socket sock, gt_shutdown_how how);
 
 /* gen_tcp:controlling_process/2: only the owner may call it; pending
@@ -387,7 +392,10 @@ int gt_shutdown(gt_socket sock, gt_shutdown_how how);
 int gt_controlling_process(gt_socket sock, gt_pid new_owner);
 
 /* inet:setopts/2 and inet:getopts/2.  getopts fills in the value of every
- * opts[i] whose name is set. */
+ * opts[i] whose name is set; an option this socket does not have (as
+ * ipv6_v6only on an IPv4 socket, which Erlang silently omits) comes back
+ * with its name set to GT_OPT_END_.  An unknown name fails the whole call
+ * with -EINVAL. */
 int gt_setopts(gt_socket sock, gt_optlist opts);
 int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
 

@@ -395,8 +395,12 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
     }
     int level, name;
     int k = kernel_opt(op->name, s->family, &level, &name);
+    if (k < 0) {
+        op->name = GT_OPT_END_; /* not an option of this socket: omitted */
+        return 0;
+    }
     if (k)
-        return k < 0 ? k : -EINVAL;
+        return -EINVAL;
     int iv = 0;
     socklen_t l = sizeof iv;
     if (getsockopt(s->fd, level, name, &iv, &l))

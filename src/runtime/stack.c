@@ -14,10 +14,9 @@
 
 static size_t page_size(void)
 {
-    static size_t ps;
-    if (!ps)
-        ps = (size_t)sysconf(_SC_PAGESIZE);
-    return ps;
+    /* sysconf is cheap and thread-safe; a lazily set static would race
+     * between schedulers allocating stacks at the same time. */
+    return (size_t)sysconf(_SC_PAGESIZE);
 }
 
 int gt__stack_alloc(gt__sched *s, size_t size, gt__stack *out)

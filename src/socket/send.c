@@ -14,7 +14,7 @@
 
 #include "socket/sock.h"
 
-#define MAX_IOV 64
+#define MAX_IOV 16 /* a packet's pieces; small: it lives on process stacks */
 
 static size_t out_pending(const gt__sock *s) { return s->out_len - s->out_off; }
 
@@ -118,11 +118,11 @@ void gt__sock_flush(gt__sock *s)
         s->out_off += (size_t)w;
     }
     if (!out_pending(s)) {
-        if (s->out_cap > 64 * 1024) {
-            free(s->out);
-            s->out = NULL;
-            s->out_cap = 0;
-        }
+        /* An idle socket holds no buffer: 10,000 connections must not
+         * keep 10,000 output buffers. */
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
         s->out_off = s->out_len = 0;
         if (s->shut_wr_pending)
             do_shutdown_wr(s);
@@ -236,7 +236,7 @@ static void queue_flush(gt__sock *s)
 
 int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
 {
-    if (iovcnt < 0 || iovcnt > MAX_IOV - 1 || (iovcnt && !iov))
+    if (iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt && !iov))
         return GT_EBADARG;
     size_t len = 0;
     for (int i = 0; i < iovcnt; i++) {
@@ -254,15 +254,20 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
     if (rc == 0)
         rc = make_header(s->o.packet, len, hdr, &hlen);
     if (rc == 0 && (len || hlen)) {
+        /* The header and the pieces go out in one sendmsg when they fit in
+         * a small vector (it lives on a process stack); a longer one goes
+         * through the queue. */
         struct iovec v[MAX_IOV];
         int n = 0;
         if (hlen)
             v[n++] = (struct iovec){hdr, hlen};
-        for (int i = 0; i < iovcnt; i++)
-            if (iov[i].iov_len)
-                v[n++] = iov[i];
+        bool direct = !out_pending(s) && s->writable && !s->o.delay_send &&
+                      iovcnt <= MAX_IOV - 1;
         size_t written = 0;
-        if (!out_pending(s) && s->writable && !s->o.delay_send) {
+        if (direct) {
+            for (int i = 0; i < iovcnt; i++)
+                if (iov[i].iov_len)
+                    v[n++] = iov[i];
             ssize_t w = write_iov(s, v, n);
             if (w < 0)
                 rc = write_failed(s, (int)w);
@@ -270,7 +275,15 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
                 written = (size_t)w;
         }
         if (rc == 0 && written < len + hlen) {
-            rc = out_append(s, v, n, written);
+            if (direct) {
+                rc = out_append(s, v, n, written);
+            } else {
+                rc = out_append(s, v, n, 0);
+                if (rc == 0)
+                    rc = out_append(s, iov, iovcnt, 0);
+                if (rc == 0 && !s->o.delay_send && s->writable)
+                    gt__sock_flush(s);
+            }
             if (rc == 0 && s->o.delay_send)
                 queue_flush(s);
             if (rc == 0)

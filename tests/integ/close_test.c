@@ -1,0 +1,462 @@
+/*
+ * close_test.c -- semantics.md §5: close, shutdown, peer close, resets,
+ * exit_on_close (rules 41-57 without queued-output subtleties), [inet].
+ * S = socket under test (accepted), P = peer (connecting end).  A reset is
+ * made as in §11: P sets {linger,{true,0}} and closes.
+ */
+#include "helpers.h"
+
+static void rst(gt_socket p)
+{
+    ASSERT_OK(gt_setopts(p, GT_OPTS(GT_LINGER(1, 0))));
+    ASSERT_OK(gt_close(p));
+}
+
+struct recv_job {
+    gt_pid parent;
+    gt_socket sock;
+};
+
+/* Posts GO, does recv(S,0,H_WAIT), posts the result. */
+static void recv_job_fn(void *arg)
+{
+    struct recv_job *j = arg;
+    h_post_int(j->parent, H_TAG_GO, 0);
+    gt_msg *m = NULL;
+    int rc = gt_recv(j->sock, 0, H_WAIT, &m);
+    if (rc == 0)
+        gt_msg_free(m);
+    h_post_int(j->parent, H_TAG_DONE, rc);
+}
+
+/* r41: close returns ok, also when the socket is already closed. */
+GT_TEST(r41_close_twice_ok)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    ASSERT_OK(gt_close(s));
+    ASSERT_OK(gt_close(s));
+    gt_socket l = h_listen(GT_NOOPTS);
+    ASSERT_OK(gt_close(l));
+    ASSERT_OK(gt_close(l));
+}
+
+/* r41: close of a socket the driver already closed (after EOF) is ok. */
+GT_TEST(r41_close_after_peer_close_ok)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    gt_close(p);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_close(s));
+    ASSERT_OK(gt_close(s));
+}
+
+/* r42: own close sends no tcp_closed; tcp messages already queued stay. */
+GT_TEST(r42_own_close_no_message_data_kept)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_TRUE), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "m");
+    h_msleep(100);
+    ASSERT_OK(gt_close(s));
+    EXPECT_TCP(s, "m");
+    EXPECT_NO_MSG(s, 100);
+}
+
+/* r44: ops after own close: send/recv/shutdown/controlling_process ->
+ * closed; setopts/getopts/sockname/peername/port -> einval [inet]. */
+GT_TEST(r44_ops_after_own_close)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    ASSERT_OK(gt_close(s));
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, 100, GT_ECLOSED);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_WRITE), GT_ECLOSED);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_READ), GT_ECLOSED);
+    ASSERT_ERR(gt_controlling_process(s, gt_self()), GT_ECLOSED);
+    ASSERT_ERR(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)), -EINVAL);
+    gt_opt o = {.name = GT_OPT_ACTIVE};
+    ASSERT_ERR(gt_getopts(s, &o, 1), -EINVAL);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    ASSERT_ERR(gt_sockname(s, &ss, &sl), -EINVAL);
+    sl = sizeof ss;
+    ASSERT_ERR(gt_peername(s, &ss, &sl), -EINVAL);
+    int port = 0;
+    ASSERT_ERR(gt_port(s, &port), -EINVAL);
+    ASSERT_EQ(gt_owner(s).id, 0);
+    ASSERT_OK(gt_close(s));
+}
+
+/* r44/r67: ops on a closed listen socket. */
+GT_TEST(r44_ops_after_own_close_listen)
+{
+    gt_socket l = h_listen(GT_NOOPTS);
+    ASSERT_OK(gt_close(l));
+    gt_socket a;
+    ASSERT_ERR(gt_accept(l, 100, &a), GT_ECLOSED);
+    ASSERT_RECV_ERR(l, 0, 100, GT_ECLOSED);
+    int port = 0;
+    ASSERT_ERR(gt_port(l, &port), -EINVAL);
+    gt_opt o = {.name = GT_OPT_ACTIVE};
+    ASSERT_ERR(gt_getopts(l, &o, 1), -EINVAL);
+}
+
+/* r45: a recv pending in another process gets closed when the owner closes S. */
+GT_TEST(r45_pending_recv_closed_by_close)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    struct recv_job j = {gt_self(), s};
+    h_spawn(recv_job_fn, &j);
+    h_wait_int(H_TAG_GO, H_WAIT);
+    h_msleep(H_SETTLE);
+    ASSERT_OK(gt_close(s));
+    ASSERT_ERR(h_wait_int(H_TAG_DONE, H_WAIT), GT_ECLOSED);
+}
+
+/* r45/r63: ... and when the owner dies (owner death closes S; P sees closed). */
+GT_TEST(r45_pending_recv_closed_by_owner_death)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    gt_pid owner = h_spawn(h_holder_fn, NULL);
+    ASSERT_OK(gt_controlling_process(s, owner));
+    struct recv_job j = {gt_self(), s};
+    h_spawn(recv_job_fn, &j);
+    h_wait_int(H_TAG_GO, H_WAIT);
+    h_msleep(H_SETTLE);
+    h_post_int(owner, H_TAG_GO, 0);
+    ASSERT_ERR(h_wait_int(H_TAG_DONE, H_WAIT), GT_ECLOSED);
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+}
+
+/* r46: peer FIN, active, exit_on_close=true: data, tcp_closed; afterwards
+ * send and recv -> closed. */
+GT_TEST(r46_peer_fin_active)
+{
+    gt_socket p, s;
+    h_pair(GT_NOOPTS, GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "hello");
+    ASSERT_OK(gt_close(p));
+    h_active_all(s, "hello");
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, 100, GT_ECLOSED);
+    EXPECT_NO_MSG(s, 50);
+}
+
+/* r47: exit_on_close=false, active: tcp_closed; send still ok and the peer
+ * gets it; recv while active -> einval; passive recv -> closed every time;
+ * re-activating sends no second tcp_closed. */
+GT_TEST(r47_exit_on_close_false_active)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_EXIT_ON_CLOSE(false)), &fd);
+    h_raw_send(fd, "hi");
+    ASSERT(shutdown(fd, SHUT_WR) == 0); /* FIN, but keep reading */
+    h_active_all(s, "hi");
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_OK(gt_send(s, "back", 4));
+    ASSERT_RAW_READ(fd, "back", 4);
+    ASSERT_RECV_ERR(s, 0, 100, -EINVAL);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
+    EXPECT_NO_MSG(s, 100);
+    ASSERT_OK(gt_send(s, "more", 4));
+    ASSERT_RAW_READ(fd, "more", 4);
+    close(fd);
+}
+
+/* r48: exit_on_close=false, passive: data, then closed on every later recv;
+ * send keeps working; activation -> exactly one tcp_closed. */
+GT_TEST(r48_exit_on_close_false_passive)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false)), &fd);
+    h_raw_send(fd, "hi");
+    ASSERT(shutdown(fd, SHUT_WR) == 0);
+    h_msleep(H_SETTLE);
+    ASSERT_RECV(s, 0, H_WAIT, "hi");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, 0, GT_ECLOSED);
+    ASSERT_OK(gt_send(s, "x", 1));
+    ASSERT_RAW_READ(fd, "x", 1);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_NO_MSG(s, 100);
+    close(fd);
+}
+
+/* r49: shutdown(write): the peer reads the data then closed; S can still
+ * receive what P sends when P has exit_on_close=false. */
+GT_TEST(r49_half_close_request_reply)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE), GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false)), NULL, &p,
+           &s);
+    h_send(s, "req");
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_RECV(p, 0, H_WAIT, "req");
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_send(p, "rep", 3));
+    ASSERT_RECV(s, 0, H_WAIT, "rep");
+    ASSERT_OK(gt_close(p));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+}
+
+/* r49: with the default exit_on_close=true the peer closes its whole socket on
+ * EOF, so its reply fails and S sees closed. */
+GT_TEST(r49_half_close_default_peer_closes)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    h_send(s, "req");
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_RECV(p, 0, H_WAIT, "req");
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_ERR(gt_send(p, "rep", 3), GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+}
+
+/* r49: raw peer sees the data, then EOF; the socket still reads. */
+GT_TEST(r49_shutdown_write_raw_peer)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE), &fd);
+    h_send(s, "abc");
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_RAW_READ(fd, "abc", 3);
+    ASSERT_EQ(h_raw_wait_eof(fd), 0);
+    h_raw_send(fd, "reply");
+    ASSERT_RECV(s, 5, H_WAIT, "reply");
+    close(fd);
+}
+
+/* r51: send after own shutdown(write) -> closed, then enotconn, and a second
+ * shutdown -> enotconn, as [inet] (E: [send closed, send enotconn, shutdown
+ * enotconn]).  [inet] also closes the whole socket there, losing what the
+ * peer still sends; gentcp keeps reading (docs/DEVIATIONS.md #3). */
+GT_TEST(r51_send_after_shutdown_write)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_WRITE), -ENOTCONN);
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED); /* the peer saw our FIN */
+}
+
+/* DEVIATIONS.md #3: after the failed send, what the peer sends is still
+ * delivered, then closed. */
+GT_TEST(r51_dev_read_side_stays_open)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE), GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false)), NULL, &p,
+           &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_send(p, "reply", 5));
+    ASSERT_OK(gt_close(p));
+    ASSERT_RECV(s, 0, H_WAIT, "reply");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+}
+
+/* r52: shutdown(read) -> ok; recv -> closed; with exit_on_close=true the EOF
+ * closes the socket: send -> closed, peer sees closed, then enotconn.
+ * (E: [ok, closed, closed, peer closed, enotconn, enotconn]) */
+GT_TEST(r52_shutdown_read)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_READ));
+    ASSERT_RECV_ERR(s, 0, 300, GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, 300, -ENOTCONN);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_READ), -ENOTCONN);
+}
+
+/* r52: shutdown on a listen socket -> enotconn; after the driver closed the
+ * socket on EOF -> enotconn; after own close -> closed. */
+GT_TEST(r52_shutdown_errors)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE));
+    ASSERT_ERR(gt_shutdown(l, GT_SHUT_WRITE), -ENOTCONN);
+    ASSERT_ERR(gt_shutdown(l, GT_SHUT_READ_WRITE), -ENOTCONN);
+
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    gt_close(p);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_WRITE), -ENOTCONN);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_READ), -ENOTCONN);
+
+    gt_socket p2, s2;
+    h_ppair(&p2, &s2);
+    gt_close(s2);
+    ASSERT_ERR(gt_shutdown(s2, GT_SHUT_WRITE), GT_ECLOSED);
+    ASSERT_ERR(gt_shutdown(s2, GT_SHUT_READ), GT_ECLOSED);
+}
+
+/* r52 (bad How): gentcp has an enum; an out-of-range value is a bad argument. */
+GT_TEST(r52_shutdown_bad_how)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    int rc = gt_shutdown(s, (gt_shutdown_how)42);
+    ASSERT(rc == GT_EBADARG || rc == -EINVAL);
+    h_send(s, "still");
+    ASSERT_RECV(p, 0, H_WAIT, "still");
+}
+
+/* r53: peer RST, passive, show_econnreset=false: buffered data, then closed,
+ * then enotconn; send -> closed once, then enotconn. */
+GT_TEST(r53_peer_rst_passive)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    h_send(p, "data");
+    h_msleep(H_SETTLE);
+    rst(p);
+    h_msleep(H_SETTLE);
+    ASSERT_RECV(s, 0, H_WAIT, "data");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+}
+
+/* r53: E: [data, send closed, send enotconn, recv closed, recv enotconn]. */
+GT_TEST(r53_peer_rst_passive_send_first)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    h_send(p, "data");
+    h_msleep(H_SETTLE);
+    rst(p);
+    h_msleep(H_SETTLE);
+    ASSERT_RECV(s, 0, H_WAIT, "data");
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
+
+/* r53: with a raw peer doing the RST. */
+GT_TEST(r53_raw_peer_rst_passive)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE), &fd);
+    h_raw_send(fd, "data");
+    h_msleep(H_SETTLE);
+    h_raw_rst(fd);
+    h_msleep(H_SETTLE);
+    ASSERT_RECV(s, 0, H_WAIT, "data");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
+
+/* r54: show_econnreset=true, passive: data, econnreset, enotconn; send ->
+ * enotconn. */
+GT_TEST(r54_show_econnreset_passive)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL,
+           &p, &s);
+    ASSERT_OPT(s, GT_OPT_SHOW_ECONNRESET, 1);
+    h_send(p, "data");
+    h_msleep(H_SETTLE);
+    rst(p);
+    h_msleep(H_SETTLE);
+    ASSERT_RECV(s, 0, H_WAIT, "data");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+}
+
+/* r54: show_econnreset=true, active: tcp, tcp_error econnreset, tcp_closed;
+ * afterwards recv and send -> closed. */
+GT_TEST(r54_show_econnreset_active)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "data");
+    h_active_all(s, "data");
+    rst(p);
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_RECV_ERR(s, 0, 100, GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+}
+
+/* r54/r13: show_econnreset=false, active: an RST is just tcp_closed. */
+GT_TEST(r54_rst_active_without_show_econnreset)
+{
+    gt_socket p, s;
+    h_pair(GT_NOOPTS, GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "data");
+    h_active_all(s, "data");
+    rst(p);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 50);
+}
+
+/* r21/r54: a reset recorded while passive (show_econnreset) is reported on
+ * activation as tcp_error econnreset, then tcp_closed. */
+GT_TEST(r21_activate_after_rst_reports_econnreset)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL,
+           &p, &s);
+    rst(p);
+    h_msleep(H_SETTLE);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 50);
+}
+
+/* r55: RST found by send, passive, nobody reading: sends [ok, closed,
+ * enotconn], then recv closed, enotconn (no unread data involved). */
+GT_TEST(r55_rst_found_by_send)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    ASSERT_OK(gt_close(p));
+    h_msleep(H_SETTLE);
+    ASSERT_OK(gt_send(s, "x", 1)); /* the peer answers with RST */
+    h_msleep(H_SETTLE);
+    ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+    ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
+}
+
+/* r55 with show_econnreset: [ok, econnreset, enotconn], recv econnreset once,
+ * then enotconn. */
+GT_TEST(r55_rst_found_by_send_show_econnreset)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL,
+           &p, &s);
+    ASSERT_OK(gt_close(p));
+    h_msleep(H_SETTLE);
+    ASSERT_OK(gt_send(s, "x", 1));
+    h_msleep(H_SETTLE);
+    ASSERT_ERR(gt_send(s, "y", 1), -ECONNRESET);
+    ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
