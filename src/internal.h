@@ -75,6 +75,8 @@ gt__sched *gt__home_sched(gt__proc *p);
 /* epoll registration of an fd on a scheduler's loop, edge-triggered.
  * ptr is handed back to gt__sock_event(). */
 int gt__sched_watch(gt__sched *s, int fd, void *ptr);
+/* Removes fd from s's epoll set (the fd stays open). */
+void gt__sched_unwatch(gt__sched *s, int fd);
 
 /* A deferred call; embed one in an object to defer without allocating. */
 typedef struct gt__deferred {

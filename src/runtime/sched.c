@@ -113,6 +113,11 @@ int gt__sched_watch(gt__sched *s, int fd, void *ptr)
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : gt__errno();
 }
 
+void gt__sched_unwatch(gt__sched *s, int fd)
+{
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
 uint8_t *gt__sched_scratch(size_t *len)
 {
     gt__sched *s = gt__tls_sched;

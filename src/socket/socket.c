@@ -248,6 +248,26 @@ gt_pid gt_owner(gt_socket h)
 
 /* ---- controlling_process ---- */
 
+/* Moves s's epoll registration to the scheduler of its new owner, so that
+ * active delivery, the owner's wake-up and delay_send flushes all happen
+ * on one thread instead of bouncing between two.  The old scheduler may
+ * still hold a fetched event naming s: its registration reference is
+ * dropped there, deferred, as on close.  Lock held. */
+static void rehome(gt__sock *s, gt__proc *owner)
+{
+    gt__sched *to = owner->sched;
+    if (!to || to == s->home || s->fd < 0)
+        return;
+    atomic_fetch_add(&s->refs, 1); /* the new registration's */
+    if (gt__sched_watch(to, s->fd, s) != 0) {
+        atomic_fetch_sub(&s->refs, 1);
+        return; /* stay where we are: still correct, only slower */
+    }
+    gt__sched_unwatch(s->home, s->fd);
+    (void)gt__sched_defer(s->home, unref_deferred, s);
+    s->home = to;
+}
+
 int gt_controlling_process(gt_socket h, gt_pid pid)
 {
     gt__proc *self = gt__self();
@@ -276,6 +296,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
             s->owner = to;
             gt__proc_link_sock(to, s);
             gt__proc_unref(self);
+            rehome(s, to);
         }
     }
     pthread_mutex_unlock(&s->lock);

@@ -125,6 +125,25 @@ typedef struct conn {
     const server *srv;
 } conn;
 
+/* The acceptor posts TAG_GO once the connection process owns its socket.
+ * Arming the socket earlier would send the first messages (and a
+ * tcp_passive, which controlling_process does not move) to the acceptor:
+ * Erlang servers wait for the same "go". */
+enum { TAG_GO = 1 };
+
+static bool is_go(const gt_msg *m, void *arg)
+{
+    (void)arg;
+    return m->kind == GT_MSG_USER && m->tag == TAG_GO;
+}
+
+static void wait_go(void)
+{
+    gt_msg *m;
+    if (gt_receive_match(is_go, NULL, GT_INFINITY, &m) == 0)
+        gt_msg_free(m);
+}
+
 static void arm(conn *c)
 {
     gt_opt a = c->srv->echo && c->srv->active.v.i == GT_ACTIVE_TRUE_V
@@ -171,6 +190,7 @@ static void conn_end(conn *c)
 static void conn_active(void *arg)
 {
     conn *c = arg;
+    wait_go();
     arm(c);
     gt_msg *m;
     while (gt_receive_match(gt_match_socket, &c->sock, GT_INFINITY, &m) == 0)
@@ -195,6 +215,7 @@ static void conn_hibernating(void *arg)
 
 static void conn_hibernate_start(void *arg)
 {
+    wait_go();
     arm(arg);
     conn_hibernating(arg);
 }
@@ -205,6 +226,7 @@ static void conn_passive(void *arg)
     conn *c = arg;
     gt_msg *m;
     int rc;
+    wait_go();
     while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
         if (c->srv->echo) {
             rc = gt_send(c->sock, m->data, m->len);
@@ -270,6 +292,7 @@ static int cmd_listen(int argc, char **argv)
             continue;
         }
         gt_controlling_process(s, pid);
+        gt_post(pid, TAG_GO, NULL, 0);
     }
     return 0;
 }
