@@ -66,7 +66,7 @@ for f in "${fams[@]}"; do
     if timeout $((secs + 120)) "$bin" "$work" "${seeds[@]}" -max_total_time="$secs" \
         -dict=fuzz/packet.dict -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$out/artifacts/$f-" -print_final_stats=1 >"$log" 2>&1; then
-        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+        runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
         echo "ok fuzz_$f: ${runs:-?} inputs in ${secs}s, no crash, leak or timeout"
     else
         echo "FAIL fuzz_$f: see $log and $out/artifacts/$f-*"

@@ -17,7 +17,6 @@
 #include <sys/types.h>
 
 #include "gentcp.h"
-#include "packet/packet_api.h"
 
 typedef struct gt__pkt_opts {
     size_t packet_size;   /* 0 = no limit (Erlang semantics per type) */

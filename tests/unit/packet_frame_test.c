@@ -1,0 +1,130 @@
+/*
+ * packet_frame_test.c -- gt__pkt_frame and gt_decode_packet on the
+ * length-prefixed, line and binary families (expectations checked against
+ * erlang:decode_packet/3 on OTP 25).
+ */
+#include <time.h>
+
+#include "packet/packet.h"
+#include "../test.h"
+
+static ssize_t frame(gt_packet_type t, const char *b, size_t n, size_t ps, size_t *need)
+{
+    gt__pkt_opts o = {.packet_size = ps, .line_delimiter = '\n'};
+    return gt__pkt_frame(t, &o, (const uint8_t *)b, n, need);
+}
+
+/* The ~w text of decode_packet(t, b, opts). */
+static const char *dec(gt_packet_type t, const char *b, size_t n, const gt_decode_opts *o)
+{
+    static char buf[4096];
+    gt_decode_result r;
+    if (gt_decode_packet(t, b, n, o, &r) != 0)
+        return "badarg";
+    gt_decode_result_format(&r, buf, sizeof buf);
+    return buf;
+}
+
+#define ASSERT_S(a, b) ASSERT_MEM(a, strlen(a), b, strlen(b))
+
+GT_TEST(frame_len_prefixes)
+{
+    size_t need = 99;
+    ASSERT_EQ(frame(GT_PKT_2, "\0\3abcd", 6, 0, &need), 5);
+    ASSERT_EQ(frame(GT_PKT_2, "\0\3ab", 4, 0, &need), 0);
+    ASSERT_EQ(need, 5);
+    ASSERT_EQ(frame(GT_PKT_4, "\0\0", 2, 0, &need), 0);
+    ASSERT_EQ(need, 0);
+    ASSERT_EQ(frame(GT_PKT_1, "\0", 1, 0, &need), 1);
+    ASSERT_EQ(frame(GT_PKT_2, "\0\5abcde", 7, 4, &need), -EMSGSIZE);
+    ASSERT_EQ(frame(GT_PKT_4, "\x7f\xff\xff\xfc", 4, 0, &need), -EMSGSIZE);
+    ASSERT_EQ(gt__pkt_header_len(GT_PKT_4), 4);
+    ASSERT_EQ(gt__pkt_header_len(GT_PKT_SUNRM), 0);
+}
+
+GT_TEST(frame_whole_frame_types)
+{
+    size_t need = 0;
+    ASSERT_EQ(frame(GT_PKT_SUNRM, "\x80\0\0\3abc", 7, 0, &need), 7);
+    ASSERT_EQ(frame(GT_PKT_TPKT, "\3\0\0\7abc", 7, 0, &need), 7);
+    ASSERT_EQ(frame(GT_PKT_TPKT, "\4\0\0\7abc", 7, 0, &need), -EMSGSIZE);
+    ASSERT_EQ(frame(GT_PKT_CDR, "GIOP\1\0\1\0\2\0\0\0ab", 14, 0, &need), 14);
+    ASSERT_EQ(frame(GT_PKT_CDR, "GIOX\1\0\1\0\2\0\0\0ab", 14, 0, &need), -EMSGSIZE);
+    ASSERT_EQ(frame(GT_PKT_FCGI, "\1\1\0\1\0\3\2\0abcxy", 13, 0, &need), 13);
+    ASSERT_EQ(gt__pkt_trailer_len(GT_PKT_FCGI, (const uint8_t *)"\1\1\0\1\0\3\2\0abcxy", 13), 2);
+    ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x80", 2, 0, &need), 2);
+    ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x82\0\2ab", 6, 0, &need), 6);
+    ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x85\1\1\1\1\1", 7, 0, &need), -EMSGSIZE);
+    ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x85\1\1", 4, 0, &need), 0);
+}
+
+GT_TEST(frame_line_truncation)
+{
+    gt__pkt_opts o = {.trunc_len = 10, .line_delimiter = '\n'};
+    size_t need;
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"0123456789ABC", 13, &need), 10);
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"01\n", 3, &need), 3);
+    o.line_delimiter = ';';
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"a;b\n", 4, &need), 2);
+    o = (gt__pkt_opts){.packet_size = 3, .line_delimiter = '\n'};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"abcd", 4, &need), -EMSGSIZE);
+}
+
+GT_TEST(decode_text_matches_erlang)
+{
+    gt_decode_opts o = GT_DECODE_OPTS_INIT;
+    ASSERT_S(dec(GT_PKT_2, "\0\3abcd", 6, NULL), "{ok,<<97,98,99>>,<<100>>}");
+    ASSERT_S(dec(GT_PKT_RAW, "", 0, NULL), "{more,undefined}");
+    ASSERT_S(dec(GT_PKT_4, "\0\0\0\7ab", 6, NULL), "{more,11}");
+    ASSERT_S(dec(GT_PKT_FCGI, "\1\1\0\1\0\3\2\0abc\xff\xff\0", 14, NULL),
+             "{ok,<<1,1,0,1,0,3,2,0,97,98,99>>,<<0>>}");
+    ASSERT_S(dec(GT_PKT_4, "\x7f\xff\xff\xfb\0", 5, NULL), "{more,2147483647}");
+    ASSERT_S(dec(GT_PKT_4, "\x7f\xff\xff\xfc\0", 5, NULL), "{error,invalid}");
+    o.line_length = 2;
+    ASSERT_S(dec(GT_PKT_LINE, "abc", 3, &o), "{ok,<<97,98>>,<<99>>}");
+}
+
+GT_TEST(decode_badarg_rules)
+{
+    gt_decode_opts o = GT_DECODE_OPTS_INIT;
+    o.line_delimiter = 3;
+    ASSERT_S(dec(GT_PKT_2, "\0\1a", 3, &o), "badarg");
+    o.line_delimiter = 256;
+    ASSERT_S(dec(GT_PKT_LINE, "a", 1, &o), "badarg");
+    o = (gt_decode_opts)GT_DECODE_OPTS_INIT;
+    o.packet_size = 4294967296ull;
+    ASSERT_S(dec(GT_PKT_RAW, "a", 1, &o), "badarg");
+    o.packet_size = 4294967295ull;
+    ASSERT_S(dec(GT_PKT_RAW, "a", 1, &o), "{ok,<<97>>,<<>>}");
+    ASSERT_S(dec((gt_packet_type)3, "a", 1, NULL), "badarg");
+}
+
+GT_TEST(format_truncates_like_snprintf)
+{
+    gt_decode_result r;
+    char buf[8];
+    ASSERT_EQ(gt_decode_packet(GT_PKT_RAW, "abc", 3, NULL, &r), 0);
+    ASSERT_EQ(gt_decode_result_format(&r, buf, sizeof buf), strlen("{ok,<<97,98,99>>,<<>>}"));
+    ASSERT_S(buf, "{ok,<<9");
+    ASSERT_EQ(gt_decode_result_format(&r, NULL, 0), 22);
+}
+
+/* 16 MiB without a delimiter, then with: linear, well under a second. */
+GT_TEST(long_line_is_linear)
+{
+    size_t n = 16u << 20;
+    char *b = malloc(n);
+    ASSERT(b != NULL);
+    memset(b, 'x', n);
+    b[n - 1] = '\n';
+    clock_t c0 = clock();
+    gt_decode_result r;
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(gt_decode_packet(GT_PKT_LINE, b, n, NULL, &r), 0);
+        ASSERT_EQ(r.packet_len, n);
+        ASSERT_EQ(gt_decode_packet(GT_PKT_HTTPH, b, n - 1, NULL, &r), 0);
+        ASSERT_EQ(r.status, GT_DECODE_MORE);
+    }
+    ASSERT((double)(clock() - c0) / CLOCKS_PER_SEC < 2.0);
+    free(b);
+}
