@@ -243,6 +243,15 @@ typedef enum gt_optname {
     GT_OPT_IPV6_V6ONLY,  /* b                                              */
     GT_OPT_DEBUG,        /* b (accepted, no effect)                        */
     GT_OPT_DONTROUTE,    /* b                                              */
+    /* gentcp's own (docs/DEVIATIONS.md): */
+    GT_OPT_LINE_LENGTH,  /* i: {packet,line} lines longer than this are
+                            delivered in pieces of this size; 0 (default)
+                            = whole lines, up to packet_size.  Erlang's
+                            inet cuts at buffer (1460): set it to that
+                            for Erlang's behaviour                       */
+    GT_OPT_DISCARD_PARTIAL, /* b: at the peer's close, drop an incomplete
+                            packet silently as Erlang does; default false:
+                            deliver it (raw, line) or report truncated   */
     GT_OPT_COUNT_
 } gt_optname;
 
@@ -342,6 +351,8 @@ typedef struct gt_optlist {
 #define GT_IPV6_V6ONLY(b) GT__OPT_I(GT_OPT_IPV6_V6ONLY, b)
 #define GT_DEBUG(b) GT__OPT_I(GT_OPT_DEBUG, b)
 #define GT_DONTROUTE(b) GT__OPT_I(GT_OPT_DONTROUTE, b)
+#define GT_LINE_LENGTH(n) GT__OPT_I(GT_OPT_LINE_LENGTH, n)
+#define GT_DISCARD_PARTIAL(b) GT__OPT_I(GT_OPT_DISCARD_PARTIAL, b)
 
 /* The atom name of an option ("packet_size"), or NULL. */
 const char *gt_opt_name(gt_optname name);

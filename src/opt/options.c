@@ -50,7 +50,9 @@ enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
     XX(TTL, "ttl", T_UINT, W_ALL)                                              \
     XX(IPV6_V6ONLY, "ipv6_v6only", T_BOOL, W_SET | W_LISTEN)                   \
     XX(DEBUG, "debug", T_BOOL, W_ALL)                                          \
-    XX(DONTROUTE, "dontroute", T_BOOL, W_SET)
+    XX(DONTROUTE, "dontroute", T_BOOL, W_SET)                                  \
+    XX(LINE_LENGTH, "line_length", T_UINT, W_ALL)                              \
+    XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)
 
 static const struct {
     const char *name;
@@ -282,6 +284,8 @@ static int set_one(gt__sock *s, const gt_opt *op)
     case GT_OPT_DELAY_SEND: s->o.delay_send = v; return 0;
     case GT_OPT_LINE_DELIMITER: s->o.line_delimiter = (int)v; return 0;
     case GT_OPT_DEBUG: return 0;
+    case GT_OPT_LINE_LENGTH: s->o.line_length = v; return 0;
+    case GT_OPT_DISCARD_PARTIAL: s->o.discard_partial = v; return 0;
     case GT_OPT_HIGH_WATERMARK: /* rule 10 */
         s->o.high_watermark = v < 0 ? 0 : v;
         if (s->o.low_watermark > s->o.high_watermark)
@@ -378,6 +382,8 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
         op->v.i = s->o.line_delimiter;
         return 0;
     case GT_OPT_DEBUG: op->v.i = 0; return 0;
+    case GT_OPT_LINE_LENGTH: op->v.i = s->o.line_length; return 0;
+    case GT_OPT_DISCARD_PARTIAL: op->v.i = s->o.discard_partial; return 0;
     case GT_OPT_HIGH_WATERMARK: op->v.i = s->o.high_watermark; return 0;
     case GT_OPT_LOW_WATERMARK: op->v.i = s->o.low_watermark; return 0;
     default: break;

@@ -101,9 +101,12 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
 
 static gt__pkt_opts pkt_opts(const gt__sock *s)
 {
+    /* Lines are cut at line_length (0: never; Erlang cuts at buffer, see
+     * docs/DEVIATIONS.md); an http line longer than buffer is an error
+     * when packet_size is 0, as in inet. */
     gt__pkt_opts o = {
         .packet_size = (size_t)s->o.packet_size,
-        .trunc_len = (size_t)s->o.buffer, /* inet: lines and http lines */
+        .trunc_len = s->o.packet == GT_PKT_LINE ? (size_t)s->o.line_length : (size_t)s->o.buffer,
         .line_delimiter = s->o.line_delimiter,
         .http_state = s->http_state,
     };
@@ -186,6 +189,10 @@ static gt_msg *take_tail(gt__sock *s)
     size_t n = in_avail(s);
     if (!n)
         return NULL;
+    if (s->o.discard_partial) { /* Erlang's behaviour, asked for */
+        in_consume(s, n);
+        return NULL;
+    }
     gt_packet_type t = (gt_packet_type)s->o.packet;
     gt_msg *m;
     if (t == GT_PKT_RAW || t == GT_PKT_LINE) {

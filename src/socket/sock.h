@@ -33,6 +33,8 @@ typedef struct gt__sockopts {
     bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
     int64_t high_watermark, low_watermark;
     int line_delimiter;
+    int64_t line_length;    /* gentcp: line truncation, 0 = none         */
+    bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
     bool deliver_term;
 } gt__sockopts;
 
