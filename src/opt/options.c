@@ -320,7 +320,7 @@ static int set_one(gt__sock *s, const gt_opt *op)
 
 static bool has_input(const gt__sock *s)
 {
-    return s->in_len > s->in_off || s->readable || s->eof || s->read_err || s->read_shut;
+    return gt__buf_avail(&s->in) || s->readable || s->eof || s->read_err || s->read_shut;
 }
 
 int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating)

@@ -72,23 +72,36 @@ static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt_
     return 0;
 }
 
-int gt_listen(int port, gt_optlist opts, gt_socket *out)
+/* What listen and connect gather before they make a socket. */
+typedef struct create_req {
+    gt__proc *self;
+    gt__sockopts o;
+    gt__createopts c;
+    gt_opt sockopts[GT_MAX_OPTS]; /* the options set after creation */
+    size_t nsock;
+} create_req;
+
+static int create_begin(create_req *r, gt_optlist opts, bool listen, int port, gt_socket *out)
 {
     if (!out)
         return GT_EBADARG;
     out->id = 0;
-    gt__proc *self = gt__self();
-    if (!self)
+    if (!(r->self = gt__self()))
         return -ENOMEM;
-    gt__sockopts o;
-    gt__createopts c;
-    gt_opt sockopts[GT_MAX_OPTS];
-    size_t nsock = GT_MAX_OPTS;
-    int rc = gt__opts_parse_create(opts, true, &o, &c, sockopts, &nsock);
+    r->nsock = GT_MAX_OPTS;
+    int rc = gt__opts_parse_create(opts, listen, &r->o, &r->c, r->sockopts, &r->nsock);
     if (rc)
         return rc;
-    if (port < 0 || port > 65535)
-        return GT_EBADARG;
+    return port < 0 || port > 65535 ? GT_EBADARG : 0;
+}
+
+int gt_listen(int port, gt_optlist opts, gt_socket *out)
+{
+    create_req r;
+    int rc = create_begin(&r, opts, true, port, out);
+    if (rc)
+        return rc;
+    gt__createopts c = r.c;
     if (port == 0 && c.port > 0)
         port = c.port; /* {port, P} is the same as the first argument */
     int family = c.family ? c.family : AF_INET;
@@ -113,7 +126,7 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
         return rc;
     }
     gt__sock *s;
-    rc = finish_socket(fd, K_LISTEN, family, self, &o, sockopts, nsock, &s);
+    rc = finish_socket(fd, K_LISTEN, family, r.self, &r.o, r.sockopts, r.nsock, &s);
     if (rc)
         return rc;
     *out = (gt_socket){s->id};
@@ -230,14 +243,7 @@ static int connect_wait(gt__sock *s, int64_t deadline)
             return GT_ECLOSED;
         if (gt__expired(deadline))
             return GT_ETIMEOUT;
-        w.next = s->writers;
-        s->writers = &w;
-        gt__sock_wait(s, &w, deadline);
-        for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
-            if (*pp == &w) {
-                *pp = w.next;
-                break;
-            }
+        gt__sock_wait_writer(s, &w, deadline);
         if (w.done)
             return w.result;
     }
@@ -291,21 +297,13 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
 
 int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, gt_socket *out)
 {
-    if (!out || !host)
-        return GT_EBADARG;
-    out->id = 0;
-    gt__proc *self = gt__self();
-    if (!self)
-        return -ENOMEM;
-    gt__sockopts o;
-    gt__createopts c;
-    gt_opt sockopts[GT_MAX_OPTS];
-    size_t nsock = GT_MAX_OPTS;
-    int rc = gt__opts_parse_create(opts, false, &o, &c, sockopts, &nsock);
+    create_req r;
+    int rc = create_begin(&r, opts, false, port, out);
     if (rc)
         return rc;
-    if (port < 0 || port > 65535)
+    if (!host)
         return GT_EBADARG;
+    gt__createopts c = r.c;
     int64_t deadline = gt__deadline(timeout_ms);
     if (timeout_ms == 0)
         return GT_ETIMEOUT; /* rule 71: even for a refused port */
@@ -328,7 +326,7 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
         memcpy(&to, ai->ai_addr, ai->ai_addrlen);
         set_port(&to, port);
         gt__sock *s = NULL;
-        rc = try_connect(self, &to, &o, &c, sockopts, nsock, deadline, &s);
+        rc = try_connect(r.self, &to, &r.o, &c, r.sockopts, r.nsock, deadline, &s);
         if (rc == 0) {
             *out = (gt_socket){s->id};
             gt__sock_unref(s);

@@ -19,48 +19,7 @@
 #define READ_CHUNK (64 * 1024)
 #define RECV_MAX_LENGTH (64u << 20) /* inet: recv(S, N > 64 MiB) -> enomem */
 
-void gt__sock_in_free(gt__sock *s)
-{
-    free(s->in);
-    s->in = NULL;
-    s->in_off = s->in_len = s->in_cap = 0;
-}
-
-static size_t in_avail(const gt__sock *s) { return s->in_len - s->in_off; }
-
-/* Makes room for `more` bytes after in_len; compacts first. */
-static int in_reserve(gt__sock *s, size_t more)
-{
-    if (s->in_off && s->in_off == s->in_len)
-        s->in_off = s->in_len = 0;
-    if (s->in_cap - s->in_len >= more)
-        return 0;
-    if (s->in_off) {
-        memmove(s->in, s->in + s->in_off, in_avail(s));
-        s->in_len -= s->in_off;
-        s->in_off = 0;
-        if (s->in_cap - s->in_len >= more)
-            return 0;
-    }
-    size_t cap = s->in_cap ? s->in_cap : 4096;
-    while (cap - s->in_len < more)
-        cap *= 2;
-    uint8_t *p = realloc(s->in, cap);
-    if (!p)
-        return -ENOMEM;
-    s->in = p;
-    s->in_cap = cap;
-    return 0;
-}
-
-static void in_consume(gt__sock *s, size_t n)
-{
-    s->in_off += n;
-    if (s->in_off == s->in_len) {
-        /* Drop big buffers once empty; idle sockets keep nothing. */
-        gt__sock_in_free(s);
-    }
-}
+static size_t in_avail(const gt__sock *s) { return gt__buf_avail(&s->in); }
 
 /* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
 static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
@@ -91,11 +50,11 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
     if (s->fd < 0 || !s->readable || s->eof || s->read_err)
         return 0;
     size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
-    if (in_reserve(s, chunk) != 0)
+    if (gt__buf_reserve(&s->in, chunk) != 0)
         return -ENOMEM;
-    ssize_t n = read_fd(s, s->in + s->in_len, s->in_cap - s->in_len);
+    ssize_t n = read_fd(s, s->in.data + s->in.len, s->in.cap - s->in.len);
     if (n > 0)
-        s->in_len += (size_t)n;
+        s->in.len += (size_t)n;
     return n;
 }
 
@@ -190,7 +149,7 @@ static gt_msg *take_tail(gt__sock *s)
     if (!n)
         return NULL;
     if (s->o.discard_partial) { /* Erlang's behaviour, asked for */
-        in_consume(s, n);
+        gt__buf_consume(&s->in, n);
         return NULL;
     }
     gt_packet_type t = (gt_packet_type)s->o.packet;
@@ -198,13 +157,13 @@ static gt_msg *take_tail(gt__sock *s)
     if (t == GT_PKT_RAW || t == GT_PKT_LINE) {
         m = gt__msg_new(GT_MSG_TCP, n);
         if (m)
-            memcpy(m->data, s->in + s->in_off, n);
+            memcpy(m->data, gt__buf_head(&s->in), n);
     } else {
         m = gt__msg_new(GT_MSG_TCP_ERROR, 0);
         if (m)
             m->reason = GT_ETRUNCATED;
     }
-    in_consume(s, n);
+    gt__buf_consume(&s->in, n);
     if (m)
         m->sock = (gt_socket){s->id};
     return m;
@@ -313,12 +272,12 @@ void gt__sock_deliver(gt__sock *s)
     bool passive = false;
     int pkt_err = 0;
     while (active_on(s)) {
-        ssize_t r = deliver_from(s, s->in ? s->in + s->in_off : NULL, in_avail(s), &c, &passive);
+        ssize_t r = deliver_from(s, gt__buf_head(&s->in), in_avail(s), &c, &passive);
         if (r < 0) {
             pkt_err = (int)r;
             break;
         }
-        in_consume(s, (size_t)r);
+        gt__buf_consume(&s->in, (size_t)r);
         if (!active_on(s))
             break;
         if (input_ended(s)) {
@@ -340,18 +299,18 @@ void gt__sock_deliver(gt__sock *s)
                 break;
             }
             if ((size_t)used < (size_t)n) { /* keep the rest for later */
-                if (in_reserve(s, (size_t)n - (size_t)used) != 0) {
+                if (gt__buf_reserve(&s->in, (size_t)n - (size_t)used) != 0) {
                     pkt_err = -ENOMEM;
                     break;
                 }
-                memcpy(s->in + s->in_len, scratch + used, (size_t)n - (size_t)used);
-                s->in_len += (size_t)n - (size_t)used;
+                memcpy(s->in.data + s->in.len, scratch + used, (size_t)n - (size_t)used);
+                s->in.len += (size_t)n - (size_t)used;
             }
         } else {
             size_t need = 0;
             if (s->o.packet != GT_PKT_RAW && in_avail(s)) {
                 gt__pkt_opts o = pkt_opts(s);
-                gt__pkt_frame((gt_packet_type)s->o.packet, &o, s->in + s->in_off,
+                gt__pkt_frame((gt_packet_type)s->o.packet, &o, gt__buf_head(&s->in),
                               in_avail(s), &need);
             }
             ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
@@ -425,10 +384,10 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         size_t need = 0;
         gt_msg *m = NULL;
         ssize_t r = s->read_dead ? 0
-                    : take_packet(s, s->in ? s->in + s->in_off : NULL, in_avail(s), length,
+                    : take_packet(s, gt__buf_head(&s->in), in_avail(s), length,
                                   &need, &m);
         if (r > 0) {
-            in_consume(s, (size_t)r);
+            gt__buf_consume(&s->in, (size_t)r);
             *msg_out = m;
             break;
         }

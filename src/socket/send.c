@@ -16,44 +16,7 @@
 
 #define MAX_IOV 16 /* a packet's pieces; small: it lives on process stacks */
 
-static size_t out_pending(const gt__sock *s) { return s->out_len - s->out_off; }
-
-static int out_append(gt__sock *s, const struct iovec *iov, int n, size_t skip)
-{
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += iov[i].iov_len;
-    total -= skip;
-    if (s->out_off && s->out_off == s->out_len)
-        s->out_off = s->out_len = 0;
-    if (s->out_cap - s->out_len < total) {
-        if (s->out_off) {
-            memmove(s->out, s->out + s->out_off, out_pending(s));
-            s->out_len -= s->out_off;
-            s->out_off = 0;
-        }
-        size_t cap = s->out_cap ? s->out_cap : 4096;
-        while (cap - s->out_len < total)
-            cap *= 2;
-        uint8_t *p = realloc(s->out, cap);
-        if (!p)
-            return -ENOMEM;
-        s->out = p;
-        s->out_cap = cap;
-    }
-    for (int i = 0; i < n; i++) {
-        const uint8_t *b = iov[i].iov_base;
-        size_t len = iov[i].iov_len;
-        if (skip >= len) {
-            skip -= len;
-            continue;
-        }
-        memcpy(s->out + s->out_len, b + skip, len - skip);
-        s->out_len += len - skip;
-        skip = 0;
-    }
-    return 0;
-}
+static size_t out_pending(const gt__sock *s) { return gt__buf_avail(&s->out); }
 
 /* sendmsg without SIGPIPE; returns bytes, 0 on EAGAIN, or -errno. */
 static ssize_t write_iov(gt__sock *s, const struct iovec *iov, int n)
@@ -85,9 +48,7 @@ static int write_failed(gt__sock *s, int err)
     int reason = reset && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
     s->wr_broken = true;
     s->wr_fail_reason = reason;
-    free(s->out);
-    s->out = NULL;
-    s->out_off = s->out_len = s->out_cap = 0;
+    gt__buf_free(&s->out);
     gt__waiters_wake_all(&s->writers, reason);
     s->readable = true; /* let the reader find the reset or the EOF */
     if (s->reader)
@@ -109,37 +70,22 @@ void gt__sock_flush(gt__sock *s)
     if (s->fd < 0)
         return;
     while (out_pending(s) && s->writable) {
-        struct iovec v = {s->out + s->out_off, out_pending(s)};
+        struct iovec v = {gt__buf_head(&s->out), out_pending(s)};
         ssize_t w = write_iov(s, &v, 1);
         if (w < 0) {
             write_failed(s, (int)w);
             return;
         }
-        s->out_off += (size_t)w;
+        /* frees the buffer once drained: 10,000 idle connections must not
+         * keep 10,000 output buffers */
+        gt__buf_consume(&s->out, (size_t)w);
     }
-    if (!out_pending(s)) {
-        /* An idle socket holds no buffer: 10,000 connections must not
-         * keep 10,000 output buffers. */
-        free(s->out);
-        s->out = NULL;
-        s->out_cap = 0;
-        s->out_off = s->out_len = 0;
-        if (s->shut_wr_pending)
-            do_shutdown_wr(s);
-    }
+    if (!out_pending(s) && s->shut_wr_pending)
+        do_shutdown_wr(s);
     /* Busy senders (and connect) wait here; they re-check for themselves. */
     if (s->writers && (out_pending(s) <= (size_t)s->o.low_watermark || s->writable))
         for (gt__waiter *w = s->writers; w; w = w->next)
             gt__wake(w->proc);
-}
-
-static void remove_writer(gt__sock *s, gt__waiter *w)
-{
-    for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
-        if (*pp == w) {
-            *pp = w->next;
-            return;
-        }
 }
 
 /* The packet header for {packet, 1|2|4}; -EMSGSIZE if the length does not
@@ -200,10 +146,7 @@ static int wait_not_busy(gt__sock *s)
             }
             break;
         }
-        w.next = s->writers;
-        s->writers = &w;
-        gt__sock_wait(s, &w, deadline);
-        remove_writer(s, &w);
+        gt__sock_wait_writer(s, &w, deadline);
         if (s->state == S_OPEN && s->writable)
             gt__sock_flush(s);
     }
@@ -276,11 +219,11 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
         }
         if (rc == 0 && written < len + hlen) {
             if (direct) {
-                rc = out_append(s, v, n, written);
+                rc = gt__buf_append_iov(&s->out, v, n, written);
             } else {
-                rc = out_append(s, v, n, 0);
+                rc = gt__buf_append_iov(&s->out, v, n, 0);
                 if (rc == 0)
-                    rc = out_append(s, iov, iovcnt, 0);
+                    rc = gt__buf_append_iov(&s->out, iov, iovcnt, 0);
                 if (rc == 0 && !s->o.delay_send && s->writable)
                     gt__sock_flush(s);
             }

@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "packet/packet.h"
+#include "util/buf.h"
 
 /* ---- options (opt/options.c) -------------------------------------------- */
 
@@ -86,9 +87,7 @@ struct gt__sock {
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
 
-    /* input: bytes read and not yet delivered, in[in_off .. in_len) */
-    uint8_t *in;
-    size_t in_off, in_len, in_cap;
+    gt__buf in;            /* read, not yet delivered                    */
     bool eof;              /* the peer's FIN was read                    */
     int read_err;          /* a read error (econnreset ...), or 0        */
     bool read_shut;        /* our shutdown(read)                         */
@@ -104,9 +103,8 @@ struct gt__sock {
     gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
     gt__waiter *writers;           /* senders blocked on busy / connect  */
 
-    /* output queue (inet backend: send never blocks below the high mark) */
-    uint8_t *out;
-    size_t out_off, out_len, out_cap;
+    gt__buf out;           /* output queue (inet: send does not block
+                              below high_watermark)                      */
     bool wr_broken;        /* a send failed: the peer is gone            */
     int wr_err;            /* what later sends report                    */
     int wr_fail_reason;    /* what the failing send reported             */
@@ -130,6 +128,9 @@ void gt__waiters_wake_all(gt__waiter **head, int result);
 /* Parks the caller as waiter w until done or deadline; lock held on entry
  * and on return. */
 void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline);
+/* The same, registered on the writers list (busy send, connect, close
+ * drain) for the time of the wait. */
+void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline);
 bool gt__is_owner(gt__sock *s, gt__proc *p);
 
 /* ---- recv.c ---------------------------------------------------------------- */
@@ -141,7 +142,6 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want);
 void gt__sock_deliver(gt__sock *s);
 /* Sends a tcp_passive message to the owner.  Lock held. */
 void gt__sock_passive_msg(gt__sock *s);
-void gt__sock_in_free(gt__sock *s);
 
 /* ---- send.c ---------------------------------------------------------------- */
 /* Writes queued output; wakes blocked senders below the low mark, runs a

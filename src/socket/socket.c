@@ -30,8 +30,8 @@ void gt__sock_unref(gt__sock *s)
         close(s->fd);
     if (s->owner)
         gt__proc_unref(s->owner);
-    gt__sock_in_free(s);
-    free(s->out);
+    gt__buf_free(&s->in);
+    gt__buf_free(&s->out);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -124,6 +124,18 @@ void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline)
     pthread_mutex_lock(&s->lock);
 }
 
+void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline)
+{
+    w->next = s->writers;
+    s->writers = w;
+    gt__sock_wait(s, w, deadline);
+    for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+}
+
 /* ---- close ---- */
 
 void gt__sock_close_locked(gt__sock *s, int state, int err)
@@ -150,11 +162,9 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     gt__waiters_wake_all(&s->acc_head, err);
     s->acc_tail = NULL;
     gt__waiters_wake_all(&s->writers, err);
-    free(s->out);
-    s->out = NULL;
-    s->out_off = s->out_len = s->out_cap = 0;
+    gt__buf_free(&s->out);
     if (state == S_CLOSED) {
-        gt__sock_in_free(s);
+        gt__buf_free(&s->in);
         gt__idmap_del(&socks, s->id);
         if (s->owner) {
             gt__proc_unlink_sock(s->owner, s);
@@ -171,11 +181,11 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
 
 static void drain_before_close(gt__sock *s)
 {
-    size_t last = s->out_len - s->out_off;
+    size_t last = gt__buf_avail(&s->out);
     int64_t deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
-    while (s->state == S_OPEN && s->out_len > s->out_off && !s->wr_broken) {
+    while (s->state == S_OPEN && gt__buf_avail(&s->out) && !s->wr_broken) {
         gt__sock_flush(s);
-        size_t left = s->out_len - s->out_off;
+        size_t left = gt__buf_avail(&s->out);
         if (!left || s->state != S_OPEN)
             break;
         if (left != last) {
@@ -185,14 +195,7 @@ static void drain_before_close(gt__sock *s)
         if (gt__expired(deadline))
             break;
         gt__waiter w = {.proc = gt__self()};
-        w.next = s->writers;
-        s->writers = &w;
-        gt__sock_wait(s, &w, deadline);
-        for (gt__waiter **pp = &s->writers; *pp; pp = &(*pp)->next)
-            if (*pp == &w) {
-                *pp = w.next;
-                break;
-            }
+        gt__sock_wait_writer(s, &w, deadline);
     }
 }
 
@@ -202,7 +205,7 @@ int gt_close(gt_socket h)
     if (!s)
         return 0; /* inet: closing a closed socket is ok */
     pthread_mutex_lock(&s->lock);
-    if (s->kind == K_CONN && s->out_len > s->out_off)
+    if (s->kind == K_CONN && gt__buf_avail(&s->out))
         drain_before_close(s);
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
     pthread_mutex_unlock(&s->lock);
@@ -326,7 +329,7 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
         if (s->readable && s->acc_head)
             gt__wake(s->acc_head->proc); /* first come, first served */
     } else {
-        if (s->writable && (s->out_len > s->out_off || s->writers))
+        if (s->writable && (gt__buf_avail(&s->out) || s->writers))
             gt__sock_flush(s);
         if (s->readable && s->state == S_OPEN) {
             if (s->o.active != GT_ACTIVE_FALSE_V)

@@ -8,25 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../test.h"
+#include "helpers.h"
 
-/* A gentcp socket S accepted from a plain-socket peer *fd. */
-static gt_socket raw_pair(gt_optlist sopts, int *fd)
-{
-    gt_socket l, s;
-    ASSERT_OK(gt_listen(0, sopts, &l));
-    int port;
-    ASSERT_OK(gt_port(l, &port));
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ASSERT(connect(*fd, (struct sockaddr *)&a, sizeof a) == 0);
-    ASSERT_OK(gt_accept(l, 3000, &s));
-    gt_close(l);
-    return s;
-}
-
-static void raw_write(int fd, const void *p, size_t n) { ASSERT_EQ(write(fd, p, n), (ssize_t)n); }
 
 static gt_msg *next_msg(gt_socket s)
 {
@@ -40,7 +23,7 @@ static gt_msg *next_msg(gt_socket s)
 GT_TEST(dev1_packet1_oversize_is_emsgsize)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(1)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(1)), &fd);
     static char big[70000];
     ASSERT_ERR(gt_send(s, big, 256), -EMSGSIZE);
     ASSERT_OK(gt_send(s, "ok", 2));
@@ -61,8 +44,8 @@ GT_TEST(dev1_packet1_oversize_is_emsgsize)
 GT_TEST(dev2_raw_short_recv_at_close_returns_tail)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
-    raw_write(fd, "abcd", 4);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
+    h_raw_write(fd, "abcd", 4);
     close(fd);
     gt_msg *m;
     ASSERT_OK(gt_recv(s, 10, 3000, &m));
@@ -75,8 +58,8 @@ GT_TEST(dev2_raw_short_recv_at_close_returns_tail)
 GT_TEST(dev2_partial_frame_passive_is_truncated)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2)), &fd);
-    raw_write(fd, "\0\2hi\0\5abc", 9);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2)), &fd);
+    h_raw_write(fd, "\0\2hi\0\5abc", 9);
     close(fd);
     gt_msg *m;
     ASSERT_OK(gt_recv(s, 0, 3000, &m));
@@ -89,8 +72,8 @@ GT_TEST(dev2_partial_frame_passive_is_truncated)
 GT_TEST(dev2_partial_frame_active_is_tcp_error_truncated)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
-    raw_write(fd, "\0\0\0\2hi\0\0\0\7abc", 13);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
+    h_raw_write(fd, "\0\0\0\2hi\0\0\0\7abc", 13);
     close(fd);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
     gt_msg *m = next_msg(s);
@@ -110,8 +93,8 @@ GT_TEST(dev2_partial_frame_active_is_tcp_error_truncated)
 GT_TEST(dev2_last_line_without_delimiter_is_delivered)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
-    raw_write(fd, "one\ntwo", 7);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
+    h_raw_write(fd, "one\ntwo", 7);
     close(fd);
     gt_msg *m;
     ASSERT_OK(gt_recv(s, 0, 3000, &m));
@@ -128,8 +111,8 @@ GT_TEST(dev2_last_line_without_delimiter_is_delivered)
 GT_TEST(dev3_failed_send_keeps_unread_data)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
-    raw_write(fd, "last words", 10);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
+    h_raw_write(fd, "last words", 10);
     close(fd); /* FIN; our next send draws an RST */
     usleep(50 * 1000);
     ASSERT_OK(gt_send(s, "x", 1));

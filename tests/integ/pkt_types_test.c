@@ -9,30 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../test.h"
+#include "helpers.h"
 
-static gt_socket raw_pair(gt_optlist sopts, int *fd)
-{
-    gt_socket l, s;
-    ASSERT_OK(gt_listen(0, sopts, &l));
-    int port;
-    ASSERT_OK(gt_port(l, &port));
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ASSERT(connect(*fd, (struct sockaddr *)&a, sizeof a) == 0);
-    ASSERT_OK(gt_accept(l, 3000, &s));
-    gt_close(l);
-    return s;
-}
-
-static void raw_write(int fd, const void *p, size_t n) { ASSERT_EQ(write(fd, p, n), (ssize_t)n); }
 
 /* Writes n bytes one at a time, so that framing must reassemble. */
 static void raw_trickle(int fd, const void *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        raw_write(fd, (const char *)p + i, 1);
+        h_raw_write(fd, (const char *)p + i, 1);
         if (i % 3 == 0)
             usleep(1000);
     }
@@ -63,13 +47,13 @@ static void str_eq(const gt_http_str *s, const char *want)
 GT_TEST(r81_line_passive)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
     raw_trickle(fd, "one\ntwo\r\nthree", 14);
     expect_recv(s, "one\n", 4);
     expect_recv(s, "two\r\n", 5);
     gt_msg *m;
     ASSERT_ERR(gt_recv(s, 0, 100, &m), GT_ETIMEOUT); /* "three" waits */
-    raw_write(fd, "\n", 1);
+    h_raw_write(fd, "\n", 1);
     expect_recv(s, "three\n", 6);
     close(fd);
 }
@@ -78,9 +62,9 @@ GT_TEST(r81_line_passive)
 GT_TEST(r81_line_delimiter)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE)), &fd);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_LINE_DELIMITER(';'))));
-    raw_write(fd, "a;b\nc;", 6);
+    h_raw_write(fd, "a;b\nc;", 6);
     expect_recv(s, "a;", 2);
     expect_recv(s, "b\nc;", 4);
     close(fd);
@@ -90,8 +74,8 @@ GT_TEST(r81_line_delimiter)
 GT_TEST(r81_line_active)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_TRUE, GT_PACKET(GT_PKT_LINE)), &fd);
-    raw_write(fd, "x\ny\n", 4);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_TRUE, GT_PACKET(GT_PKT_LINE)), &fd);
+    h_raw_write(fd, "x\ny\n", 4);
     const char *want[] = {"x\n", "y\n"};
     for (int i = 0; i < 2; i++) {
         gt_msg *m;
@@ -107,8 +91,8 @@ GT_TEST(r81_line_active)
 GT_TEST(dev_line_longer_than_buffer_is_whole)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE), GT_BUFFER(10)), &fd);
-    raw_write(fd, "0123456789ABCDEFGHIJ0123\n", 25);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE), GT_BUFFER(10)), &fd);
+    h_raw_write(fd, "0123456789ABCDEFGHIJ0123\n", 25);
     expect_recv(s, "0123456789ABCDEFGHIJ0123\n", 25);
     close(fd);
 }
@@ -117,9 +101,9 @@ GT_TEST(dev_line_longer_than_buffer_is_whole)
 GT_TEST(r83_line_length_gives_erlang_pieces)
 {
     int fd;
-    gt_socket s = raw_pair(
+    gt_socket s = h_raw_peer_server(
         GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE), GT_BUFFER(10), GT_LINE_LENGTH(10)), &fd);
-    raw_write(fd, "0123456789ABCDEFGHIJ0123\n", 25);
+    h_raw_write(fd, "0123456789ABCDEFGHIJ0123\n", 25);
     expect_recv(s, "0123456789", 10);
     expect_recv(s, "ABCDEFGHIJ", 10);
     expect_recv(s, "0123\n", 5);
@@ -130,8 +114,8 @@ GT_TEST(r83_line_length_gives_erlang_pieces)
 GT_TEST(r83_line_packet_size_emsgsize)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE), GT_PACKET_SIZE(8)), &fd);
-    raw_write(fd, "short\n0123456789\n", 17);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE), GT_PACKET_SIZE(8)), &fd);
+    h_raw_write(fd, "short\n0123456789\n", 17);
     expect_recv(s, "short\n", 6);
     gt_msg *m;
     ASSERT_ERR(gt_recv(s, 0, 3000, &m), -EMSGSIZE);
@@ -142,8 +126,8 @@ GT_TEST(r83_line_packet_size_emsgsize)
 GT_TEST(dev_discard_partial_is_erlang)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2), GT_DISCARD_PARTIAL(true)), &fd);
-    raw_write(fd, "\0\2hi\0\5abc", 9);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2), GT_DISCARD_PARTIAL(true)), &fd);
+    h_raw_write(fd, "\0\2hi\0\5abc", 9);
     close(fd);
     expect_recv(s, "hi", 2);
     gt_msg *m;
@@ -155,7 +139,7 @@ GT_TEST(dev_discard_partial_is_erlang)
 static void whole_frame(int type, const void *frame, size_t n, const void *next, size_t nn)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(type)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(type)), &fd);
     char both[256];
     memcpy(both, frame, n);
     memcpy(both + n, next, nn);
@@ -196,7 +180,7 @@ GT_TEST(r77_cdr)
 GT_TEST(r77_fcgi_drops_padding)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(GT_PKT_FCGI)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(GT_PKT_FCGI)), &fd);
     /* version 1, type 5, id 1, content length 3, padding 2 */
     static const char rec[] = "\1\5\0\1\0\3\2\0" "abc" "PP";
     raw_trickle(fd, rec, 13);
@@ -208,7 +192,7 @@ GT_TEST(r77_fcgi_drops_padding)
 GT_TEST(r85_http_request_headers_eoh)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN)), &fd);
     const char *req = "GET /x?y=1 HTTP/1.1\r\nHost: example\r\nX-Custom: v\r\n\r\n";
     raw_trickle(fd, req, strlen(req));
     gt_msg *m;
@@ -239,16 +223,16 @@ GT_TEST(r85_http_request_headers_eoh)
 GT_TEST(r85_http_garbage_and_empty_line)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTP)), &fd);
-    raw_write(fd, "garbage line\r\n", 14);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTP)), &fd);
+    h_raw_write(fd, "garbage line\r\n", 14);
     gt_msg *m;
     const struct gt_http_packet *p = recv_http(s, &m);
     ASSERT_EQ(p->kind, GT_HTTP_REQUEST);
     ASSERT(p->major == 0 && p->minor == 9);
     gt_msg_free(m);
     close(fd);
-    s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTP)), &fd);
-    raw_write(fd, "\r\n", 2);
+    s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTP)), &fd);
+    h_raw_write(fd, "\r\n", 2);
     p = recv_http(s, &m);
     ASSERT_EQ(p->kind, GT_HTTP_ERROR);
     str_eq(&p->line, "\r\n");
@@ -262,10 +246,10 @@ GT_TEST(r85_http_garbage_and_empty_line)
 GT_TEST(r86_http_body_then_keepalive_active)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN)), &fd);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN)), &fd);
     const char *two = "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nBODY"
                       "GET /next HTTP/1.1\r\n\r\n";
-    raw_write(fd, two, strlen(two));
+    h_raw_write(fd, two, strlen(two));
     gt_msg *m;
     ASSERT_EQ(recv_http(s, &m)->kind, GT_HTTP_REQUEST);
     gt_msg_free(m);
@@ -290,8 +274,8 @@ GT_TEST(r86_http_body_then_keepalive_active)
 GT_TEST(r85_httph_starts_with_headers)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTPH_BIN)), &fd);
-    raw_write(fd, "Content-Type: text/plain\r\n\r\n", 28);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTPH_BIN)), &fd);
+    h_raw_write(fd, "Content-Type: text/plain\r\n\r\n", 28);
     gt_msg *m;
     const struct gt_http_packet *p = recv_http(s, &m);
     ASSERT_EQ(p->kind, GT_HTTP_HEADER);
@@ -306,8 +290,8 @@ GT_TEST(r85_httph_starts_with_headers)
 GT_TEST(r88_http_line_over_buffer_emsgsize)
 {
     int fd;
-    gt_socket s = raw_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTPH), GT_BUFFER(20)), &fd);
-    raw_write(fd, "X-Long-Header: 0123456789012345678901234567890\r\n\r\n", 50);
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTPH), GT_BUFFER(20)), &fd);
+    h_raw_write(fd, "X-Long-Header: 0123456789012345678901234567890\r\n\r\n", 50);
     gt_msg *m;
     ASSERT_ERR(gt_recv(s, 0, 3000, &m), -EMSGSIZE);
     close(fd);

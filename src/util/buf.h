@@ -1,0 +1,34 @@
+/*
+ * buf.h -- a byte buffer with a read offset: bytes [off, len) of data are
+ * pending.  Used for a socket's input (read, not yet delivered) and output
+ * (accepted by send, not yet written).  An empty buffer owns no memory, so
+ * an idle socket costs nothing here.
+ */
+#ifndef GT_BUF_H
+#define GT_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+typedef struct gt__buf {
+    uint8_t *data; /* owned; NULL when empty */
+    size_t off, len, cap;
+} gt__buf;
+
+static inline size_t gt__buf_avail(const gt__buf *b) { return b->len - b->off; }
+static inline uint8_t *gt__buf_head(const gt__buf *b) { return b->data ? b->data + b->off : NULL; }
+
+/* Makes room for `more` bytes at data + len (compacting first, then
+ * growing).  Returns 0 or -ENOMEM. */
+int gt__buf_reserve(gt__buf *b, size_t more);
+
+/* Appends the bytes of iov[0..n) after skipping the first `skip`. */
+int gt__buf_append_iov(gt__buf *b, const struct iovec *iov, int n, size_t skip);
+
+/* Drops n pending bytes; frees the memory once nothing is pending. */
+void gt__buf_consume(gt__buf *b, size_t n);
+
+void gt__buf_free(gt__buf *b);
+
+#endif
