@@ -297,6 +297,8 @@ static int set_one(gt__sock *s, const gt_opt *op)
             s->o.high_watermark = s->o.low_watermark;
         return 0;
     case GT_OPT_LINGER: {
+        s->o.linger_on = op->v.linger.on;
+        s->o.linger_secs = op->v.linger.seconds;
         if (s->fd < 0)
             return 0;
         struct linger lg = {op->v.linger.on, op->v.linger.seconds};

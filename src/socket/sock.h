@@ -35,6 +35,8 @@ typedef struct gt__sockopts {
     int64_t high_watermark, low_watermark;
     int line_delimiter;
     int64_t line_length;    /* gentcp: line truncation, 0 = none         */
+    bool linger_on;         /* SO_LINGER as last set, for close          */
+    int linger_secs;
     bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
     bool deliver_term;
 } gt__sockopts;
@@ -111,6 +113,7 @@ struct gt__sock {
     bool shut_wr_pending;  /* shutdown(write) waits for the queue        */
     bool shut_wr_done;
     bool shut_wr_reported; /* the send after it said closed; now enotconn */
+    bool lingering;        /* closed, fd kept while a process drains out */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
 };

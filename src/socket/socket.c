@@ -138,18 +138,79 @@ void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline)
 
 /* ---- close ---- */
 
+/* Closes the fd; events already fetched may still name s, so the epoll
+ * reference is dropped on the home scheduler, between batches (out of
+ * memory for the deferral: keep the reference -- a small leak beats a
+ * use-after-free).  Lock held. */
+static void close_fd(gt__sock *s)
+{
+    if (s->fd < 0)
+        return;
+    close(s->fd); /* also leaves the epoll set */
+    s->fd = -1;
+    (void)gt__sched_defer(s->home, unref_deferred, s);
+}
+
+/* linger {true, 0} asks for an abortive close: queued output is dropped. */
+static bool abortive(const gt__sock *s) { return s->o.linger_on && s->o.linger_secs == 0; }
+
+/* inet's close waits for queued output to reach the kernel, giving up when
+ * nothing moved for 5 s (prim_inet close_pend_loop).  Lock held; the
+ * caller is a process that may park. */
+#define CLOSE_DRAIN_STALL_MS 5000
+
+static void drain(gt__sock *s)
+{
+    size_t last = gt__buf_avail(&s->out);
+    int64_t deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
+    while (s->fd >= 0 && gt__buf_avail(&s->out) && !s->wr_broken) {
+        gt__sock_flush(s);
+        size_t left = gt__buf_avail(&s->out);
+        if (!left)
+            break;
+        if (left != last) {
+            last = left;
+            deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
+        }
+        if (gt__expired(deadline))
+            break;
+        gt__waiter w = {.proc = gt__self()};
+        gt__sock_wait_writer(s, &w, deadline);
+    }
+    gt__buf_free(&s->out); /* what a stalled peer never took */
+}
+
+/* A socket closed with output still queued by someone who cannot wait
+ * (the owner exiting, an active socket's EOF, a scheduler) keeps its fd
+ * and lets a small process drain it in the background, as inet_drv's
+ * flush does when a port closes with data in its queue. */
+static void linger_main(void *arg)
+{
+    gt__sock *s = arg;
+    pthread_mutex_lock(&s->lock);
+    drain(s);
+    s->lingering = false;
+    close_fd(s);
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+}
+
 void gt__sock_close_locked(gt__sock *s, int state, int err)
 {
     if (s->state == S_CLOSED)
         return;
-    if (s->fd >= 0) {
-        close(s->fd); /* also leaves the epoll set */
-        s->fd = -1;
-        /* Events already fetched may still name s: drop the epoll
-         * reference on the home scheduler, between batches. */
-        /* Out of memory for the deferral: keep the reference (a small leak
-         * beats a use-after-free). */
-        (void)gt__sched_defer(s->home, unref_deferred, s);
+    bool linger = state == S_CLOSED && s->fd >= 0 && gt__buf_avail(&s->out) &&
+                  !s->wr_broken && !abortive(s);
+    if (linger) {
+        atomic_fetch_add(&s->refs, 1); /* the linger process's */
+        if (gt_spawn(linger_main, s, NULL, NULL) == 0)
+            s->lingering = true;
+        else
+            atomic_fetch_sub(&s->refs, 1);
+    }
+    if (!s->lingering) {
+        close_fd(s);
+        gt__buf_free(&s->out);
     }
     s->state = state;
     s->readable = s->writable = false;
@@ -162,7 +223,6 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     gt__waiters_wake_all(&s->acc_head, err);
     s->acc_tail = NULL;
     gt__waiters_wake_all(&s->writers, err);
-    gt__buf_free(&s->out);
     if (state == S_CLOSED) {
         gt__buf_free(&s->in);
         gt__idmap_del(&socks, s->id);
@@ -175,38 +235,16 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     }
 }
 
-/* inet's close waits for queued output to reach the kernel, giving up when
- * nothing moved for 5 s (prim_inet close_pend_loop).  Lock held. */
-#define CLOSE_DRAIN_STALL_MS 5000
-
-static void drain_before_close(gt__sock *s)
-{
-    size_t last = gt__buf_avail(&s->out);
-    int64_t deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
-    while (s->state == S_OPEN && gt__buf_avail(&s->out) && !s->wr_broken) {
-        gt__sock_flush(s);
-        size_t left = gt__buf_avail(&s->out);
-        if (!left || s->state != S_OPEN)
-            break;
-        if (left != last) {
-            last = left;
-            deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
-        }
-        if (gt__expired(deadline))
-            break;
-        gt__waiter w = {.proc = gt__self()};
-        gt__sock_wait_writer(s, &w, deadline);
-    }
-}
-
 int gt_close(gt_socket h)
 {
     gt__sock *s = gt__sock_get(h);
     if (!s)
         return 0; /* inet: closing a closed socket is ok */
     pthread_mutex_lock(&s->lock);
-    if (s->kind == K_CONN && gt__buf_avail(&s->out))
-        drain_before_close(s);
+    if (abortive(s))
+        gt__buf_free(&s->out);
+    else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN)
+        drain(s); /* the caller can wait: no linger process needed */
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
     pthread_mutex_unlock(&s->lock);
     gt__sock_unref(s);
@@ -314,6 +352,12 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
 void gt__sock_event(gt__sock *s, uint32_t ev)
 {
     pthread_mutex_lock(&s->lock);
+    if (s->lingering && s->fd >= 0 && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        s->writable = true;
+        gt__sock_flush(s); /* wakes the linger process */
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
     if (s->state != S_OPEN || s->fd < 0) {
         pthread_mutex_unlock(&s->lock);
         return;

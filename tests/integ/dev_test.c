@@ -127,3 +127,85 @@ GT_TEST(dev3_failed_send_keeps_unread_data)
     int rc = gt_recv(s, 0, 3000, &m);
     ASSERT(rc == GT_ECLOSED || rc == -ECONNRESET);
 }
+
+/* Nothing sent is lost at close: output still queued when the owner exits
+ * is drained in the background (inet flushes a closing port's queue). */
+static void send_and_exit(void *arg)
+{
+    int port = *(int *)arg;
+    gt_socket c;
+    if (gt_connect("127.0.0.1", port, GT_OPTS(GT_ACTIVE_FALSE), 3000, &c) != 0)
+        return;
+    static char big[4 << 20];
+    memset(big, 'q', sizeof big);
+    big[sizeof big - 1] = 'Z';
+    gt_send(c, big, sizeof big); /* mostly queued: the peer is not reading */
+}                                /* ...and the owner exits at once */
+
+GT_TEST(dev_queued_output_survives_owner_exit)
+{
+    gt_socket l, a;
+    ASSERT_OK(gt_listen(0, GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &l));
+    int port;
+    ASSERT_OK(gt_port(l, &port));
+    ASSERT_OK(gt_spawn(send_and_exit, &port, NULL, NULL));
+    ASSERT_OK(gt_accept(l, 3000, &a));
+    usleep(100 * 1000); /* let the sender exit with its queue full */
+    size_t got = 0;
+    uint8_t last = 0;
+    gt_msg *m;
+    while (gt_recv(a, 0, 5000, &m) == 0) {
+        got += m->len;
+        last = m->data[m->len - 1];
+        gt_msg_free(m);
+    }
+    ASSERT_EQ(got, 4 << 20);
+    ASSERT_EQ(last, 'Z');
+}
+
+/* An active socket with exit_on_close closes at the peer's FIN (rule 46):
+ * a reply sent after that fails with closed, loudly; but every reply a
+ * send accepted before it reaches the peer. */
+typedef struct echo_job {
+    gt_socket s;
+    size_t accepted; /* bytes whose gt_send returned 0 */
+} echo_job;
+
+static void echo_until_closed(void *arg)
+{
+    echo_job *j = arg;
+    gt_msg *m;
+    while (gt_receive_match(gt_match_socket, &j->s, 5000, &m) == 0) {
+        bool closed = m->kind == GT_MSG_TCP_CLOSED;
+        if (m->kind == GT_MSG_TCP && gt_send(j->s, m->data, m->len) == 0)
+            j->accepted += m->len;
+        gt_msg_free(m);
+        if (closed)
+            return;
+    }
+}
+
+GT_TEST(dev_every_accepted_send_is_delivered)
+{
+    int fd;
+    static echo_job j;
+    j.s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
+    gt_pid pid;
+    ASSERT_OK(gt_spawn(echo_until_closed, &j, NULL, &pid));
+    ASSERT_OK(gt_controlling_process(j.s, pid));
+    ASSERT_OK(gt_setopts(j.s, GT_OPTS(GT_ACTIVE_TRUE)));
+    static char data[300000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 31);
+    h_raw_write(fd, data, sizeof data);
+    ASSERT(shutdown(fd, SHUT_WR) == 0);
+    static char back[sizeof data];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof back && (r = read(fd, back + got, sizeof back - got)) > 0)
+        got += (size_t)r;
+    h_wait_dead(pid);
+    ASSERT_EQ(got, j.accepted);
+    ASSERT(memcmp(back, data, got) == 0);
+    close(fd);
+}
