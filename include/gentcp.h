@@ -384,6 +384,13 @@ int gt_send(gt_socket sock, const void *data, size_t len);
 /* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet. */
 int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
 
+/* Sends count packets, each framed on its own, with one lock and (unless
+ * the kernel pushes back) one write: for pipelined protocols, where one
+ * gt_send per packet costs a system call each.  Stops at the first packet
+ * that cannot be sent (-EMSGSIZE for its header, or a socket error);
+ * *sent (may be NULL) tells how many packets were accepted. */
+int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *sent);
+
 /* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly
  * length bytes (raw mode only).  On 0, *msg_out is a GT_MSG_TCP (or
  * GT_MSG_HTTP) message the caller owns. */

@@ -22,11 +22,62 @@ void gt__mbox_init(gt__mailbox *m)
     m->efd = -1;
 }
 
+/*
+ * Small messages come from a per-thread cache of fixed-size blocks: a
+ * socket delivers packets in batches (64 at a time with {active, 64}) and
+ * its owner frees them one by one on the same scheduler thread, which
+ * overflows malloc's small per-thread cache and costs ~15% of an echo
+ * server's time.  Sanitizer builds skip the cache so that a use after
+ * gt_msg_free() is still caught.
+ */
+#define MSG_SMALL 256   /* payload bytes a cached block holds */
+#define MSG_CACHE 1024  /* blocks kept per thread (~330 KiB at most) */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GT_MSG_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define GT_MSG_CACHE 0
+#endif
+#endif
+#ifndef GT_MSG_CACHE
+#define GT_MSG_CACHE 1
+#endif
+
+typedef struct msg_cache {
+    gt_msg *free;
+    int n;
+} msg_cache;
+
+static __thread msg_cache cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_release(void *arg)
+{
+    msg_cache *c = arg;
+    while (c->free) {
+        gt_msg *m = c->free;
+        c->free = m->next_;
+        free(m);
+    }
+    c->n = 0;
+}
+
+static void cache_key_make(void) { pthread_key_create(&cache_key, cache_release); }
+
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
 {
-    gt_msg *msg = malloc(sizeof *msg + len);
-    if (!msg)
-        return NULL;
+    gt_msg *msg = NULL;
+    if (GT_MSG_CACHE && len <= MSG_SMALL && cache.free) {
+        msg = cache.free;
+        cache.free = msg->next_;
+        cache.n--;
+    } else {
+        msg = malloc(sizeof *msg + (len <= MSG_SMALL ? MSG_SMALL : len));
+        if (!msg)
+            return NULL;
+    }
     memset(msg, 0, sizeof *msg);
     msg->kind = kind;
     msg->len = len;
@@ -36,10 +87,22 @@ gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
 
 void gt_msg_free(gt_msg *msg)
 {
+    if (!msg)
+        return;
     /* An http packet, when present, was allocated separately by the packet
      * layer as one block. */
-    if (msg && msg->http)
+    if (msg->http)
         free((void *)msg->http);
+    if (GT_MSG_CACHE && msg->len <= MSG_SMALL && cache.n < MSG_CACHE) {
+        if (!cache.free) { /* first use on this thread, or emptied */
+            pthread_once(&cache_once, cache_key_make);
+            pthread_setspecific(cache_key, &cache); /* freed at thread exit */
+        }
+        msg->next_ = cache.free;
+        cache.free = msg;
+        cache.n++;
+        return;
+    }
     free(msg);
 }
 
@@ -168,7 +231,9 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         return -ENOMEM;
     if (!msg_out)
         return GT_EBADARG;
-    int64_t deadline = gt__deadline(timeout_ms);
+    /* The clock is read only when a wait is due: receive(0) in a loop is
+     * how a process drains its mailbox, and it must stay cheap. */
+    int64_t deadline = -2; /* not computed yet */
     gt__mailbox *m = &p->mbox;
     pthread_mutex_lock(&m->lock);
     m->scanned = NULL;
@@ -182,7 +247,9 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             *msg_out = msg;
             return 0;
         }
-        if (gt__expired(deadline)) {
+        if (deadline == -2)
+            deadline = timeout_ms == 0 ? 0 : gt__deadline(timeout_ms);
+        if (timeout_ms == 0 || gt__expired(deadline)) {
             m->scanned = NULL;
             m->receiving = false;
             pthread_mutex_unlock(&m->lock);

@@ -177,37 +177,57 @@ static void queue_flush(gt__sock *s)
     gt__sched_defer_node(s->home, &s->flush_node);
 }
 
-int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
+static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)
 {
     if (iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt && !iov))
         return GT_EBADARG;
-    size_t len = 0;
+    *len = 0;
     for (int i = 0; i < iovcnt; i++) {
         if (iov[i].iov_len && !iov[i].iov_base)
             return GT_EBADARG;
-        len += iov[i].iov_len;
+        *len += iov[i].iov_len;
     }
+    return 0;
+}
+
+/* Sends what the queue now holds: at once, or on the next loop pass with
+ * delay_send; then blocks while the queue is over high_watermark. */
+static int push_queue(gt__sock *s)
+{
+    if (s->o.delay_send)
+        queue_flush(s);
+    else if (s->writable)
+        gt__sock_flush(s);
+    if (s->wr_broken)
+        return s->wr_fail_reason;
+    return wait_not_busy(s);
+}
+
+int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
+{
+    size_t len;
+    int rc = check_iov(iov, iovcnt, &len);
+    if (rc)
+        return rc;
     gt__sock *s = gt__sock_get(h);
     if (!s)
         return GT_ECLOSED;
     pthread_mutex_lock(&s->lock);
-    int rc = send_checks(s);
+    rc = send_checks(s);
     uint8_t hdr[4];
     size_t hlen = 0;
     if (rc == 0)
         rc = make_header(s->o.packet, len, hdr, &hlen);
     if (rc == 0 && (len || hlen)) {
         /* The header and the pieces go out in one sendmsg when they fit in
-         * a small vector (it lives on a process stack); a longer one goes
-         * through the queue. */
+         * a small vector (it lives on a process stack); what the kernel
+         * does not take, or a longer vector, goes through the queue. */
         struct iovec v[MAX_IOV];
         int n = 0;
         if (hlen)
             v[n++] = (struct iovec){hdr, hlen};
-        bool direct = !out_pending(s) && s->writable && !s->o.delay_send &&
-                      iovcnt <= MAX_IOV - 1;
         size_t written = 0;
-        if (direct) {
+        if (!out_pending(s) && s->writable && !s->o.delay_send && iovcnt <= MAX_IOV - 1) {
             for (int i = 0; i < iovcnt; i++)
                 if (iov[i].iov_len)
                     v[n++] = iov[i];
@@ -216,23 +236,52 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
                 rc = write_failed(s, (int)w);
             else
                 written = (size_t)w;
-        }
-        if (rc == 0 && written < len + hlen) {
-            if (direct) {
+            if (rc == 0 && written < len + hlen)
                 rc = gt__buf_append_iov(&s->out, v, n, written);
-            } else {
-                rc = gt__buf_append_iov(&s->out, v, n, 0);
-                if (rc == 0)
-                    rc = gt__buf_append_iov(&s->out, iov, iovcnt, 0);
-                if (rc == 0 && !s->o.delay_send && s->writable)
-                    gt__sock_flush(s);
-            }
-            if (rc == 0 && s->o.delay_send)
-                queue_flush(s);
+        } else {
+            rc = gt__buf_append_iov(&s->out, v, n, 0);
             if (rc == 0)
-                rc = wait_not_busy(s);
+                rc = gt__buf_append_iov(&s->out, iov, iovcnt, 0);
         }
+        if (rc == 0 && out_pending(s))
+            rc = push_queue(s);
     }
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+    return rc;
+}
+
+int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
+{
+    size_t len;
+    int rc = check_iov(packets, count, &len);
+    if (sent)
+        *sent = 0;
+    if (rc)
+        return rc;
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return GT_ECLOSED;
+    pthread_mutex_lock(&s->lock);
+    rc = send_checks(s);
+    int queued = 0;
+    for (; rc == 0 && queued < count; queued++) {
+        uint8_t hdr[4];
+        size_t hlen = 0;
+        rc = make_header(s->o.packet, packets[queued].iov_len, hdr, &hlen);
+        struct iovec v[2] = {{hdr, hlen}, packets[queued]};
+        if (rc == 0)
+            rc = gt__buf_append_iov(&s->out, v, 2, 0);
+        if (rc)
+            break;
+    }
+    if (queued && out_pending(s)) {
+        int prc = push_queue(s); /* one write for all of them */
+        if (rc == 0)
+            rc = prc;
+    }
+    if (sent)
+        *sent = queued;
     pthread_mutex_unlock(&s->lock);
     gt__sock_unref(s);
     return rc;

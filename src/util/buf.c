@@ -27,7 +27,7 @@ int gt__buf_reserve(gt__buf *b, size_t more)
         if (b->cap - b->len >= more)
             return 0;
     }
-    size_t cap = b->cap ? b->cap : 4096;
+    size_t cap = b->cap ? b->cap : 16384; /* a batch of small packets fits */
     while (cap - b->len < more)
         cap *= 2;
     uint8_t *p = realloc(b->data, cap);

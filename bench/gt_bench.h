@@ -1,0 +1,111 @@
+/*
+ * gt_bench.h -- small helpers shared by the bench/gt_*.c contenders:
+ * key=value arguments, the monotonic clock, runtime start-up from arguments
+ * and running the workload in a spawned process.  Header-only so that the
+ * Makefile's one-program-per-C-file bench rule still applies.
+ */
+#ifndef GT_BENCH_H
+#define GT_BENCH_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gentcp.h"
+
+static int gb_argc;
+static char **gb_argv;
+
+static void gb_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", gb_argv ? gb_argv[0] : "gt_bench");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* The integer value of key=value among the arguments, or def. */
+static long long gb_arg(const char *key, long long def)
+{
+    size_t kl = strlen(key);
+    for (int i = 1; i < gb_argc; i++)
+        if (strncmp(gb_argv[i], key, kl) == 0 && gb_argv[i][kl] == '=')
+            return strtoll(gb_argv[i] + kl + 1, NULL, 0);
+    return def;
+}
+
+static const char *gb_sarg(const char *key, const char *def)
+{
+    size_t kl = strlen(key);
+    for (int i = 1; i < gb_argc; i++)
+        if (strncmp(gb_argv[i], key, kl) == 0 && gb_argv[i][kl] == '=')
+            return gb_argv[i] + kl + 1;
+    return def;
+}
+
+static double gb_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void gb_check(int rc, const char *what)
+{
+    if (rc != 0)
+        gb_die("%s: %s (%s)", what, gt_err_name(rc), gt_strerror(rc));
+}
+
+/* Starts the runtime (schedulers= spin_us= stack= arguments, 0 = default),
+ * then runs fn(arg) in a spawned process (proc=spawn, the default) or on the
+ * main thread (proc=thread) and returns when it has ended. */
+static void gb_run(gt_proc_fn fn, void *arg)
+{
+    gt_config cfg = {.schedulers = (int)gb_arg("schedulers", 0),
+                     .spin_us = (int)gb_arg("spin_us", 0),
+                     .stack_size = (size_t)gb_arg("stack", 0)};
+    gb_check(gt_init(&cfg), "gt_init");
+    if (strcmp(gb_sarg("proc", "spawn"), "thread") == 0) {
+        fn(arg);
+        return;
+    }
+    gt_pid pid;
+    gb_check(gt_spawn(fn, arg, NULL, &pid), "gt_spawn");
+    gb_check(gt_monitor(pid), "gt_monitor");
+    for (;;) {
+        gt_msg *m;
+        if (gt_receive(GT_INFINITY, &m) != 0)
+            continue;
+        int down = m->kind == GT_MSG_DOWN && gt_pid_eq(m->from, pid);
+        gt_msg_free(m);
+        if (down)
+            return;
+    }
+}
+
+/* gt_listen on 127.0.0.1 with the harness's listen options plus extra, and
+ * the "listening on PORT" line. */
+static gt_socket gb_listen(const gt_opt *extra, size_t nextra)
+{
+    gt_opt o[16] = {
+        GT_INET_BACKEND(GT_BACKEND_INET), GT_BINARY, GT_ACTIVE_FALSE, GT_REUSEADDR(1),
+        GT_IP("127.0.0.1"), GT_BACKLOG(4096),
+    };
+    size_t n = 6;
+    for (size_t i = 0; i < nextra && n < 16; i++)
+        o[n++] = extra[i];
+    gt_socket l;
+    gb_check(gt_listen((int)gb_arg("port", 0), (gt_optlist){o, n}, &l), "gt_listen");
+    int port = 0;
+    gb_check(gt_port(l, &port), "gt_port");
+    printf("listening on %d\n", port);
+    fflush(stdout);
+    return l;
+}
+
+#endif
