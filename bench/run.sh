@@ -354,6 +354,15 @@ cell() { local m; m=$(get "$1"); printf '%s%s' "$m" "$(range "${V[$1]:-}")"; }
     done
 } >"$TMP/report.md"
 
+{
+    echo "## decode: gt_decode_packet vs erlang:decode_packet/3 (bench/decode.sh)"
+    echo
+    echo '```'
+    bash "$ROOT/bench/decode.sh"
+    echo '```'
+    echo
+} >>"$TMP/report.md"
+
 cat "$TMP/report.md"
 if [ "${NO_RESULTS:-0}" != 1 ]; then
     cp "$TMP/report.md" "$ROOT/bench/RESULTS.md"

@@ -188,21 +188,27 @@ static void conn_end(conn *c)
 
 #define ECHO_BATCH 64 /* packets echoed with one gt_send_many */
 
-/* Echoes the packets already in the mailbox with one gt_send_many, the
- * first one waited for; returns false when the connection is over.  The
- * batch lives on the heap: a process stack is one page in the common case
- * and should stay so (10,000 connections). */
+/* Waits for a packet, then echoes it and the packets already behind it in
+ * the mailbox with one gt_send_many; returns false when the connection is
+ * over.  The batch lives on the heap, allocated only once a packet is
+ * here: an idle connection holds nothing, and a process stack stays one
+ * page (10,000 connections). */
 static bool echo_burst(conn *c)
 {
+    gt_msg *m, *other = NULL;
+    if (gt_receive_match(gt_match_socket, &c->sock, GT_INFINITY, &m) != 0)
+        return false;
+    if (m->kind != GT_MSG_TCP)
+        return handle(c, m);
     gt_msg **batch = malloc(ECHO_BATCH * sizeof *batch);
     struct iovec *iov = malloc(ECHO_BATCH * sizeof *iov);
-    gt_msg *m, *other = NULL;
+    if (!batch || !iov) {
+        free(batch);
+        free(iov);
+        return handle(c, m); /* one at a time, then */
+    }
     int n = 0;
-    bool more = batch && iov;
-    int64_t wait = GT_INFINITY;
-    while (more && n < ECHO_BATCH &&
-           gt_receive_match(gt_match_socket, &c->sock, wait, &m) == 0) {
-        wait = 0;
+    do {
         if (m->kind != GT_MSG_TCP) {
             other = m; /* echo what came before it first */
             break;
@@ -212,9 +218,8 @@ static bool echo_burst(conn *c)
         n++;
         if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
             arm(c);
-    }
-    if (n && gt_send_many(c->sock, iov, n, NULL) != 0)
-        more = false;
+    } while (n < ECHO_BATCH && gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0);
+    bool more = gt_send_many(c->sock, iov, n, NULL) == 0;
     for (int i = 0; i < n; i++)
         gt_msg_free(batch[i]);
     free(batch);
