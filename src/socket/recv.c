@@ -26,8 +26,15 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 {
     for (;;) {
         ssize_t n = read(s->fd, buf, cap);
-        if (n > 0)
+        if (n > 0) {
+            /* A short read took all there was: the next arrival raises a
+             * new edge, so the EAGAIN read that would confirm it is one
+             * system call per event saved.  Not once the peer's FIN or a
+             * reset was reported: no new edge would come for the EOF. */
+            if ((size_t)n < cap && !s->hup_seen)
+                s->readable = false;
             return n;
+        }
         if (n == 0) {
             s->eof = true;
             s->readable = false;

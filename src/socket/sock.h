@@ -88,6 +88,7 @@ struct gt__sock {
 
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
+    bool hup_seen;         /* epoll reported the peer's FIN or an error  */
 
     gt__buf in;            /* read, not yet delivered                    */
     bool eof;              /* the peer's FIN was read                    */

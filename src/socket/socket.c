@@ -364,6 +364,8 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         s->readable = true;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        s->hup_seen = true;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         s->writable = true;
     if (s->connecting) {
