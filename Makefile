@@ -2,6 +2,7 @@
 #   make                  release-ish build in build/
 #   make VARIANT=asan     AddressSanitizer + UBSan build in build-asan/
 #   make VARIANT=tsan     ThreadSanitizer build in build-tsan/
+#   make VARIANT=aarch64  AArch64 cross build in build-aarch64/ (qemu-user)
 #   make test             the whole suite (scripts/test.sh)
 #   make fuzz             long fuzz runs (FUZZ_SECONDS per target)
 #   make bench            benchmarks against plain C and Erlang
@@ -25,6 +26,13 @@ B        := build-tsan
 CC       := clang
 OPT      := -O1 -fno-omit-frame-pointer
 SAN      := -fsanitize=thread
+else ifeq ($(VARIANT),aarch64)
+# cross build, run under qemu-user by tests/cross/aarch64.sh
+B        := build-aarch64
+CC       := aarch64-linux-gnu-gcc
+OPT      := -O2
+SAN      :=
+LDFLAGS  += -static
 else
 $(error unknown VARIANT $(VARIANT))
 endif
@@ -98,6 +106,6 @@ install: lib $(B)/gtcat
 	install -m 755 $(B)/gtcat $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-aarch64 build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

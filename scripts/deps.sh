@@ -14,6 +14,10 @@ if [ -z "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 
    [ "$(uname -m)" = x86_64 ]; then
     need+=(libclang-rt-14-dev)
 fi
+if [ "$(uname -m)" = x86_64 ]; then # the AArch64 stack switch runs under qemu-user
+    command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+    command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "deps: missing ${need[*]}; run as root (or install them) first" >&2

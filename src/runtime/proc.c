@@ -104,6 +104,7 @@ bool gt_is_alive(gt_pid pid)
 void gt__wake(gt__proc *p)
 {
     atomic_store(&p->notified, 1);
+    atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
     if (p->is_thread) {
         pthread_mutex_lock(&p->tlock);
         pthread_cond_signal(&p->tcond);

@@ -71,6 +71,7 @@ gt__sched *gt__sched_pick(int hint)
 
 static void remote_kick(gt__sched *s)
 {
+    atomic_thread_fence(memory_order_seq_cst); /* remote_pending vs sleeping */
     if (atomic_load(&s->sleeping)) {
         uint64_t one = 1;
         ssize_t r = write(s->wakefd, &one, sizeof one);
@@ -199,6 +200,12 @@ static void take_remote(gt__sched *s)
 static void finish_park(gt__sched *s, gt__proc *p)
 {
     atomic_store(&p->state, P_WAITING);
+    /* Store-then-load on two variables, against gt__wake's mirror image:
+     * the full fence is what forbids both sides missing each other.  A
+     * seq_cst store and load alone sufficed on x86 and ARMv8 hardware but
+     * not under qemu-user, which lets the pair reorder (found by
+     * tests/cross/aarch64.sh). */
+    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load(&p->notified)) {
         int expect = P_WAITING;
         if (atomic_compare_exchange_strong(&p->state, &expect, P_RUNNABLE))
@@ -295,6 +302,7 @@ static void *sched_main(void *arg)
             }
             if (n == 0) {
                 atomic_store(&s->sleeping, 1);
+                atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
                 if (!atomic_load(&s->remote_pending)) {
                     int64_t next = gt__timer_next(&s->timers);
                     int wait = -1;
