@@ -60,7 +60,6 @@ extern "C" {
     XX(SYSTEM_LIMIT, "system_limit", "a system limit was reached")            \
     XX(NXDOMAIN, "nxdomain", "the host name does not resolve")                \
     XX(NOPROC, "noproc", "no such process")                                   \
-    XX(TIMEOUT_REST, "timeout", "send timed out with data left unsent")       \
     XX(TRUNCATED, "truncated", "the peer closed in the middle of a packet")
 
 enum gt_err {
