@@ -271,65 +271,72 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
     }
 }
 
+/* Reads into the socket's buffer as much as the frame being assembled
+ * needs (a process activating its socket has no scratch buffer). */
+static int fill_for_frame(gt__sock *s)
+{
+    size_t need = 0;
+    if (s->o.packet != GT_PKT_RAW && in_avail(s)) {
+        gt__pkt_opts o = pkt_opts(s);
+        gt__pkt_frame((gt_packet_type)s->o.packet, &o, gt__buf_head(&s->in), in_avail(s), &need);
+    }
+    ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
+    return n < 0 ? (int)n : 0;
+}
+
+/* One read into the scheduler's scratch buffer, framed straight out of it:
+ * only an incomplete tail is copied into the socket. */
+static int read_scratch(gt__sock *s, chain *c, bool *passive)
+{
+    size_t cap;
+    uint8_t *scratch = gt__sched_scratch(&cap);
+    if (!scratch)
+        return fill_for_frame(s);
+    ssize_t n = read_fd(s, scratch, cap);
+    if (n <= 0)
+        return 0; /* EAGAIN; the end of input is seen by the caller */
+    ssize_t used = deliver_from(s, scratch, (size_t)n, c, passive);
+    if (used < 0)
+        return (int)used;
+    struct iovec rest = {scratch + used, (size_t)(n - used)};
+    return gt__buf_append_iov(&s->in, &rest, 1, 0);
+}
+
+/* Reads and frames while the socket is active.  Returns 0, or the error
+ * that ends the input (-EMSGSIZE for a bad packet, -ENOMEM); *ended tells
+ * that the peer's end of input was reached and is still to be reported. */
+static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
+{
+    while (active_on(s)) {
+        ssize_t r = deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive);
+        if (r < 0)
+            return (int)r;
+        gt__buf_consume(&s->in, (size_t)r);
+        if (!active_on(s))
+            return 0;
+        if (input_ended(s)) {
+            *ended = !s->closed_sent;
+            return 0;
+        }
+        if (!s->readable)
+            return 0;
+        int rc = in_avail(s) ? fill_for_frame(s) : read_scratch(s, c, passive);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 void gt__sock_deliver(gt__sock *s)
 {
     if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_dead)
         return;
     chain c = {0};
-    bool passive = false;
-    int pkt_err = 0;
-    while (active_on(s)) {
-        ssize_t r = deliver_from(s, gt__buf_head(&s->in), in_avail(s), &c, &passive);
-        if (r < 0) {
-            pkt_err = (int)r;
-            break;
-        }
-        gt__buf_consume(&s->in, (size_t)r);
-        if (!active_on(s))
-            break;
-        if (input_ended(s)) {
-            if (!s->closed_sent)
-                pkt_err = 1; /* marker: end of input, handled below */
-            break;
-        }
-        if (!s->readable)
-            break;
-        size_t scratch_len = 0;
-        uint8_t *scratch = in_avail(s) ? NULL : gt__sched_scratch(&scratch_len);
-        if (scratch) {
-            ssize_t n = read_fd(s, scratch, scratch_len);
-            if (n <= 0)
-                continue; /* EAGAIN ends the loop; eof/error is handled above */
-            ssize_t used = deliver_from(s, scratch, (size_t)n, &c, &passive);
-            if (used < 0) {
-                pkt_err = (int)used;
-                break;
-            }
-            if ((size_t)used < (size_t)n) { /* keep the rest for later */
-                if (gt__buf_reserve(&s->in, (size_t)n - (size_t)used) != 0) {
-                    pkt_err = -ENOMEM;
-                    break;
-                }
-                memcpy(s->in.data + s->in.len, scratch + used, (size_t)n - (size_t)used);
-                s->in.len += (size_t)n - (size_t)used;
-            }
-        } else {
-            size_t need = 0;
-            if (s->o.packet != GT_PKT_RAW && in_avail(s)) {
-                gt__pkt_opts o = pkt_opts(s);
-                gt__pkt_frame((gt_packet_type)s->o.packet, &o, gt__buf_head(&s->in),
-                              in_avail(s), &need);
-            }
-            ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
-            if (n < 0) {
-                pkt_err = (int)n;
-                break;
-            }
-        }
-    }
+    bool passive = false, ended = false;
+    int err = deliver_loop(s, &c, &passive, &ended);
     bool finished = false;
-    if (pkt_err) {
-        deliver_end(s, &c, pkt_err == 1 ? 0 : pkt_err);
+    if (err || ended) {
+        deliver_end(s, &c, err);
         finished = s->o.exit_on_close;
     }
     if (passive)
