@@ -343,18 +343,16 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
 
 static int name_of(gt_socket h, bool peer, struct sockaddr_storage *a, socklen_t *len)
 {
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return -EINVAL; /* inet, rule 44 */
     int rc = 0;
-    pthread_mutex_lock(&s->lock);
     socklen_t l = sizeof *a;
     if (s->fd < 0)
         rc = -EINVAL;
     else if ((peer ? getpeername : getsockname)(s->fd, (struct sockaddr *)a, &l) != 0)
         rc = gt__errno();
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     if (len)
         *len = l;
     return rc;

@@ -375,24 +375,17 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
-    gt__sock *s = gt__sock_get(h);
+    int64_t deadline = gt__deadline(timeout_ms);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    int64_t deadline = gt__deadline(timeout_ms);
-    int rc = 0;
-    pthread_mutex_lock(&s->lock);
-    if (s->state == S_CLOSED)
-        rc = GT_ECLOSED;
-    else if (s->kind == K_LISTEN || s->state == S_DRV_CLOSED)
-        rc = -ENOTCONN;
-    else if (active_on(s))
-        rc = -EINVAL;
-    else if (length && s->o.packet != GT_PKT_RAW)
-        rc = -EINVAL;
-    else if (length > RECV_MAX_LENGTH)
-        rc = -ENOMEM;
-    else if (s->reader)
-        rc = -EALREADY;
+    int rc = gt__sock_conn_err(s);
+    if (rc == 0 && (active_on(s) || (length && s->o.packet != GT_PKT_RAW)))
+        rc = -EINVAL; /* rules 20, 24 */
+    else if (rc == 0 && length > RECV_MAX_LENGTH)
+        rc = -ENOMEM; /* rule 23 */
+    else if (rc == 0 && s->reader)
+        rc = -EALREADY; /* rule 26: one recv at a time (inet) */
     gt__waiter w = {.proc = self};
     while (rc == 0) {
         size_t need = 0;
@@ -453,7 +446,6 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             break;
         }
     }
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     return rc;
 }

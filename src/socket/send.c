@@ -209,10 +209,9 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
     int rc = check_iov(iov, iovcnt, &len);
     if (rc)
         return rc;
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    pthread_mutex_lock(&s->lock);
     rc = send_checks(s);
     uint8_t hdr[4];
     size_t hlen = 0;
@@ -246,8 +245,7 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
         if (rc == 0 && out_pending(s))
             rc = push_queue(s);
     }
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     return rc;
 }
 
@@ -259,10 +257,9 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
         *sent = 0;
     if (rc)
         return rc;
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    pthread_mutex_lock(&s->lock);
     rc = send_checks(s);
     int queued = 0;
     for (; rc == 0 && queued < count; queued++) {
@@ -282,8 +279,7 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     }
     if (sent)
         *sent = queued;
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     return rc;
 }
 
@@ -297,16 +293,11 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
 {
     if (how != GT_SHUT_READ && how != GT_SHUT_WRITE && how != GT_SHUT_READ_WRITE)
         return GT_EBADARG;
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    int rc = 0;
-    pthread_mutex_lock(&s->lock);
-    if (s->state == S_CLOSED)
-        rc = GT_ECLOSED;
-    else if (s->kind == K_LISTEN || s->state == S_DRV_CLOSED)
-        rc = -ENOTCONN;
-    else if ((s->wr_broken || s->shut_wr_reported) && how != GT_SHUT_READ)
+    int rc = gt__sock_conn_err(s);
+    if (rc == 0 && (s->wr_broken || s->shut_wr_reported) && how != GT_SHUT_READ)
         rc = -ENOTCONN; /* inet: the failed send closed the write side */
     if (rc == 0 && how != GT_SHUT_WRITE) {
         shutdown(s->fd, SHUT_RD);
@@ -323,7 +314,6 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
         else
             do_shutdown_wr(s);
     }
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     return rc;
 }

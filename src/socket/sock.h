@@ -13,6 +13,7 @@
 #ifndef GT_SOCK_H
 #define GT_SOCK_H
 
+#include <errno.h>
 #include <netinet/in.h>
 
 #include "internal.h"
@@ -125,6 +126,32 @@ struct gt__sock {
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
 void gt__sock_unref(gt__sock *s);
+
+/* The entry and exit of a socket call: look up and lock (NULL for a stale
+ * handle), then unlock and drop the reference. */
+static inline gt__sock *gt__sock_acquire(gt_socket h)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (s)
+        pthread_mutex_lock(&s->lock);
+    return s;
+}
+static inline void gt__sock_release(gt__sock *s)
+{
+    pthread_mutex_unlock(&s->lock);
+    gt__sock_unref(s);
+}
+
+/* closed / enotconn for a socket that cannot carry data any more (closed
+ * by us; a listen socket; closed by the driver after EOF), else 0. */
+static inline int gt__sock_conn_err(const gt__sock *s)
+{
+    if (s->state == S_CLOSED)
+        return GT_ECLOSED;
+    if (s->kind == K_LISTEN || s->state == S_DRV_CLOSED)
+        return -ENOTCONN;
+    return 0;
+}
 /* Closes the fd and marks the socket; wakes every waiter with err. Lock held. */
 void gt__sock_close_locked(gt__sock *s, int state, int err);
 /* Wakes the waiters of a queue / the reader with a result.  Lock held. */

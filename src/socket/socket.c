@@ -275,14 +275,12 @@ void gt__proc_close_sockets(gt__proc *p)
 
 gt_pid gt_owner(gt_socket h)
 {
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     gt_pid pid = {0};
     if (s) {
-        pthread_mutex_lock(&s->lock);
         if (s->owner)
             pid = gt__proc_pid(s->owner);
-        pthread_mutex_unlock(&s->lock);
-        gt__sock_unref(s);
+        gt__sock_release(s);
     }
     return pid;
 }
@@ -314,11 +312,10 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
     int rc = 0;
-    pthread_mutex_lock(&s->lock);
     gt__proc *to = NULL;
     if (s->state == S_CLOSED) {
         rc = GT_ECLOSED;
@@ -340,10 +337,9 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
             rehome(s, to);
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    gt__sock_release(s);
     if (to)
         gt__proc_unref(to);
-    gt__sock_unref(s);
     return rc;
 }
 
@@ -393,26 +389,22 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
  * (semantics.md rule 44). */
 int gt_setopts(gt_socket h, gt_optlist l)
 {
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return -EINVAL;
-    pthread_mutex_lock(&s->lock);
     int rc = gt__opts_set_locked(s, l.opts, l.count, false);
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     return rc;
 }
 
 int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
 {
-    gt__sock *s = gt__sock_get(h);
+    gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return -EINVAL;
     int rc = 0;
-    pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = gt__opts_get_locked(s, &opts[i]);
-    pthread_mutex_unlock(&s->lock);
-    gt__sock_unref(s);
+    gt__sock_release(s);
     return rc;
 }
