@@ -1,0 +1,175 @@
+/*
+ * send_test.c -- the send side (semantics.md §4, rules 31-34, 36, 37, 39)
+ * and gentcp's gt_send_many, against a raw BSD-socket peer whose reading
+ * the test controls.
+ */
+#include <sys/socket.h>
+
+#include "helpers.h"
+
+/* Reads exactly n bytes from fd (bounded by a poll timeout). */
+static void read_all(int fd, void *buf, size_t n) { h_raw_read_exact(fd, buf, n); }
+
+/* gt_send_many: each iovec is one packet, framed on its own. */
+GT_TEST(send_many_frames_each_packet)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2)), &fd);
+    struct iovec p[3] = {{"ab", 2}, {"", 0}, {"cde", 3}};
+    int sent = -1;
+    ASSERT_OK(gt_send_many(s, p, 3, &sent));
+    ASSERT_EQ(sent, 3);
+    char buf[11];
+    read_all(fd, buf, sizeof buf);
+    ASSERT(memcmp(buf, "\0\2ab\0\0\0\3cde", 11) == 0);
+    close(fd);
+}
+
+/* gt_send_many stops at a packet too long for its header; the ones before
+ * it are sent, the stream stays in sync. */
+GT_TEST(send_many_stops_at_emsgsize)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(1)), &fd);
+    static char big[300];
+    struct iovec p[3] = {{"x", 1}, {big, sizeof big}, {"y", 1}};
+    int sent = -1;
+    ASSERT_ERR(gt_send_many(s, p, 3, &sent), -EMSGSIZE);
+    ASSERT_EQ(sent, 1);
+    ASSERT_OK(gt_send(s, "z", 1));
+    char buf[4];
+    read_all(fd, buf, sizeof buf);
+    ASSERT(memcmp(buf, "\1x\1z", 4) == 0);
+    close(fd);
+}
+
+/* rule 31: send returns ok at once though the peer reads nothing; what the
+ * kernel does not take is queued and delivered later. */
+GT_TEST(r31_send_queues_without_blocking)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(
+        GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384), GT_HIGH_WATERMARK(1 << 30)), &fd);
+    static char data[300000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 13);
+    ASSERT_OK(gt_send(s, data, sizeof data));
+    static char back[sizeof data];
+    read_all(fd, back, sizeof back);
+    ASSERT(memcmp(back, data, sizeof data) == 0);
+    close(fd);
+}
+
+/* rule 33: over the high watermark a send waits; send_timeout ends the
+ * wait with timeout, and the data of that send stays queued (it still
+ * arrives once the peer reads). */
+GT_TEST(r33_send_timeout_keeps_data_queued)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(
+        GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384), GT_SEND_TIMEOUT(100)), &fd);
+    int sz = 16384;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    static char block[65536];
+    memset(block, 'b', sizeof block);
+    int rc = 0, n = 0;
+    while (n < 200 && (rc = gt_send(s, block, sizeof block)) == 0)
+        n++;
+    ASSERT_ERR(rc, GT_ETIMEOUT);
+    size_t want = (size_t)(n + 1) * sizeof block; /* the timed-out one too */
+    size_t got = 0;
+    char buf[65536];
+    while (got < want) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        ASSERT(r > 0);
+        got += (size_t)r;
+    }
+    ASSERT_EQ(got, want);
+    close(fd);
+}
+
+/* rule 34: with send_timeout_close the socket is closed by the timeout;
+ * afterwards send and recv report enotconn [inet]. */
+GT_TEST(r34_send_timeout_close)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384),
+                                            GT_SEND_TIMEOUT(100), GT_SEND_TIMEOUT_CLOSE(true)),
+                                    &fd);
+    static char block[65536];
+    int rc = 0;
+    for (int n = 0; n < 200 && (rc = gt_send(s, block, sizeof block)) == 0; n++) {
+    }
+    ASSERT_ERR(rc, GT_ETIMEOUT);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+    gt_msg *m;
+    ASSERT_ERR(gt_recv(s, 0, 100, &m), -ENOTCONN);
+    close(fd);
+}
+
+/* rule 37: an empty raw send puts nothing on the wire; an empty
+ * {packet,2} send is a zero-length frame. */
+GT_TEST(r37_empty_sends)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE), &fd);
+    ASSERT_OK(gt_send(s, "", 0));
+    ASSERT_OK(gt_send(s, "r", 1));
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_PACKET(2))));
+    ASSERT_OK(gt_send(s, "", 0));
+    char buf[3];
+    read_all(fd, buf, sizeof buf);
+    ASSERT(memcmp(buf, "r\0\0", 3) == 0);
+    close(fd);
+}
+
+/* rule 39: delay_send gathers the sends a process makes before it yields
+ * and writes them together on the next scheduler pass.  Loopback delivers
+ * inside the sender's system call, so right after the sends -- before the
+ * process yields -- the peer sees nothing with delay_send, and the data at
+ * once without it. */
+#include <poll.h>
+
+typedef struct three_job {
+    gt_socket s;
+    int peer_fd;
+    gt_pid parent;
+} three_job;
+
+static void three_sends(void *arg)
+{
+    three_job *j = arg;
+    h_wait_int(H_TAG_GO, H_WAIT); /* owner now: the socket is homed here */
+    gt_send(j->s, "a", 1);
+    gt_send(j->s, "b", 1);
+    gt_send(j->s, "c", 1);
+    struct pollfd pf = {.fd = j->peer_fd, .events = POLLIN};
+    h_post_int(j->parent, H_TAG_DONE, poll(&pf, 1, 0)); /* 1: already there */
+}
+
+static void delay_send_case(bool delay, int want_visible)
+{
+    int fd;
+    static three_job j;
+    j.s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_DELAY_SEND(delay)), &fd);
+    j.peer_fd = fd;
+    j.parent = gt_self();
+    gt_pid pid = h_spawn(three_sends, &j);
+    ASSERT_OK(gt_controlling_process(j.s, pid));
+    h_post_int(pid, H_TAG_GO, 0);
+    ASSERT_EQ(h_wait_int(H_TAG_DONE, H_WAIT), want_visible);
+    char buf[3];
+    read_all(fd, buf, sizeof buf); /* and then it all arrives */
+    ASSERT(memcmp(buf, "abc", 3) == 0);
+    close(fd);
+}
+
+GT_TEST(r39_delay_send_waits_for_the_yield)
+{
+    delay_send_case(true, 0);
+}
+
+GT_TEST(r39_without_delay_send_data_leaves_at_once)
+{
+    delay_send_case(false, 1);
+}
