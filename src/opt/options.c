@@ -337,6 +337,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (semantics.md rule 5); the socket backend goes in order. */
     bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
+    s->in_scanned = 0; /* a new packet type or delimiter: look again */
     for (size_t k = 0; k < n; k++) {
         int rc = set_one(s, &opts[reverse ? n - 1 - k : k]);
         if (rc)

@@ -21,6 +21,12 @@
 
 static size_t in_avail(const gt__sock *s) { return gt__buf_avail(&s->in); }
 
+static void in_consume(gt__sock *s, size_t n)
+{
+    gt__buf_consume(&s->in, n);
+    s->in_scanned = 0;
+}
+
 /* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
 static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 {
@@ -79,6 +85,28 @@ static gt__pkt_opts pkt_opts(const gt__sock *s)
     return o;
 }
 
+/* Line and http framing look for a line end.  A long line that arrives in
+ * many small reads would be rescanned from its start after every read --
+ * quadratic CPU that a peer can force by trickling one line.  The bytes
+ * already known to hold no line end are remembered, and the framer is not
+ * called while nothing new can end, cut or overflow the packet. */
+static bool line_still_partial(gt__sock *s, const uint8_t *buf, size_t n)
+{
+    gt_packet_type t = (gt_packet_type)s->o.packet;
+    bool line = t == GT_PKT_LINE;
+    if ((!line && !gt__pkt_is_http(t)) || buf != gt__buf_head(&s->in) || s->in_scanned > n)
+        return false;
+    size_t psize = (size_t)s->o.packet_size;
+    if (line ? (s->o.line_length && n >= (size_t)s->o.line_length) || (psize && n > psize)
+             : n >= (psize ? psize : (size_t)s->o.buffer))
+        return false; /* the framer decides: a cut line, or emsgsize */
+    uint8_t end = line ? (uint8_t)s->o.line_delimiter : '\n';
+    if (memchr(buf + s->in_scanned, end, n - s->in_scanned))
+        return false;
+    s->in_scanned = n;
+    return true;
+}
+
 /* Frames one packet from (buf, n) into a message for s.
  * Returns bytes consumed (>0), 0 if more data is needed (*need set when
  * known), or a negative error (-EMSGSIZE, -ENOMEM).
@@ -103,6 +131,8 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
         }
         end = total;
     } else {
+        if (line_still_partial(s, buf, n))
+            return 0;
         gt__pkt_opts o = pkt_opts(s);
         ssize_t r = gt__pkt_frame(t, &o, buf, n, need);
         if (r <= 0)
@@ -156,7 +186,7 @@ static gt_msg *take_tail(gt__sock *s)
     if (!n)
         return NULL;
     if (s->o.discard_partial) { /* Erlang's behaviour, asked for */
-        gt__buf_consume(&s->in, n);
+        in_consume(s, n);
         return NULL;
     }
     gt_packet_type t = (gt_packet_type)s->o.packet;
@@ -170,7 +200,7 @@ static gt_msg *take_tail(gt__sock *s)
         if (m)
             m->reason = GT_ETRUNCATED;
     }
-    gt__buf_consume(&s->in, n);
+    in_consume(s, n);
     if (m)
         m->sock = (gt_socket){s->id};
     return m;
@@ -311,7 +341,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         ssize_t r = deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive);
         if (r < 0)
             return (int)r;
-        gt__buf_consume(&s->in, (size_t)r);
+        in_consume(s, (size_t)r);
         if (!active_on(s))
             return 0;
         if (input_ended(s)) {
@@ -394,7 +424,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
                     : take_packet(s, gt__buf_head(&s->in), in_avail(s), length,
                                   &need, &m);
         if (r > 0) {
-            gt__buf_consume(&s->in, (size_t)r);
+            in_consume(s, (size_t)r);
             *msg_out = m;
             break;
         }

@@ -92,6 +92,7 @@ struct gt__sock {
     bool hup_seen;         /* epoll reported the peer's FIN or an error  */
 
     gt__buf in;            /* read, not yet delivered                    */
+    size_t in_scanned;     /* bytes at its head known to hold no line end */
     bool eof;              /* the peer's FIN was read                    */
     int read_err;          /* a read error (econnreset ...), or 0        */
     bool read_shut;        /* our shutdown(read)                         */
