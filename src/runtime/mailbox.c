@@ -129,14 +129,6 @@ void gt__mbox_close(gt__mailbox *m)
         close(efd);
 }
 
-bool gt__mbox_has_any(gt__mailbox *m)
-{
-    pthread_mutex_lock(&m->lock);
-    bool any = m->head != NULL;
-    pthread_mutex_unlock(&m->lock);
-    return any;
-}
-
 static void signal_efd(gt__mailbox *m)
 {
     if (m->efd >= 0) {

@@ -90,6 +90,5 @@ gt__proc *gt__timer_pop_expired(gt__timers *t, int64_t now);
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);
 void gt__mbox_close(gt__mailbox *m);      /* frees queued messages */
-bool gt__mbox_has_any(gt__mailbox *m);
 
 #endif

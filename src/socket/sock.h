@@ -163,7 +163,6 @@ void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline);
 /* The same, registered on the writers list (busy send, connect, close
  * drain) for the time of the wait. */
 void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline);
-bool gt__is_owner(gt__sock *s, gt__proc *p);
 
 /* ---- recv.c ---------------------------------------------------------------- */
 /* Reads from the fd into the input buffer; returns bytes read, 0 on

@@ -76,8 +76,6 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     return s;
 }
 
-bool gt__is_owner(gt__sock *s, gt__proc *p) { return s->owner == p; }
-
 /* ---- owner's socket list ---- */
 
 void gt__proc_link_sock(gt__proc *p, gt__sock *s)
