@@ -209,9 +209,13 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     if (!s->lingering) {
         close_fd(s);
         gt__buf_free(&s->out);
+        s->writable = false;
     }
+    /* A lingering socket keeps `writable`: with edge-triggered epoll a
+     * socket that is writable now raises no new edge, and the drain would
+     * wait for one in vain. */
     s->state = state;
-    s->readable = s->writable = false;
+    s->readable = false;
     if (s->reader) {
         s->reader->done = true;
         s->reader->result = err;
