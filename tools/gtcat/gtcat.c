@@ -186,7 +186,7 @@ static void conn_end(conn *c)
     free(c);
 }
 
-#define ECHO_BATCH 64 /* packets echoed with one gt_send_many */
+#define ECHO_BATCH 256 /* packets echoed with one gt_send_many */
 
 /* Waits for a packet, then echoes it and the packets already behind it in
  * the mailbox with one gt_send_many; returns false when the connection is
