@@ -2,7 +2,7 @@
 %% -*- erlang -*-
 %% erl_peer.escript -- the Erlang gen_tcp contenders of the gentcp benchmarks.
 %%
-%% Speaks the wire protocol of /work/shared/PERF-BASELINES.md.  Usage:
+%% Speaks the wire protocol of docs/spec/PERF-BASELINES.md.  Usage:
 %%
 %%   erl_peer.escript MODE key=value...
 %%

@@ -1,7 +1,7 @@
 /*
  * rawc.c -- the plain C contenders of the gentcp benchmarks.
  *
- * Speaks the wire protocol of /work/shared/PERF-BASELINES.md ({packet,4}
+ * Speaks the wire protocol of docs/spec/PERF-BASELINES.md ({packet,4}
  * frames: 4-byte big-endian length, then the payload; an empty frame ends a
  * stream).  One binary, one mode per run:
  *

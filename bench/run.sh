@@ -2,7 +2,7 @@
 # bench/run.sh -- gentcp against plain C and Erlang gen_tcp, side by side.
 #
 # Builds the bench programs (make -s bench-bin, plus gtcat), then runs every
-# workload of /work/shared/PERF-BASELINES.md that the acceptance lines name,
+# workload of docs/spec/PERF-BASELINES.md that the acceptance lines name,
 # for every contender, in this one invocation, and prints a table with the
 # absolute figures and the ratios.  The table also goes to bench/RESULTS.md.
 #

@@ -300,7 +300,7 @@ typedef struct gt_opt {
 /* A list of options.  The array is borrowed for the duration of the call.
  * As in Erlang: in gt_listen/gt_connect the last of two duplicates wins;
  * gt_setopts on the inet backend applies the list last-to-first, so there
- * the first wins (semantics.md rule 5), while the socket backend goes in
+ * the first wins (docs/spec/semantics.md rule 5), while the socket backend goes in
  * order.  A bad value anywhere rejects the whole list. */
 typedef struct gt_optlist {
     const gt_opt *opts;

@@ -132,7 +132,7 @@ static int parse_ip(const char *str, int family_hint, struct sockaddr_storage *a
     return -1;
 }
 
-/* Type check of one value (semantics.md rule 4). */
+/* Type check of one value (docs/spec/semantics.md rule 4). */
 static bool valid_value(const gt_opt *op)
 {
     int64_t v = op->v.i;
@@ -237,7 +237,7 @@ static int kernel_opt(gt_optname n, int family, int *level, int *name)
     }
 }
 
-/* {active, V} (semantics.md rules 15-18, 21). */
+/* {active, V} (docs/spec/semantics.md rules 15-18, 21). */
 static int set_active(gt__sock *s, int64_t v)
 {
     int cur = s->o.active;
@@ -335,7 +335,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         if (!known(opts[i].name) || !(table[opts[i].name].where & W_SET) || !valid_value(&opts[i]))
             return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
-     * wins (semantics.md rule 5); the socket backend goes in order. */
+     * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
     bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
     s->in_scanned = 0; /* a new packet type or delimiter: look again */
     for (size_t k = 0; k < n; k++) {

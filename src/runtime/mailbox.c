@@ -284,7 +284,7 @@ int gt_mailbox_fd(void)
 
 /* controlling_process: move tcp and tcp_closed messages about sock, in
  * order; tcp_passive, tcp_error and http stay with the old owner (OTP's
- * inet:tcp_sync_input does the same; semantics.md rule 61). */
+ * inet:tcp_sync_input does the same; docs/spec/semantics.md rule 61). */
 bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
 {
     gt_msg *mh = NULL, *mt = NULL;

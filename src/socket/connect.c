@@ -169,7 +169,7 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
     else if (l->state != S_OPEN)
         rc = GT_ECLOSED;
     gt__waiter w = {.proc = self};
-    if (rc == 0) { /* join the FIFO of acceptors (semantics.md rule 68) */
+    if (rc == 0) { /* join the FIFO of acceptors (docs/spec/semantics.md rule 68) */
         if (l->acc_tail)
             l->acc_tail->next = &w;
         else

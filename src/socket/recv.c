@@ -171,7 +171,7 @@ static int end_reason(const gt__sock *s)
     if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
         return -ECONNRESET;
     /* A reset found by a send is reported again by the next recv (inet's
-     * delayed-close-recv; semantics.md rule 55). */
+     * delayed-close-recv; docs/spec/semantics.md rule 55). */
     if (s->wr_fail_reason == -ECONNRESET)
         return -ECONNRESET;
     return GT_ECLOSED;
@@ -284,7 +284,7 @@ static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c,
 }
 
 /* The socket's input ended while active: tail, error, tcp_closed, and with
- * exit_on_close the socket is finished (semantics.md rules 46, 54). */
+ * exit_on_close the socket is finished (docs/spec/semantics.md rules 46, 54). */
 static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 {
     if (pkt_err) {
@@ -379,7 +379,7 @@ void gt__sock_deliver(gt__sock *s)
 
 /* ---- passive recv ---- */
 
-/* The end of input met by a passive recv (semantics.md rules 27, 28, 48,
+/* The end of input met by a passive recv (docs/spec/semantics.md rules 27, 28, 48,
  * 53, 54).  Returns the error to report. */
 static int passive_end(gt__sock *s)
 {

@@ -125,7 +125,7 @@ static int send_checks(gt__sock *s)
     return 0;
 }
 
-/* Blocks while the queue is over high_watermark (semantics.md rules 32-34). */
+/* Blocks while the queue is over high_watermark (docs/spec/semantics.md rules 32-34). */
 static int wait_not_busy(gt__sock *s)
 {
     if (out_pending(s) < (size_t)s->o.high_watermark)
@@ -166,7 +166,7 @@ static void delayed_flush(void *arg)
 
 /* delay_send: gather this send with the ones that follow before the sender
  * yields, and write them all on the home scheduler's next loop pass
- * (inet_drv's TCP_ADDF_DELAY_SEND; semantics.md rule 39). */
+ * (inet_drv's TCP_ADDF_DELAY_SEND; docs/spec/semantics.md rule 39). */
 static void queue_flush(gt__sock *s)
 {
     if (s->flush_queued)

@@ -30,7 +30,7 @@ typedef struct gt__sockopts {
     int mode, header;
     int64_t buffer;
     bool buffer_set;        /* the user set buffer: recbuf no longer
-                               raises it (semantics.md rule 8)           */
+                               raises it (docs/spec/semantics.md rule 8)           */
     int64_t send_timeout;   /* ms, -1 = infinity                         */
     bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
     int64_t high_watermark, low_watermark;

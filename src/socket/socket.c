@@ -328,7 +328,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     } else if (to != self) {
         /* Pending tcp/tcp_closed messages follow the socket, in order.  A
          * tcp_closed among them means the socket is finished: inet then
-         * leaves the owner unchanged (semantics.md rule 62). */
+         * leaves the owner unchanged (docs/spec/semantics.md rule 62). */
         bool closed_seen = gt__mbox_move_socket(self, to, h);
         if (!closed_seen) {
             gt__proc_unlink_sock(self, s);
@@ -388,7 +388,7 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
 /* ---- options on a live socket ---- */
 
 /* inet answers einval for options and addresses of a closed socket
- * (semantics.md rule 44). */
+ * (docs/spec/semantics.md rule 44). */
 int gt_setopts(gt_socket h, gt_optlist l)
 {
     gt__sock *s = gt__sock_acquire(h);

@@ -1,5 +1,5 @@
 /*
- * accept_test.c -- semantics.md §7, listen/accept/connect and addresses
+ * accept_test.c -- docs/spec/semantics.md §7, listen/accept/connect and addresses
  * (rules 64-73), IPv4 and IPv6 loopback, [inet].
  */
 #include "helpers.h"

@@ -1,5 +1,5 @@
 /*
- * active_test.c -- semantics.md §2, active modes (rules 13-21), [inet].
+ * active_test.c -- docs/spec/semantics.md §2, active modes (rules 13-21), [inet].
  * S is the socket under test (accepted), P its peer (the connecting end);
  * the test thread owns both, so every message lands in its mailbox and is
  * picked by socket with gt_receive_match.

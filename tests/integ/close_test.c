@@ -1,5 +1,5 @@
 /*
- * close_test.c -- semantics.md §5: close, shutdown, peer close, resets,
+ * close_test.c -- docs/spec/semantics.md §5: close, shutdown, peer close, resets,
  * exit_on_close (rules 41-57 without queued-output subtleties), [inet].
  * S = socket under test (accepted), P = peer (connecting end).  A reset is
  * made as in §11: P sets {linger,{true,0}} and closes.

@@ -1,5 +1,5 @@
 /*
- * ctlproc_test.c -- semantics.md §6, controlling_process (rules 58-63), [inet].
+ * ctlproc_test.c -- docs/spec/semantics.md §6, controlling_process (rules 58-63), [inet].
  */
 #include "helpers.h"
 

@@ -1,5 +1,5 @@
 /*
- * opts_test.c -- semantics.md §1 for the options gentcp has: defaults
+ * opts_test.c -- docs/spec/semantics.md §1 for the options gentcp has: defaults
  * (rule 1), getopts shape (3), setopts validation (4), bad create options
  * (6), buffer (7), recbuf/buffer coupling (8), watermark clamping (10) and
  * inheritance on accept (12).  [inet]

@@ -1,5 +1,5 @@
 /*
- * packet_test.c -- semantics.md §8 for {packet, 0|1|2|4} (rules 76-80), plus
+ * packet_test.c -- docs/spec/semantics.md §8 for {packet, 0|1|2|4} (rules 76-80), plus
  * packet_size (r9), the empty send (r37) and gentcp's deliberate difference
  * from rule 36 (a payload too long for a {packet,1|2} header -> -EMSGSIZE,
  * nothing sent; see gentcp.h gt_send).  [inet]

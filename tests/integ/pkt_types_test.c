@@ -1,5 +1,5 @@
 /*
- * pkt_types_test.c -- every packet type on a live socket (semantics.md
+ * pkt_types_test.c -- every packet type on a live socket (docs/spec/semantics.md
  * §8, rules 76-88), against a raw BSD-socket peer so that the bytes on
  * the wire are exactly known, plus gentcp's line_length and
  * discard_partial options (docs/DEVIATIONS.md).

@@ -1,5 +1,5 @@
 /*
- * recv_test.c -- semantics.md §3, gen_tcp:recv (rules 22-30 except 27), [inet].
+ * recv_test.c -- docs/spec/semantics.md §3, gen_tcp:recv (rules 22-30 except 27), [inet].
  * S = socket under test (accepted, passive), P = its peer (passive).
  */
 #include "helpers.h"

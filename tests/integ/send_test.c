@@ -1,5 +1,5 @@
 /*
- * send_test.c -- the send side (semantics.md §4, rules 31-34, 36, 37, 39)
+ * send_test.c -- the send side (docs/spec/semantics.md §4, rules 31-34, 36, 37, 39)
  * and gentcp's gt_send_many, against a raw BSD-socket peer whose reading
  * the test controls.
  */

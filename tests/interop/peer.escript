@@ -165,7 +165,7 @@ test(sizes, Port, P) ->
 
 test(empty, Port, P) when P =:= raw; P =:= line ->
     %% no empty packets here: an empty send puts nothing on the wire
-    %% (semantics.md rule 37) and must not disturb the stream around it
+    %% (docs/spec/semantics.md rule 37) and must not disturb the stream around it
     S = connect(Port, P),
     R = catching(fun() ->
         M = msg(P, 10, 1),

@@ -311,7 +311,7 @@ static int cmd_listen(int argc, char **argv)
     }
     gt_socket ls;
     /* exit_on_close false: a peer that half-closes (shutdown(write)) still
-     * gets every echo; we close after its tcp_closed (semantics.md 49). */
+     * gets every echo; we close after its tcp_closed (docs/spec/semantics.md 49). */
     int rc = gt_listen(port, GT_OPTS(GT_BINARY, GT_PACKET(srv.packet), GT_ACTIVE_FALSE,
                                      GT_REUSEADDR(true), GT_BACKLOG(1024),
                                      GT_DELAY_SEND(srv.echo), GT_EXIT_ON_CLOSE(false)),
