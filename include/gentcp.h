@@ -149,6 +149,17 @@ bool gt_is_alive(gt_pid pid);
  * pid is already dead). */
 int gt_monitor(gt_pid pid);
 
+/* Registered names (erlang:register/2, unregister/1, whereis/1).  A name is
+ * 1..GT_NAME_MAX bytes (copied); a process has at most one and loses it
+ * when it exits.  gt_register returns GT_EBADARG if the name is taken or
+ * invalid, pid is not alive, or pid already has a name; gt_unregister
+ * GT_EBADARG if the name is not registered.  gt_whereis returns the pid, or
+ * the none pid (id 0) when nobody has that name. */
+#define GT_NAME_MAX 255
+int gt_register(const char *name, gt_pid pid);
+int gt_unregister(const char *name);
+gt_pid gt_whereis(const char *name);
+
 static inline bool gt_pid_eq(gt_pid a, gt_pid b) { return a.id == b.id; }
 static inline bool gt_sock_eq(gt_socket a, gt_socket b) { return a.id == b.id; }
 
@@ -203,6 +214,11 @@ bool gt_match_socket(const gt_msg *msg, void *arg);
 /* An eventfd that is readable while the caller's mailbox is not empty, for
  * waiting on a mailbox from a foreign event loop.  Owned by the process. */
 int gt_mailbox_fd(void);
+
+/* The number of messages in pid's mailbox (process_info(Pid,
+ * message_queue_len)): 0 and *len_out, GT_ENOPROC for a dead pid, GT_EBADARG
+ * for a NULL len_out. */
+int gt_mailbox_len(gt_pid pid, size_t *len_out);
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */

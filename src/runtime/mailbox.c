@@ -120,6 +120,7 @@ void gt__mbox_close(gt__mailbox *m)
     pthread_mutex_lock(&m->lock);
     gt_msg *h = m->head;
     m->head = m->tail = m->scanned = NULL;
+    m->len = 0;
     m->dead = true;
     int efd = m->efd;
     m->efd = -1;
@@ -142,6 +143,9 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
 {
     gt__mailbox *m = &p->mbox;
     last->next_ = NULL;
+    size_t n = 1; /* chains are a socket's batch: short, and walked outside the lock */
+    for (gt_msg *c = first; c != last; c = c->next_)
+        n++;
     pthread_mutex_lock(&m->lock);
     if (m->dead) {
         pthread_mutex_unlock(&m->lock);
@@ -154,6 +158,7 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
     else
         m->head = first;
     m->tail = last;
+    m->len += n;
     if (was_empty)
         signal_efd(m);
     if (m->receiving) {
@@ -201,6 +206,7 @@ static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
         if (m->tail == cur)
             m->tail = prev;
         cur->next_ = NULL;
+        m->len--;
         return cur;
     }
     m->scanned = prev; /* everything so far failed to match */
@@ -305,6 +311,7 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
             if (m->tail == cur)
                 m->tail = prev;
             cur->next_ = NULL;
+            m->len--;
             if (mt)
                 mt->next_ = cur;
             else
@@ -321,4 +328,18 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
     if (mh)
         gt__mbox_deliver(to, mh, mt);
     return saw_closed;
+}
+
+int gt_mailbox_len(gt_pid pid, size_t *len_out)
+{
+    if (!len_out)
+        return GT_EBADARG;
+    gt__proc *p = gt__proc_lookup(pid);
+    if (!p)
+        return GT_ENOPROC;
+    pthread_mutex_lock(&p->mbox.lock);
+    *len_out = p->mbox.len;
+    pthread_mutex_unlock(&p->mbox.lock);
+    gt__proc_unref(p);
+    return 0;
 }

@@ -246,6 +246,7 @@ static void proc_exit_common(gt__proc *p)
     pthread_mutex_lock(&p->plock);
     p->exiting = true;
     pthread_mutex_unlock(&p->plock);
+    gt__names_drop(p);
     gt__proc_close_sockets(p);
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);

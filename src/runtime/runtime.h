@@ -23,6 +23,7 @@ typedef struct gt__mailbox {
                            and including this one did not match last time */
     bool receiving;     /* owner is parked waiting for a message */
     bool dead;          /* owner exited: new messages are dropped */
+    size_t len;         /* messages queued (message_queue_len) */
     int efd;            /* readiness eventfd, -1 until gt_mailbox_fd() */
 } gt__mailbox;
 
@@ -57,6 +58,9 @@ struct gt__proc {
     gt_pid *monitors;
     int nmonitors, cap_monitors;
     bool exiting;
+    bool ever_named;            /* gt_register succeeded once (plock)   */
+    const char *reg_name;       /* the registered name, or NULL; written
+                                   under the names table's lock          */
     gt__mailbox mbox;
 };
 
@@ -86,6 +90,9 @@ int gt__timer_add(gt__timers *t, gt__proc *p, int64_t deadline);
 void gt__timer_del(gt__timers *t, gt__proc *p);
 int64_t gt__timer_next(const gt__timers *t);      /* -1 if none */
 gt__proc *gt__timer_pop_expired(gt__timers *t, int64_t now);
+
+/* ---- names.c ---- */
+void gt__names_drop(gt__proc *p);         /* at exit: release its name    */
 
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);
