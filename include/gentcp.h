@@ -174,8 +174,15 @@ typedef enum gt_msg_kind {
     GT_MSG_TCP_PASSIVE, /* {tcp_passive, S}                                */
     GT_MSG_HTTP,        /* {http, S, HttpPacket}: http points at it        */
     GT_MSG_USER,        /* from gt_post(): tag, data/len, from             */
-    GT_MSG_DOWN         /* a monitored process ended: from = that process  */
+    GT_MSG_DOWN,        /* a monitored process ended: from = that process  */
+    GT_MSG_TIMEOUT      /* {timeout, Ref, Msg} of gt_start_timer(): timer,
+                           tag, data/len                                    */
 } gt_msg_kind;
+
+/* A timer handle (erlang:send_after/start_timer's TimerRef); 0 = none. */
+typedef struct gt_timer {
+    uint64_t id;
+} gt_timer;
 
 struct gt_http_packet; /* see the packet decoding section */
 
@@ -187,10 +194,11 @@ typedef struct gt_msg {
     gt_socket sock;                    /* socket messages               */
     gt_pid from;                       /* GT_MSG_USER, GT_MSG_DOWN      */
     int reason;                        /* GT_MSG_TCP_ERROR              */
-    int tag;                           /* GT_MSG_USER                   */
+    int tag;                           /* GT_MSG_USER, GT_MSG_TIMEOUT   */
     size_t len;                        /* bytes at data                 */
     uint8_t *data;                     /* packet or user payload        */
     const struct gt_http_packet *http; /* GT_MSG_HTTP                   */
+    gt_timer timer;                    /* GT_MSG_TIMEOUT                */
 } gt_msg;
 
 void gt_msg_free(gt_msg *msg);
@@ -219,6 +227,29 @@ int gt_mailbox_fd(void);
  * message_queue_len)): 0 and *len_out, GT_ENOPROC for a dead pid, GT_EBADARG
  * for a NULL len_out. */
 int gt_mailbox_len(gt_pid pid, size_t *len_out);
+
+/* Timers that end in a message.  After ms milliseconds (0 .. GT_TIMER_MAX_MS),
+ * dest receives a copy of the len bytes at data with tag: as a GT_MSG_USER
+ * (gt_send_after, erlang:send_after/3) or as a GT_MSG_TIMEOUT whose timer
+ * field is *ref_out (gt_start_timer, {timeout, Ref, Msg}).  A timer to a
+ * process that is dead by then sends nothing.  Returns 0, GT_EBADARG (ms out
+ * of range, NULL ref_out, NULL data with len), GT_ESYSTEM_LIMIT or -ENOMEM.
+ * Callable from any process or thread; a timer costs one allocation of
+ * about 80 bytes plus its payload until it fires or is cancelled. */
+#define GT_TIMER_MAX_MS ((int64_t)1 << 42) /* ~139 years */
+int gt_send_after(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
+                  gt_timer *ref_out);
+int gt_start_timer(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
+                   gt_timer *ref_out);
+
+/* erlang:cancel_timer/1: stops the timer and returns the milliseconds that
+ * were left (>= 0), or -1 (Erlang's false) if it has fired or been cancelled
+ * already, its destination is dead, or ref names no timer.  A message that
+ * was already sent stays in the mailbox. */
+int64_t gt_cancel_timer(gt_timer ref);
+
+/* erlang:read_timer/1: the milliseconds left, or -1 as for cancel. */
+int64_t gt_read_timer(gt_timer ref);
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */

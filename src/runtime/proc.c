@@ -6,6 +6,7 @@
  * the socket layer never needs to know which it is dealing with.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,12 @@ gt__proc *gt__proc_lookup(gt_pid pid) { return gt__idmap_get(&procs, pid.id, ref
 gt_pid gt__proc_pid(const gt__proc *p) { return (gt_pid){p->id}; }
 bool gt__proc_alive(const gt__proc *p) { return atomic_load(&((gt__proc *)p)->state) != P_DEAD; }
 
+/* A timed park's deadline passed (scheduler thread). */
+static void park_timeout(gt__tnode *n)
+{
+    gt__wake((gt__proc *)((char *)n - offsetof(gt__proc, tnode)));
+}
+
 static gt__proc *proc_new(bool is_thread)
 {
     gt__proc *p = calloc(1, sizeof *p);
@@ -48,7 +55,8 @@ static gt__proc *proc_new(bool is_thread)
         return NULL;
     atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */
     atomic_init(&p->state, P_RUNNABLE);
-    p->timer_idx = -1;
+    p->tnode.idx = -1;
+    p->tnode.fire = park_timeout;
     p->is_thread = is_thread;
     pthread_mutex_init(&p->plock, NULL);
     gt__mbox_init(&p->mbox);
@@ -148,9 +156,9 @@ void gt__park(int64_t deadline)
         return;
     }
     if (deadline >= 0)
-        gt__timer_add(&p->sched->timers, p, deadline);
+        gt__timer_add(&p->sched->timers, &p->tnode, deadline);
     gt__sched_switch_out(p, Y_PARK);
-    gt__timer_del(&p->sched->timers, p);
+    gt__timer_del(&p->sched->timers, &p->tnode);
     atomic_store(&p->notified, 0);
 }
 

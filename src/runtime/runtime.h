@@ -27,6 +27,15 @@ typedef struct gt__mailbox {
     int efd;            /* readiness eventfd, -1 until gt_mailbox_fd() */
 } gt__mailbox;
 
+/* A node of a scheduler's timer heap (timer.c), embedded in what it times.
+ * fire runs on the scheduler's thread once the deadline has passed and the
+ * node is out of the heap. */
+typedef struct gt__tnode {
+    int64_t deadline;           /* ms, CLOCK_MONOTONIC                  */
+    int idx;                    /* index in the heap, or -1             */
+    void (*fire)(struct gt__tnode *n);
+} gt__tnode;
+
 typedef struct gt__stack {
     void *base;         /* lowest usable byte; the guard page is below */
     size_t size;        /* usable bytes */
@@ -45,8 +54,7 @@ struct gt__proc {
     size_t stack_size;          /* requested size, reused on wake       */
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;
-    int timer_idx;              /* index in the scheduler's heap or -1  */
-    int64_t timer_deadline;
+    gt__tnode tnode;            /* the deadline of a timed park         */
     /* OS-thread processes park on a condition variable instead. */
     bool is_thread;
     bool thread_owned;          /* created for a foreign thread         */
@@ -81,15 +89,16 @@ size_t gt__default_stack_size(void);
 int gt__stack_alloc(gt__sched *s, size_t size, gt__stack *out);
 void gt__stack_free(gt__sched *s, gt__stack *st);
 
-/* ---- timer.c: per-scheduler min-heap of parked processes' deadlines ---- */
+/* ---- timer.c: per-scheduler min-heap of deadlines ---- */
 typedef struct gt__timers {
-    gt__proc **heap;
+    gt__tnode **heap;
     int n, cap;
 } gt__timers;
-int gt__timer_add(gt__timers *t, gt__proc *p, int64_t deadline);
-void gt__timer_del(gt__timers *t, gt__proc *p);
+/* 0, or -1 when out of memory (the node is then not in the heap). */
+int gt__timer_add(gt__timers *t, gt__tnode *n, int64_t deadline);
+void gt__timer_del(gt__timers *t, gt__tnode *n);  /* a no-op if not in */
 int64_t gt__timer_next(const gt__timers *t);      /* -1 if none */
-gt__proc *gt__timer_pop_expired(gt__timers *t, int64_t now);
+gt__tnode *gt__timer_pop_expired(gt__timers *t, int64_t now);
 
 /* ---- names.c ---- */
 void gt__names_drop(gt__proc *p);         /* at exit: release its name    */

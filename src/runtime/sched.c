@@ -258,9 +258,9 @@ static void fire_timers(gt__sched *s)
     if (!s->timers.n)
         return;
     int64_t now = gt__now_ms();
-    gt__proc *p;
-    while ((p = gt__timer_pop_expired(&s->timers, now)))
-        gt__wake(p);
+    gt__tnode *n;
+    while ((n = gt__timer_pop_expired(&s->timers, now)))
+        n->fire(n);
 }
 
 static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
