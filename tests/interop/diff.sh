@@ -9,6 +9,9 @@
 # deliberate deviation ("dev", docs/DEVIATIONS.md row given); a "known" one
 # (being fixed) still prints FAIL, marked as known.
 #
+# diff-cases.txt holds hand-written minimal reproductions of the differences
+# found so far; they run too.
+#
 # Env: B (build dir), DIFF_SEED (default 1), DIFF_N (extra random scenarios,
 # default 0), DIFF_JOBS (parallel shards per side, default 2), DIFF_ONLY
 # (ERE: run only scenarios whose name matches), DIFF_VERBOSE=1 (print every
@@ -38,6 +41,7 @@ if [ $# -ge 1 ]; then # hand-written scenarios (a reproduction): shown in full
 elif ! escript "$ESC" gen "$seed" "$extra" >"$TMP/all.txt" 2>"$TMP/gen.err"; then
     echo "FAIL diff/generate: $(head -3 "$TMP/gen.err" | tr '\n' ' ')"; exit 0
 fi
+[ $# -ge 1 ] || cat "$HERE/diff-cases.txt" >>"$TMP/all.txt" # the reproductions
 if [ -n "${DIFF_ONLY:-}" ]; then
     awk -F'\t' -v re="$DIFF_ONLY" '$1 ~ re' "$TMP/all.txt" >"$TMP/scen.txt"
 else
@@ -148,7 +152,6 @@ while IFS= read -r line; do
     same\ *) echo "ok diff/$name"; continue ;;
     esac
     c=$(classify "$line")
-    [ "${DIFF_VERBOSE:-0}" = 1 ] && show "$name"
     if [ "${c%%$'\t'*}" = new ]; then
         again=$(awk -F'\t' -v n="$name" '{ k = $1; sub(/^[a-z]+ /, "", k); if (k == n) print }' "$TMP/again.cmp")
         case $again in
@@ -161,4 +164,5 @@ while IFS= read -r line; do
     known) echo "FAIL diff/$name: known, being fixed: ${c#*$'\t'}" ;;
     *) echo "FAIL diff/$name: ${c#*$'\t'}" ;;
     esac
+    [ "${DIFF_VERBOSE:-0}" = 1 ] && show "$name"
 done <"$TMP/first.cmp"
