@@ -51,13 +51,15 @@ EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 TEST_SRC := $(wildcard tests/unit/*_test.c tests/integ/*_test.c)
 TESTS    := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+# the gentcp side of tests/interop/diff.sh: its own main, no test runner
+DIFF_GT  := $(B)/tests/interop/diff_gt
 
 .PHONY: all lib tests examples bench-bin test fuzz bench install clean
 all: lib $(B)/gtcat examples tests
 
 lib: $(B)/libgentcp.a $(B)/libgentcp.so
 examples: $(EXAMPLES)
-tests: $(TESTS)
+tests: $(TESTS) $(DIFF_GT)
 bench-bin: $(BENCHES)
 
 $(B)/%.o: %.c
@@ -83,6 +85,9 @@ $(B)/examples/%: $(B)/examples/%.o $(B)/libgentcp.a
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/runner.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/tests/runner.o $(B)/libgentcp.a $(LDLIBS)
+
+$(DIFF_GT): $(B)/tests/interop/diff_gt.o $(B)/libgentcp.a
+	$(CC) $(LDFLAGS) -o $@ $< $(B)/libgentcp.a $(LDLIBS)
 
 $(B)/bench/%: $(B)/bench/%.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/libgentcp.a $(LDLIBS) -lm
