@@ -249,7 +249,8 @@ GT_TEST(i7_06_peer_reset_under_waiting_senders)
     ASSERT_ERR(gt_send(s, "d", 1), -ENOTCONN);
 }
 
-/* The same with show_econnreset: the waiting sender gets econnreset. */
+/* busy_probe peer_gone_econnreset: with show_econnreset the waiting sender
+ * gets econnreset. */
 GT_TEST(i7_06_peer_reset_under_waiting_sender_show_econnreset)
 {
     int fd;
@@ -329,5 +330,26 @@ GT_TEST(i7_dev_abortive_close_under_waiting_senders)
     ASSERT_OK(gt_close(s));
     ASSERT_ERR(h_wait_int(TAG_A, H_WAIT), GT_ECLOSED);
     ASSERT_ERR(h_wait_int(TAG_B, H_WAIT), -EINVAL);
+    close(fd);
+}
+
+/* busy_probe owner_exit: the owner's exit closes the socket.  Erlang never
+ * answers the sender holding the queue busy; gentcp answers closed
+ * (docs/DEVIATIONS.md); the one behind it gets einval, as in Erlang. */
+GT_TEST(i7_dev_owner_exit_under_waiting_senders)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384)), &fd);
+    gt_pid owner = h_spawn(h_holder_fn, NULL);
+    ASSERT_OK(gt_controlling_process(s, owner));
+    static send_job a, b;
+    spawn_filler(&a, s, 1, TAG_A);
+    ASSERT_WAITING(TAG_A);
+    spawn_sender(&b, s, 1, TAG_B);
+    ASSERT_WAITING(TAG_B);
+    h_post_int(owner, H_TAG_GO, 0);
+    ASSERT_ERR(h_wait_int(TAG_A, H_WAIT), GT_ECLOSED);
+    ASSERT_ERR(h_wait_int(TAG_B, H_WAIT), -EINVAL);
+    ASSERT_ERR(gt_send(s, "c", 1), GT_ECLOSED);
     close(fd);
 }

@@ -13,9 +13,9 @@
 -mode(compile).
 
 main([]) ->
-    main(["big_first", "big_first_close", "three", "second_waits", "peer_gone",
+    main(["big_first", "big_first_close", "three", "second_waits", "peer_gone", "peer_gone_econnreset",
           "peer_gone_reader", "close_other", "close_other_abort", "delay_send",
-          "three_timeout", "three_timeout_close"]);
+          "three_timeout", "three_timeout_close", "owner_exit"]);
 main(Cases) ->
     [run(list_to_atom(C)) || C <- Cases],
     halt(0).
@@ -112,19 +112,8 @@ probe(second_waits) ->
     collect(300);
 %% item 6: a blocked sender (and one suspended behind it) when the peer
 %% resets; then the sends and recvs after it.
-probe(peer_gone) ->
-    {S, P} = pair([]),
-    say("send 1MB", gen_tcp:send(S, mb())),
-    sender(S, a, <<"a">>), timer:sleep(50),
-    sender(S, b, <<"b">>),
-    collect(200),
-    ok = inet:setopts(P, [{linger, {true, 0}}]),
-    gen_tcp:close(P),
-    collect(500),
-    say("send 1", gen_tcp:send(S, <<"c">>)),
-    say("send 2", gen_tcp:send(S, <<"d">>)),
-    say("recv 1", gen_tcp:recv(S, 0, 200)),
-    say("recv 2", gen_tcp:recv(S, 0, 200));
+probe(peer_gone) -> peer_gone([]);
+probe(peer_gone_econnreset) -> peer_gone([{show_econnreset, true}]);
 probe(peer_gone_reader) ->
     {S, P} = pair([]),
     say("send 1MB", gen_tcp:send(S, mb())),
@@ -149,6 +138,23 @@ probe(close_other) ->
     collect(300),
     say("send after", gen_tcp:send(S, <<"c">>)),
     gen_tcp:close(P);
+%% blocked senders when the owner of S exits.
+probe(owner_exit) ->
+    Self = self(),
+    Owner = spawn(fun() ->
+        {S, P} = pair([]),
+        Self ! {sock, S, P},
+        receive die -> ok end
+    end),
+    {S, P} = receive {sock, S0, P0} -> {S0, P0} end,
+    say("send 1MB", gen_tcp:send(S, mb())),
+    sender(S, a, <<"a">>), timer:sleep(50),
+    sender(S, b, <<"b">>),
+    collect(200),
+    Owner ! die,
+    collect(3000),
+    say("send after", gen_tcp:send(S, <<"c">>)),
+    gen_tcp:close(P);
 probe(close_other_abort) ->
     {S, P} = pair([{linger, {true, 0}}]),
     say("send 1MB", gen_tcp:send(S, mb())),
@@ -168,3 +174,17 @@ big_first(Opts) ->
     say("send 2", gen_tcp:send(S, <<"2">>)),
     say("recv", gen_tcp:recv(S, 0, 100)),
     say("send 3 (1MB)", gen_tcp:send(S, mb())).
+
+peer_gone(Opts) ->
+    {S, P} = pair(Opts),
+    say("send 1MB", gen_tcp:send(S, mb())),
+    sender(S, a, <<"a">>), timer:sleep(50),
+    sender(S, b, <<"b">>),
+    collect(200),
+    ok = inet:setopts(P, [{linger, {true, 0}}]),
+    gen_tcp:close(P),
+    collect(500),
+    say("send 1", gen_tcp:send(S, <<"c">>)),
+    say("send 2", gen_tcp:send(S, <<"d">>)),
+    say("recv 1", gen_tcp:recv(S, 0, 200)),
+    say("recv 2", gen_tcp:recv(S, 0, 200)).
