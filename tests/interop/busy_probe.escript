@@ -6,7 +6,11 @@
 %%   escript tests/interop/busy_probe.escript [CASE...]
 %%
 %% Prints one line per observation, "CASE: what = result (ms since the
-%% case began)".  Everything runs on 127.0.0.1 with {inet_backend, inet};
+%% case began)".  Cases (all when none is named): big_first,
+%% big_first_close, delay_send, three, three_timeout, three_timeout_close,
+%% second_waits, peer_gone, peer_gone_econnreset, peer_gone_reader,
+%% close_other (takes ~5 s: close's drain stalls), close_other_abort,
+%% owner_exit.  A probe, not a test: it checks nothing.  Everything runs on 127.0.0.1 with {inet_backend, inet};
 %% S is the socket under test, P its peer, which reads only when told.
 %% The results pinned by tests/integ/send_test.c and close_test.c
 %% (i7_* tests) were read from this script's output on OTP 25.
