@@ -424,7 +424,11 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
 /* gen_tcp:send/2.  The bytes are framed for the socket's packet type and
  * copied before the call returns.  With {packet,1|2} a payload too long for
  * its header fails with -EMSGSIZE and nothing is sent (Erlang truncates the
- * header and corrupts the stream; see docs/DEVIATIONS.md). */
+ * header and corrupts the stream; see docs/DEVIATIONS.md).
+ * What the kernel does not take is queued.  A send onto an empty queue
+ * returns at once, whatever its size; one that finds data queued and takes
+ * the queue to high_watermark waits (send_timeout applies) until the queue
+ * drains to low_watermark, and every other sender waits behind it. */
 int gt_send(gt_socket sock, const void *data, size_t len);
 
 /* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet. */
@@ -434,7 +438,8 @@ int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
  * the kernel pushes back) one write: for pipelined protocols, where one
  * gt_send per packet costs a system call each.  Stops at the first packet
  * that cannot be sent (-EMSGSIZE for its header, or a socket error);
- * *sent (may be NULL) tells how many packets were accepted. */
+ * *sent (may be NULL) tells how many packets were accepted.  For the
+ * high_watermark rule of gt_send the packets count as one send. */
 int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *sent);
 
 /* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly

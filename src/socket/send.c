@@ -1,9 +1,12 @@
 /*
  * send.c -- the output side for the inet backend: gen_tcp:send writes what
- * the kernel takes at once and queues the rest, returning at once unless
- * the queue is over high_watermark (then the caller blocks until it drains
- * to low_watermark, or send_timeout expires).  The home scheduler drains
- * the queue as the socket becomes writable.  Also shutdown/2.
+ * the kernel takes at once and queues the rest.  As in inet_drv's
+ * tcp_sendv, a send that finds data already queued and takes the queue to
+ * high_watermark makes the socket busy: that sender waits until the queue
+ * drains to low_watermark (or send_timeout expires), and every other sender
+ * waits behind it (rules 32-34).  A send onto an empty queue never waits,
+ * whatever its size.  The home scheduler drains the queue as the socket
+ * becomes writable.  Also shutdown/2.
  */
 #include <errno.h>
 #include <limits.h>
@@ -49,6 +52,10 @@ static int write_failed(gt__sock *s, int err)
     s->wr_broken = true;
     s->wr_fail_reason = reason;
     gt__buf_free(&s->out);
+    /* the busy sender's send is the failing one (inet replies to the busy
+     * caller); those suspended behind it find enotconn (busy_probe
+     * peer_gone) */
+    gt__sock_unbusy(s, reason);
     gt__waiters_wake_all(&s->writers, reason);
     s->readable = true; /* let the reader find the reset or the EOF */
     if (s->reader)
@@ -82,10 +89,24 @@ void gt__sock_flush(gt__sock *s)
     }
     if (!out_pending(s) && s->shut_wr_pending)
         do_shutdown_wr(s);
-    /* Busy senders (and connect) wait here; they re-check for themselves. */
-    if (s->writers && (out_pending(s) <= (size_t)s->o.low_watermark || s->writable))
+    /* Senders and close's drain wait here; they re-check for themselves. */
+    if (out_pending(s) <= (size_t)s->o.low_watermark || s->writable) {
+        gt__sock_unbusy(s, 0);
         for (gt__waiter *w = s->writers; w; w = w->next)
             gt__wake(w->proc);
+    }
+}
+
+void gt__sock_unbusy(gt__sock *s, int result)
+{
+    gt__waiter *b = s->busy_sender;
+    if (!b)
+        return;
+    s->busy_sender = NULL;
+    b->done = true;
+    b->result = result;
+    for (gt__waiter *w = s->writers; w; w = w->next)
+        gt__wake(w->proc); /* the busy sender is one of them */
 }
 
 /* The packet header for {packet, 1|2|4}; -EMSGSIZE if the length does not
@@ -125,21 +146,30 @@ static int send_checks(gt__sock *s)
     return 0;
 }
 
-/* Blocks while the queue is over high_watermark (docs/spec/semantics.md rules 32-34). */
-static int wait_not_busy(gt__sock *s)
+/* The send that made the socket busy waits until the queue drains to
+ * low_watermark (ok), send_timeout expires (timeout: the data stays queued,
+ * the socket stops being busy; rule 33), the queue fails (closed or
+ * econnreset; rule 55) or the socket is closed under it (closed).  Lock
+ * held. */
+static int hold_busy(gt__sock *s)
 {
-    if (out_pending(s) < (size_t)s->o.high_watermark)
+    if (out_pending(s) <= (size_t)s->o.low_watermark)
         return 0;
-    int64_t deadline = s->o.send_timeout < 0 ? -1 : gt__deadline(s->o.send_timeout);
     gt__waiter w = {.proc = gt__self()};
-    int rc = 0;
-    while (out_pending(s) > (size_t)s->o.low_watermark) {
-        if (s->state != S_OPEN || s->wr_broken) {
-            rc = s->state == S_OPEN ? s->wr_err : GT_ECLOSED;
-            break;
-        }
+    /* w lives until this function returns, and busy_sender is cleared
+     * before that (below); gcc cannot see it */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+    s->busy_sender = &w;
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+    int64_t deadline = s->o.send_timeout < 0 ? -1 : gt__deadline(s->o.send_timeout);
+    while (!w.done) {
         if (gt__expired(deadline)) {
-            rc = GT_ETIMEOUT; /* the data stays queued (rule 33) */
+            gt__sock_unbusy(s, GT_ETIMEOUT);
             if (s->o.send_timeout_close) {
                 s->delayed_send_err = 0;
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
@@ -147,10 +177,24 @@ static int wait_not_busy(gt__sock *s)
             break;
         }
         gt__sock_wait_writer(s, &w, deadline);
-        if (s->state == S_OPEN && s->writable)
+        if (!w.done && s->state == S_OPEN && s->writable)
             gt__sock_flush(s);
     }
-    return rc;
+    if (s->busy_sender == &w) /* ended by a wake-all, not by unbusy */
+        gt__sock_unbusy(s, w.result);
+    return w.result;
+}
+
+/* A send on a busy socket: Erlang suspends the process in port_command,
+ * with no timeout of its own, until the port is not busy; then the send
+ * runs as if new.  A port closed meanwhile makes port_command fail, which
+ * prim_inet:send reports as einval (busy_probe close_other).  Lock held. */
+static int wait_not_busy(gt__sock *s)
+{
+    gt__waiter w = {.proc = gt__self()};
+    while (s->busy_sender && s->state == S_OPEN && !s->wr_broken)
+        gt__sock_wait_writer(s, &w, -1);
+    return s->state == S_CLOSED ? -EINVAL : send_checks(s);
 }
 
 static void delayed_flush(void *arg)
@@ -191,8 +235,11 @@ static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)
 }
 
 /* Sends what the queue now holds: at once, or on the next loop pass with
- * delay_send; then blocks while the queue is over high_watermark. */
-static int push_queue(gt__sock *s)
+ * delay_send.  This send of len bytes found `before` bytes queued: if
+ * there were some and the two reach high_watermark, the socket is busy
+ * and the sender waits (inet_drv's tcp_sendv: sz > 0 && sz + size >=
+ * high). */
+static int push_queue(gt__sock *s, size_t before, size_t len)
 {
     if (s->o.delay_send)
         queue_flush(s);
@@ -200,7 +247,18 @@ static int push_queue(gt__sock *s)
         gt__sock_flush(s);
     if (s->wr_broken)
         return s->wr_fail_reason;
-    return wait_not_busy(s);
+    if (before == 0 || before + len < (size_t)s->o.high_watermark)
+        return 0;
+    return hold_busy(s);
+}
+
+/* The checks every send starts with, then the wait behind a busy sender. */
+static int send_begin(gt__sock *s)
+{
+    int rc = send_checks(s);
+    if (rc == 0 && s->busy_sender)
+        rc = wait_not_busy(s);
+    return rc;
 }
 
 int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
@@ -212,7 +270,8 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    rc = send_checks(s);
+    rc = send_begin(s);
+    size_t before = out_pending(s);
     uint8_t hdr[4];
     size_t hlen = 0;
     if (rc == 0)
@@ -243,7 +302,7 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
                 rc = gt__buf_append_iov(&s->out, iov, iovcnt, 0);
         }
         if (rc == 0 && out_pending(s))
-            rc = push_queue(s);
+            rc = push_queue(s, before, len + hlen);
     }
     gt__sock_release(s);
     return rc;
@@ -260,7 +319,8 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    rc = send_checks(s);
+    rc = send_begin(s);
+    size_t before = out_pending(s);
     int queued = 0;
     for (; rc == 0 && queued < count; queued++) {
         uint8_t hdr[4];
@@ -273,7 +333,8 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
             break;
     }
     if (queued && out_pending(s)) {
-        int prc = push_queue(s); /* one write for all of them */
+        /* one write for all of them; busy or not, as one send */
+        int prc = push_queue(s, before, out_pending(s) - before);
         if (rc == 0)
             rc = prc;
     }

@@ -107,6 +107,10 @@ struct gt__sock {
     gt__waiter *reader;            /* the one passive recv (inet)        */
     gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
     gt__waiter *writers;           /* senders blocked on busy / connect  */
+    gt__waiter *busy_sender;       /* inet "busy port": the send that took
+                                      the queue over high_watermark waits
+                                      here for low_watermark, and every
+                                      other send waits behind it (rule 32) */
 
     gt__buf out;           /* output queue (inet: send does not block
                               below high_watermark)                      */
@@ -178,6 +182,9 @@ void gt__sock_passive_msg(gt__sock *s);
 /* Writes queued output; wakes blocked senders below the low mark, runs a
  * pending shutdown(write) or close.  Lock held. */
 void gt__sock_flush(gt__sock *s);
+/* Ends the busy state, if any: the busy sender gets result, the senders
+ * suspended behind it go on.  Lock held. */
+void gt__sock_unbusy(gt__sock *s, int result);
 
 /* ---- opt/options.c -------------------------------------------------------- */
 void gt__opts_defaults(gt__sockopts *o, int backend);

@@ -224,6 +224,7 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     }
     gt__waiters_wake_all(&s->acc_head, err);
     s->acc_tail = NULL;
+    gt__sock_unbusy(s, err);
     gt__waiters_wake_all(&s->writers, err);
     if (state == S_CLOSED) {
         gt__buf_free(&s->in);
