@@ -328,9 +328,14 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     } else if (to != self) {
         /* Pending tcp/tcp_closed messages follow the socket, in order.  A
          * tcp_closed among them means the socket is finished: inet then
-         * leaves the owner unchanged (docs/spec/semantics.md rule 62). */
+         * leaves the owner unchanged (docs/spec/semantics.md rule 62), and
+         * passive: it sets {active,false} before moving the messages and
+         * restores the old value only on the path that changes the owner
+         * (inet:tcp_controlling_process). */
         bool closed_seen = gt__mbox_move_socket(self, to, h);
-        if (!closed_seen) {
+        if (closed_seen) {
+            s->o.active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
+        } else {
             gt__proc_unlink_sock(self, s);
             gt__proc_ref(to);
             s->owner = to;
