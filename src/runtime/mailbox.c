@@ -322,3 +322,28 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
         gt__mbox_deliver(to, mh, mt);
     return saw_closed;
 }
+
+void gt__mbox_drop_closed(gt__proc *p, gt_socket sock)
+{
+    gt__mailbox *m = &p->mbox;
+    gt_msg *found = NULL;
+    pthread_mutex_lock(&m->lock);
+    for (gt_msg *prev = NULL, *cur = m->head; cur; prev = cur, cur = cur->next_) {
+        if (cur->kind != GT_MSG_TCP_CLOSED || !gt_sock_eq(cur->sock, sock))
+            continue;
+        if (prev)
+            prev->next_ = cur->next_;
+        else
+            m->head = cur->next_;
+        if (m->tail == cur)
+            m->tail = prev;
+        found = cur;
+        break;
+    }
+    if (found) {
+        m->scanned = NULL; /* the cursor may have pointed at it */
+        drain_efd_if_empty(m);
+    }
+    pthread_mutex_unlock(&m->lock);
+    gt_msg_free(found);
+}

@@ -237,11 +237,23 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     }
 }
 
+/* inet:tcp_close also removes one {tcp_closed,S} from the caller's mailbox
+ * -- after the close, so none can follow -- and does so for a socket
+ * already closed as well (docs/spec/semantics.md rule 42). */
+static void drop_closed_msg(gt_socket h)
+{
+    gt__proc *self = gt__self();
+    if (self)
+        gt__mbox_drop_closed(self, h);
+}
+
 int gt_close(gt_socket h)
 {
     gt__sock *s = gt__sock_get(h);
-    if (!s)
+    if (!s) {
+        drop_closed_msg(h);
         return 0; /* inet: closing a closed socket is ok */
+    }
     pthread_mutex_lock(&s->lock);
     if (abortive(s))
         gt__buf_free(&s->out);
@@ -250,6 +262,7 @@ int gt_close(gt_socket h)
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
     pthread_mutex_unlock(&s->lock);
     gt__sock_unref(s);
+    drop_closed_msg(h);
     return 0;
 }
 

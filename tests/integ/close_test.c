@@ -64,6 +64,61 @@ GT_TEST(r42_own_close_no_message_data_kept)
     EXPECT_NO_MSG(s, 100);
 }
 
+/* i7 item 4 (rule 42, E): close removes one {tcp_closed,S} already in the
+ * caller's mailbox; the tcp messages and other messages stay.  Also for a
+ * socket the driver already closed (exit_on_close=true).  (E: [x,
+ * tcp_closed, user] -> [x, user], both exit_on_close values.) */
+static void close_drops_tcp_closed(bool exit_on_close)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(exit_on_close)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "x");
+    ASSERT_OK(gt_close(p));
+    h_msleep(100);
+    ASSERT_OK(gt_post(gt_self(), 7, NULL, 0));
+    ASSERT_OK(gt_close(s));
+    EXPECT_TCP(s, "x");
+    EXPECT_NO_MSG(s, 50);
+    int tag = 7;
+    ASSERT(h_got_tag(tag, 0));
+}
+
+GT_TEST(i7_04_close_drops_one_tcp_closed)
+{
+    close_drops_tcp_closed(false);
+}
+
+GT_TEST(i7_04_close_drops_tcp_closed_of_finished_socket)
+{
+    close_drops_tcp_closed(true);
+}
+
+/* i7 item 4: the message is removed from the caller's mailbox only: a
+ * non-owner closing S leaves the owner's tcp_closed in place. */
+struct closer {
+    gt_pid parent;
+    gt_socket s;
+};
+
+static void closer_fn(void *arg)
+{
+    struct closer *c = arg;
+    ASSERT_OK(gt_close(c->s));
+    h_post_int(c->parent, H_TAG_DONE, 0);
+}
+
+GT_TEST(i7_04_close_by_non_owner_leaves_owner_message)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    ASSERT_OK(gt_close(p));
+    h_msleep(100);
+    struct closer c = {gt_self(), s};
+    h_spawn(closer_fn, &c);
+    h_wait_int(H_TAG_DONE, H_WAIT);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+}
+
 /* r44: ops after own close: send/recv/shutdown/controlling_process ->
  * closed; setopts/getopts/sockname/peername/port -> einval [inet]. */
 GT_TEST(r44_ops_after_own_close)
