@@ -337,7 +337,12 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     } else if (s->owner != self) {
         rc = GT_ENOT_OWNER;
     } else if (!(to = gt__proc_lookup(pid)) || !gt__proc_alive(to)) {
+        /* inet finds the target dead only at port_connect, after it set
+         * the socket passive and sent the pending messages to the dead
+         * process; the socket stays passive.  gentcp keeps the messages
+         * (docs/DEVIATIONS.md 8). */
         rc = GT_EBADARG;
+        s->o.active = GT_ACTIVE_FALSE_V;
     } else if (to != self) {
         /* Pending tcp/tcp_closed messages follow the socket, in order.  A
          * tcp_closed among them means the socket is finished: inet then

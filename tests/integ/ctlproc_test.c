@@ -264,6 +264,34 @@ GT_TEST(i7_03_tcp_closed_moved_active_n_no_passive_msg)
     h_post_int(np, H_TAG_GO, 0);
 }
 
+/* i7 item 3, the other path that leaves the socket passive: a dead target
+ * -> badarg and the socket is passive (E: active true or {active,5} ->
+ * false; later data waits for recv).  E also moves the pending {tcp,S,_}
+ * messages to the dead process, where they are lost; gentcp keeps them
+ * (docs/DEVIATIONS.md 8). */
+GT_TEST(i7_03_dead_target_leaves_socket_passive)
+{
+    gt_socket p, s;
+    h_pair(GT_NOOPTS, GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "x");
+    EXPECT_TCP(s, "x");
+    h_send(p, "y");
+    h_msleep(100);
+    gt_pid dead = h_spawn(noop_fn, NULL);
+    h_wait_dead(dead);
+    ASSERT_ERR(gt_controlling_process(s, dead), GT_EBADARG);
+    ASSERT(gt_pid_eq(gt_owner(s), gt_self()));
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    EXPECT_TCP(s, "y"); /* dev 8: kept */
+    h_send(p, "z");
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_RECV(s, 0, H_WAIT, "z");
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(5))));
+    ASSERT_ERR(gt_controlling_process(s, dead), GT_EBADARG);
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    EXPECT_NO_MSG(s, 50); /* no tcp_passive (rule 18) */
+}
+
 /* r63: owner death closes the socket; the peer sees closed. */
 GT_TEST(r63_owner_death_closes_socket)
 {
