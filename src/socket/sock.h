@@ -101,9 +101,10 @@ struct gt__sock {
     bool connecting;       /* a non-blocking connect is in progress      */
     bool closed_sent;      /* a tcp_closed went out (only ever once)     */
     int delayed_send_err;  /* inet: the first send after a passive close */
-    /* inet_drv's delayed-error flags (TCP_ADDF_DELAYED_*): after a failed
-     * send inet has closed the socket, and these decide what the next send
-     * and recv report instead of enotconn (recv.c, gt__sock_send_failed). */
+    /* inet_drv's delayed-error flags (TCP_ADDF_DELAYED_*): inet closes the
+     * socket at a failed send, and these decide what the next send, recv
+     * and activation report then instead of enotconn (recv.c,
+     * gt__sock_send_failed). */
     bool dly_close_send;   /* an end of input was reported as closed      */
     bool dly_close_recv;   /* a send failed while passive                 */
     bool dly_econnreset;   /* ... with a reset shown: recv or activation
