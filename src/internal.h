@@ -113,6 +113,11 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
  * GT_MSG_TCP_CLOSED was among them. */
 bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock);
 
+/* Removes the first GT_MSG_TCP_CLOSED about sock from p's mailbox, if any
+ * (gen_tcp:close's `receive {tcp_closed, S} -> ok after 0 -> ok end`).
+ * Only p itself may call it: it unlinks from the middle of the queue. */
+void gt__mbox_drop_closed(gt__proc *p, gt_socket sock);
+
 /* ---- sockets (socket/) ---------------------------------------------------- */
 
 /* Called by the home scheduler for each epoll event on a socket. */

@@ -237,6 +237,24 @@ static int kernel_opt(gt_optname n, int family, int *level, int *name)
     }
 }
 
+/* Linux sets SO_PRIORITY from the TOS bits whenever IP_TOS changes, so
+ * priority 3 then tos 96 would leave priority 0.  inet_drv keeps options
+ * independent (setopt_prio_tos_trick): it reads the priority first and
+ * sets it again afterwards, ignoring EPERM (a priority the kernel chose
+ * that we may not set back).  IPV6_TCLASS leaves the priority alone. */
+static int set_ip_tos(int fd, int tos)
+{
+    int prio = 0;
+    socklen_t l = sizeof prio;
+    bool have_prio = getsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, &l) == 0;
+    if (setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos))
+        return gt__errno();
+    if (have_prio && setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio) &&
+        errno != EPERM)
+        return gt__errno();
+    return 0;
+}
+
 /* {active, V} (docs/spec/semantics.md rules 15-18, 21). */
 static int set_active(gt__sock *s, int64_t v)
 {
@@ -317,6 +335,8 @@ static int set_one(gt__sock *s, const gt_opt *op)
     if (s->fd < 0)
         return 0;
     int iv = (int)v;
+    if (level == IPPROTO_IP && name == IP_TOS)
+        return set_ip_tos(s->fd, iv);
     return setsockopt(s->fd, level, name, &iv, sizeof iv) ? gt__errno() : 0;
 }
 

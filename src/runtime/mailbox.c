@@ -191,6 +191,20 @@ int gt_post(gt_pid pid, int tag, const void *data, size_t len)
     return 0;
 }
 
+/* Takes cur, which follows prev (NULL: cur is the head), out of the
+ * queue.  Lock held. */
+static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
+{
+    if (prev)
+        prev->next_ = cur->next_;
+    else
+        m->head = cur->next_;
+    if (m->tail == cur)
+        m->tail = prev;
+    cur->next_ = NULL;
+    m->len--;
+}
+
 /* Unlinks the first match after the cursor; called with the lock held. */
 static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
 {
@@ -199,14 +213,7 @@ static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
     for (; cur; prev = cur, cur = cur->next_) {
         if (match && !match(cur, arg))
             continue;
-        if (prev)
-            prev->next_ = cur->next_;
-        else
-            m->head = cur->next_;
-        if (m->tail == cur)
-            m->tail = prev;
-        cur->next_ = NULL;
-        m->len--;
+        unlink_msg(m, prev, cur);
         return cur;
     }
     m->scanned = prev; /* everything so far failed to match */
@@ -304,14 +311,7 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
             (cur->kind == GT_MSG_TCP || cur->kind == GT_MSG_TCP_CLOSED)) {
             if (cur->kind == GT_MSG_TCP_CLOSED)
                 saw_closed = true;
-            if (prev)
-                prev->next_ = next;
-            else
-                m->head = next;
-            if (m->tail == cur)
-                m->tail = prev;
-            cur->next_ = NULL;
-            m->len--;
+            unlink_msg(m, prev, cur);
             if (mt)
                 mt->next_ = cur;
             else
@@ -342,4 +342,24 @@ int gt_mailbox_len(gt_pid pid, size_t *len_out)
     pthread_mutex_unlock(&p->mbox.lock);
     gt__proc_unref(p);
     return 0;
+}
+
+void gt__mbox_drop_closed(gt__proc *p, gt_socket sock)
+{
+    gt__mailbox *m = &p->mbox;
+    gt_msg *found = NULL;
+    pthread_mutex_lock(&m->lock);
+    for (gt_msg *prev = NULL, *cur = m->head; cur; prev = cur, cur = cur->next_) {
+        if (cur->kind != GT_MSG_TCP_CLOSED || !gt_sock_eq(cur->sock, sock))
+            continue;
+        unlink_msg(m, prev, cur);
+        found = cur;
+        break;
+    }
+    if (found) {
+        m->scanned = NULL; /* the cursor may have pointed at it */
+        drain_efd_if_empty(m);
+    }
+    pthread_mutex_unlock(&m->lock);
+    gt_msg_free(found);
 }

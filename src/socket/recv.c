@@ -163,17 +163,44 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     return (ssize_t)total;
 }
 
-/* What the end of input reports: the reason, and whether what is left in
- * the buffer is an incomplete packet (which gentcp reports, where Erlang
- * silently drops it: docs/DEVIATIONS.md). */
+/* What the end of input found by a read reports: econnreset for a reset
+ * with show_econnreset (inet's tcp_recv_error), else closed
+ * (tcp_recv_closed). */
 static int end_reason(const gt__sock *s)
 {
     if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
         return -ECONNRESET;
-    /* A reset found by a send is reported again by the next recv (inet's
-     * delayed-close-recv; docs/spec/semantics.md rule 55). */
-    if (s->wr_fail_reason == -ECONNRESET)
+    return GT_ECLOSED;
+}
+
+/* The end of input has been reported.  closed: the next failing send
+ * leaves its reason for the send after it (TCP_ADDF_DELAYED_CLOSE_SEND).
+ * A reset is reported once; with exit_on_close=false the socket stays and
+ * later reads find the end of a closed stream (docs/spec/semantics.md rules
+ * 47, 54). */
+static void end_reported(gt__sock *s, int reason)
+{
+    if (reason == GT_ECLOSED) {
+        s->dly_close_send = true;
+    } else if (!s->o.exit_on_close) {
+        s->read_err = 0;
+        s->eof = true;
+    }
+}
+
+/* A recv on a socket inet closed at a failed send: the failure's reason
+ * once if the socket was passive then (clearing the pending send error as
+ * well), else enotconn (TCP_REQ_RECV on a closed port). */
+static int closed_recv_reason(gt__sock *s)
+{
+    if (!s->dly_close_recv)
+        return -ENOTCONN;
+    s->dly_close_recv = false;
+    s->wr_err = -ENOTCONN;
+    if (s->dly_econnreset) {
+        s->dly_econnreset = false;
         return -ECONNRESET;
+    }
     return GT_ECLOSED;
 }
 
@@ -284,16 +311,24 @@ static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c,
 }
 
 /* The socket's input ended while active: tail, error, tcp_closed, and with
- * exit_on_close the socket is finished (docs/spec/semantics.md rules 46, 54). */
+ * exit_on_close the socket is finished (docs/spec/semantics.md rules 46, 54).
+ * After a failed send the error is the reset that send found, once (rule
+ * 21: inet activating a socket it closed). */
 static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 {
     if (pkt_err) {
         chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
+    } else if (s->wr_broken) {
+        chain_add(c, take_tail(s));
+        if (s->dly_econnreset)
+            chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, -ECONNRESET));
+        s->dly_econnreset = false;
     } else {
         chain_add(c, take_tail(s));
         int reason = end_reason(s);
         if (reason != GT_ECLOSED)
             chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, reason));
+        end_reported(s, reason);
     }
     if (!s->closed_sent) {
         s->closed_sent = true;
@@ -345,7 +380,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         if (!active_on(s))
             return 0;
         if (input_ended(s)) {
-            *ended = !s->closed_sent;
+            *ended = !s->closed_sent || (s->wr_broken && s->dly_econnreset);
             return 0;
         }
         if (!s->readable)
@@ -383,18 +418,38 @@ void gt__sock_deliver(gt__sock *s)
  * 53, 54).  Returns the error to report. */
 static int passive_end(gt__sock *s)
 {
-    int reason = end_reason(s);
+    /* After a failed send inet had closed the socket: what the read side
+     * kept (docs/DEVIATIONS.md 3) is drained, the rest is inet's. */
+    int reason = s->wr_broken ? closed_recv_reason(s) : end_reason(s);
+    if (!s->wr_broken)
+        end_reported(s, reason);
     if (s->o.exit_on_close) {
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
         s->delayed_send_err = reason == GT_ECLOSED && !s->wr_broken ? GT_ECLOSED : 0;
         gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
-    } else if (reason != GT_ECLOSED) {
-        s->read_err = 0; /* report econnreset once, then closed */
-        s->eof = true;
     }
     return reason;
+}
+
+int gt__sock_send_failed(gt__sock *s, int reason)
+{
+    /* inet's tcp_send_or_shutdown_error: a passive socket remembers the
+     * reason for the next recv (and activation); an active one tells its
+     * owner now -- tcp_error if a reset is shown, tcp_closed once -- and
+     * remembers nothing.  A pending delayed close (an end of input reported
+     * as closed) makes the next send report the reason once more: closed
+     * if the socket was active.  exit_on_close=true on an active socket
+     * ends it in inet; gentcp keeps the passive handling there. */
+    bool active = active_on(s) && !s->o.exit_on_close;
+    int next = !s->dly_close_send ? -ENOTCONN : active ? GT_ECLOSED : reason;
+    s->dly_close_send = false;
+    s->dly_close_recv = !active;
+    s->dly_econnreset = reason == -ECONNRESET;
+    if (active)
+        gt__sock_deliver(s); /* what is left to read first, then the end */
+    return next;
 }
 
 int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
@@ -410,7 +465,9 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     if (!s)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
-    if (rc == 0 && (active_on(s) || (length && s->o.packet != GT_PKT_RAW)))
+    if (rc == 0 && s->wr_broken && active_on(s))
+        rc = closed_recv_reason(s); /* inet closed it: no einval */
+    else if (rc == 0 && (active_on(s) || (length && s->o.packet != GT_PKT_RAW)))
         rc = -EINVAL; /* rules 20, 24 */
     else if (rc == 0 && length > RECV_MAX_LENGTH)
         rc = -ENOMEM; /* rule 23 */

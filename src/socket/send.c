@@ -60,7 +60,7 @@ static int write_failed(gt__sock *s, int err)
     s->readable = true; /* let the reader find the reset or the EOF */
     if (s->reader)
         gt__wake(s->reader->proc);
-    s->wr_err = -ENOTCONN; /* what every later send reports (rule 55) */
+    s->wr_err = gt__sock_send_failed(s, reason); /* then enotconn (rule 55) */
     return reason;
 }
 
@@ -135,8 +135,11 @@ static int send_checks(gt__sock *s)
         s->delayed_send_err = 0;
         return e;
     }
-    if (s->wr_broken)
-        return s->wr_err;
+    if (s->wr_broken) {
+        int e = s->wr_err;
+        s->wr_err = -ENOTCONN;
+        return e;
+    }
     if (s->shut_wr_done || s->shut_wr_pending) {
         /* rule 51: EPIPE is reported as closed, once; then enotconn */
         bool again = s->shut_wr_reported;

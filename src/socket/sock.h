@@ -101,6 +101,14 @@ struct gt__sock {
     bool connecting;       /* a non-blocking connect is in progress      */
     bool closed_sent;      /* a tcp_closed went out (only ever once)     */
     int delayed_send_err;  /* inet: the first send after a passive close */
+    /* inet_drv's delayed-error flags (TCP_ADDF_DELAYED_*): inet closes the
+     * socket at a failed send, and these decide what the next send, recv
+     * and activation report then instead of enotconn (recv.c,
+     * gt__sock_send_failed). */
+    bool dly_close_send;   /* an end of input was reported as closed      */
+    bool dly_close_recv;   /* a send failed while passive                 */
+    bool dly_econnreset;   /* ... with a reset shown: recv or activation
+                              reports econnreset, once                    */
     int http_state;
 
     /* waiting processes */
@@ -177,6 +185,10 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want);
 void gt__sock_deliver(gt__sock *s);
 /* Sends a tcp_passive message to the owner.  Lock held. */
 void gt__sock_passive_msg(gt__sock *s);
+/* A send failed with reason (closed / econnreset): records what inet
+ * reports from then on and, for an active socket, sends the owner what
+ * inet sends.  Returns what the next send reports.  Lock held. */
+int gt__sock_send_failed(gt__sock *s, int reason);
 
 /* ---- send.c ---------------------------------------------------------------- */
 /* Writes queued output; wakes blocked senders below the low mark, runs a

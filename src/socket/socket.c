@@ -238,11 +238,23 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     }
 }
 
+/* inet:tcp_close also removes one {tcp_closed,S} from the caller's mailbox
+ * -- after the close, so none can follow -- and does so for a socket
+ * already closed as well (docs/spec/semantics.md rule 42). */
+static void drop_closed_msg(gt_socket h)
+{
+    gt__proc *self = gt__self();
+    if (self)
+        gt__mbox_drop_closed(self, h);
+}
+
 int gt_close(gt_socket h)
 {
     gt__sock *s = gt__sock_get(h);
-    if (!s)
+    if (!s) {
+        drop_closed_msg(h);
         return 0; /* inet: closing a closed socket is ok */
+    }
     pthread_mutex_lock(&s->lock);
     if (abortive(s))
         gt__buf_free(&s->out);
@@ -251,6 +263,7 @@ int gt_close(gt_socket h)
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
     pthread_mutex_unlock(&s->lock);
     gt__sock_unref(s);
+    drop_closed_msg(h);
     return 0;
 }
 
@@ -325,13 +338,23 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     } else if (s->owner != self) {
         rc = GT_ENOT_OWNER;
     } else if (!(to = gt__proc_lookup(pid)) || !gt__proc_alive(to)) {
+        /* inet finds the target dead only at port_connect, after it set
+         * the socket passive and sent the pending messages to the dead
+         * process; the socket stays passive.  gentcp keeps the messages
+         * (docs/DEVIATIONS.md 8). */
         rc = GT_EBADARG;
+        s->o.active = GT_ACTIVE_FALSE_V;
     } else if (to != self) {
         /* Pending tcp/tcp_closed messages follow the socket, in order.  A
          * tcp_closed among them means the socket is finished: inet then
-         * leaves the owner unchanged (docs/spec/semantics.md rule 62). */
+         * leaves the owner unchanged (docs/spec/semantics.md rule 62), and
+         * passive: it sets {active,false} before moving the messages and
+         * restores the old value only on the path that changes the owner
+         * (inet:tcp_controlling_process). */
         bool closed_seen = gt__mbox_move_socket(self, to, h);
-        if (!closed_seen) {
+        if (closed_seen) {
+            s->o.active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
+        } else {
             gt__proc_unlink_sock(self, s);
             gt__proc_ref(to);
             s->owner = to;

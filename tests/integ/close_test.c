@@ -64,6 +64,61 @@ GT_TEST(r42_own_close_no_message_data_kept)
     EXPECT_NO_MSG(s, 100);
 }
 
+/* i7 item 4 (rule 42, E): close removes one {tcp_closed,S} already in the
+ * caller's mailbox; the tcp messages and other messages stay.  Also for a
+ * socket the driver already closed (exit_on_close=true).  (E: [x,
+ * tcp_closed, user] -> [x, user], both exit_on_close values.) */
+static void close_drops_tcp_closed(bool exit_on_close)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(exit_on_close)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "x");
+    ASSERT_OK(gt_close(p));
+    h_msleep(100);
+    ASSERT_OK(gt_post(gt_self(), 7, NULL, 0));
+    ASSERT_OK(gt_close(s));
+    EXPECT_TCP(s, "x");
+    EXPECT_NO_MSG(s, 50);
+    int tag = 7;
+    ASSERT(h_got_tag(tag, 0));
+}
+
+GT_TEST(i7_04_close_drops_one_tcp_closed)
+{
+    close_drops_tcp_closed(false);
+}
+
+GT_TEST(i7_04_close_drops_tcp_closed_of_finished_socket)
+{
+    close_drops_tcp_closed(true);
+}
+
+/* i7 item 4: the message is removed from the caller's mailbox only: a
+ * non-owner closing S leaves the owner's tcp_closed in place. */
+struct closer {
+    gt_pid parent;
+    gt_socket s;
+};
+
+static void closer_fn(void *arg)
+{
+    struct closer *c = arg;
+    ASSERT_OK(gt_close(c->s));
+    h_post_int(c->parent, H_TAG_DONE, 0);
+}
+
+GT_TEST(i7_04_close_by_non_owner_leaves_owner_message)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    ASSERT_OK(gt_close(p));
+    h_msleep(100);
+    struct closer c = {gt_self(), s};
+    h_spawn(closer_fn, &c);
+    h_wait_int(H_TAG_DONE, H_WAIT);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+}
+
 /* r44: ops after own close: send/recv/shutdown/controlling_process ->
  * closed; setopts/getopts/sockname/peername/port -> einval [inet]. */
 GT_TEST(r44_ops_after_own_close)
@@ -458,5 +513,153 @@ GT_TEST(r55_rst_found_by_send_show_econnreset)
     ASSERT_ERR(gt_send(s, "y", 1), -ECONNRESET);
     ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
+
+/* ---- issue 7 item 5: exit_on_close=false, show_econnreset, peer RST ----
+ * Each sequence is the one a real node gives (E, OTP 25, inet), term for
+ * term.  inet_drv's flags behind them: an end of input reported as closed
+ * leaves the next failing send's reason for the send after it
+ * (DELAYED_CLOSE_SEND); a reset is reported once, later reads find a closed
+ * stream; a failing send closes the socket, and if passive leaves its
+ * reason for the next recv or activation (DELAYED_CLOSE_RECV/ECONNRESET),
+ * if active sends tcp_error (and tcp_closed once) at once. */
+
+/* S accepted with exit_on_close=false, show_econnreset and `active`; the
+ * peer sends data (if any), then resets. */
+static gt_socket rst_pair(gt_opt active, const char *data)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true), active),
+           GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    if (data) {
+        h_send(p, data);
+        h_msleep(H_SETTLE);
+    }
+    rst(p);
+    h_msleep(100);
+    return s;
+}
+
+#define ASSERT_SEND_ERR(s, err) ASSERT_ERR(gt_send((s), "a", 1), (err))
+
+/* E: [tcp x, tcp_error econnreset, tcp_closed], {active,false}, recv closed,
+ * closed, send econnreset, econnreset, enotconn, recv econnreset,
+ * {active,once}/{active,true} -> nothing, recv enotconn, send enotconn. */
+GT_TEST(i7_05_rst_active_then_passive)
+{
+    gt_socket s = rst_pair(GT_ACTIVE_TRUE, "x");
+    EXPECT_TCP(s, "x");
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED); /* rule 47: the reset was told */
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
+    EXPECT_NO_MSG(s, 50); /* rule 21: nothing is reported twice */
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+}
+
+/* E: recv x, econnreset, closed, send econnreset, econnreset, recv
+ * econnreset, {active,once} -> [tcp_closed] only, recv enotconn. */
+GT_TEST(i7_05_rst_passive_sequence)
+{
+    gt_socket s = rst_pair(GT_ACTIVE_FALSE, "x");
+    ASSERT_RECV(s, 0, H_WAIT, "x");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+}
+
+/* E: send econnreset, enotconn, {active,once} -> [tcp_error econnreset,
+ * tcp_closed], {active,false}, recv closed, enotconn. */
+GT_TEST(i7_05_failed_send_then_activation)
+{
+    gt_socket s = rst_pair(GT_ACTIVE_FALSE, NULL);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
+
+/* E: recv econnreset, send econnreset, enotconn, {active,once} ->
+ * [tcp_error econnreset, tcp_closed]; recv on the still active socket ->
+ * closed, then enotconn (inet closed it: no einval). */
+GT_TEST(i7_05_recv_active_after_failed_send)
+{
+    gt_socket s = rst_pair(GT_ACTIVE_FALSE, NULL);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
+
+/* E (rule 57): recv econnreset, closed, {active,once} -> [tcp_closed]; a
+ * send on the active socket -> econnreset and a tcp_error message; then
+ * send closed, enotconn; recv enotconn. */
+GT_TEST(i7_05_failed_send_while_active)
+{
+    gt_socket s = rst_pair(GT_ACTIVE_FALSE, NULL);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_SEND_ERR(s, -ECONNRESET);
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_SEND_ERR(s, GT_ECLOSED);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+}
+
+/* E, show_econnreset=false: [tcp_closed], send closed, closed, enotconn,
+ * recv enotconn; passive the same way: recv closed, send closed, closed,
+ * {active,once} -> [tcp_closed], recv closed, enotconn. */
+GT_TEST(i7_05_rst_without_show_econnreset)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    rst(p);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_SEND_ERR(s, GT_ECLOSED);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_SEND_ERR(s, GT_ECLOSED);
+    ASSERT_SEND_ERR(s, -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
+
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_ACTIVE_FALSE), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p,
+           &s);
+    rst(p);
+    h_msleep(100);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_SEND_ERR(s, GT_ECLOSED);
+    ASSERT_SEND_ERR(s, GT_ECLOSED);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
 }

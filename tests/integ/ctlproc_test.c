@@ -208,6 +208,90 @@ GT_TEST(r62_closed_socket_messages_stay)
     h_post_int(np, H_TAG_GO, 0);
 }
 
+/* i7 item 3 (rule 62, E): inet sets the socket passive before it moves the
+ * messages and restores the old active value only when the owner changes.
+ * With a tcp_closed among the moved messages the socket stays passive:
+ * recv -> closed (exit_on_close=false), not einval.  (E: [x, tcp_closed]
+ * moved, owner kept, active false for both, recv closed twice, send ok,
+ * {active,true} sends nothing.) */
+GT_TEST(i7_03_tcp_closed_moved_socket_stays_passive)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "x");
+    ASSERT_OK(gt_close(p));
+    h_msleep(100);
+    struct collector c = {.parent = gt_self(), .sock = s};
+    gt_pid np = h_spawn(collector_fn, &c);
+    ASSERT_OK(gt_controlling_process(s, np));
+    ASSERT(gt_pid_eq(gt_owner(s), gt_self()));
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    h_post_int(np, H_TAG_GO, 0);
+    h_wait_int(H_TAG_DONE, H_WAIT);
+    ASSERT_OK(c.active_rc);
+    ASSERT_EQ(c.active, GT_ACTIVE_FALSE_V);
+    ASSERT_EQ(c.n, 2);
+    ASSERT_EQ(c.kinds[0], GT_MSG_TCP);
+    ASSERT(strcmp(c.data[0], "x") == 0);
+    ASSERT_EQ(c.kinds[1], GT_MSG_TCP_CLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_send(s, "y", 1));
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
+    EXPECT_NO_MSG(s, 50);
+    h_post_int(np, H_TAG_GO, 0);
+}
+
+/* i7 item 3: an {active,N} socket goes passive the same way, without a
+ * tcp_passive message (inet, rule 18). */
+GT_TEST(i7_03_tcp_closed_moved_active_n_no_passive_msg)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_ACTIVE_N(5)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p,
+           &s);
+    ASSERT_OK(gt_close(p));
+    h_msleep(100);
+    struct collector c = {.parent = gt_self(), .sock = s};
+    gt_pid np = h_spawn(collector_fn, &c);
+    ASSERT_OK(gt_controlling_process(s, np));
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    h_post_int(np, H_TAG_GO, 0);
+    h_wait_int(H_TAG_DONE, H_WAIT);
+    ASSERT_EQ(c.n, 1);
+    ASSERT_EQ(c.kinds[0], GT_MSG_TCP_CLOSED);
+    h_post_int(np, H_TAG_GO, 0);
+}
+
+/* i7 item 3, the other path that leaves the socket passive: a dead target
+ * -> badarg and the socket is passive (E: active true or {active,5} ->
+ * false; later data waits for recv).  E also moves the pending {tcp,S,_}
+ * messages to the dead process, where they are lost; gentcp keeps them
+ * (docs/DEVIATIONS.md 8). */
+GT_TEST(i7_03_dead_target_leaves_socket_passive)
+{
+    gt_socket p, s;
+    h_pair(GT_NOOPTS, GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    h_send(p, "x");
+    EXPECT_TCP(s, "x");
+    h_send(p, "y");
+    h_msleep(100);
+    gt_pid dead = h_spawn(noop_fn, NULL);
+    h_wait_dead(dead);
+    ASSERT_ERR(gt_controlling_process(s, dead), GT_EBADARG);
+    ASSERT(gt_pid_eq(gt_owner(s), gt_self()));
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    EXPECT_TCP(s, "y"); /* dev 8: kept */
+    h_send(p, "z");
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_RECV(s, 0, H_WAIT, "z");
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(5))));
+    ASSERT_ERR(gt_controlling_process(s, dead), GT_EBADARG);
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    EXPECT_NO_MSG(s, 50); /* no tcp_passive (rule 18) */
+}
+
 /* r63: owner death closes the socket; the peer sees closed. */
 GT_TEST(r63_owner_death_closes_socket)
 {

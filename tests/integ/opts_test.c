@@ -403,3 +403,54 @@ GT_TEST(r12_line_delimiter_not_inherited)
     h_send(c, "a;b\n");
     ASSERT_RECV(a, 0, H_WAIT, "a;b\n");
 }
+
+/* i7 item 8 (E): Linux resets SO_PRIORITY when IP_TOS changes; inet sets the
+ * priority again, so the options stay independent.  (E: priority 3 then
+ * tos 96 -> [3, 96]; [priority 5, tos 32] -> [5, 32]; connect and listen
+ * lists with both, either order -> [3, 96], and so does the accepted
+ * socket; priority 0 then tos 128 -> [0, 128].) */
+static void expect_prio_tos(gt_socket s, int64_t prio, int64_t tos)
+{
+    ASSERT_OPT(s, GT_OPT_PRIORITY, prio);
+    ASSERT_OPT(s, GT_OPT_TOS, tos);
+}
+
+GT_TEST(i7_08_tos_keeps_priority_setopts)
+{
+    gt_socket c, a;
+    h_ppair(&c, &a);
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_PRIORITY(3))));
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_TOS(96))));
+    expect_prio_tos(c, 3, 96);
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_PRIORITY(5), GT_TOS(32))));
+    expect_prio_tos(c, 5, 32);
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_TOS(64), GT_PRIORITY(2))));
+    expect_prio_tos(c, 2, 64);
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_PRIORITY(0))));
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_TOS(16)))); /* Linux would pick 6 */
+    expect_prio_tos(c, 0, 16);
+}
+
+GT_TEST(i7_08_tos_keeps_priority_create_lists)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_PRIORITY(3), GT_TOS(96)));
+    expect_prio_tos(l, 3, 96);
+    gt_socket c1 = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE, GT_PRIORITY(3), GT_TOS(96)));
+    expect_prio_tos(c1, 3, 96);
+    expect_prio_tos(h_accept(l), 3, 96);
+    gt_socket c2 = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE, GT_TOS(96), GT_PRIORITY(3)));
+    expect_prio_tos(c2, 3, 96);
+}
+
+/* i7 item 8: on inet6 sockets tos is IPV6_TCLASS, which Linux does not tie
+ * to the priority (E: priority 3 then tclass 96 -> priority 3). */
+GT_TEST(i7_08_tclass_keeps_priority)
+{
+    gt_socket l, c;
+    ASSERT_OK(gt_listen(0, GT_OPTS(GT_IP("::1"), GT_FAMILY(GT_INET6)), &l));
+    ASSERT_OK(gt_connect("::1", h_port(l), GT_OPTS(GT_FAMILY(GT_INET6), GT_PRIORITY(3), GT_TOS(96)),
+                         H_WAIT, &c));
+    expect_prio_tos(c, 3, 96);
+    ASSERT_OK(gt_setopts(c, GT_OPTS(GT_TOS(16))));
+    expect_prio_tos(c, 3, 16);
+}
