@@ -165,7 +165,8 @@ GT_TEST(timer_bad_arguments)
 static void order_fn(void *arg)
 {
     gt_pid parent = *(gt_pid *)arg;
-    static const int delays[] = {60, 20, 40, 0, 80};
+    /* 100 ms apart: only a stall that long between two starts could swap them */
+    static const int delays[] = {300, 100, 200, 0, 400};
     gt_timer ref;
     for (int i = 0; i < 5; i++)
         gt_send_after(delays[i], gt_self(), TAG_T, &delays[i], sizeof delays[i], &ref);
