@@ -5,7 +5,10 @@
 #   make VARIANT=aarch64  AArch64 cross build in build-aarch64/ (qemu-user)
 #   make test             the whole suite (scripts/test.sh)
 #   make fuzz             long fuzz runs (FUZZ_SECONDS per target)
-#   make bench            benchmarks against plain C and Erlang
+#   make bench            benchmarks: bench/run.sh, then every peer (bench/peers.sh)
+#                         and docs/PERFORMANCE.md (bench/report.sh); QUICK=1 = smoke
+#   make bench-peers      the peers only; bench-report: the page only;
+#   make bench-deps       installs the peers' toolchains (bench/deps.sh, root)
 #   make install          PREFIX=/usr/local DESTDIR=
 VARIANT ?=
 PREFIX  ?= /usr/local
@@ -52,7 +55,7 @@ TEST_SRC := $(wildcard tests/unit/*_test.c tests/integ/*_test.c)
 TESTS    := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all lib tests examples bench-bin test fuzz bench install clean
+.PHONY: all lib tests examples bench-bin test fuzz bench bench-peers bench-report bench-deps install clean
 all: lib $(B)/gtcat examples tests
 
 lib: $(B)/libgentcp.a $(B)/libgentcp.so
@@ -93,8 +96,18 @@ test:
 fuzz:
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-1800}
 
+# A peer whose toolchain is missing shows n/a with the reason; the rest runs.
 bench:
-	bash bench/run.sh
+	bash bench/run.sh; rc=$$?; bash bench/peers.sh && bash bench/report.sh && exit $$rc
+
+bench-peers:
+	bash bench/peers.sh && bash bench/report.sh
+
+bench-report:
+	bash bench/report.sh
+
+bench-deps:
+	bash bench/deps.sh
 
 install: lib $(B)/gtcat
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
