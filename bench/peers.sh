@@ -2,7 +2,7 @@
 # bench/peers.sh -- every {packet,4} echo server of the project's benchmark,
 # gentcp and its peers, on every workload, alternating round by round.
 #
-#   bash bench/peers.sh                full sizes (about 10 min with REPS=3)
+#   bash bench/peers.sh                full sizes (about 25 min with REPS=3)
 #   QUICK=1 bash bench/peers.sh        smoke sizes (< 3 min): checks that every
 #                                      contender works, measures nothing
 #   REPS=5 WORKLOADS="rr1k accept" CONTENDERS="gentcp go tokio" ...
@@ -45,8 +45,8 @@ P=$B/peers
 QUICK=${QUICK:-0}
 NPROC=$(nproc)
 if [ "$QUICK" = 1 ]; then
-    REPS=${REPS:-1} SECS=${SECS:-0.3} WARM=${WARM:-0.1}
-    RR_CONNS=${RR_CONNS:-200} IDLE_N=${IDLE_N:-1000} BURST_N=${BURST_N:-1000} SETTLE_MS=${SETTLE_MS:-200}
+    REPS=${REPS:-1} SECS=${SECS:-0.2} WARM=${WARM:-0.05}
+    RR_CONNS=${RR_CONNS:-200} IDLE_N=${IDLE_N:-1000} BURST_N=${BURST_N:-1000} SETTLE_MS=${SETTLE_MS:-100}
     LABEL=${LABEL:-smoke run (QUICK=1): small sizes, checks every contender works; not a measurement}
 else
     REPS=${REPS:-3} SECS=${SECS:-3} WARM=${WARM:-1}

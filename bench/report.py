@@ -27,13 +27,13 @@ WORKLOADS = {
         "that spins (the Erlang schedulers' busy-wait) trades CPU for latency, which is why its CPU per "
         "round trip is beside it. The client is one thread blocked in epoll_wait."),
     "rr1k": (
-        "rr1k: many connections, one 64 B {packet,4} request in flight on each",
+        "rr1k (issue 11 a): many connections, one 64 B request in flight on each",
         "round trips/s", True,
         "The client is a single epoll thread on the same 2 vCPUs, so above ≈1 vCPU of server work the "
         "client and the server share the machine; RTT percentiles include the client's own queueing "
         "over all connections. CPU per message is the most comparable column."),
     "accept": (
-        "accept: 50 connectors, each looping connect + one 64 B echo + close",
+        "accept (issue 11 b): 50 connectors, each looping connect + one 64 B echo + close",
         "conns/s", True,
         "Kernel connection setup/teardown on loopback dominates (SYN, accept, FIN, TIME_WAIT on the "
         "client); the client closes first, so its ephemeral ports recycle through tcp_tw_reuse. "
@@ -50,18 +50,18 @@ WORKLOADS = {
         "Framing and copying in the server: big reads carry many frames. The client's receiver "
         "checks every header byte and can be the limit for the fastest servers."),
     "bulk": (
-        "bulk: one connection, 64 KiB frames echoed (aux = MB/s of frames, 10^6 B)",
+        "bulk (issue 11 c): one connection, 64 KiB frames echoed (aux = MB/s of frames, 10^6 B)",
         "echoed msgs/s", True,
         "Memory bandwidth and loopback copies (each byte is copied four times by the kernel and at "
         "least once by the server); servers that read into small buffers pay more syscalls per frame."),
     "idle": (
-        "idle: connections opened one by one, one echo each, then held idle",
+        "idle (issue 11 d; bench/run.sh's conns): connections opened one by one, one echo each, then held idle",
         "server VmRSS B/conn", False,
         "VmRSS grows in 4 KiB pages and allocators keep freed memory, so small deltas are noise; "
         "kernel socket memory is the same for all and not counted. A process/task/goroutine per "
         "connection is what is measured (aux = setup conns/s; CPU per op = per connection set up)."),
     "burst": (
-        "burst: connections opened all at once (non-blocking connects back to back), one echo each",
+        "burst (issue 11 e): connections opened all at once (non-blocking connects back to back), one echo each",
         "conns/s", True,
         "The listen queue: a SYN that finds it full is dropped and retried after 1 s, so one overflow "
         "costs a second. aux = TcpExtListenOverflows delta of the whole network namespace (other "
@@ -170,10 +170,9 @@ def main():
     src = sys.argv[1] if len(sys.argv) > 1 else newest_csv()
     meta, notes = read_meta(src[:-4] + ".meta")
     rows = list(csv.DictReader(open(src, encoding="utf-8")))
-    order = []
-    for r in rows:
-        if r["contender"] not in order:
-            order.append(r["contender"])
+    known = list(CONTENDERS)
+    order = sorted({r["contender"] for r in rows},
+                   key=lambda c: (known.index(c) if c in known else len(known), c))
     wls = [w for w in WORKLOADS if any(r["workload"] == w for r in rows)]
     os.makedirs(PLOTS, exist_ok=True)
     out = []

@@ -3,10 +3,11 @@
 //
 //	echo [port=0]
 //
-// Each goroutine reads through a 4 KiB bufio.Reader and writes through a
-// bufio.Writer that is flushed when no further complete input is buffered,
-// so pipelined frames go back in few writes and a lone request is answered
-// at once. 127.0.0.1, backlog somaxconn (Go's choice), Nagle on (Go turns it
+// Each goroutine reads through a 4 KiB bufio.Reader into a payload slice
+// kept for the connection's life (it grows to the largest frame seen) and
+// writes through a 4 KiB bufio.Writer that is flushed when no further
+// complete input is buffered, so pipelined frames go back in few writes and
+// a lone request is answered at once. 127.0.0.1, backlog somaxconn (Go's choice), Nagle on (Go turns it
 // off by default; the benchmark's servers all leave it on). GOMAXPROCS is
 // Go's default (the number of CPUs). Prints "listening on PORT", serves
 // until killed.
@@ -47,9 +48,6 @@ func serve(c *net.TCPConn) {
 			if w.Flush() != nil {
 				return
 			}
-		}
-		if n > 4096 {
-			payload = nil // do not keep big buffers in idle goroutines
 		}
 	}
 }

@@ -7,8 +7,10 @@
  * N threads, each running its own loop with its own listening socket bound
  * with SO_REUSEPORT to the same port (libuv 1.44 has no flag for it, so the
  * socket is made here and handed over with uv_tcp_open).  Reads use one
- * 64 KiB buffer per loop (alloc_cb); every read's complete frames go back in
- * one uv_write of a copy; a partial frame is kept per connection.
+ * 64 KiB buffer per loop (alloc_cb); every read's complete frames go back at
+ * once (uv_try_write, then a uv_write of a copy of what did not fit); a
+ * partial frame is kept per connection.  Reading
+ * stops while more than WQ_MAX bytes of echo wait to be written.
  * 127.0.0.1, backlog 4096, Nagle on.  Prints "listening on PORT", serves
  * until killed.
  */
@@ -25,23 +27,32 @@
 #include <uv.h>
 
 #define RBUF 65536
+#define WQ_MAX (256 * 1024) /* stop reading while more echo than this is queued */
+#define POOL 16               /* spare write buffers kept per loop */
+
+/* A write request and the echoed frames it carries.  Spent ones go back to
+ * their loop's pool: a fresh malloc per write returns memory to the kernel
+ * and faults it in again on every 64 KiB frame. */
+struct wreq {
+    uv_write_t w;
+    size_t cap;
+    char data[];
+};
 
 struct loopctx {
     uv_loop_t loop;
     uv_tcp_t server;
     char rbuf[RBUF];
     int busy; /* rbuf handed out and not yet returned by read_cb */
+    struct wreq *pool[POOL];
+    int npool;
 };
 
 struct conn {
     uv_tcp_t h;
     char *in; /* partial frame, owned; NULL when none */
     size_t in_len, in_cap;
-};
-
-struct wreq {
-    uv_write_t w;
-    char data[]; /* the echoed frames, freed in write_cb */
+    int paused; /* reading stopped for backpressure */
 };
 
 static void fail(const char *what, int rc)
@@ -84,17 +95,56 @@ static void on_alloc(uv_handle_t *h, size_t sug, uv_buf_t *b)
     b->len = RBUF;
 }
 
+static void on_alloc(uv_handle_t *h, size_t sug, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/* Backpressure: reading resumes once the queued echo has drained. */
 static void on_write(uv_write_t *w, int status)
 {
-    (void)status; /* a failed write shows up as a read error too */
-    free(w);
+    uv_stream_t *s = w->handle;
+    struct conn *c = (struct conn *)s;
+    struct loopctx *lc = s->loop->data;
+    struct wreq *r = (struct wreq *)w;
+    if (lc->npool < POOL && r->cap <= 4 * RBUF)
+        lc->pool[lc->npool++] = r;
+    else
+        free(r);
+    if (status == 0 && c->paused && !uv_is_closing((uv_handle_t *)s) &&
+        uv_stream_get_write_queue_size(s) < WQ_MAX) {
+        c->paused = 0;
+        uv_read_start(s, on_alloc, on_read);
+    }
 }
 
+/* Echoes p[0..n): straight from the read buffer when nothing is queued
+ * (uv_try_write), a pooled copy of what the kernel did not take otherwise. */
 static int echo(struct conn *c, const char *p, size_t n)
 {
-    struct wreq *r = malloc(sizeof *r + n);
-    if (!r)
-        return -1;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
+        uv_buf_t tb = uv_buf_init((char *)p, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&c->h, &tb, 1);
+        if (w < 0 && w != UV_EAGAIN)
+            return -1;
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+        if (n == 0)
+            return 0;
+    }
+    struct loopctx *lc = c->h.loop->data;
+    struct wreq *r = NULL;
+    for (int i = lc->npool - 1; i >= 0 && !r; i--)
+        if (lc->pool[i]->cap >= n) {
+            r = lc->pool[i];
+            lc->pool[i] = lc->pool[--lc->npool];
+        }
+    if (!r) {
+        size_t cap = n < RBUF ? RBUF : n;
+        if (!(r = malloc(sizeof *r + cap)))
+            return -1;
+        r->cap = cap;
+    }
     memcpy(r->data, p, n);
     uv_buf_t b = uv_buf_init(r->data, (unsigned)n);
     if (uv_write(&r->w, (uv_stream_t *)&c->h, &b, 1, on_write) < 0) {
@@ -112,7 +162,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread > 0) {
         const char *p = b->base;
         size_t n = (size_t)nread;
-        if (c->in) { /* behind a partial frame; the buffer doubles as it grows */
+        if (c->in_len) { /* behind a partial frame; the buffer doubles as it grows */
             if (c->in_cap < c->in_len + n) {
                 size_t cap = c->in_cap * 2 > c->in_len + n ? c->in_cap * 2 : c->in_len + n;
                 char *nb = realloc(c->in, cap);
@@ -131,20 +181,31 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         size_t k = ok ? complete_frames(p, n) : 0;
         if (ok && k)
             ok = echo(c, p, k) == 0;
+        if (ok && uv_stream_get_write_queue_size(s) >= WQ_MAX) {
+            uv_read_stop(s); /* the client is not reading: neither do we */
+            c->paused = 1;
+        }
         if (ok && k < n) {
             if (p == c->in) {
                 memmove(c->in, c->in + k, n - k);
-            } else if ((c->in = malloc(n - k)) != NULL) {
-                memcpy(c->in, p + k, n - k);
-                c->in_cap = n - k;
             } else {
-                ok = 0;
+                if (c->in_cap < n - k) {
+                    free(c->in);
+                    c->in_cap = n - k < RBUF ? RBUF : n - k;
+                    if (!(c->in = malloc(c->in_cap)))
+                        c->in_cap = 0, ok = 0;
+                }
+                if (ok)
+                    memcpy(c->in, p + k, n - k);
             }
-            c->in_len = n - k;
+            c->in_len = ok ? n - k : 0;
         } else if (ok) {
-            free(c->in); /* idle connections keep no buffer */
-            c->in = NULL;
-            c->in_len = c->in_cap = 0;
+            c->in_len = 0;
+            if (c->in_cap > 4 * RBUF) { /* do not keep huge buffers around */
+                free(c->in);
+                c->in = NULL;
+                c->in_cap = 0;
+            }
         }
     }
     if (b->base == lc->rbuf)
