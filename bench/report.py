@@ -114,6 +114,8 @@ def num(s):
 def fmt(x):
     if x is None:
         return "n/a"
+    if float(x).is_integer():
+        return f"{x:,.0f}"
     if abs(x) >= 100:
         return f"{x:,.0f}"
     if abs(x) >= 10:
