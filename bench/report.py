@@ -66,7 +66,8 @@ WORKLOADS = {
         "The listen queue: a SYN that finds it full is dropped and retried after 1 s, so one overflow "
         "costs a second. aux = TcpExtListenOverflows delta of the whole network namespace (other "
         "programs on loopback count too). Backlogs: 4096 everywhere (somaxconn 4096) but gentcp's gtcat "
-        "(1024, set in tools/gtcat)."),
+        "(1024, set in tools/gtcat). The client issues every connect before it reads any echo, so "
+        "p50/p99 (connect to echo) mostly measure how long the burst itself took to issue."),
 }
 
 CONTENDERS = {
