@@ -5,7 +5,8 @@
 #   bash bench/peers.sh                full sizes (about 25 min with REPS=3)
 #   QUICK=1 bash bench/peers.sh        smoke sizes (< 3 min): checks that every
 #                                      contender works, measures nothing
-#   REPS=5 WORKLOADS="rr1k accept" CONTENDERS="gentcp go tokio" ...
+#   REPS=5 PEER_WORKLOADS="rr1k accept" CONTENDERS="gentcp go tokio" ...
+#                                      (PEER_WORKLOADS: bench/run.sh has its own WORKLOADS)
 #   LABEL="..."                        a note printed at the top of the report
 #
 # Contenders (servers; each prints "listening on PORT", echoes every complete
@@ -38,7 +39,7 @@
 # turns the newest into docs/PERFORMANCE.md.  A contender whose toolchain is
 # missing or that fails gets rows with status n/a and the reason.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 B=${B:-$ROOT/build}
 P=$B/peers
@@ -53,7 +54,7 @@ else
     RR_CONNS=${RR_CONNS:-1000} IDLE_N=${IDLE_N:-10000} BURST_N=${BURST_N:-10000} SETTLE_MS=${SETTLE_MS:-500}
     LABEL=${LABEL:-}
 fi
-WORKLOADS=${WORKLOADS:-pingpong rr1k accept stream echo bulk idle burst}
+WORKLOADS=${PEER_WORKLOADS:-pingpong rr1k accept stream echo bulk idle burst}
 ALL_CONTENDERS="gentcp gentcp-hib rawc epoll-1t epoll-2t libuv-1loop libuv-Nloop go tokio inet socket inet-hib"
 CONTENDERS=${CONTENDERS:-$ALL_CONTENDERS}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -201,9 +202,9 @@ row() { # workload contender round status note [result-line]
         "$(fv cpu_us_per_op)" "$(fv p50_us)" "$(fv p99_us)" "$(fv aux)" "$(fv aux_unit)" "$s" "$n" >>"$OUT.csv.part"
 }
 
-# start_server NAME CMD...: sets SPID/SPORT; 1 if not listening within 15 s.
+# start_server CMD...: sets SPID/SPORT; 1 if not listening within 15 s.
 start_server() {
-    local name=$1 i; shift
+    local i
     : >"$TMP/s.out"
     "$@" </dev/null >"$TMP/s.out" 2>"$TMP/s.err" &
     SPID=$!
@@ -229,7 +230,7 @@ run_one() { # workload contender round
     local w=$1 c=$2 r=$3 res
     if [ -n "${NA[$c]:-}" ]; then row "$w" "$c" "$r" n/a "${NA[$c]}"; return; fi
     # shellcheck disable=SC2086
-    if ! start_server "$c" ${CMD[$c]}; then
+    if ! start_server ${CMD[$c]}; then
         row "$w" "$c" "$r" fail "server did not start: $(head -c 150 "$TMP/s.err" | tr '\n' ' ')"
         note "$w/$c: server did not start"; stop_server; return
     fi

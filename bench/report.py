@@ -198,7 +198,7 @@ def main():
     p("")
     p("Reproduce: `bash bench/deps.sh` (as root, once), then `make bench` (bench/run.sh, then "
       "bench/peers.sh, then bench/report.sh), or `bash bench/peers.sh && bash bench/report.sh` "
-      "for this page alone. `QUICK=1` is a smoke run; `REPS`, `WORKLOADS`, `CONTENDERS` select.")
+      "for this page alone. `QUICK=1` is a smoke run; `REPS`, `PEER_WORKLOADS`, `CONTENDERS` select.")
     p("")
     p("## Machine and run")
     p("")

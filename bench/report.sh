@@ -14,4 +14,6 @@ done
 [ -n "$PY" ] || { echo "report: python3 is needed" >&2; exit 1; }
 "$PY" -c 'import matplotlib' 2>/dev/null ||
     echo "report: python3-matplotlib missing (bash bench/deps.sh): tables only, no plots" >&2
+# OUT (as given to bench/peers.sh) names the run when no CSV is given
+if [ $# -eq 0 ] && [ -n "${OUT:-}" ]; then set -- "$OUT.csv"; fi
 exec "$PY" bench/report.py "$@"
