@@ -5,7 +5,10 @@
 #   make VARIANT=aarch64  AArch64 cross build in build-aarch64/ (qemu-user)
 #   make test             the whole suite (scripts/test.sh)
 #   make fuzz             long fuzz runs (FUZZ_SECONDS per target)
-#   make bench            benchmarks against plain C and Erlang
+#   make bench            benchmarks: bench/run.sh, then every peer (bench/peers.sh)
+#                         and docs/PERFORMANCE.md (bench/report.sh); QUICK=1 = smoke
+#   make bench-peers      the peers only; bench-report: the page only;
+#   make bench-deps       installs the peers' toolchains (bench/deps.sh, root)
 #   make install          PREFIX=/usr/local DESTDIR=
 VARIANT ?=
 PREFIX  ?= /usr/local
@@ -54,7 +57,7 @@ BENCHES  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 # the gentcp side of tests/interop/diff.sh: its own main, no test runner
 DIFF_GT  := $(B)/tests/interop/diff_gt
 
-.PHONY: all lib tests examples bench-bin test fuzz bench install clean
+.PHONY: all lib tests examples bench-bin test fuzz bench bench-peers bench-report bench-deps install clean
 all: lib $(B)/gtcat examples tests
 
 lib: $(B)/libgentcp.a $(B)/libgentcp.so
@@ -98,8 +101,18 @@ test:
 fuzz:
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-1800}
 
+# A peer whose toolchain is missing shows n/a with the reason; the rest runs.
 bench:
-	bash bench/run.sh
+	bash bench/run.sh; rc=$$?; bash bench/peers.sh && bash bench/report.sh && exit $$rc
+
+bench-peers:
+	bash bench/peers.sh && bash bench/report.sh
+
+bench-report:
+	bash bench/report.sh
+
+bench-deps:
+	bash bench/deps.sh
 
 install: lib $(B)/gtcat
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

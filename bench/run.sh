@@ -16,6 +16,9 @@
 # gt_stream (see bench/gt_bench.h).
 # Each figure is the median of REPS runs (range in brackets); a contender that
 # did not build or failed shows "n/a" and the reason goes to the log.
+# The other echo servers (Go, tokio, libuv, epoll) on the issue 11 workloads
+# are bench/peers.sh's (CSV, then bench/report.sh -> docs/PERFORMANCE.md);
+# `make bench` runs this script, then those two.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD

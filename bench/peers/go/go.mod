@@ -1,0 +1,3 @@
+module gentcp.bench/echo
+
+go 1.19
