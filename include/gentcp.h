@@ -216,7 +216,10 @@ typedef enum gt_optname {
     GT_OPT_PACKET_SIZE,  /* i: >= 0, 0 = no limit                          */
     GT_OPT_MODE,         /* i: GT_MODE_LIST | GT_MODE_BINARY               */
     GT_OPT_HEADER,       /* i: >= 0                                        */
-    GT_OPT_BUFFER,       /* i: user-level buffer, caps a raw message       */
+    GT_OPT_BUFFER,       /* i: user-level buffer, caps a raw message; a
+                            packet header must fit in it (or in
+                            packet_size when larger), else emsgsize, as
+                            in inet                                     */
     GT_OPT_REUSEADDR,    /* b                                              */
     GT_OPT_BACKLOG,      /* i: listen only, default 5                      */
     GT_OPT_IP,           /* s: local address ("127.0.0.1", "::1", "any",

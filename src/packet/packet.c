@@ -46,7 +46,7 @@ static inline int64_t measure(gt_packet_type t, uint64_t max_plen, uint64_t trun
         r = gt__pkt_len_hdr((size_t)t, p, n, &hlen, &plen);
         break;
     case GT_PKT_ASN1:
-        r = gt__pkt_asn1_hdr(p, n, &hlen, &plen);
+        r = gt__pkt_asn1_hdr(p, n, &hlen, &plen, resume);
         break;
     case GT_PKT_SUNRM:
         r = gt__pkt_sunrm_hdr(p, n, &hlen, &plen);
@@ -87,14 +87,18 @@ int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, 
 ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
                       size_t *need_out)
 {
-    size_t need = 0;
-    /* inet's buffer holds no more than the cut length (packet.h) */
-    if (t == GT_PKT_LINE && o->trunc_len && n > o->trunc_len)
-        n = o->trunc_len;
+    size_t need = 0, view = n;
+    /* inet's buffer holds no more than the cut length, and a header must
+     * fit in it (or in packet_size when that is larger): packet.h */
+    bool header = t != GT_PKT_RAW && t != GT_PKT_LINE && !gt__pkt_is_http(t);
+    size_t room = header && o->trunc_len && o->packet_size > o->trunc_len ? o->packet_size
+                                                                         : o->trunc_len;
+    if ((t == GT_PKT_LINE || header) && room && view > room)
+        view = room;
     int64_t r = measure(t, o->packet_size, o->trunc_len, (uint8_t)o->line_delimiter,
-                        o->http_state, buf, n, o->resume);
+                        o->http_state, buf, view, o->resume);
 
-    if (r < 0)
+    if (r < 0 || (r == 0 && header && room && n >= room))
         return -EMSGSIZE;
     if (r > 0 && (uint64_t)r <= n)
         return (ssize_t)r;

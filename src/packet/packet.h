@@ -23,6 +23,8 @@ typedef struct gt__pkt_opts {
     size_t trunc_len;     /* line: max line length before a truncated line
                              is delivered (Erlang's buffer / line_length);
                              http: the line limit when packet_size is 0;
+                             the header types: the room for a header
+                             (inet's buffer; packet_size when larger);
                              0 = none */
     int line_delimiter;   /* default '\n' (0 is the NUL byte: set it!) */
     int http_state;       /* http/http_bin only: 0 = a start line is
@@ -30,8 +32,9 @@ typedef struct gt__pkt_opts {
                              lines only exist in state 1).  httph/httph_bin
                              are always 1.  Zero-initialising is right for
                              a fresh socket. */
-    size_t *resume;       /* line/http: where the search for the line end
-                             may resume, in and out; NULL = from the start.
+    size_t *resume;       /* line/http/asn1: where the search for the line
+                             end (or a long asn1 tag's end) may resume, in
+                             and out; NULL = from the start.
                              The caller keeps it (0 at first) while the
                              same bytes stay at buf and only more are
                              added; with any other change (bytes consumed,
@@ -55,7 +58,10 @@ typedef struct gt__pkt_opts {
  * A socket is not decode_packet on line: inet holds at most `buffer` bytes,
  * so with a cut length (trunc_len) only that many bytes are looked at and
  * a long line is cut before packet_size can see its end (rule 83: cut 5,
- * packet_size 10, "0123456789ABC\n" -> "01234", "56789", "ABC\n").
+ * packet_size 10, "0123456789ABC\n" -> "01234", "56789", "ABC\n").  For
+ * the same reason a header type whose length is still unknown when
+ * max(trunc_len, packet_size) bytes are there is -EMSGSIZE, even if more
+ * bytes would complete the header (inet: asn1 tag of 10 bytes, buffer 10).
  */
 ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf,
                       size_t n, size_t *need_out);
@@ -104,7 +110,8 @@ enum gt__pkt_hdr {
 int gt__pkt_len_hdr(size_t hsize, const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 /* pkt_sunrm.c, pkt_asn1.c, pkt_cdr.c, pkt_fcgi.c, pkt_tpkt.c */
 int gt__pkt_sunrm_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
-int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen,
+                     size_t *resume);
 int gt__pkt_cdr_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 int gt__pkt_fcgi_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 size_t gt__pkt_fcgi_padding(const uint8_t *frame, size_t len);

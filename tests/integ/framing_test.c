@@ -377,6 +377,54 @@ GT_TEST(i7_12_endless_http_header_is_bounded)
             ' ');
 }
 
+/* A header must fit inet's buffer (or packet_size when larger): E on OTP 25
+ * for a 10-byte asn1 tag, its length byte and 2 bytes of value. */
+GT_TEST(i7_12_header_must_fit_buffer)
+{
+    static const char tlv[] = "\x1f\x81\x81\x81\x81\x81\x81\x81\x81\x01\x02" "ab";
+    const struct {
+        int type;
+        int64_t buffer, psize;
+        const char *data;
+        size_t n;
+        int want;
+    } cases[] = {
+        {GT_PKT_ASN1, 10, 0, tlv, 13, -EMSGSIZE},
+        {GT_PKT_ASN1, 11, 0, tlv, 13, 0},
+        {GT_PKT_ASN1, 5, 100, tlv, 13, 0},
+        {GT_PKT_ASN1, 5, 8, tlv, 13, -EMSGSIZE},
+        {2, 1, 0, "\0\2ab", 4, -EMSGSIZE},
+        {4, 2, 0, "\0\0\0\2ab", 6, -EMSGSIZE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fd;
+        gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(cases[i].type),
+                                                GT_BUFFER(cases[i].buffer),
+                                                GT_PACKET_SIZE(cases[i].psize)),
+                                        &fd);
+        h_raw_write(fd, cases[i].data, cases[i].n);
+        gt_msg *m = NULL;
+        int rc = gt_recv(s, 0, H_WAIT, &m);
+        if (rc != cases[i].want)
+            gt_test_fail(__FILE__, __LINE__, "case %zu: %s, want %s", i, gt_err_name(rc),
+                         gt_err_name(cases[i].want));
+        if (rc == 0)
+            ASSERT_MEM(m->data, m->len, cases[i].data, cases[i].n);
+        gt_msg_free(m);
+        close(fd);
+        gt_close(s);
+    }
+}
+
+/* An endless asn1 tag (0x1f, then bytes with bit 7 set) was read without
+ * limit; now the default buffer (1460) bounds it, as in inet (E: 2001 tag
+ * bytes -> emsgsize). */
+GT_TEST(i7_12_endless_asn1_tag_is_bounded)
+{
+    endless(GT_OPTS(GT_PACKET(GT_PKT_ASN1)), false, "\x1f", 1, (char)0x81);
+    endless(GT_OPTS(GT_PACKET(GT_PKT_ASN1)), true, "\x1f", 1, (char)0x81);
+}
+
 /* ---- item 13: a line that trickles in is framed in linear time ---- */
 
 /* big bytes of `partial` arrive at once, then `step` (sn bytes) `count`

@@ -184,3 +184,32 @@ GT_TEST(i7_13_frame_resume_matches_fresh_scan)
     resume_matches(GT_PKT_HTTPH, "A\n\n", 0, 1460, 1);
     resume_matches(GT_PKT_HTTP, "\r\n", 0, 1460, 0);
 }
+
+/* i7_12: on a socket, a header whose length is still unknown when inet's
+ * buffer (or packet_size, when larger) is full is emsgsize (E: a 10-byte
+ * asn1 tag + 1 length byte, buffer 10 -> emsgsize, 11 -> the packet). */
+GT_TEST(i7_12_frame_header_must_fit_buffer)
+{
+    const char *p = "\x1f\x81\x81\x81\x81\x81\x81\x81\x81\x01\x02" "ab";
+    size_t need;
+    gt__pkt_opts o = {.trunc_len = 10};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), -EMSGSIZE);
+    o.trunc_len = 11;
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), 13);
+    o = (gt__pkt_opts){.trunc_len = 5, .packet_size = 100};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), 13);
+    o.packet_size = 8;
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), -EMSGSIZE);
+    o = (gt__pkt_opts){.trunc_len = 1};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_2, &o, (const uint8_t *)"\0\2ab", 4, &need), -EMSGSIZE);
+    o.trunc_len = 0; /* not a socket: decode_packet's answer */
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 9, &need), 0);
+}
+
+GT_TEST(i7_13_frame_resume_asn1_long_tag)
+{
+    resume_matches(GT_PKT_ASN1, "\x1f\x81\x81\x81\x81\x81\x01\x02" "ab", 0, 0, 0);
+    resume_matches(GT_PKT_ASN1, "\x1f\x81\x81\x81\x81\x81\x01\x02" "ab", 0, 6, 0);
+    resume_matches(GT_PKT_ASN1, "\x3f\x81\x01\x82\x01\x01" "ab", 0, 0, 0);
+    resume_matches(GT_PKT_ASN1, "\x30\x03" "abc", 0, 0, 0);
+}
