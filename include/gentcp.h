@@ -256,9 +256,10 @@ typedef enum gt_optname {
                             when packet_size is 0.  Erlang's inet cuts at
                             buffer (1460): set it to that for Erlang's
                             behaviour                                    */
-    GT_OPT_DISCARD_PARTIAL, /* b: at the peer's close, drop an incomplete
-                            packet silently as Erlang does; default false:
-                            deliver it (raw, line) or report truncated   */
+    GT_OPT_DISCARD_PARTIAL, /* b: at the peer's close or reset, drop an
+                            incomplete packet silently as Erlang does;
+                            default false: deliver it (raw, including a
+                            short recv(S, N); line) or report truncated */
     GT_OPT_COUNT_
 } gt_optname;
 
