@@ -88,8 +88,9 @@ static size_t line_bound(const gt__sock *s)
 static gt__pkt_opts pkt_opts(const gt__sock *s)
 {
     /* Lines are cut at line_length (0: never; Erlang cuts at buffer, see
-     * docs/DEVIATIONS.md); an http line longer than buffer is an error
-     * when packet_size is 0, as in inet. */
+     * docs/DEVIATIONS.md); as in inet, an http line longer than buffer is
+     * an error when packet_size is 0, and a packet header must fit in
+     * buffer or packet_size (packet.h). */
     bool line = s->o.packet == GT_PKT_LINE;
     gt__pkt_opts o = {
         .packet_size = line ? line_bound(s) : (size_t)s->o.packet_size,
