@@ -117,6 +117,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t need = 0;
     ssize_t fl = gt__pkt_frame(t, &so, p, n, &need);
     CHECK(fl <= (ssize_t)n);
+
+    /* framing resumed over growing prefixes, as a socket does read after
+     * read, answers what framing from scratch answers */
+    size_t resume = 0;
+    gt__pkt_opts ro = so;
+    ro.resume = &resume;
+    for (size_t k = 0; k <= n && k <= 512; k++) {
+        size_t n1 = 0, n2 = 0;
+        ssize_t a = gt__pkt_frame(t, &ro, p, k, &n1);
+        CHECK(a == gt__pkt_frame(t, &so, p, k, &n2) && n1 == n2 && resume <= k);
+        if (a != 0)
+            resume = 0;
+    }
     if (fl > 0) {
         CHECK((size_t)fl >= gt__pkt_header_len(t) + gt__pkt_trailer_len(t, p, (size_t)fl));
         if (gt__pkt_is_http(t)) {

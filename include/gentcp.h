@@ -263,7 +263,10 @@ typedef enum gt_optname {
     GT_OPT_PACKET_SIZE,  /* i: >= 0, 0 = no limit                          */
     GT_OPT_MODE,         /* i: GT_MODE_LIST | GT_MODE_BINARY               */
     GT_OPT_HEADER,       /* i: >= 0                                        */
-    GT_OPT_BUFFER,       /* i: user-level buffer, caps a raw message       */
+    GT_OPT_BUFFER,       /* i: user-level buffer, caps a raw message; a
+                            packet header must fit in it (or in
+                            packet_size when larger), else emsgsize, as
+                            in inet                                     */
     GT_OPT_REUSEADDR,    /* b                                              */
     GT_OPT_BACKLOG,      /* i: listen only, default 5                      */
     GT_OPT_IP,           /* s: local address ("127.0.0.1", "::1", "any",
@@ -282,7 +285,9 @@ typedef enum gt_optname {
     GT_OPT_SNDBUF,       /* i: SO_SNDBUF                                   */
     GT_OPT_LINGER,       /* linger: {on, seconds}                          */
     GT_OPT_DELAY_SEND,   /* b                                              */
-    GT_OPT_LINE_DELIMITER, /* i: 0..255                                    */
+    GT_OPT_LINE_DELIMITER, /* i: the byte that ends a line; any integer,
+                            of which the low byte counts, as in inet
+                            (266 is '\n', -1 is 255)                     */
     GT_OPT_TOS,          /* i                                              */
     GT_OPT_PRIORITY,     /* i                                              */
     GT_OPT_TTL,          /* i                                              */
@@ -291,15 +296,29 @@ typedef enum gt_optname {
     GT_OPT_DONTROUTE,    /* b                                              */
     /* gentcp's own (docs/DEVIATIONS.md): */
     GT_OPT_LINE_LENGTH,  /* i: {packet,line} lines longer than this are
-                            delivered in pieces of this size; 0 (default)
-                            = whole lines, up to packet_size.  Erlang's
-                            inet cuts at buffer (1460): set it to that
-                            for Erlang's behaviour                       */
-    GT_OPT_DISCARD_PARTIAL, /* b: at the peer's close, drop an incomplete
-                            packet silently as Erlang does; default false:
-                            deliver it (raw, line) or report truncated   */
+                            delivered in pieces of this size, cut before
+                            packet_size is checked (as inet cuts at
+                            buffer, rule 83); 0 (default) = whole lines,
+                            up to packet_size, or GT_LINE_MAX_DEFAULT
+                            when packet_size is 0.  Erlang's inet cuts at
+                            buffer (1460): set it to that for Erlang's
+                            behaviour                                    */
+    GT_OPT_DISCARD_PARTIAL, /* b: at the peer's close or reset, drop an
+                            incomplete packet silently as Erlang does;
+                            default false: deliver it (raw, including a
+                            short recv(S, N); line) or report truncated */
     GT_OPT_COUNT_
 } gt_optname;
+
+/* {packet,line} keeps lines whole (docs/DEVIATIONS.md), so a line needs a
+ * bound: with packet_size 0 and line_length 0, a line (delimiter included)
+ * longer than this many bytes is the error emsgsize -- never a silent cut
+ * -- and a peer sending one endless line holds at most about this much
+ * memory per connection (Erlang holds `buffer`, 1460 bytes, and cuts).  A
+ * packet_size > 0 is the bound instead (set it higher for longer lines);
+ * line_length cuts lines instead.  http lines are bounded by packet_size,
+ * or by buffer when it is 0, as in Erlang. */
+#define GT_LINE_MAX_DEFAULT (1u << 20)
 
 /* Values of GT_OPT_ACTIVE.  N-mode counters are plain ints in
  * -32768..32767; the three atoms sit outside that range so that a C

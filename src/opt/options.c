@@ -14,7 +14,7 @@
 #include "socket/sock.h"
 
 enum { T_BOOL, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
-       T_FAMILY, T_BACKEND, T_LINGER, T_BYTE };
+       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM };
 enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
        W_ALL = W_SET | W_CREATE };
 
@@ -44,7 +44,7 @@ enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
     XX(SNDBUF, "sndbuf", T_UINT, W_ALL)                                        \
     XX(LINGER, "linger", T_LINGER, W_ALL)                                      \
     XX(DELAY_SEND, "delay_send", T_BOOL, W_ALL)                                \
-    XX(LINE_DELIMITER, "line_delimiter", T_BYTE, W_SET | W_CONNECT)            \
+    XX(LINE_DELIMITER, "line_delimiter", T_DELIM, W_SET | W_CONNECT)           \
     XX(TOS, "tos", T_UINT, W_ALL)                                              \
     XX(PRIORITY, "priority", T_UINT, W_ALL)                                    \
     XX(TTL, "ttl", T_UINT, W_ALL)                                              \
@@ -149,7 +149,7 @@ static bool valid_value(const gt_opt *op)
     case T_FAMILY: return v == GT_INET || v == GT_INET6;
     case T_BACKEND: return v == GT_BACKEND_INET || v == GT_BACKEND_SOCKET;
     case T_LINGER: return (op->v.linger.on == 0 || op->v.linger.on == 1) && op->v.linger.seconds >= 0;
-    case T_BYTE: return v >= 0 && v <= 255;
+    case T_DELIM: return true; /* inet takes any integer and keeps its low byte */
     }
     return false;
 }
@@ -300,7 +300,7 @@ static int set_one(gt__sock *s, const gt_opt *op)
     case GT_OPT_EXIT_ON_CLOSE: s->o.exit_on_close = v; return 0;
     case GT_OPT_SHOW_ECONNRESET: s->o.show_econnreset = v; return 0;
     case GT_OPT_DELAY_SEND: s->o.delay_send = v; return 0;
-    case GT_OPT_LINE_DELIMITER: s->o.line_delimiter = (int)v; return 0;
+    case GT_OPT_LINE_DELIMITER: s->o.line_delimiter = v; return 0;
     case GT_OPT_DEBUG: return 0;
     case GT_OPT_LINE_LENGTH: s->o.line_length = v; return 0;
     case GT_OPT_DISCARD_PARTIAL: s->o.discard_partial = v; return 0;

@@ -31,7 +31,8 @@ int64_t gt__pkt_total(uint64_t hlen, uint64_t plen, uint64_t max_plen)
 /* The one switch on the type: the Erlang length of the first packet (>0
  * total, 0 unknown, -1 invalid, BAD_TYPE). */
 static inline int64_t measure(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len,
-                              uint8_t delim, int http_state, const uint8_t *p, size_t n)
+                              uint8_t delim, int http_state, const uint8_t *p, size_t n,
+                              size_t *resume)
 {
     uint64_t hlen = 0, plen = 0;
     int r;
@@ -45,7 +46,7 @@ static inline int64_t measure(gt_packet_type t, uint64_t max_plen, uint64_t trun
         r = gt__pkt_len_hdr((size_t)t, p, n, &hlen, &plen);
         break;
     case GT_PKT_ASN1:
-        r = gt__pkt_asn1_hdr(p, n, &hlen, &plen);
+        r = gt__pkt_asn1_hdr(p, n, &hlen, &plen, resume);
         break;
     case GT_PKT_SUNRM:
         r = gt__pkt_sunrm_hdr(p, n, &hlen, &plen);
@@ -60,14 +61,14 @@ static inline int64_t measure(gt_packet_type t, uint64_t max_plen, uint64_t trun
         r = gt__pkt_tpkt_hdr(p, n, &hlen, &plen);
         break;
     case GT_PKT_LINE:
-        return gt__pkt_line_len(p, n, max_plen, trunc_len, delim);
+        return gt__pkt_line_len(p, n, max_plen, trunc_len, delim, resume);
     case GT_PKT_HTTPH:
     case GT_PKT_HTTPH_BIN:
         http_state = 1;
         /* fall through */
     case GT_PKT_HTTP:
     case GT_PKT_HTTP_BIN:
-        return gt__pkt_http_len(p, n, max_plen, trunc_len, http_state);
+        return gt__pkt_http_len(p, n, max_plen, trunc_len, http_state, resume);
     default:
         return BAD_TYPE;
     }
@@ -79,18 +80,25 @@ static inline int64_t measure(gt_packet_type t, uint64_t max_plen, uint64_t trun
 int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, uint8_t delim,
                        int http_state, const uint8_t *p, size_t n)
 {
-    int64_t r = measure(t, max_plen, trunc_len, delim, http_state, p, n);
+    int64_t r = measure(t, max_plen, trunc_len, delim, http_state, p, n, NULL);
     return r == BAD_TYPE ? -1 : r;
 }
 
 ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
                       size_t *need_out)
 {
+    size_t need = 0, view = n;
+    /* inet's buffer holds no more than the cut length, and a header must
+     * fit in it (or in packet_size when that is larger): packet.h */
+    bool header = t != GT_PKT_RAW && t != GT_PKT_LINE && !gt__pkt_is_http(t);
+    size_t room = header && o->trunc_len && o->packet_size > o->trunc_len ? o->packet_size
+                                                                         : o->trunc_len;
+    if ((t == GT_PKT_LINE || header) && room && view > room)
+        view = room;
     int64_t r = measure(t, o->packet_size, o->trunc_len, (uint8_t)o->line_delimiter,
-                        o->http_state, buf, n);
-    size_t need = 0;
+                        o->http_state, buf, view, o->resume);
 
-    if (r < 0)
+    if (r < 0 || (r == 0 && header && room && n >= room))
         return -EMSGSIZE;
     if (r > 0 && (uint64_t)r <= n)
         return (ssize_t)r;
@@ -139,7 +147,7 @@ int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_d
         delim = (uint8_t)opts->line_delimiter;
     }
 
-    r = measure(t, opts->packet_size, opts->line_length, delim, 0, p, len);
+    r = measure(t, opts->packet_size, opts->line_length, delim, 0, p, len, NULL);
     if (r == BAD_TYPE)
         return GT_EBADARG;
     res->type = t;

@@ -23,6 +23,8 @@ typedef struct gt__pkt_opts {
     size_t trunc_len;     /* line: max line length before a truncated line
                              is delivered (Erlang's buffer / line_length);
                              http: the line limit when packet_size is 0;
+                             the header types: the room for a header
+                             (inet's buffer; packet_size when larger);
                              0 = none */
     int line_delimiter;   /* default '\n' (0 is the NUL byte: set it!) */
     int http_state;       /* http/http_bin only: 0 = a start line is
@@ -30,6 +32,15 @@ typedef struct gt__pkt_opts {
                              lines only exist in state 1).  httph/httph_bin
                              are always 1.  Zero-initialising is right for
                              a fresh socket. */
+    size_t *resume;       /* line/http/asn1: where the search for the line
+                             end (or a long asn1 tag's end) may resume, in
+                             and out; NULL = from the start.
+                             The caller keeps it (0 at first) while the
+                             same bytes stay at buf and only more are
+                             added; with any other change (bytes consumed,
+                             another option or http_state) it starts
+                             again from 0.  A partial line that grows by
+                             k bytes then costs O(k), not O(line). */
 } gt__pkt_opts;
 
 /*
@@ -40,8 +51,17 @@ typedef struct gt__pkt_opts {
  *   <0: -EMSGSIZE for an oversize packet or an invalid header (as Erlang's
  *       packet_get_length < 0: wrong cdr magic, fcgi version, tpkt version,
  *       asn1 length of more than 4 bytes, anything over 2^31-1 bytes).
- * need_out may be NULL.  Linear in n.  GT_PKT_RAW frames all n bytes (and
- * asks for more when n is 0).
+ * need_out may be NULL.  Linear in n (in the bytes after *o->resume for
+ * line and http).  GT_PKT_RAW frames all n bytes (and asks for more when n
+ * is 0).
+ *
+ * A socket is not decode_packet on line: inet holds at most `buffer` bytes,
+ * so with a cut length (trunc_len) only that many bytes are looked at and
+ * a long line is cut before packet_size can see its end (rule 83: cut 5,
+ * packet_size 10, "0123456789ABC\n" -> "01234", "56789", "ABC\n").  For
+ * the same reason a header type whose length is still unknown when
+ * max(trunc_len, packet_size) bytes are there is -EMSGSIZE, even if more
+ * bytes would complete the header (inet: asn1 tag of 10 bytes, buffer 10).
  */
 ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf,
                       size_t n, size_t *need_out);
@@ -90,20 +110,23 @@ enum gt__pkt_hdr {
 int gt__pkt_len_hdr(size_t hsize, const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 /* pkt_sunrm.c, pkt_asn1.c, pkt_cdr.c, pkt_fcgi.c, pkt_tpkt.c */
 int gt__pkt_sunrm_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
-int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
+int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen,
+                     size_t *resume);
 int gt__pkt_cdr_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 int gt__pkt_fcgi_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 size_t gt__pkt_fcgi_padding(const uint8_t *frame, size_t len);
 int gt__pkt_tpkt_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 
-/* pkt_line.c: >0 line length (or trunc_len), 0 more, -1 invalid. */
+/* pkt_line.c: >0 line length (or trunc_len), 0 more, -1 invalid.  resume
+ * as gt__pkt_opts.resume (may be NULL). */
 int64_t gt__pkt_line_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
-                         uint8_t delim);
+                         uint8_t delim, size_t *resume);
 
-/* pkt_http.c: framing of one http line; state as gt__pkt_opts.http_state.
- * >0 line length, 0 more, -1 invalid. */
+/* pkt_http.c: framing of one http line; state as gt__pkt_opts.http_state,
+ * resume as gt__pkt_opts.resume (may be NULL).  >0 line length, 0 more,
+ * -1 invalid. */
 int64_t gt__pkt_http_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
-                         int state);
+                         int state, size_t *resume);
 
 /* pkt_http.c: parses a framed line (ends in '\n') into *out, pointing into
  * buf (and out->name_buf_).  Updates *state as inet_drv does.  Never fails:

@@ -10,10 +10,14 @@
  * gives a value length of 0, so the packet is the tag and the 0x80 byte
  * alone; k > 4 is invalid, but only once k more bytes are present (until
  * then it is "more").  The packet is the whole TLV.
+ *
+ * *resume (optional, as gt__pkt_opts.resume) keeps how far a long tag is
+ * known to go on, so that a tag trickled in byte by byte costs linear time.
  */
 #include "packet/packet.h"
 
-int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen)
+int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen,
+                     size_t *resume)
 {
     size_t i = 1;      /* cursor: the byte after the first tag byte */
     size_t left;       /* bytes from p[i] to the end */
@@ -23,10 +27,16 @@ int gt__pkt_asn1_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen)
         return GT__PKT_MORE;
     left = n - 1;
     if ((p[0] & 0x1f) == 0x1f) {
+        /* a long tag that arrives in pieces is not walked again */
+        if (resume && *resume > i && *resume <= n)
+            i = *resume;
+        left = n - i;
         while (left > 0 && (p[i] & 0x80)) {
             i++;
             left--;
         }
+        if (resume)
+            *resume = i;
         if (left < 2)
             return GT__PKT_MORE;
         i++; /* the last tag byte */

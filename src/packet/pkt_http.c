@@ -386,9 +386,13 @@ static inline bool is_sp(uint8_t c) { return c == ' ' || c == '\t'; }
 static inline bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
 int64_t gt__pkt_http_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
-                         int state)
+                         int state, size_t *resume)
 {
-    size_t from = 0;
+    /* Every '\n' before `from` ends a line that a continuation follows, and
+     * the one at `from`, if any, has not been looked at: so a search can
+     * resume there (*resume) once more bytes have come. */
+    size_t from = resume && *resume <= n ? *resume : 0;
+    int64_t r;
 
     if ((n == 1 && p[0] == '\n') || (n == 2 && p[0] == '\r' && p[1] == '\n'))
         return (int64_t)n;
@@ -397,21 +401,27 @@ int64_t gt__pkt_http_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t
     for (;;) {
         const uint8_t *nl = from < n ? memchr(p + from, '\n', n - from) : NULL;
         if (nl == NULL) {
-            if (max_plen != 0 && n >= max_plen)
-                return -1;
-            return 0;
+            from = n;
+            r = max_plen != 0 && n >= max_plen ? -1 : 0;
+            break;
         }
         size_t plen = (size_t)(nl - p) + 1;
         if (state != 0 && plen < n && plen > 2 && is_sp(p[plen])) {
             from = plen; /* a continuation line follows */
             continue;
         }
+        from = plen - 1;
         if (max_plen != 0 && plen > max_plen)
-            return -1;
-        if (state != 0 && plen >= n)
-            return 0; /* the next byte decides whether the header continues */
-        return (int64_t)plen;
+            r = -1;
+        else if (state != 0 && plen >= n)
+            r = 0; /* the next byte decides whether the header continues */
+        else
+            r = (int64_t)plen;
+        break;
     }
+    if (resume)
+        *resume = from;
+    return r;
 }
 
 /* ---- parsing ----------------------------------------------------------- */

@@ -21,10 +21,13 @@
 
 static size_t in_avail(const gt__sock *s) { return gt__buf_avail(&s->in); }
 
+/* The framing cursor (in_scanned) is left alone: whoever consumes part of
+ * the input framed the rest last, from its new head (take_packet). */
 static void in_consume(gt__sock *s, size_t n)
 {
     gt__buf_consume(&s->in, n);
-    s->in_scanned = 0;
+    if (!in_avail(s))
+        s->in_scanned = 0;
 }
 
 /* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
@@ -71,40 +74,50 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
     return n;
 }
 
+/* The bound of a {packet,line} line (delimiter included) when packet_size
+ * is 0: whole lines must not let a peer grow the input without limit
+ * (include/gentcp.h, docs/DEVIATIONS.md).  With line_length the cut bounds
+ * the buffer instead. */
+static size_t line_bound(const gt__sock *s)
+{
+    if (s->o.packet_size)
+        return (size_t)s->o.packet_size;
+    return s->o.line_length ? 0 : GT_LINE_MAX_DEFAULT;
+}
+
 static gt__pkt_opts pkt_opts(const gt__sock *s)
 {
     /* Lines are cut at line_length (0: never; Erlang cuts at buffer, see
-     * docs/DEVIATIONS.md); an http line longer than buffer is an error
-     * when packet_size is 0, as in inet. */
+     * docs/DEVIATIONS.md); as in inet, an http line longer than buffer is
+     * an error when packet_size is 0, and a packet header must fit in
+     * buffer or packet_size (packet.h). */
+    bool line = s->o.packet == GT_PKT_LINE;
     gt__pkt_opts o = {
-        .packet_size = (size_t)s->o.packet_size,
-        .trunc_len = s->o.packet == GT_PKT_LINE ? (size_t)s->o.line_length : (size_t)s->o.buffer,
-        .line_delimiter = s->o.line_delimiter,
+        .packet_size = line ? line_bound(s) : (size_t)s->o.packet_size,
+        .trunc_len = line ? (size_t)s->o.line_length : (size_t)s->o.buffer,
+        .line_delimiter = (uint8_t)s->o.line_delimiter, /* inet: the low byte */
         .http_state = s->http_state,
     };
     return o;
 }
 
-/* Line and http framing look for a line end.  A long line that arrives in
- * many small reads would be rescanned from its start after every read --
- * quadratic CPU that a peer can force by trickling one line.  The bytes
- * already known to hold no line end are remembered, and the framer is not
- * called while nothing new can end, cut or overflow the packet. */
-static bool line_still_partial(gt__sock *s, const uint8_t *buf, size_t n)
+/* gt__pkt_frame for the socket: (buf, n) is the socket's input or the tail
+ * of the scheduler's scratch buffer that will become it.  Line and http
+ * framing resume their search for the line end where the last call on the
+ * same head left it (s->in_scanned), so a long line that arrives in many
+ * small reads costs linear, not quadratic, CPU (s->scan_bytes counts
+ * the bytes searched, for the tests that check it). */
+static ssize_t frame(gt__sock *s, const uint8_t *buf, size_t n, size_t *need)
 {
     gt_packet_type t = (gt_packet_type)s->o.packet;
-    bool line = t == GT_PKT_LINE;
-    if ((!line && !gt__pkt_is_http(t)) || buf != gt__buf_head(&s->in) || s->in_scanned > n)
-        return false;
-    size_t psize = (size_t)s->o.packet_size;
-    if (line ? (s->o.line_length && n >= (size_t)s->o.line_length) || (psize && n > psize)
-             : n >= (psize ? psize : (size_t)s->o.buffer))
-        return false; /* the framer decides: a cut line, or emsgsize */
-    uint8_t end = line ? (uint8_t)s->o.line_delimiter : '\n';
-    if (memchr(buf + s->in_scanned, end, n - s->in_scanned))
-        return false;
-    s->in_scanned = n;
-    return true;
+    size_t resume = buf == gt__buf_head(&s->in) && s->in_scanned <= n ? s->in_scanned : 0;
+    gt__pkt_opts o = pkt_opts(s);
+    o.resume = &resume;
+    if (t == GT_PKT_LINE || gt__pkt_is_http(t))
+        s->scan_bytes += n - resume;
+    ssize_t r = gt__pkt_frame(t, &o, buf, n, need);
+    s->in_scanned = r == 0 ? resume : 0;
+    return r;
 }
 
 /* Frames one packet from (buf, n) into a message for s.
@@ -131,10 +144,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
         }
         end = total;
     } else {
-        if (line_still_partial(s, buf, n))
-            return 0;
-        gt__pkt_opts o = pkt_opts(s);
-        ssize_t r = gt__pkt_frame(t, &o, buf, n, need);
+        ssize_t r = frame(s, buf, n, need);
         if (r <= 0)
             return r;
         total = (size_t)r;
@@ -341,10 +351,8 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 static int fill_for_frame(gt__sock *s)
 {
     size_t need = 0;
-    if (s->o.packet != GT_PKT_RAW && in_avail(s)) {
-        gt__pkt_opts o = pkt_opts(s);
-        gt__pkt_frame((gt_packet_type)s->o.packet, &o, gt__buf_head(&s->in), in_avail(s), &need);
-    }
+    if (s->o.packet != GT_PKT_RAW && in_avail(s))
+        frame(s, gt__buf_head(&s->in), in_avail(s), &need);
     ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
     return n < 0 ? (int)n : 0;
 }
@@ -487,6 +495,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         }
         if (r < 0) {
             rc = (int)r;
+            if (rc == -EMSGSIZE) /* nothing will read past it: free it now */
+                in_consume(s, in_avail(s));
             if (rc == -EMSGSIZE && s->o.exit_on_close)
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             else if (rc == -EMSGSIZE)

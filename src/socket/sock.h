@@ -34,7 +34,7 @@ typedef struct gt__sockopts {
     int64_t send_timeout;   /* ms, -1 = infinity                         */
     bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
     int64_t high_watermark, low_watermark;
-    int line_delimiter;
+    int64_t line_delimiter; /* as set; framing uses its low byte (inet) */
     int64_t line_length;    /* gentcp: line truncation, 0 = none         */
     bool linger_on;         /* SO_LINGER as last set, for close          */
     int linger_secs;
@@ -92,7 +92,12 @@ struct gt__sock {
     bool hup_seen;         /* epoll reported the peer's FIN or an error  */
 
     gt__buf in;            /* read, not yet delivered                    */
-    size_t in_scanned;     /* bytes at its head known to hold no line end */
+    size_t in_scanned;     /* line/http framing: where the search for the
+                              line end resumes (gt__pkt_opts.resume); set
+                              by the framing of the partial packet at the
+                              head, 0 when anything else changes         */
+    uint64_t scan_bytes;   /* bytes handed to that search, in total: the
+                              tests check that framing stays linear     */
     bool eof;              /* the peer's FIN was read                    */
     int read_err;          /* a read error (econnreset ...), or 0        */
     bool read_shut;        /* our shutdown(read)                         */

@@ -128,3 +128,88 @@ GT_TEST(long_line_is_linear)
     ASSERT((double)(clock() - c0) / CLOCKS_PER_SEC < 2.0);
     free(b);
 }
+
+/* i7_02: a socket's line framing looks at no more than the cut length
+ * (inet's buffer), so the cut comes before packet_size sees the line end;
+ * decode_packet sees the whole binary and says invalid. */
+GT_TEST(i7_02_frame_line_cut_before_packet_size)
+{
+    gt__pkt_opts o = {.packet_size = 10, .trunc_len = 5, .line_delimiter = '\n'};
+    size_t need;
+    const char *l = "0123456789ABC\n";
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)l, 14, &need), 5);
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)l + 10, 4, &need), 4);
+    o.trunc_len = 20;
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)l, 14, &need), -EMSGSIZE);
+    gt_decode_opts d = {.packet_size = 10, .line_length = 5, .line_delimiter = -1};
+    ASSERT_S(dec(GT_PKT_LINE, l, 14, &d), "{error,invalid}");
+}
+
+/* i7_13: framing a stream that grows one byte at a time with a kept resume
+ * point gives, at every length, what framing from scratch gives -- for
+ * lines, cut lines, http start lines and header lines with continuations,
+ * line ends split between reads, and the limits. */
+static void resume_matches(gt_packet_type t, const char *s, size_t ps, size_t tl, int state)
+{
+    size_t n = strlen(s), resume = 0, need1, need2;
+    gt__pkt_opts with = {.packet_size = ps, .trunc_len = tl, .line_delimiter = '\n',
+                         .http_state = state, .resume = &resume};
+    gt__pkt_opts fresh = with;
+    fresh.resume = NULL;
+    for (size_t k = 0; k <= n; k++) {
+        need1 = need2 = 7;
+        ssize_t a = gt__pkt_frame(t, &with, (const uint8_t *)s, k, &need1);
+        ssize_t b = gt__pkt_frame(t, &fresh, (const uint8_t *)s, k, &need2);
+        if (a != b || need1 != need2)
+            gt_test_fail(__FILE__, __LINE__, "type %d \"%s\" at %zu: %zd/%zu with resume, %zd/%zu "
+                         "fresh", (int)t, s, k, a, need1, b, need2);
+        ASSERT(resume <= k);
+        if (a != 0)
+            resume = 0; /* the caller consumes the packet or stops */
+    }
+}
+
+GT_TEST(i7_13_frame_resume_matches_fresh_scan)
+{
+    resume_matches(GT_PKT_LINE, "abc\n", 0, 0, 0);
+    resume_matches(GT_PKT_LINE, "0123456789ABC\n", 0, 5, 0);
+    resume_matches(GT_PKT_LINE, "0123456789ABC\n", 10, 0, 0);
+    resume_matches(GT_PKT_LINE, "0123456789ABC\n", 10, 5, 0);
+    resume_matches(GT_PKT_HTTP, "GET / HTTP/1.1\r\n", 0, 1460, 0);
+    resume_matches(GT_PKT_HTTP, "GET / HTTP/1.1\r\n", 0, 8, 0);
+    resume_matches(GT_PKT_HTTPH, "X: a\r\n b\r\n\tc\r\n d\r\nY: z\r\n", 0, 1460, 1);
+    resume_matches(GT_PKT_HTTPH, "X: a\r\n b\r\n\tc\r\n d\r\nY: z\r\n", 12, 0, 1);
+    resume_matches(GT_PKT_HTTPH, "\r\n", 0, 1460, 1);
+    resume_matches(GT_PKT_HTTPH, "\n X\r\n", 0, 1460, 1);
+    resume_matches(GT_PKT_HTTPH, "A\n\n", 0, 1460, 1);
+    resume_matches(GT_PKT_HTTP, "\r\n", 0, 1460, 0);
+}
+
+/* i7_12: on a socket, a header whose length is still unknown when inet's
+ * buffer (or packet_size, when larger) is full is emsgsize (E: a 10-byte
+ * asn1 tag + 1 length byte, buffer 10 -> emsgsize, 11 -> the packet). */
+GT_TEST(i7_12_frame_header_must_fit_buffer)
+{
+    const char *p = "\x1f\x81\x81\x81\x81\x81\x81\x81\x81\x01\x02" "ab";
+    size_t need;
+    gt__pkt_opts o = {.trunc_len = 10};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), -EMSGSIZE);
+    o.trunc_len = 11;
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), 13);
+    o = (gt__pkt_opts){.trunc_len = 5, .packet_size = 100};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), 13);
+    o.packet_size = 8;
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), -EMSGSIZE);
+    o = (gt__pkt_opts){.trunc_len = 1};
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_2, &o, (const uint8_t *)"\0\2ab", 4, &need), -EMSGSIZE);
+    o.trunc_len = 0; /* not a socket: decode_packet's answer */
+    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 9, &need), 0);
+}
+
+GT_TEST(i7_13_frame_resume_asn1_long_tag)
+{
+    resume_matches(GT_PKT_ASN1, "\x1f\x81\x81\x81\x81\x81\x01\x02" "ab", 0, 0, 0);
+    resume_matches(GT_PKT_ASN1, "\x1f\x81\x81\x81\x81\x81\x01\x02" "ab", 0, 6, 0);
+    resume_matches(GT_PKT_ASN1, "\x3f\x81\x01\x82\x01\x01" "ab", 0, 0, 0);
+    resume_matches(GT_PKT_ASN1, "\x30\x03" "abc", 0, 0, 0);
+}
