@@ -42,7 +42,29 @@
 extern "C" {
 #endif
 
-#define GT_VERSION "0.1.0"
+/* Everything declared here is exported from libgentcp.so; the library is
+ * built with -fvisibility=hidden, so its internal gt__ symbols are not. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* The version: the one place it is written (the Makefile reads it from here
+ * for the SONAME, gentcp.pc and the CMake package).  The SONAME carries the
+ * major number. */
+#define GT_VERSION_MAJOR 0
+#define GT_VERSION_MINOR 1
+#define GT_VERSION_PATCH 0
+#define GT__VSTR_(x) #x
+#define GT__VSTR(x) GT__VSTR_(x)
+#define GT_VERSION                                                             \
+    GT__VSTR(GT_VERSION_MAJOR) "." GT__VSTR(GT_VERSION_MINOR) "." GT__VSTR(GT_VERSION_PATCH)
+/* For #if: 10203 is 1.2.3. */
+#define GT_VERSION_NUMBER                                                      \
+    (GT_VERSION_MAJOR * 10000 + GT_VERSION_MINOR * 100 + GT_VERSION_PATCH)
+
+/* The version of the library actually loaded ("0.1.0"), which may be newer
+ * than the GT_VERSION a program was compiled with.  Static storage. */
+const char *gt_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                   */
@@ -638,6 +660,10 @@ size_t gt_decode_result_format(const gt_decode_result *res, char *buf, size_t ca
 
 /* Same for one HTTP packet alone ("{http_header,14,'Host',...}"). */
 size_t gt_http_packet_format(const struct gt_http_packet *pkt, char *buf, size_t cap);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
