@@ -193,7 +193,6 @@ struct gt_http_packet; /* see the packet decoding section */
 /* One message.  Allocated by gentcp, owned by whoever holds the pointer;
  * release with gt_msg_free().  data points into the same allocation. */
 typedef struct gt_msg {
-    struct gt_msg *next_;              /* internal: mailbox link        */
     gt_msg_kind kind;
     gt_socket sock;                    /* socket messages               */
     gt_pid from;                       /* GT_MSG_USER, GT_MSG_DOWN      */
@@ -329,12 +328,64 @@ typedef struct gt_optlist {
     size_t count;
 } gt_optlist;
 
+#ifndef __cplusplus
 #define GT_OPTS(...)                                                           \
     ((gt_optlist){(const gt_opt[]){__VA_ARGS__},                               \
                   sizeof((gt_opt[]){__VA_ARGS__}) / sizeof(gt_opt)})
 #define GT_NOOPTS ((gt_optlist){NULL, 0})
 
 #define GT__OPT_I(n, x) ((gt_opt){.name = (n), .v.i = (int64_t)(x)})
+#define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
+#define GT__OPT_LINGER(on_, secs)                                              \
+    ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#else
+/* C++ (11 or later) has no compound literals: the builders are functions,
+ * and GT_OPTS(...) is a temporary array that lives until the end of the
+ * full expression.  Pass it straight to the call; a gt_optlist kept in a
+ * variable would point at a dead array. */
+extern "C++" {
+inline gt_opt gt__opt_i(gt_optname n, int64_t x)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.i = x;
+    return o;
+}
+inline gt_opt gt__opt_s(gt_optname n, const char *x)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.s = x;
+    return o;
+}
+inline gt_opt gt__opt_linger(int on, int seconds)
+{
+    gt_opt o = gt_opt();
+    o.name = GT_OPT_LINGER;
+    o.v.linger.on = on;
+    o.v.linger.seconds = seconds;
+    return o;
+}
+template <size_t N> struct gt__opt_array {
+    gt_opt a[N];
+    operator gt_optlist() const
+    {
+        gt_optlist l = {a, N};
+        return l;
+    }
+};
+template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &...o)
+{
+    gt__opt_array<sizeof...(T)> r = {{o...}};
+    return r;
+}
+}
+#define GT_OPTS(...) (gt__opts(__VA_ARGS__))
+#define GT_NOOPTS (gt_optlist())
+#define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
+#define GT__OPT_S(n, x) gt__opt_s((n), (x))
+#define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
+#endif
 #define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
 #define GT_ACTIVE_FALSE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V)
 #define GT_ACTIVE_TRUE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_TRUE_V)
@@ -348,7 +399,7 @@ typedef struct gt_optlist {
 #define GT_BUFFER(n) GT__OPT_I(GT_OPT_BUFFER, n)
 #define GT_REUSEADDR(b) GT__OPT_I(GT_OPT_REUSEADDR, b)
 #define GT_BACKLOG(n) GT__OPT_I(GT_OPT_BACKLOG, n)
-#define GT_IP(str) ((gt_opt){.name = GT_OPT_IP, .v.s = (str)})
+#define GT_IP(str) GT__OPT_S(GT_OPT_IP, str)
 #define GT_IFADDR(str) GT_IP(str)
 #define GT_PORT(n) GT__OPT_I(GT_OPT_PORT, n)
 #define GT_FAMILY(f) GT__OPT_I(GT_OPT_FAMILY, f)
@@ -362,8 +413,7 @@ typedef struct gt_optlist {
 #define GT_LOW_WATERMARK(n) GT__OPT_I(GT_OPT_LOW_WATERMARK, n)
 #define GT_RECBUF(n) GT__OPT_I(GT_OPT_RECBUF, n)
 #define GT_SNDBUF(n) GT__OPT_I(GT_OPT_SNDBUF, n)
-#define GT_LINGER(on_, secs)                                                   \
-    ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#define GT_LINGER(on_, secs) GT__OPT_LINGER(on_, secs)
 #define GT_DELAY_SEND(b) GT__OPT_I(GT_OPT_DELAY_SEND, b)
 #define GT_LINE_DELIMITER(c) GT__OPT_I(GT_OPT_LINE_DELIMITER, c)
 #define GT_TOS(n) GT__OPT_I(GT_OPT_TOS, n)
@@ -554,9 +604,8 @@ typedef struct gt_http_uri {
 
 /*
  * One decoded HTTP packet.  Which fields are set depends on kind.  Strings
- * point into the decoded bytes, into this struct (name, for an unknown
- * header of at most GT_HTTP_MAX_NAME_LEN bytes) or into static tables: do
- * not copy the struct by value and use the copy after the original is gone.
+ * point into the decoded bytes or into static tables, never into the struct
+ * itself, so a copy is as good as the original while the bytes live.
  * The integers are Erlang's C ints: absurdly long digit strings wrap.
  */
 struct gt_http_packet {
@@ -574,15 +623,26 @@ struct gt_http_packet {
     gt_http_str reason;
     /* GT_HTTP_HEADER */
     gt_http_field field;      /* Erlang's number; GT_HTTP_H_OTHER = 0     */
-    gt_http_str name;         /* canonical name ("Content-Type"), or the
-                                 raw name when longer than 50 bytes       */
     gt_http_str raw_name;     /* as sent                                  */
+    char name[GT_HTTP_MAX_NAME_LEN + 1]; /* canonical name ("Content-Type"),
+                                 NUL-terminated; "" when raw_name is
+                                 longer: see gt_http_header_name()        */
     gt_http_str value;        /* leading blanks skipped; continuation
                                  lines kept with their CRLF               */
     /* GT_HTTP_ERROR */
     gt_http_str line;         /* the whole line, line end included        */
-    char name_buf_[GT_HTTP_MAX_NAME_LEN]; /* internal: canonical name     */
 };
+
+/* A header's Name as Erlang reports it: the canonical name, or the raw name
+ * when it is longer than GT_HTTP_MAX_NAME_LEN bytes.  Points into *p or
+ * into the decoded bytes. */
+static inline gt_http_str gt_http_header_name(const struct gt_http_packet *p)
+{
+    gt_http_str s = p->raw_name;
+    if (s.len <= GT_HTTP_MAX_NAME_LEN)
+        s.ptr = p->name;
+    return s;
+}
 
 /* The canonical name of a known header field ("Content-Length"), or NULL. */
 const char *gt_http_field_name(gt_http_field f);
