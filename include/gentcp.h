@@ -62,7 +62,7 @@ extern "C" {
 #define GT_VERSION_NUMBER                                                      \
     (GT_VERSION_MAJOR * 10000 + GT_VERSION_MINOR * 100 + GT_VERSION_PATCH)
 
-/* The version of the library actually loaded ("0.1.0"), which may be newer
+/* The version of the library actually loaded ("1.2.3"), which may be newer
  * than the GT_VERSION a program was compiled with.  Static storage. */
 const char *gt_version(void);
 

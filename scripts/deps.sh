@@ -9,6 +9,10 @@ command -v clang >/dev/null    || need+=(clang)
 command -v escript >/dev/null  || need+=(erlang-base)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v curl >/dev/null     || need+=(curl)
+command -v g++ >/dev/null      || need+=(g++)        # tests/cxx: the header from C++
+command -v cmake >/dev/null    || need+=(cmake)      # tests/install: find_package(gentcp)
+command -v pkg-config >/dev/null || need+=(pkgconf)  # tests/install: gentcp.pc
+command -v groff >/dev/null    || need+=(groff)      # tests/install: man pages
 [ -d /usr/lib/erlang/lib ] && ls /usr/lib/erlang/lib | grep -q '^inets-' || need+=(erlang-inets)
 if [ -z "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] &&
    [ "$(uname -m)" = x86_64 ]; then
