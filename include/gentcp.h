@@ -114,7 +114,9 @@ typedef struct gt_socket {
     uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
 } gt_socket;
 
-/* Runtime configuration, read once by gt_init().  Zero fields take defaults. */
+/* Runtime configuration, read once by gt_init().  A field set here (non-zero)
+ * wins; a zero field takes the environment's value (GT_SCHEDULERS,
+ * GT_SPIN_US) if set, else the default. */
 typedef struct gt_config {
     int schedulers;   /* scheduler threads; default: online cores */
     int spin_us;      /* how long an idle scheduler polls before it sleeps;
