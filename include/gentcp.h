@@ -14,8 +14,16 @@
  *    sentence.  Nothing in the library prints or aborts.
  *
  *  - Handles.  gt_socket and gt_pid are small value structs holding an index
- *    and a generation.  A stale handle (a closed socket, a dead process) is
- *    an error (closed / badarg / noproc), never a dangling pointer.
+ *    and a generation.  A stale handle is an error, never a dangling
+ *    pointer, and the same error whether the handle was closed, is {0} or
+ *    was never issued:
+ *      a socket: GT_ECLOSED from accept, send, sendv, send_many, recv,
+ *        shutdown and controlling_process; -EINVAL from setopts, getopts,
+ *        port, sockname and peername (as inet's calls); gt_close returns 0
+ *        and gt_owner {0};
+ *      a process: GT_ENOPROC from gt_post; GT_EBADARG from
+ *        controlling_process to it; gt_monitor returns 0 and the
+ *        GT_MSG_DOWN arrives at once; gt_is_alive is false.
  *
  *  - Timeouts are milliseconds as in Erlang: 0 polls, GT_INFINITY waits
  *    forever.  Negative values other than GT_INFINITY are treated as 0.
