@@ -286,11 +286,12 @@ typedef enum gt_optname {
 } gt_optname;
 
 /* Values of GT_OPT_ACTIVE.  N-mode counters are plain ints in
- * -32768..32767; the three atoms sit outside that range so that a C
- * "true" (1) can never be mistaken for {active, true}. */
-#define GT_ACTIVE_FALSE_V 0x100000
-#define GT_ACTIVE_TRUE_V 0x100001
-#define GT_ACTIVE_ONCE_V 0x100002
+ * -32768..32767; the three atoms sit outside the range of int, so that no
+ * int N (a C "true" included) can be mistaken for one: every value reads
+ * back as what was set. */
+#define GT_ACTIVE_FALSE_V (INT64_C(1) << 32)
+#define GT_ACTIVE_TRUE_V ((INT64_C(1) << 32) + 1)
+#define GT_ACTIVE_ONCE_V ((INT64_C(1) << 32) + 2)
 
 enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
 enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
