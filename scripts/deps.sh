@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build, the tests and the benchmarks need, on Debian 12.
 # Idempotent: does nothing when everything is present.
+#   deps.sh --check   only lists what is missing (exit 1 if anything is);
+#                     installs nothing (scripts/test.sh, make test)
 set -eu
+check_only=0
+[ "${1:-}" = --check ] && check_only=1
 need=()
 command -v cc >/dev/null       || need+=(gcc)
 command -v make >/dev/null     || need+=(make)
@@ -23,6 +27,10 @@ if [ "$(uname -m)" = x86_64 ]; then # the AArch64 stack switch runs under qemu-u
     command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
+if [ $check_only = 1 ]; then
+    echo "deps: missing ${need[*]} (bash scripts/deps.sh installs them)"
+    exit 1
+fi
 if [ "$(id -u)" != 0 ]; then
     echo "deps: missing ${need[*]}; run as root (or install them) first" >&2
     exit 1
