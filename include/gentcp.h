@@ -614,9 +614,10 @@ typedef struct gt_http_uri {
 } gt_http_uri;
 
 /*
- * One decoded HTTP packet.  Which fields are set depends on kind.  Strings
- * point into the decoded bytes or into static tables, never into the struct
- * itself, so a copy is as good as the original while the bytes live.
+ * One decoded HTTP packet.  Which fields are set depends on kind.  The
+ * gt_http_str fields point into the decoded bytes or into static tables,
+ * never into the struct (the canonical header name is held in it by value),
+ * so a copy is as good as the original while the bytes live.
  * The integers are Erlang's C ints: absurdly long digit strings wrap.
  */
 struct gt_http_packet {
