@@ -51,6 +51,11 @@ unit_and_integ() { # BUILD-DIR PREFIX-CMD...
 
 section "build (gcc -Wall -Wextra)"
 if build "" all; then
+    if make -q all >/dev/null 2>&1; then
+        say "ok build: a second make has nothing to do"
+    else
+        say "FAIL build: a second make would rebuild: $(make -n all 2>&1 | head -3 | tr '\n' '|')"
+    fi
     section "unit + integration"
     unit_and_integ build
     export B=$ROOT/build GTCAT=$ROOT/build/gtcat
