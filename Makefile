@@ -9,10 +9,22 @@
 #                         and docs/PERFORMANCE.md (bench/report.sh); QUICK=1 = smoke
 #   make bench-peers      the peers only; bench-report: the page only;
 #   make bench-deps       installs the peers' toolchains (bench/deps.sh, root)
-#   make install          PREFIX=/usr/local DESTDIR=
+#   make install          PREFIX=/usr/local DESTDIR= (also LIBDIR, INCLUDEDIR,
+#                         BINDIR, MANDIR, DOCDIR); make uninstall undoes it
 VARIANT ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/gentcp
+
+# The version is written once, in include/gentcp.h.
+version_part = $(shell sed -n 's/^\#define GT_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/gentcp.h)
+MAJOR   := $(call version_part,MAJOR)
+VERSION := $(MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME  := libgentcp.so.$(MAJOR)
 
 ifeq ($(VARIANT),)
 B        := build
@@ -42,7 +54,8 @@ endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
-CFLAGS   += -std=c17 -g $(OPT) $(WARN) $(SAN) -fPIC -pthread -MMD -MP
+# Hidden by default: only what gentcp.h declares is exported from the .so.
+CFLAGS   += -std=c17 -g $(OPT) $(WARN) $(SAN) -fPIC -fvisibility=hidden -pthread -MMD -MP
 LDFLAGS  += $(SAN) -pthread
 LDLIBS   += -lpthread
 
@@ -57,7 +70,12 @@ BENCHES  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 # the gentcp side of tests/interop/diff.sh: its own main, no test runner
 DIFF_GT  := $(B)/tests/interop/diff_gt
 
-.PHONY: all lib tests examples bench-bin test fuzz bench bench-peers bench-report bench-deps install clean
+.PHONY: all lib tests examples bench-bin test fuzz bench bench-peers bench-report bench-deps \
+        install uninstall clean
+# Objects are kept (make would delete them as intermediates of the implicit
+# chain .c -> .o -> program, and rebuild them all on the next run).
+.SECONDARY:
+
 all: lib $(B)/gtcat examples tests
 
 lib: $(B)/libgentcp.a $(B)/libgentcp.so
@@ -78,7 +96,7 @@ $(B)/libgentcp.a: $(LIB_O)
 	ar rcs $@ $^
 
 $(B)/libgentcp.so: $(LIB_O)
-	$(CC) -shared -Wl,-soname,libgentcp.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/gtcat: $(GTCAT_O) $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $(GTCAT_O) $(B)/libgentcp.a $(LDLIBS)
@@ -114,14 +132,45 @@ bench-report:
 bench-deps:
 	bash bench/deps.sh
 
+# Installed files, relative to DESTDIR; uninstall removes exactly these.
+EXAMPLE_SRC := $(wildcard examples/*.c)
+INSTALLED := $(INCLUDEDIR)/gentcp.h $(LIBDIR)/libgentcp.a \
+	$(LIBDIR)/libgentcp.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libgentcp.so \
+	$(LIBDIR)/pkgconfig/gentcp.pc $(LIBDIR)/cmake/gentcp/gentcpConfig.cmake \
+	$(LIBDIR)/cmake/gentcp/gentcpConfigVersion.cmake $(BINDIR)/gtcat \
+	$(MANDIR)/man3/gentcp.3 $(MANDIR)/man1/gtcat.1 \
+	$(EXAMPLE_SRC:examples/%=$(DOCDIR)/examples/%)
+
+# The CMake package finds the headers relative to itself, so that a copy
+# installed under DESTDIR (or moved) still works.
+CMAKE_INC_REL = $(shell realpath -m --relative-to=$(LIBDIR)/cmake/gentcp $(INCLUDEDIR))
+subst_vars = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@INCLUDEDIR_REL@|$(CMAKE_INC_REL)|g' \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@SONAME@|$(SONAME)|g' \
+	-e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g'
+SIZEOF_VOID_P = $(shell echo | $(CC) -dM -E - | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+
 install: lib $(B)/gtcat
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/gentcp.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(B)/libgentcp.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/libgentcp.so $(DESTDIR)$(PREFIX)/lib/libgentcp.so.0
-	ln -sf libgentcp.so.0 $(DESTDIR)$(PREFIX)/lib/libgentcp.so
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' gentcp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gentcp.pc
-	install -m 755 $(B)/gtcat $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(LIBDIR)/cmake/gentcp $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 include/gentcp.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(B)/libgentcp.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libgentcp.so $(DESTDIR)$(LIBDIR)/libgentcp.so.$(VERSION)
+	ln -sf libgentcp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libgentcp.so
+	$(subst_vars) gentcp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/gentcp.pc
+	$(subst_vars) cmake/gentcpConfig.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/gentcp/gentcpConfig.cmake
+	$(subst_vars) cmake/gentcpConfigVersion.cmake.in > \
+		$(DESTDIR)$(LIBDIR)/cmake/gentcp/gentcpConfigVersion.cmake
+	install -m 755 $(B)/gtcat $(DESTDIR)$(BINDIR)/
+	install -m 644 man/gentcp.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/gtcat.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(EXAMPLE_SRC) $(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(LIBDIR)/cmake/gentcp $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build build-asan build-tsan build-aarch64 build-fuzz

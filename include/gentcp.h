@@ -14,8 +14,16 @@
  *    sentence.  Nothing in the library prints or aborts.
  *
  *  - Handles.  gt_socket and gt_pid are small value structs holding an index
- *    and a generation.  A stale handle (a closed socket, a dead process) is
- *    an error (closed / badarg / noproc), never a dangling pointer.
+ *    and a generation.  A stale handle is an error, never a dangling
+ *    pointer, and the same error whether the handle was closed, is {0} or
+ *    was never issued:
+ *      a socket: GT_ECLOSED from accept, send, sendv, send_many, recv,
+ *        shutdown and controlling_process; -EINVAL from setopts, getopts,
+ *        port, sockname and peername (as inet's calls); gt_close returns 0
+ *        and gt_owner {0};
+ *      a process: GT_ENOPROC from gt_post; GT_EBADARG from
+ *        controlling_process to it; gt_monitor returns 0 and the
+ *        GT_MSG_DOWN arrives at once; gt_is_alive is false.
  *
  *  - Timeouts are milliseconds as in Erlang: 0 polls, GT_INFINITY waits
  *    forever.  Negative values other than GT_INFINITY are treated as 0.
@@ -42,7 +50,29 @@
 extern "C" {
 #endif
 
-#define GT_VERSION "0.1.0"
+/* Everything declared here is exported from libgentcp.so; the library is
+ * built with -fvisibility=hidden, so its internal gt__ symbols are not. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* The version: the one place it is written (the Makefile reads it from here
+ * for the SONAME, gentcp.pc and the CMake package).  The SONAME carries the
+ * major number. */
+#define GT_VERSION_MAJOR 0
+#define GT_VERSION_MINOR 1
+#define GT_VERSION_PATCH 0
+#define GT__VSTR_(x) #x
+#define GT__VSTR(x) GT__VSTR_(x)
+#define GT_VERSION                                                             \
+    GT__VSTR(GT_VERSION_MAJOR) "." GT__VSTR(GT_VERSION_MINOR) "." GT__VSTR(GT_VERSION_PATCH)
+/* For #if: 10203 is 1.2.3. */
+#define GT_VERSION_NUMBER                                                      \
+    (GT_VERSION_MAJOR * 10000 + GT_VERSION_MINOR * 100 + GT_VERSION_PATCH)
+
+/* The version of the library actually loaded ("1.2.3"), which may be newer
+ * than the GT_VERSION a program was compiled with.  Static storage. */
+const char *gt_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                   */
@@ -92,7 +122,9 @@ typedef struct gt_socket {
     uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
 } gt_socket;
 
-/* Runtime configuration, read once by gt_init().  Zero fields take defaults. */
+/* Runtime configuration, read once by gt_init().  A field set here (non-zero)
+ * wins; a zero field takes the environment's value (GT_SCHEDULERS,
+ * GT_SPIN_US) if set, else the default. */
 typedef struct gt_config {
     int schedulers;   /* scheduler threads; default: online cores */
     int spin_us;      /* how long an idle scheduler polls before it sleeps;
@@ -189,7 +221,6 @@ struct gt_http_packet; /* see the packet decoding section */
 /* One message.  Allocated by gentcp, owned by whoever holds the pointer;
  * release with gt_msg_free().  data points into the same allocation. */
 typedef struct gt_msg {
-    struct gt_msg *next_;              /* internal: mailbox link        */
     gt_msg_kind kind;
     gt_socket sock;                    /* socket messages               */
     gt_pid from;                       /* GT_MSG_USER, GT_MSG_DOWN      */
@@ -321,11 +352,12 @@ typedef enum gt_optname {
 #define GT_LINE_MAX_DEFAULT (1u << 20)
 
 /* Values of GT_OPT_ACTIVE.  N-mode counters are plain ints in
- * -32768..32767; the three atoms sit outside that range so that a C
- * "true" (1) can never be mistaken for {active, true}. */
-#define GT_ACTIVE_FALSE_V 0x100000
-#define GT_ACTIVE_TRUE_V 0x100001
-#define GT_ACTIVE_ONCE_V 0x100002
+ * -32768..32767; the three atoms sit outside the range of int, so that no
+ * int N (a C "true" included) can be mistaken for one: every value reads
+ * back as what was set. */
+#define GT_ACTIVE_FALSE_V (INT64_C(1) << 32)
+#define GT_ACTIVE_TRUE_V ((INT64_C(1) << 32) + 1)
+#define GT_ACTIVE_ONCE_V ((INT64_C(1) << 32) + 2)
 
 enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
 enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
@@ -373,12 +405,64 @@ typedef struct gt_optlist {
     size_t count;
 } gt_optlist;
 
+#ifndef __cplusplus
 #define GT_OPTS(...)                                                           \
     ((gt_optlist){(const gt_opt[]){__VA_ARGS__},                               \
                   sizeof((gt_opt[]){__VA_ARGS__}) / sizeof(gt_opt)})
 #define GT_NOOPTS ((gt_optlist){NULL, 0})
 
 #define GT__OPT_I(n, x) ((gt_opt){.name = (n), .v.i = (int64_t)(x)})
+#define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
+#define GT__OPT_LINGER(on_, secs)                                              \
+    ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#else
+/* C++ (11 or later) has no compound literals: the builders are functions,
+ * and GT_OPTS(...) is a temporary array that lives until the end of the
+ * full expression.  Pass it straight to the call; a gt_optlist kept in a
+ * variable would point at a dead array. */
+extern "C++" {
+inline gt_opt gt__opt_i(gt_optname n, int64_t x)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.i = x;
+    return o;
+}
+inline gt_opt gt__opt_s(gt_optname n, const char *x)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.s = x;
+    return o;
+}
+inline gt_opt gt__opt_linger(int on, int seconds)
+{
+    gt_opt o = gt_opt();
+    o.name = GT_OPT_LINGER;
+    o.v.linger.on = on;
+    o.v.linger.seconds = seconds;
+    return o;
+}
+template <size_t N> struct gt__opt_array {
+    gt_opt a[N];
+    operator gt_optlist() const
+    {
+        gt_optlist l = {a, N};
+        return l;
+    }
+};
+template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &...o)
+{
+    gt__opt_array<sizeof...(T)> r = {{o...}};
+    return r;
+}
+}
+#define GT_OPTS(...) (gt__opts(__VA_ARGS__))
+#define GT_NOOPTS (gt_optlist())
+#define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
+#define GT__OPT_S(n, x) gt__opt_s((n), (x))
+#define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
+#endif
 #define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
 #define GT_ACTIVE_FALSE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V)
 #define GT_ACTIVE_TRUE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_TRUE_V)
@@ -392,7 +476,7 @@ typedef struct gt_optlist {
 #define GT_BUFFER(n) GT__OPT_I(GT_OPT_BUFFER, n)
 #define GT_REUSEADDR(b) GT__OPT_I(GT_OPT_REUSEADDR, b)
 #define GT_BACKLOG(n) GT__OPT_I(GT_OPT_BACKLOG, n)
-#define GT_IP(str) ((gt_opt){.name = GT_OPT_IP, .v.s = (str)})
+#define GT_IP(str) GT__OPT_S(GT_OPT_IP, str)
 #define GT_IFADDR(str) GT_IP(str)
 #define GT_PORT(n) GT__OPT_I(GT_OPT_PORT, n)
 #define GT_FAMILY(f) GT__OPT_I(GT_OPT_FAMILY, f)
@@ -406,8 +490,7 @@ typedef struct gt_optlist {
 #define GT_LOW_WATERMARK(n) GT__OPT_I(GT_OPT_LOW_WATERMARK, n)
 #define GT_RECBUF(n) GT__OPT_I(GT_OPT_RECBUF, n)
 #define GT_SNDBUF(n) GT__OPT_I(GT_OPT_SNDBUF, n)
-#define GT_LINGER(on_, secs)                                                   \
-    ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#define GT_LINGER(on_, secs) GT__OPT_LINGER(on_, secs)
 #define GT_DELAY_SEND(b) GT__OPT_I(GT_OPT_DELAY_SEND, b)
 #define GT_LINE_DELIMITER(c) GT__OPT_I(GT_OPT_LINE_DELIMITER, c)
 #define GT_TOS(n) GT__OPT_I(GT_OPT_TOS, n)
@@ -602,10 +685,10 @@ typedef struct gt_http_uri {
 } gt_http_uri;
 
 /*
- * One decoded HTTP packet.  Which fields are set depends on kind.  Strings
- * point into the decoded bytes, into this struct (name, for an unknown
- * header of at most GT_HTTP_MAX_NAME_LEN bytes) or into static tables: do
- * not copy the struct by value and use the copy after the original is gone.
+ * One decoded HTTP packet.  Which fields are set depends on kind.  The
+ * gt_http_str fields point into the decoded bytes or into static tables,
+ * never into the struct (the canonical header name is held in it by value),
+ * so a copy is as good as the original while the bytes live.
  * The integers are Erlang's C ints: absurdly long digit strings wrap.
  */
 struct gt_http_packet {
@@ -623,15 +706,26 @@ struct gt_http_packet {
     gt_http_str reason;
     /* GT_HTTP_HEADER */
     gt_http_field field;      /* Erlang's number; GT_HTTP_H_OTHER = 0     */
-    gt_http_str name;         /* canonical name ("Content-Type"), or the
-                                 raw name when longer than 50 bytes       */
     gt_http_str raw_name;     /* as sent                                  */
+    char name[GT_HTTP_MAX_NAME_LEN + 1]; /* canonical name ("Content-Type"),
+                                 NUL-terminated; "" when raw_name is
+                                 longer: see gt_http_header_name()        */
     gt_http_str value;        /* leading blanks skipped; continuation
                                  lines kept with their CRLF               */
     /* GT_HTTP_ERROR */
     gt_http_str line;         /* the whole line, line end included        */
-    char name_buf_[GT_HTTP_MAX_NAME_LEN]; /* internal: canonical name     */
 };
+
+/* A header's Name as Erlang reports it: the canonical name, or the raw name
+ * when it is longer than GT_HTTP_MAX_NAME_LEN bytes.  Points into *p or
+ * into the decoded bytes. */
+static inline gt_http_str gt_http_header_name(const struct gt_http_packet *p)
+{
+    gt_http_str s = p->raw_name;
+    if (s.len <= GT_HTTP_MAX_NAME_LEN)
+        s.ptr = p->name;
+    return s;
+}
 
 /* The canonical name of a known header field ("Content-Length"), or NULL. */
 const char *gt_http_field_name(gt_http_field f);
@@ -709,6 +803,10 @@ size_t gt_decode_result_format(const gt_decode_result *res, char *buf, size_t ca
 
 /* Same for one HTTP packet alone ("{http_header,14,'Host',...}"). */
 size_t gt_http_packet_format(const struct gt_http_packet *pkt, char *buf, size_t cap);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

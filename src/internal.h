@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -104,7 +105,22 @@ uint8_t *gt__sched_scratch(size_t *len);
 /* Allocates a message with room for len payload bytes at msg->data. */
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len);
 
-/* Appends a chain of messages (linked by next_) to p's mailbox and wakes it.
+/* A message as allocated: the mailbox link sits in front of the public
+ * gt_msg, so that it is no part of the public struct (nor of its ABI). */
+typedef struct gt__envelope {
+    gt_msg *next;
+    gt_msg msg;
+} gt__envelope;
+
+static inline gt__envelope *gt__envelope_of(gt_msg *m)
+{
+    return (gt__envelope *)(void *)((char *)m - offsetof(gt__envelope, msg));
+}
+
+/* The link of a message made by gt__msg_new(), as an lvalue. */
+#define GT__NEXT(m) (gt__envelope_of(m)->next)
+
+/* Appends a chain of messages (linked by GT__NEXT) to p's mailbox and wakes it.
  * Takes ownership of the chain; if p is dead the chain is freed. */
 void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
 

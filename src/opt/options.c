@@ -258,10 +258,10 @@ static int set_ip_tos(int fd, int tos)
 /* {active, V} (docs/spec/semantics.md rules 15-18, 21). */
 static int set_active(gt__sock *s, int64_t v)
 {
-    int cur = s->o.active;
+    int64_t cur = s->o.active;
     if (is_active_atom(v)) {
         bool from_n = !is_active_atom(cur);
-        s->o.active = (int)v;
+        s->o.active = v;
         if (v == GT_ACTIVE_FALSE_V && from_n && s->o.backend == GT_BACKEND_SOCKET)
             gt__sock_passive_msg(s); /* rule 18: socket backend only */
         return 0;
@@ -273,7 +273,7 @@ static int set_active(gt__sock *s, int64_t v)
         s->o.active = GT_ACTIVE_FALSE_V;
         gt__sock_passive_msg(s); /* every time, even if already passive */
     } else {
-        s->o.active = (int)nv;
+        s->o.active = nv;
     }
     return 0;
 }

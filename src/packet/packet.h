@@ -129,7 +129,7 @@ int64_t gt__pkt_http_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t
                          int state, size_t *resume);
 
 /* pkt_http.c: parses a framed line (ends in '\n') into *out, pointing into
- * buf (and out->name_buf_).  Updates *state as inet_drv does.  Never fails:
+ * buf (the canonical header name is copied into out->name).  Updates *state as inet_drv does.  Never fails:
  * a bad line becomes GT_HTTP_ERROR. */
 void gt__http_parse(const uint8_t *buf, size_t len, int *state, bool binary,
                     struct gt_http_packet *out);

@@ -164,7 +164,7 @@ static void put_http(out *o, const struct gt_http_packet *h)
         if (h->field != GT_HTTP_H_OTHER)
             put_quoted(o, gt_http_field_name(h->field));
         else
-            put_string(o, b, h->name);
+            put_string(o, b, gt_http_header_name(h));
         put(o, ",", 1);
         put_string(o, b, h->raw_name);
         put(o, ",", 1);

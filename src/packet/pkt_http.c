@@ -618,19 +618,18 @@ static bool parse_header(cursor c, const char *line, struct gt_http_packet *out)
             ch = (uint8_t)((unsigned)(ch - 'a') < 26u ? ch - 32 : ch);
         else
             ch = (uint8_t)((unsigned)(ch - 'A') < 26u ? ch + 32 : ch);
-        out->name_buf_[i] = (char)ch;
+        out->name[i] = (char)ch;
         up = !up && line[i] == '-';
     }
+    out->name[k] = '\0';
     if (*c.p != ':')
         return false;
     out->raw_name = mkstr(line, name_len);
     if (name_len <= GT_HTTP_MAX_NAME_LEN) {
-        out->field = hdr_lookup(out->name_buf_, name_len);
-        out->name = out->field ? mkstr(hdr_names[out->field - 1], name_len)
-                               : mkstr(out->name_buf_, name_len);
+        out->field = hdr_lookup(out->name, name_len);
     } else {
+        out->name[0] = '\0'; /* Erlang's Name is the raw name */
         out->field = GT_HTTP_H_OTHER;
-        out->name = out->raw_name;
     }
     c.p++;
     c.n--;
@@ -713,7 +712,6 @@ struct gt_http_packet *gt__http_packet_new(gt_packet_type t, const uint8_t *fram
         strs[nstr++] = &tmp.reason;
         break;
     case GT_HTTP_HEADER:
-        strs[nstr++] = &tmp.name;
         strs[nstr++] = &tmp.raw_name;
         strs[nstr++] = &tmp.value;
         break;

@@ -3,6 +3,7 @@
 #if defined(__aarch64__)
     .text
     .globl gt__ctx_switch
+    .hidden gt__ctx_switch
     .type gt__ctx_switch, %function
     .p2align 4
 gt__ctx_switch:
@@ -36,6 +37,7 @@ gt__ctx_switch:
 
 /* First code a new context runs: x19 = arg, x20 = entry. */
     .globl gt__ctx_trampoline
+    .hidden gt__ctx_trampoline
     .type gt__ctx_trampoline, %function
     .p2align 4
 gt__ctx_trampoline:

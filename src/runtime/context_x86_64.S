@@ -2,6 +2,7 @@
 #if defined(__x86_64__)
     .text
     .globl gt__ctx_switch
+    .hidden gt__ctx_switch
     .type gt__ctx_switch, @function
     .p2align 4
 gt__ctx_switch:
@@ -30,6 +31,7 @@ gt__ctx_switch:
 
 /* First code a new context runs: r12 = arg, r13 = entry. */
     .globl gt__ctx_trampoline
+    .hidden gt__ctx_trampoline
     .type gt__ctx_trampoline, @function
     .p2align 4
 gt__ctx_trampoline:

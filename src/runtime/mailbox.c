@@ -58,8 +58,8 @@ static void cache_release(void *arg)
     msg_cache *c = arg;
     while (c->free) {
         gt_msg *m = c->free;
-        c->free = m->next_;
-        free(m);
+        c->free = GT__NEXT(m);
+        free(gt__envelope_of(m));
     }
     c->n = 0;
 }
@@ -71,17 +71,19 @@ gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
     gt_msg *msg = NULL;
     if (GT_MSG_CACHE && len <= MSG_SMALL && cache.free) {
         msg = cache.free;
-        cache.free = msg->next_;
+        cache.free = GT__NEXT(msg);
         cache.n--;
     } else {
-        msg = malloc(sizeof *msg + (len <= MSG_SMALL ? MSG_SMALL : len));
-        if (!msg)
+        gt__envelope *e = malloc(sizeof *e + (len <= MSG_SMALL ? MSG_SMALL : len));
+        if (!e)
             return NULL;
+        msg = &e->msg;
     }
-    memset(msg, 0, sizeof *msg);
+    gt__envelope *env = gt__envelope_of(msg);
+    memset(env, 0, sizeof *env);
     msg->kind = kind;
     msg->len = len;
-    msg->data = (uint8_t *)(msg + 1);
+    msg->data = (uint8_t *)(env + 1);
     return msg;
 }
 
@@ -98,18 +100,18 @@ void gt_msg_free(gt_msg *msg)
             pthread_once(&cache_once, cache_key_make);
             pthread_setspecific(cache_key, &cache); /* freed at thread exit */
         }
-        msg->next_ = cache.free;
+        GT__NEXT(msg) = cache.free;
         cache.free = msg;
         cache.n++;
         return;
     }
-    free(msg);
+    free(gt__envelope_of(msg));
 }
 
 static void free_chain(gt_msg *m)
 {
     while (m) {
-        gt_msg *next = m->next_;
+        gt_msg *next = GT__NEXT(m);
         gt_msg_free(m);
         m = next;
     }
@@ -142,9 +144,9 @@ static void signal_efd(gt__mailbox *m)
 void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
 {
     gt__mailbox *m = &p->mbox;
-    last->next_ = NULL;
+    GT__NEXT(last) = NULL;
     size_t n = 1; /* chains are a socket's batch: short, and walked outside the lock */
-    for (gt_msg *c = first; c != last; c = c->next_)
+    for (gt_msg *c = first; c != last; c = GT__NEXT(c))
         n++;
     pthread_mutex_lock(&m->lock);
     if (m->dead) {
@@ -154,7 +156,7 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
     }
     bool was_empty = m->head == NULL;
     if (m->tail)
-        m->tail->next_ = first;
+        GT__NEXT(m->tail) = first;
     else
         m->head = first;
     m->tail = last;
@@ -196,12 +198,12 @@ int gt_post(gt_pid pid, int tag, const void *data, size_t len)
 static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
 {
     if (prev)
-        prev->next_ = cur->next_;
+        GT__NEXT(prev) = GT__NEXT(cur);
     else
-        m->head = cur->next_;
+        m->head = GT__NEXT(cur);
     if (m->tail == cur)
         m->tail = prev;
-    cur->next_ = NULL;
+    GT__NEXT(cur) = NULL;
     m->len--;
 }
 
@@ -209,8 +211,8 @@ static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
 static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
 {
     gt_msg *prev = m->scanned;
-    gt_msg *cur = prev ? prev->next_ : m->head;
-    for (; cur; prev = cur, cur = cur->next_) {
+    gt_msg *cur = prev ? GT__NEXT(prev) : m->head;
+    for (; cur; prev = cur, cur = GT__NEXT(cur)) {
         if (match && !match(cur, arg))
             continue;
         unlink_msg(m, prev, cur);
@@ -306,14 +308,14 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
     pthread_mutex_lock(&m->lock);
     gt_msg *prev = NULL, *cur = m->head;
     while (cur) {
-        gt_msg *next = cur->next_;
+        gt_msg *next = GT__NEXT(cur);
         if (gt_sock_eq(cur->sock, sock) &&
             (cur->kind == GT_MSG_TCP || cur->kind == GT_MSG_TCP_CLOSED)) {
             if (cur->kind == GT_MSG_TCP_CLOSED)
                 saw_closed = true;
             unlink_msg(m, prev, cur);
             if (mt)
-                mt->next_ = cur;
+                GT__NEXT(mt) = cur;
             else
                 mh = cur;
             mt = cur;
@@ -349,7 +351,7 @@ void gt__mbox_drop_closed(gt__proc *p, gt_socket sock)
     gt__mailbox *m = &p->mbox;
     gt_msg *found = NULL;
     pthread_mutex_lock(&m->lock);
-    for (gt_msg *prev = NULL, *cur = m->head; cur; prev = cur, cur = cur->next_) {
+    for (gt_msg *prev = NULL, *cur = m->head; cur; prev = cur, cur = GT__NEXT(cur)) {
         if (cur->kind != GT_MSG_TCP_CLOSED || !gt_sock_eq(cur->sock, sock))
             continue;
         unlink_msg(m, prev, cur);

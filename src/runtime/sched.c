@@ -321,19 +321,25 @@ static void *sched_main(void *arg)
     return NULL;
 }
 
+/* Precedence (stated in gentcp.h): a field set in gt_init()'s config, then
+ * the environment, then the default.  The program's explicit choice wins;
+ * the environment tunes programs that leave the choice open. */
 static void rt_start(void)
 {
     const char *env;
     atomic_store(&rt_started, 1);
-    nscheds = rt_configured && rt_config.schedulers > 0 ? rt_config.schedulers
-                                                         : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    nscheds = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if ((env = getenv("GT_SCHEDULERS")) && atoi(env) > 0)
         nscheds = atoi(env);
+    if (rt_configured && rt_config.schedulers > 0)
+        nscheds = rt_config.schedulers;
     if (nscheds < 1)
         nscheds = 1;
-    int spin_us = rt_configured && rt_config.spin_us ? rt_config.spin_us : 50;
+    int spin_us = 50;
     if ((env = getenv("GT_SPIN_US")))
         spin_us = atoi(env);
+    if (rt_configured && rt_config.spin_us)
+        spin_us = rt_config.spin_us;
     spin_ns = spin_us < 0 ? 0 : spin_us * 1000;
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);

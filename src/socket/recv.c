@@ -272,9 +272,9 @@ static void chain_add(chain *c, gt_msg *m)
 {
     if (!m)
         return;
-    m->next_ = NULL;
+    GT__NEXT(m) = NULL;
     if (c->tail)
-        c->tail->next_ = m;
+        GT__NEXT(c->tail) = m;
     else
         c->head = m;
     c->tail = m;

@@ -24,7 +24,7 @@
 
 typedef struct gt__sockopts {
     int backend;            /* GT_BACKEND_*                              */
-    int active;             /* GT_ACTIVE_*_V or an N counter             */
+    int64_t active;         /* GT_ACTIVE_*_V or an N counter             */
     int packet;             /* gt_packet_type                            */
     int64_t packet_size;
     int mode, header;

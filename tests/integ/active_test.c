@@ -309,3 +309,27 @@ GT_TEST(r21_tcp_closed_only_once)
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
     EXPECT_NO_MSG(s, 100);
 }
+
+/* i8: every {active, V} reads back as what was set.  No integer N can be
+ * taken for one of the atoms (whose encodings once were the ints 0x100000
+ * .. 0x100002): like any N outside -32768..32767 such an N is einval, as
+ * Erlang's {active, 1048577} is. */
+GT_TEST(i8_active_values_read_back_as_set)
+{
+    gt_socket p, s;
+    h_ppair(&p, &s);
+    static const int64_t atoms[] = {GT_ACTIVE_TRUE_V, GT_ACTIVE_ONCE_V, GT_ACTIVE_FALSE_V};
+    for (size_t i = 0; i < sizeof atoms / sizeof atoms[0]; i++) {
+        ASSERT_OK(gt_setopts(s, GT_OPTS(GT__OPT_I(GT_OPT_ACTIVE, atoms[i]))));
+        ASSERT_OPT(s, GT_OPT_ACTIVE, atoms[i]);
+    }
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(5))));
+    ASSERT_OPT(s, GT_OPT_ACTIVE, 5);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
+    static const int ints[] = {0x100000, 0x100001, 0x100002, 0x7fffffff, -0x7fffffff - 1};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        ASSERT_ERR(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(ints[i]))), -EINVAL);
+        ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    }
+    EXPECT_NO_MSG(s, 50);
+}

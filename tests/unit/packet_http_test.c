@@ -86,7 +86,7 @@ GT_TEST(http_packet_new_heap_block)
     p = gt__http_packet_new(GT_PKT_HTTP, (const uint8_t *)hdr, strlen(hdr), &st);
     ASSERT(p != NULL);
     ASSERT_EQ(p->field, GT_HTTP_H_CONTENT_TYPE);
-    ASSERT(strcmp(p->name.ptr, "Content-Type") == 0);
+    ASSERT(strcmp(p->name, "Content-Type") == 0);
     ASSERT(strcmp(p->raw_name.ptr, "content-type") == 0);
     ASSERT(strcmp(p->value.ptr, "text/x") == 0);
     free(p);
