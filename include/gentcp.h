@@ -366,7 +366,12 @@ int gt_listen(int port, gt_optlist opts, gt_socket *lsock_out);
 
 /* gen_tcp:accept/2.  Any process may accept; concurrent acceptors are served
  * first come, first served.  The new socket is owned by the caller and
- * inherits the listen socket's options. */
+ * inherits the listen socket's options.
+ * Out of file descriptors it returns -EMFILE (-ENFILE) at once, as Erlang
+ * does, and the connection stays queued; the next accept on that listen
+ * socket waits 50 ms before it tries again, so an acceptor that loops on
+ * the error does not spin, and is served within that pause once a
+ * descriptor is free.  gt_listen and gt_connect report -EMFILE likewise. */
 int gt_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out);
 
 /* gen_tcp:connect/4.  host is a name or a literal address; every resolved

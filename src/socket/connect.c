@@ -16,13 +16,21 @@
 
 #define GT_MAX_OPTS 64
 
+/* Out of descriptors, listen and connect say emfile (enfile) as Erlang
+ * does, not system_limit. */
 static int new_fd(int family)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return errno == EMFILE || errno == ENFILE ? GT_ESYSTEM_LIMIT : gt__errno();
-    return fd;
+    return fd < 0 ? gt__errno() : fd;
 }
+
+/* After accept4 fails with EMFILE/ENFILE the connection stays queued, so
+ * the listen socket stays readable and epoll (edge-triggered) will never
+ * say when a descriptor is free.  The failing call returns emfile at once,
+ * as Erlang's accept does; the next try waits this long, so an acceptor
+ * that loops on accept sleeps instead of spinning, and is served within
+ * this pause once descriptors are free. */
+#define ACCEPT_LIMIT_PAUSE_MS 50
 
 static socklen_t addr_len(int family)
 {
@@ -176,35 +184,47 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
             l->acc_head = &w;
         l->acc_tail = &w;
     }
+    bool tried = false; /* a poll (timeout 0) still tries accept4 once */
     while (rc == 0) {
         if (w.done) {
             rc = w.result; /* the listen socket was closed */
             break;
         }
+        int64_t wait_until = deadline;
         if (l->acc_head == &w && l->readable) {
-            fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd >= 0)
-                break;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                l->readable = false;
-            else if (errno == EMFILE || errno == ENFILE)
-                rc = GT_ESYSTEM_LIMIT;
-            else if (errno != ECONNABORTED && errno != EINTR)
-                rc = gt__errno();
-            if (rc)
-                break;
-            continue;
+            int64_t now = gt__now_ms();
+            if (now >= l->acc_retry_at || (!tried && gt__expired(deadline))) {
+                tried = true;
+                fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    l->acc_retry_at = 0;
+                    break;
+                }
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    l->readable = false;
+                else if (errno == EMFILE || errno == ENFILE)
+                    l->acc_retry_at = now + ACCEPT_LIMIT_PAUSE_MS;
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
+                    errno != EINTR)
+                    rc = gt__errno();
+                if (rc)
+                    break;
+                continue;
+            }
+            if (deadline < 0 || l->acc_retry_at < deadline)
+                wait_until = l->acc_retry_at; /* at the fd limit: pause */
         }
         if (gt__expired(deadline)) {
             rc = GT_ETIMEOUT;
             break;
         }
-        gt__sock_wait(l, &w, deadline);
+        gt__sock_wait(l, &w, wait_until);
     }
     if (!w.done)
         acc_remove(l, &w);
     if (l->acc_head && l->readable && l->state == S_OPEN)
-        gt__wake(l->acc_head->proc); /* more may be pending: next in line */
+        gt__wake(l->acc_head->proc); /* more may be pending (or the pause
+                                        to wait out): next in line */
     o = l->o;
     int family = l->family;
     pthread_mutex_unlock(&l->lock);
