@@ -46,6 +46,11 @@ static inline bool gt__expired(int64_t deadline)
 
 /* ---- runtime (runtime/) ------------------------------------------------- */
 
+/* Bounds of gt_config and gt_spawn_opts: larger values are GT_EBADARG
+ * rather than an overflow or a billion threads. */
+#define GT__MAX_SCHEDULERS 4096
+#define GT__MAX_STACK ((size_t)1 << 40)
+
 /* Starts the runtime with defaults if nobody did; returns 0 or an error. */
 int gt__rt_ensure(void);
 

@@ -68,9 +68,15 @@ static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt_
         close(fd);
         return GT_ESYSTEM_LIMIT;
     }
-    pthread_mutex_lock(&s->lock);
-    int rc = gt__opts_set_locked(s, sockopts, n, true);
-    pthread_mutex_unlock(&s->lock);
+    /* An accepted socket has nothing to set; it may already be closed by
+     * then (its peer's FIN read at once, exit_on_close) and must still be
+     * returned, with its tcp_closed, as Erlang returns {ok, S}. */
+    int rc = 0;
+    if (n) {
+        pthread_mutex_lock(&s->lock);
+        rc = gt__opts_set_locked(s, sockopts, n, true);
+        pthread_mutex_unlock(&s->lock);
+    }
     if (rc != 0) {
         gt_close((gt_socket){s->id});
         gt__sock_unref(s);
@@ -403,7 +409,11 @@ int gt_port(gt_socket h, int *port)
 const char *gt_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
-    if (a->ss_family == AF_INET6) {
+    if (!buf || !len)
+        return "";
+    if (!a || (a->ss_family != AF_INET && a->ss_family != AF_INET6)) {
+        buf[0] = '\0';
+    } else if (a->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const void *)a;
         inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
         snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));

@@ -183,7 +183,7 @@ static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)
         return GT_EBADARG;
     *len = 0;
     for (int i = 0; i < iovcnt; i++) {
-        if (iov[i].iov_len && !iov[i].iov_base)
+        if ((iov[i].iov_len && !iov[i].iov_base) || iov[i].iov_len > SIZE_MAX - *len)
             return GT_EBADARG;
         *len += iov[i].iov_len;
     }

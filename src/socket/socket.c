@@ -401,6 +401,8 @@ int gt_setopts(gt_socket h, gt_optlist l)
 
 int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
 {
+    if (n && !opts)
+        return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return -EINVAL;

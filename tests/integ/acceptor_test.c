@@ -1,6 +1,7 @@
 /*
- * emfile_test.c -- out of file descriptors (issue 7 item 15).
+ * acceptor_test.c -- what an accept loop meets (issue 7 items 15, 16).
  *
+ * Out of file descriptors (item 15). *
  * Observed on OTP 25 under `prlimit --nofile=64`: gen_tcp:listen, connect
  * and accept (with a connection queued) return {error, emfile} at once;
  * the connection stays queued and accept returns it once a descriptor is
@@ -156,4 +157,20 @@ GT_TEST(i7_15_accept_poll_at_fd_limit)
     close(c);
     while (n > 0)
         close(fds[--n]);
+}
+
+/* A client that connects and closes before the accept: Erlang returns
+ * {ok, S} and then {tcp_closed, S}.  gentcp returned closed -- which an
+ * acceptor takes for its listen socket closing -- when the peer's FIN was
+ * read (exit_on_close) before accept had finished setting the socket up. */
+GT_TEST(i7_16_accept_peer_already_closed)
+{
+    gt_socket l = h_listen(GT_NOOPTS), s;
+    int port = h_port(l);
+    for (int i = 0; i < 10; i++) {
+        close(h_raw_connect(port));
+        h_msleep(H_SETTLE);
+        ASSERT_OK(gt_accept(l, H_WAIT, &s));
+        EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    }
 }
