@@ -392,7 +392,8 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
 /* gen_tcp:send/2.  The bytes are framed for the socket's packet type and
  * copied before the call returns.  With {packet,1|2} a payload too long for
  * its header fails with -EMSGSIZE and nothing is sent (Erlang truncates the
- * header and corrupts the stream; see docs/DEVIATIONS.md). */
+ * header and corrupts the stream; see docs/DEVIATIONS.md); with {packet,4}
+ * so does one above 2 GiB - 5 bytes, which no Erlang receiver accepts. */
 int gt_send(gt_socket sock, const void *data, size_t len);
 
 /* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet.

@@ -8,6 +8,7 @@
 #include "helpers.h"
 
 #include <limits.h>
+#include <sys/mman.h>
 
 static const gt_socket BOGUS = {0x7ffffu | (77u << 20)};
 static const gt_pid NOPID = {0x7ffffu | (77u << 20)};
@@ -269,4 +270,34 @@ GT_TEST(i7_17_format)
     ASSERT_EQ(gt_http_packet_format(&res.http, NULL, 50), n);
     ASSERT_EQ(gt_http_packet_format(NULL, buf, sizeof buf), 0);
     ASSERT_EQ(buf[0], '\0');
+}
+
+/* {packet,4}: a body above 2 GiB - 5 bytes, which no Erlang receiver
+ * accepts (header + body <= INT_MAX), is emsgsize at the sender, nothing
+ * is sent and the socket stays usable (issue 7 item 18).  The 2 GiB are
+ * untouched, unreserved pages: nothing is read. */
+GT_TEST(i7_18_packet4_above_receiver_limit_is_emsgsize)
+{
+    gt_socket c, a;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), NULL,
+           &c, &a);
+    size_t big = (size_t)1 << 31;
+    char *p = mmap(NULL, big, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        SKIP("cannot map 2 GiB of address space");
+    ASSERT_ERR(gt_send(c, p, big), -EMSGSIZE);
+    ASSERT_ERR(gt_send(c, p, (size_t)INT32_MAX - 3), -EMSGSIZE); /* 2 GiB - 4 */
+    struct iovec two[2] = {{"ok", 2}, {p, (size_t)INT32_MAX - 3}};
+    int sent = -1;
+    ASSERT_ERR(gt_send_many(c, two, 2, &sent), -EMSGSIZE);
+    ASSERT_EQ(sent, 1);
+    munmap(p, big);
+    gt_msg *m;
+    ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
+    ASSERT_STR(m, "ok");
+    gt_msg_free(m);
+    h_send(c, "still usable");
+    ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
+    ASSERT_STR(m, "still usable");
+    gt_msg_free(m);
 }
