@@ -406,7 +406,8 @@ int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
  * the kernel pushes back) one write: for pipelined protocols, where one
  * gt_send per packet costs a system call each.  Stops at the first packet
  * that cannot be sent (-EMSGSIZE for its header, or a socket error);
- * *sent (may be NULL) tells how many packets were accepted. */
+ * *sent (may be NULL) tells how many packets were accepted.  count is
+ * 0..1024; the argument checks are gt_sendv's (GT_EBADARG, nothing sent). */
 int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *sent);
 
 /* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly
