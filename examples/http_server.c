@@ -32,7 +32,9 @@ enum { TAG_SERVED = 1 };
 #define BACKLOG 1024          /* the kernel caps it at net.core.somaxconn  */
 #define KEEPALIVE_MS 15000    /* idle time allowed before a request starts */
 #define BODY_MS 30000         /* a body must arrive within this            */
-#define MAX_LINE 8192         /* the longest request or header line        */
+#define MAX_LINE 8192         /* the longest request or header line: longer
+                                 is emsgsize, and with exit_on_close false
+                                 the socket can still carry the refusal   */
 #define MAX_HEADERS 100
 #define MAX_BODY (1 << 20)
 #define LINGER_MS 2000        /* input read and dropped after a refusal    */
@@ -289,7 +291,8 @@ int main(int argc, char **argv)
     main_pid = gt_self();
     gt_socket ls;
     int rc = gt_listen(port, GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN), GT_ACTIVE_FALSE,
-                                     GT_PACKET_SIZE(MAX_LINE), GT_REUSEADDR(true),
+                                     GT_PACKET_SIZE(MAX_LINE), GT_EXIT_ON_CLOSE(false),
+                                     GT_REUSEADDR(true),
                                      GT_BACKLOG(BACKLOG), GT_IP("127.0.0.1")),
                        &ls);
     if (rc != 0) {

@@ -32,6 +32,10 @@ main([PortS]) ->
         {"smuggled_get",
          ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 33\r\n\r\n"
           "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"], 400},
+        {"long_uri", ["GET /" ++ lists:duplicate(9000, $a) ++ " HTTP/1.1\r\nHost: x\r\n\r\n"], 414},
+        {"long_header", ["GET / HTTP/1.1\r\nHost: x\r\nX-Big: " ++ lists:duplicate(9000, $a)
+                         ++ "\r\n\r\n"], 431},
+        {"many_headers", ["GET / HTTP/1.1\r\n" ++ lists:duplicate(120, "X-A: b\r\n") ++ "\r\n"], 431},
         {"slowloris", slow_headers(), 408}
     ],
     [run(Port, C) || C <- Cases],
