@@ -64,6 +64,22 @@ GT_TEST(i7_17_processes)
     gt_sleep(-5);
 }
 
+static void hibernate_null(void *arg)
+{
+    (void)arg;
+    gt_hibernate(NULL, NULL);
+}
+
+/* gt_hibernate(NULL, ...) ends the process, in a scheduler or an OS thread */
+GT_TEST(i7_17_hibernate_null_ends_the_process)
+{
+    h_wait_dead(h_spawn(hibernate_null, NULL));
+    gt_spawn_opts o = {.os_thread = true};
+    gt_pid pid;
+    ASSERT_OK(gt_spawn(hibernate_null, NULL, &o, &pid));
+    h_wait_dead(pid);
+}
+
 GT_TEST(i7_17_messages)
 {
     gt_pid me = gt_self();
