@@ -206,13 +206,13 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
                     l->acc_retry_at = 0;
                     break;
                 }
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                int e = errno;
+                if (e == EAGAIN || e == EWOULDBLOCK)
                     l->readable = false;
-                else if (errno == EMFILE || errno == ENFILE)
+                else if (e != ECONNABORTED && e != EINTR)
+                    rc = -e;
+                if (e == EMFILE || e == ENFILE)
                     l->acc_retry_at = now + ACCEPT_LIMIT_PAUSE_MS;
-                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
-                    errno != EINTR)
-                    rc = gt__errno();
                 if (rc)
                     break;
                 continue;
