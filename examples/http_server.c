@@ -74,8 +74,8 @@ static bool eq_nocase(const gt_http_str *s, const char *lit)
 }
 
 /* Content-Length = 1*DIGIT (trailing blanks allowed): no sign, no suffix,
- * no list.  Returns -1 for anything else or a value above MAX_BODY * 1000
- * (too large either way; 413 below). */
+ * no list.  Returns -1 for anything else, and for more than 12 digits
+ * (no overflow; any value that long is refused anyway). */
 static long long parse_length(const gt_http_str *v)
 {
     size_t n = v->len;
