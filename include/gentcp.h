@@ -11,7 +11,10 @@
  *    reported as "einval", as inet:posix() spells it); gen_tcp's own reasons
  *    (closed, timeout, not_owner, ...) live in a reserved range below
  *    GT_ERR_BASE.  gt_err_name() gives the Erlang atom, gt_strerror() a
- *    sentence.  Nothing in the library prints or aborts.
+ *    sentence.  Nothing in the library prints or aborts.  A bad argument
+ *    (a NULL pointer where an object is needed, a value out of range) is
+ *    GT_EBADARG unless the function says otherwise, never a crash
+ *    (tests/integ/api_args_test.c calls each function so).
  *
  *  - Handles.  gt_socket and gt_pid are small value structs holding an index
  *    and a generation.  A stale handle is an error, never a dangling
@@ -26,7 +29,8 @@
  *        GT_MSG_DOWN arrives at once; gt_is_alive is false.
  *
  *  - Timeouts are milliseconds as in Erlang: 0 polls, GT_INFINITY waits
- *    forever.  Negative values other than GT_INFINITY are treated as 0.
+ *    forever.  Negative values other than GT_INFINITY are treated as 0;
+ *    values above a century (up to INT64_MAX) as GT_INFINITY.
  *
  *  - Ownership.  Every gt_msg returned to the caller is owned by the caller
  *    and must be released with gt_msg_free().  Buffers passed in (send data,
@@ -133,7 +137,8 @@ typedef struct gt_config {
 } gt_config;
 
 /* Starts the runtime.  Optional: the first API call starts it with defaults.
- * Returns -EALREADY if it is already running. */
+ * Returns -EALREADY if it is already running; GT_EBADARG for more than 4096
+ * schedulers or a stack_size above 1 TiB (spin_us is capped at INT_MAX ns). */
 int gt_init(const gt_config *cfg);
 
 typedef void (*gt_proc_fn)(void *arg);
@@ -146,9 +151,10 @@ typedef struct gt_spawn_opts {
     int scheduler;     /* -1 or 0 = round robin; k>0 pins to scheduler k-1 */
 } gt_spawn_opts;
 
-/* Starts fn(arg) as a new process.  opts may be NULL.  The process ends when
- * fn returns or calls gt_exit(); every socket it controls is then closed and
- * its mailbox freed. */
+/* Starts fn(arg) as a new process.  opts and pid_out may be NULL; fn NULL or
+ * a stack_size above 1 TiB is GT_EBADARG; a scheduler out of range is round
+ * robin.  The process ends when fn returns or calls gt_exit(); every socket
+ * it controls is then closed and its mailbox freed. */
 int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_out);
 
 /* The calling process (an OS thread becomes one on first use). */
@@ -162,7 +168,8 @@ void gt_exit(void);
 /* As erlang:hibernate/3: gives the stack back and, when a message is in the
  * mailbox, runs fn(arg) afresh on a new stack.  Never returns.  Only for
  * spawned (non os_thread) processes; elsewhere it waits for a message and
- * calls fn(arg) on the current stack. */
+ * calls fn(arg) on the current stack.  fn NULL ends the process (and an OS
+ * thread) as gt_exit() would. */
 #if defined(__GNUC__)
 __attribute__((noreturn))
 #endif
@@ -235,11 +242,13 @@ typedef struct gt_msg {
 void gt_msg_free(gt_msg *msg);
 
 /* Sends a user message to pid: a copy of len bytes at data, with tag.
- * Returns GT_ENOPROC if pid is not alive. */
+ * Returns GT_ENOPROC if pid is not alive, GT_EBADARG for data NULL with a
+ * non-zero len. */
 int gt_post(gt_pid pid, int tag, const void *data, size_t len);
 
 /* Takes the oldest message from the caller's mailbox, waiting up to
- * timeout_ms.  Returns 0 and *msg_out (caller owns it), or GT_ETIMEOUT. */
+ * timeout_ms.  Returns 0 and *msg_out (caller owns it), or GT_ETIMEOUT;
+ * GT_EBADARG if msg_out is NULL.  match NULL matches every message. */
 int gt_receive(int64_t timeout_ms, gt_msg **msg_out);
 
 /* Selective receive: the oldest message for which match(msg, arg) is true;
@@ -247,7 +256,8 @@ int gt_receive(int64_t timeout_ms, gt_msg **msg_out);
 typedef bool (*gt_match_fn)(const gt_msg *msg, void *arg);
 int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **msg_out);
 
-/* A ready-made predicate: messages about the socket *(gt_socket *)arg. */
+/* A ready-made predicate: messages about the socket *(gt_socket *)arg
+ * (false if msg or arg is NULL). */
 bool gt_match_socket(const gt_msg *msg, void *arg);
 
 /* An eventfd that is readable while the caller's mailbox is not empty, for
@@ -515,7 +525,12 @@ int gt_listen(int port, gt_optlist opts, gt_socket *lsock_out);
 
 /* gen_tcp:accept/2.  Any process may accept; concurrent acceptors are served
  * first come, first served.  The new socket is owned by the caller and
- * inherits the listen socket's options. */
+ * inherits the listen socket's options.
+ * Out of file descriptors it returns -EMFILE (-ENFILE) at once, as Erlang
+ * does, and the connection stays queued; the next accept on that listen
+ * socket waits 50 ms before it tries again, so an acceptor that loops on
+ * the error does not spin, and is served within that pause once a
+ * descriptor is free.  gt_listen and gt_connect report -EMFILE likewise. */
 int gt_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out);
 
 /* gen_tcp:connect/4.  host is a name or a literal address; every resolved
@@ -526,14 +541,18 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
 /* gen_tcp:send/2.  The bytes are framed for the socket's packet type and
  * copied before the call returns.  With {packet,1|2} a payload too long for
  * its header fails with -EMSGSIZE and nothing is sent (Erlang truncates the
- * header and corrupts the stream; see docs/DEVIATIONS.md).
+ * header and corrupts the stream; see docs/DEVIATIONS.md); with {packet,4}
+ * so does one above 2 GiB - 5 bytes, which no Erlang receiver accepts.
  * What the kernel does not take is queued.  A send onto an empty queue
  * returns at once, whatever its size; one that finds data queued and takes
  * the queue to high_watermark waits (send_timeout applies) until the queue
  * drains to low_watermark, and every other sender waits behind it. */
 int gt_send(gt_socket sock, const void *data, size_t len);
 
-/* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet. */
+/* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet.
+ * GT_EBADARG for a negative or larger iovcnt, iov NULL with iovcnt > 0, an
+ * iovec with a NULL base and a non-zero length (also data NULL with len > 0
+ * in gt_send), or lengths whose sum overflows size_t. */
 int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
 
 /* Sends count packets, each framed on its own, with one lock and (unless
@@ -541,7 +560,8 @@ int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
  * gt_send per packet costs a system call each.  Stops at the first packet
  * that cannot be sent (-EMSGSIZE for its header, or a socket error);
  * *sent (may be NULL) tells how many packets were accepted.  For the
- * high_watermark rule of gt_send the packets count as one send. */
+ * high_watermark rule of gt_send the packets count as one send.  count is
+ * 0..1024; the argument checks are gt_sendv's (GT_EBADARG, nothing sent). */
 int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *sent);
 
 /* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly
@@ -566,16 +586,20 @@ int gt_controlling_process(gt_socket sock, gt_pid new_owner);
  * opts[i] whose name is set; an option this socket does not have (as
  * ipv6_v6only on an IPv4 socket, which Erlang silently omits) comes back
  * with its name set to GT_OPT_END_.  An unknown name fails the whole call
- * with -EINVAL. */
+ * with -EINVAL, as does a stale handle or opts NULL with a count in
+ * setopts; opts NULL with a count in getopts is GT_EBADARG. */
 int gt_setopts(gt_socket sock, gt_optlist opts);
 int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
 
-/* inet:port/1, inet:sockname/1, inet:peername/1. */
+/* inet:port/1, inet:sockname/1, inet:peername/1.  A stale handle is -EINVAL
+ * (inet); port_out and len may be NULL, addr may not (GT_EBADARG). */
 int gt_port(gt_socket sock, int *port_out);
 int gt_sockname(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
 int gt_peername(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
 
-/* Formats an address as "127.0.0.1:5678" or "[::1]:5678" into buf. */
+/* Formats an address as "127.0.0.1:5678" or "[::1]:5678" into buf (cut
+ * short to len - 1 bytes).  Returns buf, with "" for a NULL addr or one
+ * neither IPv4 nor IPv6; a static "" if buf is NULL or len is 0. */
 const char *gt_addr_str(const struct sockaddr_storage *addr, char *buf, size_t len);
 
 /* The process that controls sock, or {0} if it is closed. */
@@ -785,7 +809,8 @@ typedef struct gt_decode_result {
  *
  * res borrows from bytes (and res->http from itself, see struct
  * gt_http_packet): keep bytes alive while res is used.  Never allocates;
- * linear in len.  bytes may be NULL when len is 0.
+ * linear in len.  bytes may be NULL when len is 0; bytes NULL with len > 0,
+ * or res NULL, is GT_EBADARG.
  */
 int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len,
                      const gt_decode_opts *opts, gt_decode_result *res);
@@ -794,14 +819,15 @@ int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len,
  * gt_decode_result_format -- res as Erlang's io:format("~w", [Result])
  * prints it, e.g. "{ok,{http_request,'GET',{abs_path,[47]},{1,1}},<<>>}".
  *
- * Writes at most cap bytes including a terminating NUL into buf (buf may be
- * NULL when cap is 0) and returns the length of the full text, so a result
- * >= cap means it was cut short (call again with a bigger buffer, as with
- * snprintf).
+ * Writes at most cap bytes including a terminating NUL into buf (buf NULL:
+ * nothing is written, whatever cap) and returns the length of the full
+ * text, so a result >= cap means it was cut short (call again with a bigger
+ * buffer, as with snprintf).  res NULL gives "" and 0.
  */
 size_t gt_decode_result_format(const gt_decode_result *res, char *buf, size_t cap);
 
-/* Same for one HTTP packet alone ("{http_header,14,'Host',...}"). */
+/* Same for one HTTP packet alone ("{http_header,14,'Host',...}"); pkt NULL
+ * gives "" and 0. */
 size_t gt_http_packet_format(const struct gt_http_packet *pkt, char *buf, size_t cap);
 
 #if defined(__GNUC__)

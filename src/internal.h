@@ -31,9 +31,12 @@ static inline int64_t gt__now_ms(void) { return gt__now_ns() / 1000000; }
 
 /* Erlang timeout (ms, GT_INFINITY) -> absolute deadline (ms, -1 = never).
  * Converted once at the API boundary (STYLE habit 7). */
+#define GT__TIMEOUT_MAX_MS (INT64_C(100) * 366 * 24 * 3600 * 1000)
 static inline int64_t gt__deadline(int64_t timeout_ms)
 {
-    if (timeout_ms == GT_INFINITY)
+    /* A century is forever: a longer timeout would overflow now + timeout
+     * here and the nanosecond sums of a timed wait (UBSan, issue 7 item 17). */
+    if (timeout_ms == GT_INFINITY || timeout_ms > GT__TIMEOUT_MAX_MS)
         return -1;
     return gt__now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 }
@@ -43,6 +46,11 @@ static inline bool gt__expired(int64_t deadline)
 }
 
 /* ---- runtime (runtime/) ------------------------------------------------- */
+
+/* Bounds of gt_config and gt_spawn_opts: larger values are GT_EBADARG
+ * rather than an overflow or a billion threads. */
+#define GT__MAX_SCHEDULERS 4096
+#define GT__MAX_STACK ((size_t)1 << 40)
 
 /* Starts the runtime with defaults if nobody did; returns 0 or an error. */
 int gt__rt_ensure(void);

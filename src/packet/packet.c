@@ -135,6 +135,8 @@ int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_d
     uint8_t delim = '\n';
     int64_t r;
 
+    if (!res || (!bytes && len))
+        return GT_EBADARG;
     if (opts == NULL)
         opts = &defaults;
     /* Erlang's option rules (decode_packet_3): values are unsigned 32-bit,

@@ -192,15 +192,18 @@ static size_t finish(out *o)
 
 size_t gt_http_packet_format(const struct gt_http_packet *pkt, char *buf, size_t cap)
 {
-    out o = {buf, cap, 0};
-    put_http(&o, pkt);
+    out o = {buf, buf ? cap : 0, 0};
+    if (pkt)
+        put_http(&o, pkt);
     return finish(&o);
 }
 
 size_t gt_decode_result_format(const gt_decode_result *res, char *buf, size_t cap)
 {
-    out o = {buf, cap, 0};
+    out o = {buf, buf ? cap : 0, 0};
 
+    if (!res)
+        return finish(&o);
     switch (res->status) {
     case GT_DECODE_MORE:
         if (res->more == 0) {

@@ -276,7 +276,7 @@ int gt_receive(int64_t timeout_ms, gt_msg **msg_out)
 
 bool gt_match_socket(const gt_msg *msg, void *arg)
 {
-    return msg->kind >= GT_MSG_TCP && msg->kind <= GT_MSG_HTTP && /* the socket kinds */
+    return msg && arg && msg->kind >= GT_MSG_TCP && msg->kind <= GT_MSG_HTTP && /* socket kinds */
            gt_sock_eq(msg->sock, *(gt_socket *)arg);
 }
 

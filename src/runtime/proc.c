@@ -214,7 +214,7 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
     int err = gt__rt_ensure();
     if (err)
         return err;
-    if (!fn)
+    if (!fn || (opts && opts->stack_size > GT__MAX_STACK))
         return GT_EBADARG;
     bool os_thread = opts && opts->os_thread;
     gt__proc *p = proc_new(os_thread);
@@ -312,6 +312,10 @@ static void thread_proc_dtor(void *arg)
 void gt_hibernate(gt_proc_fn fn, void *arg)
 {
     gt__proc *p = gt__self();
+    if (!fn || !p) { /* nothing to restart: the process ends */
+        gt_exit();
+        pthread_exit(NULL); /* an OS thread, as after fn returns below */
+    }
     p->fn = fn;
     p->arg = arg;
     if (p->is_thread) {

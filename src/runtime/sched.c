@@ -15,6 +15,7 @@
  * without paying the wake-up, as Erlang's schedulers do (their busy-wait).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,7 +341,7 @@ static void rt_start(void)
         spin_us = atoi(env);
     if (rt_configured && rt_config.spin_us)
         spin_us = rt_config.spin_us;
-    spin_ns = spin_us < 0 ? 0 : spin_us * 1000;
+    spin_ns = spin_us < 0 ? 0 : spin_us > INT_MAX / 1000 ? INT_MAX : spin_us * 1000;
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     default_stack = (default_stack + ps - 1) & ~(ps - 1);
@@ -377,6 +378,8 @@ static void rt_start(void)
 int gt_init(const gt_config *cfg)
 {
     static atomic_int called;
+    if (cfg && (cfg->schedulers > GT__MAX_SCHEDULERS || cfg->stack_size > GT__MAX_STACK))
+        return GT_EBADARG;
     if (atomic_exchange(&called, 1) || atomic_load(&rt_started))
         return -EALREADY;
     if (cfg) {

@@ -16,13 +16,21 @@
 
 #define GT_MAX_OPTS 64
 
+/* Out of descriptors, listen and connect say emfile (enfile) as Erlang
+ * does, not system_limit. */
 static int new_fd(int family)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return errno == EMFILE || errno == ENFILE ? GT_ESYSTEM_LIMIT : gt__errno();
-    return fd;
+    return fd < 0 ? gt__errno() : fd;
 }
+
+/* After accept4 fails with EMFILE/ENFILE the connection stays queued, so
+ * the listen socket stays readable and epoll (edge-triggered) will never
+ * say when a descriptor is free.  The failing call returns emfile at once,
+ * as Erlang's accept does; the next try waits this long, so an acceptor
+ * that loops on accept sleeps instead of spinning, and is served within
+ * this pause once descriptors are free. */
+#define ACCEPT_LIMIT_PAUSE_MS 50
 
 static socklen_t addr_len(int family)
 {
@@ -60,9 +68,15 @@ static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt_
         close(fd);
         return GT_ESYSTEM_LIMIT;
     }
-    pthread_mutex_lock(&s->lock);
-    int rc = gt__opts_set_locked(s, sockopts, n, true);
-    pthread_mutex_unlock(&s->lock);
+    /* An accepted socket has nothing to set; it may already be closed by
+     * then (its peer's FIN read at once, exit_on_close) and must still be
+     * returned, with its tcp_closed, as Erlang returns {ok, S}. */
+    int rc = 0;
+    if (n) {
+        pthread_mutex_lock(&s->lock);
+        rc = gt__opts_set_locked(s, sockopts, n, true);
+        pthread_mutex_unlock(&s->lock);
+    }
     if (rc != 0) {
         gt_close((gt_socket){s->id});
         gt__sock_unref(s);
@@ -176,35 +190,47 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
             l->acc_head = &w;
         l->acc_tail = &w;
     }
+    bool tried = false; /* a poll (timeout 0) still tries accept4 once */
     while (rc == 0) {
         if (w.done) {
             rc = w.result; /* the listen socket was closed */
             break;
         }
+        int64_t wait_until = deadline;
         if (l->acc_head == &w && l->readable) {
-            fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd >= 0)
-                break;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                l->readable = false;
-            else if (errno == EMFILE || errno == ENFILE)
-                rc = GT_ESYSTEM_LIMIT;
-            else if (errno != ECONNABORTED && errno != EINTR)
-                rc = gt__errno();
-            if (rc)
-                break;
-            continue;
+            int64_t now = gt__now_ms();
+            if (now >= l->acc_retry_at || (!tried && gt__expired(deadline))) {
+                tried = true;
+                fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    l->acc_retry_at = 0;
+                    break;
+                }
+                int e = errno;
+                if (e == EAGAIN || e == EWOULDBLOCK)
+                    l->readable = false;
+                else if (e != ECONNABORTED && e != EINTR)
+                    rc = -e;
+                if (e == EMFILE || e == ENFILE)
+                    l->acc_retry_at = now + ACCEPT_LIMIT_PAUSE_MS;
+                if (rc)
+                    break;
+                continue;
+            }
+            if (deadline < 0 || l->acc_retry_at < deadline)
+                wait_until = l->acc_retry_at; /* at the fd limit: pause */
         }
         if (gt__expired(deadline)) {
             rc = GT_ETIMEOUT;
             break;
         }
-        gt__sock_wait(l, &w, deadline);
+        gt__sock_wait(l, &w, wait_until);
     }
     if (!w.done)
         acc_remove(l, &w);
     if (l->acc_head && l->readable && l->state == S_OPEN)
-        gt__wake(l->acc_head->proc); /* more may be pending: next in line */
+        gt__wake(l->acc_head->proc); /* more may be pending (or the pause
+                                        to wait out): next in line */
     o = l->o;
     int family = l->family;
     pthread_mutex_unlock(&l->lock);
@@ -383,7 +409,11 @@ int gt_port(gt_socket h, int *port)
 const char *gt_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
-    if (a->ss_family == AF_INET6) {
+    if (!buf || !len)
+        return "";
+    if (!a || (a->ss_family != AF_INET && a->ss_family != AF_INET6)) {
+        buf[0] = '\0';
+    } else if (a->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const void *)a;
         inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
         snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));

@@ -116,7 +116,9 @@ static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
     *hlen = packet == GT_PKT_1 || packet == GT_PKT_2 || packet == GT_PKT_4 ? (size_t)packet : 0;
     if (!*hlen)
         return 0;
-    uint64_t max = *hlen == 4 ? UINT32_MAX : (1ull << (8 * *hlen)) - 1;
+    /* {packet,4}: Erlang's receiver (packet_get_length) takes header and
+     * body up to INT_MAX bytes, so no peer accepts a body above 2 GiB - 5. */
+    uint64_t max = *hlen == 4 ? INT32_MAX - 4 : (1ull << (8 * *hlen)) - 1;
     if (len > max)
         return -EMSGSIZE;
     for (size_t i = 0; i < *hlen; i++)
@@ -230,7 +232,7 @@ static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)
         return GT_EBADARG;
     *len = 0;
     for (int i = 0; i < iovcnt; i++) {
-        if (iov[i].iov_len && !iov[i].iov_base)
+        if ((iov[i].iov_len && !iov[i].iov_base) || iov[i].iov_len > SIZE_MAX - *len)
             return GT_EBADARG;
         *len += iov[i].iov_len;
     }

@@ -119,6 +119,8 @@ struct gt__sock {
     /* waiting processes */
     gt__waiter *reader;            /* the one passive recv (inet)        */
     gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
+    int64_t acc_retry_at;  /* accept4 ran out of descriptors: no new try
+                              before this (monotonic ms), see connect.c  */
     gt__waiter *writers;           /* senders blocked on busy / connect  */
     gt__waiter *busy_sender;       /* inet "busy port": the send that took
                                       the queue over high_watermark waits

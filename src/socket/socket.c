@@ -341,7 +341,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
         /* inet finds the target dead only at port_connect, after it set
          * the socket passive and sent the pending messages to the dead
          * process; the socket stays passive.  gentcp keeps the messages
-         * (docs/DEVIATIONS.md 8). */
+         * (docs/DEVIATIONS.md row 9). */
         rc = GT_EBADARG;
         s->o.active = GT_ACTIVE_FALSE_V;
     } else if (to != self) {
@@ -425,6 +425,8 @@ int gt_setopts(gt_socket h, gt_optlist l)
 
 int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
 {
+    if (n && !opts)
+        return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return -EINVAL;

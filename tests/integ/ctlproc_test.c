@@ -268,7 +268,7 @@ GT_TEST(i7_03_tcp_closed_moved_active_n_no_passive_msg)
  * -> badarg and the socket is passive (E: active true or {active,5} ->
  * false; later data waits for recv).  E also moves the pending {tcp,S,_}
  * messages to the dead process, where they are lost; gentcp keeps them
- * (docs/DEVIATIONS.md 8). */
+ * (docs/DEVIATIONS.md row 9). */
 GT_TEST(i7_03_dead_target_leaves_socket_passive)
 {
     gt_socket p, s;

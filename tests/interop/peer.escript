@@ -18,7 +18,15 @@
 %%       MODE rawsink SIZE IN: raw; receives IN bytes while sending SIZE
 %%         pseudo-random bytes, then expects EOF and closes; prints
 %%         recv_bytes=, recv_sha256=, sent_sha256=, eof=.
+%%       MODE sendclose: sends those packets, then closes at once, while
+%%         the peer may still have its write side open.
+%%       MODE reset: sends those packets, then resets the connection
+%%         ({linger, {true, 0}} and close).
 %%       With PEER_IPV6=1 in the environment the server listens on ::1.
+%%   peer.escript fullbacklog
+%%       listens on 127.0.0.1:0 with {backlog, 0}, fills its accept queue
+%%       with connections it never accepts, prints "listening on PORT" and
+%%       sleeps (30 s at most): a further connect gets no answer.
 %%   peer.escript send PORT PACKET PAYLOAD...
 %%       connects, sends each argument as one packet, shuts down its write
 %%       side, waits (10 s at most) for the peer's close, prints "ok RESULT".
@@ -52,6 +60,14 @@ main(["send", Port, Packet | Payloads]) ->
     gen_tcp:close(S),
     io:format("ok ~p~n", [R]),
     halt(0);
+main(["fullbacklog"]) ->
+    {ok, L} = gen_tcp:listen(0, [{inet_backend, inet}, {ip, {127,0,0,1}}, {backlog, 0}]),
+    {ok, Port} = inet:port(L),
+    %% the kernel queues backlog + 1 connections; a few more to be sure,
+    %% each with a short timeout (the last ones do not complete)
+    _ = [gen_tcp:connect({127,0,0,1}, Port, [], 300) || _ <- lists:seq(1, 4)],
+    io:format("listening on ~b~n", [Port]),
+    timer:sleep(30000);
 main(["free_port"]) ->
     {ok, L} = gen_tcp:listen(0, [{ip, {127,0,0,1}}]),
     {ok, P} = inet:port(L),
@@ -373,6 +389,14 @@ serve(expect, S, P, [File]) ->
                                  [length(Got), iolist_size(Got), length(Want), iolist_size(Want),
                                   case Got of [G | _] -> short(G); [] -> "none" end])}
     end;
+serve(sendclose, S, P, []) ->
+    [ok = gen_tcp:send(S, M) || M <- replies(P)],
+    ok;
+serve(reset, S, P, []) ->
+    [ok = gen_tcp:send(S, M) || M <- replies(P)],
+    timer:sleep(200), % delivered before the RST
+    ok = inet:setopts(S, [{linger, {true, 0}}]),
+    ok;
 serve(sendfirst, S, P, []) ->
     [ok = gen_tcp:send(S, M) || M <- replies(P)],
     case recv_until_closed(S, []) of

@@ -1,19 +1,19 @@
 /*
  * timer_test.c -- a scheduler's deadline heap (src/runtime/timer.c): pops
  * in deadline order, removal from the middle, re-adding moves a deadline,
- * and the index each process keeps stays right.
+ * and the index each node keeps stays right.
  */
 #include "runtime/runtime.h"
 #include "../test.h"
 
 enum { N = 300 };
-static gt__proc procs[N];
+static gt__tnode procs[N];
 
 static void init_procs(void)
 {
     memset(procs, 0, sizeof procs);
     for (int i = 0; i < N; i++)
-        procs[i].timer_idx = -1;
+        procs[i].idx = -1;
 }
 
 /* A deterministic shuffle of deadlines, with duplicates. */
@@ -30,11 +30,11 @@ GT_TEST(timer_pops_in_deadline_order)
     ASSERT(gt__timer_pop_expired(&t, -1) == NULL); /* nothing due yet */
     int64_t last = -1;
     int popped = 0;
-    gt__proc *p;
+    gt__tnode *p;
     while ((p = gt__timer_pop_expired(&t, 1000))) {
-        ASSERT(p->timer_deadline >= last);
-        ASSERT_EQ(p->timer_idx, -1);
-        last = p->timer_deadline;
+        ASSERT(p->deadline >= last);
+        ASSERT_EQ(p->idx, -1);
+        last = p->deadline;
         popped++;
     }
     ASSERT_EQ(popped, N);
@@ -72,15 +72,15 @@ GT_TEST(timer_delete_and_move)
     ASSERT_OK(gt__timer_add(&t, &procs[1], 100000)); /* moves to the end */
     ASSERT_OK(gt__timer_add(&t, &procs[3], -5));     /* back in, first */
     for (int i = 0; i < t.n; i++)
-        ASSERT_EQ(t.heap[i]->timer_idx, i);
+        ASSERT_EQ(t.heap[i]->idx, i);
     ASSERT(gt__timer_pop_expired(&t, 1000000) == &procs[3]);
     int64_t last = -1000;
-    gt__proc *p, *final = NULL;
+    gt__tnode *p, *final = NULL;
     int popped = 1;
     while ((p = gt__timer_pop_expired(&t, 1000000))) {
         ASSERT(p != &procs[0] && p != &procs[6]);
-        ASSERT(p->timer_deadline >= last);
-        last = p->timer_deadline;
+        ASSERT(p->deadline >= last);
+        last = p->deadline;
         final = p;
         popped++;
     }

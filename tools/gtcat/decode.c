@@ -12,10 +12,11 @@
  *   --packet-size N       {packet_size, N}
  *   --line-length N       {line_length, N}
  *   --line-delimiter B    {line_delimiter, B}, B decimal
- * Options may repeat; as in Erlang's list the last one counts, and any bad
- * one makes the call badarg, as does an unknown TYPE (Erlang's badarg for
- * decode_packet(foo, ...)).  Exit status 0, or 2 for a usage error
- * (ssl_tls, which Erlang knows, is not supported).
+ * Options may repeat; as in Erlang's list the last one counts, and a value
+ * Erlang rejects (negative, above 2^32-1, a delimiter above 255 or with a
+ * type other than line) prints "badarg" as decode_packet raises it, exit 0.
+ * An unknown TYPE, a value that is not an integer, a missing TYPE are usage
+ * errors: exit 2 (ssl_tls, which Erlang knows, is not supported).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,9 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gentcp.h"
-
-int gtcat_decode_main(int argc, char **argv);
+#include "gtcat.h"
 
 static const struct {
     const char *name;
@@ -38,18 +37,6 @@ static const struct {
     {"httph", GT_PKT_HTTPH}, {"http_bin", GT_PKT_HTTP_BIN},
     {"httph_bin", GT_PKT_HTTPH_BIN},
 };
-
-static int usage(const char *why)
-{
-    fprintf(stderr,
-            "gtcat decode: %s\n"
-            "usage: gtcat decode TYPE [--packet-size N] [--line-length N]"
-            " [--line-delimiter BYTE] [--once] < bytes\n"
-            "TYPE: raw 0 1 2 4 asn1 sunrm cdr fcgi tpkt line http httph"
-            " http_bin httph_bin\n",
-            why);
-    return 2;
-}
 
 /* A decimal integer, possibly negative.  Returns false if s is not one.
  * *neg tells the sign; *v saturates at UINT64_MAX. */
@@ -141,64 +128,61 @@ static gt_packet_type next_type(gt_packet_type t0, gt_packet_type cur, const gt_
     }
 }
 
-int gtcat_decode_main(int argc, char **argv)
+int cmd_decode(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"once", no_argument, NULL, 'o'},
+        {"packet-size", required_argument, NULL, 's'},
+        {"line-length", required_argument, NULL, 'l'},
+        {"line-delimiter", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     gt_decode_opts opts = GT_DECODE_OPTS_INIT;
-    gt_packet_type type = GT_PKT_RAW;
-    bool once = false, badarg = false, have_type = false;
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--once") == 0) {
+    bool once = false, badarg = false;
+    const char *arg;
+    int c;
+    while ((c = next_opt(argc, argv, longopts, &arg)) != -1) {
+        bool neg;
+        uint64_t v;
+        if (c == 'o') {
             once = true;
             continue;
         }
-        if (strcmp(a, "--packet-size") == 0 || strcmp(a, "--line-length") == 0 ||
-            strcmp(a, "--line-delimiter") == 0) {
-            bool neg;
-            uint64_t v;
-            if (i + 1 >= argc || !parse_int(argv[i + 1], &neg, &v))
-                return usage("option needs an integer");
-            i++;
-            if (neg || v > UINT32_MAX) {
-                badarg = true; /* Erlang: term_to_Uint fails or > UINT_MAX */
-                continue;
-            }
-            if (a[2] == 'p')
-                opts.packet_size = v;
-            else if (a[7] == 'l')
-                opts.line_length = v;
-            else if (v > 255)
-                badarg = true;
-            else
-                opts.line_delimiter = (int)v;
-            continue;
-        }
-        if (a[0] == '-' && a[1] == '-')
-            return usage("unknown option");
-        if (have_type)
-            return usage("more than one TYPE");
-        size_t k;
-        for (k = 0; k < sizeof types / sizeof types[0]; k++)
-            if (strcmp(a, types[k].name) == 0)
-                break;
-        if (strcmp(a, "ssl_tls") == 0)
-            return usage("ssl_tls is not supported");
-        if (k == sizeof types / sizeof types[0])
-            badarg = true; /* decode_packet(foo, ...) raises badarg */
+        if (c != 's' && c != 'l' && c != 'd')
+            usage_error("unknown option '%s'", argv[optind - 1]);
+        if (!parse_int(arg, &neg, &v))
+            usage_error("--%s needs an integer, not '%s'",
+                        c == 's' ? "packet-size" : c == 'l' ? "line-length" : "line-delimiter", arg);
+        if (neg || v > UINT32_MAX)
+            badarg = true; /* Erlang: term_to_Uint fails or > UINT_MAX */
+        else if (c == 's')
+            opts.packet_size = v;
+        else if (c == 'l')
+            opts.line_length = v;
+        else if (v > 255)
+            badarg = true;
         else
-            type = types[k].type;
-        have_type = true;
+            opts.line_delimiter = (int)v;
     }
-    if (!have_type)
-        return usage("TYPE missing");
+    if (optind == argc)
+        usage_error("decode needs a TYPE");
+    if (argc - optind > 1)
+        usage_error("decode takes one TYPE");
+    const char *name = argv[optind];
+    size_t k;
+    for (k = 0; k < sizeof types / sizeof types[0]; k++)
+        if (strcmp(name, types[k].name) == 0)
+            break;
+    if (k == sizeof types / sizeof types[0])
+        usage_error("unknown TYPE '%s'%s", name,
+                    strcmp(name, "ssl_tls") == 0 ? " (ssl_tls is not supported)" : "");
+    gt_packet_type type = types[k].type;
 
     size_t len;
     uint8_t *bytes = read_all(stdin, &len);
     if (bytes == NULL) {
         fprintf(stderr, "gtcat decode: reading stdin: %s\n", strerror(errno));
-        return 1;
+        return EXIT_NETWORK;
     }
 
     gt_decode_result res;
@@ -219,5 +203,5 @@ int gtcat_decode_main(int argc, char **argv)
     free(bytes);
     if (fflush(stdout) != 0)
         rc = -1;
-    return rc < 0 ? 1 : 0;
+    return rc < 0 ? EXIT_NETWORK : 0;
 }

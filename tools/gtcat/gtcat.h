@@ -1,0 +1,46 @@
+/*
+ * gtcat.h -- what the gtcat commands share: argument parsing helpers,
+ * exit codes, the stdout lock.
+ */
+#ifndef GTCAT_H
+#define GTCAT_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gentcp.h"
+
+/* Exit status: 0 done, 1 a network or I/O error, 2 a usage error. */
+enum { EXIT_NETWORK = 1, EXIT_USAGE = 2 };
+
+/* Prints "gtcat: why" and the usage on stderr, exits 2. */
+__attribute__((noreturn)) void usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Prints "gtcat: what: atom (sentence)" on stderr, exits 1. */
+__attribute__((noreturn)) void die(const char *what, int err);
+
+/* getopt_long over argv[0..argc) (argv[0] is the command name) with the
+ * common handling: --help prints the usage on stdout and exits 0, an
+ * unknown option or a missing value is a usage error.  Returns the option's
+ * val, or -1 at the end; *optarg_out is its argument. */
+int next_opt(int argc, char **argv, const struct option *longopts, const char **optarg_out);
+
+/* PORT (0..65535), MS (>= 0) or a usage error naming what. */
+int parse_port(const char *s);
+long long parse_ms(const char *what, const char *s);
+
+/* --packet values: raw|0|1|2|4|line|asn1|sunrm|cdr|fcgi|tpkt, or a usage
+ * error. */
+int parse_packet(const char *s);
+
+/* Writes n bytes at p (and a newline when framed) to stdout, whole, under a
+ * lock shared by every connection process. */
+void print_packet(const void *p, size_t n, bool framed);
+
+int cmd_listen(int argc, char **argv);
+int cmd_connect(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * listen.c -- `gtcat listen PORT [--packet P] [--active MODE] [--echo]
+ * [--hibernate] [--bind ADDR]`.
+ *
+ * Prints "listening on PORT" first (useful with port 0) and accepts any
+ * number of connections, a process each.  With --echo every packet goes
+ * back framed the same way; without it packets are written to stdout (with
+ * a newline after each for a framed type).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gtcat.h"
+
+#define ECHO_ACTIVE_N 256 /* packets per re-arm: flow control without a
+                            round trip through setopts for every packet */
+#define ECHO_BATCH 256    /* packets echoed with one gt_send_many */
+
+typedef struct server {
+    int packet;
+    gt_opt active;  /* for printing connections; echo uses ECHO_ACTIVE_N */
+    bool echo, hibernate;
+} server;
+
+typedef struct conn {
+    gt_socket sock;
+    const server *srv;
+} conn;
+
+/* {active, N} with N <= 0 would make the socket passive at once and every
+ * re-arm passive again: a busy loop of tcp_passive messages. */
+static gt_opt parse_active(const char *s)
+{
+    if (strcmp(s, "true") == 0)
+        return GT_ACTIVE_TRUE;
+    if (strcmp(s, "false") == 0)
+        return GT_ACTIVE_FALSE;
+    if (strcmp(s, "once") == 0)
+        return GT_ACTIVE_ONCE;
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (*s && !*end && !errno && n >= 1 && n <= 32767)
+        return GT_ACTIVE_N(n);
+    usage_error("bad --active '%s' (true, false, once or 1..32767)", s);
+}
+
+/* The acceptor posts TAG_GO once the connection process owns its socket.
+ * Arming the socket earlier would send the first messages (and a
+ * tcp_passive, which controlling_process does not move) to the acceptor:
+ * Erlang servers wait for the same "go". */
+enum { TAG_GO = 1 };
+
+static bool is_go(const gt_msg *m, void *arg)
+{
+    (void)arg;
+    return m->kind == GT_MSG_USER && m->tag == TAG_GO;
+}
+
+static void wait_go(void)
+{
+    gt_msg *m;
+    if (gt_receive_match(is_go, NULL, GT_INFINITY, &m) == 0)
+        gt_msg_free(m);
+}
+
+static void arm(conn *c)
+{
+    gt_opt a = c->srv->echo && c->srv->active.v.i == GT_ACTIVE_TRUE_V
+                   ? GT_ACTIVE_N(ECHO_ACTIVE_N)
+                   : c->srv->active;
+    gt_setopts(c->sock, GT_OPTS(a));
+}
+
+/* Handles one message; returns false when the connection is over. */
+static bool handle(conn *c, gt_msg *m)
+{
+    bool more = true;
+    switch (m->kind) {
+    case GT_MSG_TCP:
+        if (c->srv->echo) {
+            if (gt_send(c->sock, m->data, m->len) != 0)
+                more = false;
+        } else {
+            print_packet(m->data, m->len, c->srv->packet != GT_PKT_RAW);
+        }
+        if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
+            arm(c);
+        break;
+    case GT_MSG_TCP_PASSIVE:
+        arm(c);
+        break;
+    case GT_MSG_TCP_ERROR:
+        fprintf(stderr, "gtcat: connection error: %s\n", gt_err_name(m->reason));
+        break;
+    default:
+        more = false;
+    }
+    gt_msg_free(m);
+    return more;
+}
+
+static void conn_end(conn *c)
+{
+    gt_close(c->sock);
+    free(c);
+}
+
+/* Waits for a packet, then echoes it and the packets already behind it in
+ * the mailbox with one gt_send_many; returns false when the connection is
+ * over.  The batch lives on the heap, allocated only once a packet is
+ * here: an idle connection holds nothing, and a process stack stays one
+ * page (10,000 connections). */
+static bool echo_burst(conn *c)
+{
+    gt_msg *m, *other = NULL;
+    if (gt_receive_match(gt_match_socket, &c->sock, GT_INFINITY, &m) != 0)
+        return false;
+    if (m->kind != GT_MSG_TCP)
+        return handle(c, m);
+    gt_msg **batch = malloc(ECHO_BATCH * sizeof *batch);
+    struct iovec *iov = malloc(ECHO_BATCH * sizeof *iov);
+    if (!batch || !iov) {
+        free(batch);
+        free(iov);
+        return handle(c, m); /* one at a time, then */
+    }
+    int n = 0;
+    do {
+        if (m->kind != GT_MSG_TCP) {
+            other = m; /* echo what came before it first */
+            break;
+        }
+        batch[n] = m;
+        iov[n] = (struct iovec){m->data, m->len};
+        n++;
+        if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
+            arm(c);
+    } while (n < ECHO_BATCH && gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0);
+    bool more = gt_send_many(c->sock, iov, n, NULL) == 0;
+    for (int i = 0; i < n; i++)
+        gt_msg_free(batch[i]);
+    free(batch);
+    free(iov);
+    if (other)
+        more = more && handle(c, other); /* frees it */
+    return more;
+}
+
+/* A connection process that keeps its stack between packets. */
+static void conn_active(void *arg)
+{
+    conn *c = arg;
+    wait_go();
+    arm(c);
+    gt_msg *m;
+    if (c->srv->echo) {
+        while (echo_burst(c)) {
+        }
+    } else {
+        while (gt_receive_match(gt_match_socket, &c->sock, GT_INFINITY, &m) == 0)
+            if (!handle(c, m))
+                break;
+    }
+    conn_end(c);
+}
+
+/* The hibernating variant: handle what is there, then give the stack back
+ * until the next message (gt_hibernate restarts this function). */
+static void conn_hibernating(void *arg)
+{
+    conn *c = arg;
+    gt_msg *m;
+    while (gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0)
+        if (!handle(c, m)) {
+            conn_end(c);
+            return;
+        }
+    gt_hibernate(conn_hibernating, c);
+}
+
+static void conn_hibernate_start(void *arg)
+{
+    wait_go();
+    arm(arg);
+    conn_hibernating(arg);
+}
+
+/* Passive connections: recv until closed. */
+static void conn_passive(void *arg)
+{
+    conn *c = arg;
+    gt_msg *m;
+    int rc;
+    wait_go();
+    while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
+        if (c->srv->echo) {
+            rc = gt_send(c->sock, m->data, m->len);
+            gt_msg_free(m);
+            if (rc)
+                break;
+        } else {
+            print_packet(m->data, m->len, c->srv->packet != GT_PKT_RAW);
+            gt_msg_free(m);
+        }
+    }
+    if (rc && rc != GT_ECLOSED)
+        fprintf(stderr, "gtcat: recv: %s\n", gt_err_name(rc));
+    conn_end(c);
+}
+
+/* Accepts for ever.  Out of descriptors, gt_accept says emfile and paces
+ * the retries itself: say so once, and again when serving resumes. */
+static void accept_loop(gt_socket ls, const server *srv)
+{
+    bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
+    gt_proc_fn fn = passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active;
+    bool at_limit = false;
+    for (;;) {
+        gt_socket s;
+        int rc = gt_accept(ls, GT_INFINITY, &s);
+        if (rc == -EMFILE || rc == -ENFILE) {
+            if (!at_limit)
+                fprintf(stderr, "gtcat: accept: %s; waiting for descriptors\n", gt_err_name(rc));
+            at_limit = true;
+            continue;
+        }
+        if (rc)
+            die("accept", rc);
+        if (at_limit)
+            fprintf(stderr, "gtcat: accepting again\n");
+        at_limit = false;
+        conn *c = malloc(sizeof *c);
+        gt_pid pid;
+        if (!c || (c->sock = s, c->srv = srv, gt_spawn(fn, c, NULL, &pid)) != 0) {
+            fprintf(stderr, "gtcat: cannot start a connection process\n");
+            free(c);
+            gt_close(s);
+            continue;
+        }
+        gt_controlling_process(s, pid);
+        gt_post(pid, TAG_GO, NULL, 0);
+    }
+}
+
+int cmd_listen(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"packet", required_argument, NULL, 'p'}, {"active", required_argument, NULL, 'a'},
+        {"echo", no_argument, NULL, 'e'},         {"hibernate", no_argument, NULL, 'H'},
+        {"bind", required_argument, NULL, 'b'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    server srv = {.packet = GT_PKT_RAW, .active = GT_ACTIVE_TRUE};
+    const char *bind = NULL, *arg;
+    int c;
+    while ((c = next_opt(argc, argv, longopts, &arg)) != -1) {
+        switch (c) {
+        case 'p': srv.packet = parse_packet(arg); break;
+        case 'a': srv.active = parse_active(arg); break;
+        case 'e': srv.echo = true; break;
+        case 'H': srv.hibernate = true; break;
+        case 'b': bind = arg; break;
+        default: usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        usage_error(optind == argc ? "listen needs a PORT" : "listen takes one PORT");
+    int port = parse_port(argv[optind]);
+    gt_socket ls;
+    /* exit_on_close false: a peer that half-closes (shutdown(write)) still
+     * gets every echo; we close after its tcp_closed (docs/spec/semantics.md 49). */
+    gt_opt opts[] = {GT_BINARY, GT_PACKET(srv.packet), GT_ACTIVE_FALSE, GT_REUSEADDR(true),
+                     GT_BACKLOG(1024), GT_DELAY_SEND(srv.echo), GT_EXIT_ON_CLOSE(false),
+                     GT_IP(bind)};
+    size_t nopts = sizeof opts / sizeof opts[0] - (bind ? 0 : 1);
+    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls);
+    if (rc == GT_EBADARG && bind)
+        usage_error("bad --bind address '%s'", bind);
+    if (rc)
+        die("listen", rc);
+    gt_port(ls, &port);
+    printf("listening on %d\n", port);
+    fflush(stdout);
+    accept_loop(ls, &srv);
+    return 0;
+}
