@@ -78,14 +78,19 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
 
 /* ---- owner's socket list ---- */
 
-void gt__proc_link_sock(gt__proc *p, gt__sock *s)
+static void link_plocked(gt__proc *p, gt__sock *s)
 {
-    pthread_mutex_lock(&p->plock);
     s->own_prev = NULL;
     s->own_next = p->sockets;
     if (p->sockets)
         p->sockets->own_prev = s;
     p->sockets = s;
+}
+
+void gt__proc_link_sock(gt__proc *p, gt__sock *s)
+{
+    pthread_mutex_lock(&p->plock);
+    link_plocked(p, s);
     pthread_mutex_unlock(&p->plock);
 }
 
@@ -326,17 +331,32 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     } else if (!(to = gt__proc_lookup(pid)) || !gt__proc_alive(to)) {
         rc = GT_EBADARG;
     } else if (to != self) {
-        /* Pending tcp/tcp_closed messages follow the socket, in order.  A
+        /* The new owner may be exiting: once its exit has emptied its
+         * socket list, a socket linked there would stay open with a dead
+         * owner.  So the hand-over happens under its plock, only while it
+         * is not exiting (set under that lock before the list is emptied);
+         * an exiting owner is a dead one: badarg, the socket stays ours.
+         * Pending tcp/tcp_closed messages follow the socket, in order.  A
          * tcp_closed among them means the socket is finished: inet then
-         * leaves the owner unchanged (docs/spec/semantics.md rule 62). */
-        bool closed_seen = gt__mbox_move_socket(self, to, h);
-        if (!closed_seen) {
-            gt__proc_unlink_sock(self, s);
+         * leaves the owner unchanged (docs/spec/semantics.md rule 62).
+         * Lock order: s, to's plock, then the mailboxes. */
+        bool moved = false;
+        gt__proc_unlink_sock(self, s); /* our exit cannot run meanwhile */
+        pthread_mutex_lock(&to->plock);
+        if (to->exiting)
+            rc = GT_EBADARG;
+        else if (!gt__mbox_move_socket(self, to, h)) {
+            link_plocked(to, s);
+            moved = true;
+        }
+        pthread_mutex_unlock(&to->plock);
+        if (moved) {
             gt__proc_ref(to);
             s->owner = to;
-            gt__proc_link_sock(to, s);
             gt__proc_unref(self);
             rehome(s, to);
+        } else {
+            gt__proc_link_sock(self, s);
         }
     }
     gt__sock_release(s);

@@ -491,6 +491,14 @@ static inline gt_socket h_raw_peer_server(gt_optlist lopts, int *peer_fd)
     return a;
 }
 
+/* CLOCK_MONOTONIC in ms, for the time bounds of loops. */
+static inline int64_t h_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static inline void h_msleep(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
