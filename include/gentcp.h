@@ -15,7 +15,11 @@
  *
  *  - Handles.  gt_socket and gt_pid are small value structs holding an index
  *    and a generation.  A stale handle (a closed socket, a dead process) is
- *    an error (closed / badarg / noproc), never a dangling pointer.
+ *    an error (closed / badarg / noproc), never a dangling pointer, and never
+ *    names a later socket or process, however long the program runs: a slot
+ *    is reused with a new generation (44 bits), and a slot whose generation
+ *    would wrap is retired rather than reused.  Compare with gt_pid_eq /
+ *    gt_sock_eq; id 0 is "none".
  *
  *  - Timeouts are milliseconds as in Erlang: 0 polls, GT_INFINITY waits
  *    forever.  Negative values other than GT_INFINITY are treated as 0.
@@ -85,11 +89,11 @@ const char *gt_strerror(int err);
 #define GT_INFINITY (-1)
 
 typedef struct gt_pid {
-    uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
+    uint64_t id; /* slot index (low 20 bits) and generation; 0 = none */
 } gt_pid;
 
 typedef struct gt_socket {
-    uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
+    uint64_t id; /* slot index (low 20 bits) and generation; 0 = none */
 } gt_socket;
 
 /* Runtime configuration, read once by gt_init().  Zero fields take defaults. */

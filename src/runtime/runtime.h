@@ -34,7 +34,7 @@ typedef struct gt__stack {
 struct gt__proc {
     gt__proc *rq_next;          /* run queue link                       */
     gt__sched *sched;           /* home scheduler; NULL for OS threads  */
-    uint32_t id;                /* handle: index | generation << 20     */
+    uint64_t id;                /* handle: index | generation << 20     */
     atomic_int state;           /* P_*                                  */
     atomic_int notified;        /* a wake arrived since the last park   */
     atomic_int refs;

@@ -1,0 +1,81 @@
+/*
+ * idmap_test.c -- the handle tables behind gt_pid and gt_socket: a stale id
+ * never names a later object, including when a slot's generation reaches
+ * its limit (forced here, rather than reusing a slot 2^44 times).
+ */
+#include "util/idmap.h"
+#include "../test.h"
+
+#define SLOT(id) ((uint32_t)((id) & (GT__ID_SLOTS - 1)))
+
+/* Adds and removes objects until slot comes round again; returns its id
+ * (holding obj) or 0. */
+static uint64_t cycle_to(gt__idmap *m, uint32_t slot, void *obj)
+{
+    for (uint32_t i = 0; i <= m->cap; i++) {
+        uint64_t id = gt__idmap_add(m, obj);
+        ASSERT(id != 0);
+        if (SLOT(id) == slot)
+            return id;
+        gt__idmap_del(m, id);
+    }
+    return 0;
+}
+
+GT_TEST(idmap_stale_id_is_stale)
+{
+    gt__idmap m = GT__IDMAP_INIT;
+    int a, b;
+    uint64_t ia = gt__idmap_add(&m, &a);
+    ASSERT(ia != 0);
+    ASSERT(gt__idmap_get(&m, ia, NULL) == &a);
+    gt__idmap_del(&m, ia);
+    ASSERT(gt__idmap_get(&m, ia, NULL) == NULL);
+    uint64_t ib = cycle_to(&m, SLOT(ia), &b);
+    ASSERT(ib != 0 && ib != ia);
+    ASSERT(gt__idmap_get(&m, ia, NULL) == NULL);
+    ASSERT(gt__idmap_get(&m, ib, NULL) == &b);
+    gt__idmap_del(&m, ia); /* stale: ignored */
+    ASSERT(gt__idmap_get(&m, ib, NULL) == &b);
+    ASSERT(gt__idmap_get(&m, 0, NULL) == NULL);
+}
+
+/* Issue 7 item 14: with 12 generation bits the 4096th use of a slot gave
+ * back its first id, so a handle closed long ago named a live object.  A
+ * slot at the last generation is now retired, never reused. */
+GT_TEST(i7_14_idmap_generation_limit_retires_slot)
+{
+    gt__idmap m = GT__IDMAP_INIT;
+    int a, b, c;
+    uint64_t first = gt__idmap_add(&m, &a);
+    ASSERT(first != 0);
+    uint32_t slot = SLOT(first);
+    gt__idmap_del(&m, first);
+    m.gen[slot] = GT__ID_GEN_MAX; /* as if used 2^44 - 2 times since */
+    uint64_t last = cycle_to(&m, slot, &b);
+    ASSERT(last != 0);
+    ASSERT(last >> GT__ID_SLOT_BITS == GT__ID_GEN_MAX);
+    ASSERT(gt__idmap_get(&m, last, NULL) == &b);
+    gt__idmap_del(&m, last);
+    ASSERT(gt__idmap_get(&m, last, NULL) == NULL);
+    /* Twice round the table: the slot never comes back, no id repeats. */
+    uint32_t rounds = 2 * m.cap;
+    for (uint32_t i = 0; i < rounds; i++) {
+        uint64_t id = gt__idmap_add(&m, &c);
+        ASSERT(id != 0);
+        if (SLOT(id) == slot)
+            gt_test_fail(__FILE__, __LINE__, "retired slot %u reused: id %llu (first was %llu)",
+                         slot, (unsigned long long)id, (unsigned long long)first);
+        ASSERT(gt__idmap_get(&m, first, NULL) == NULL);
+        ASSERT(gt__idmap_get(&m, last, NULL) == NULL);
+        gt__idmap_del(&m, id);
+    }
+}
+
+/* The public handles carry the whole id. */
+GT_TEST(i7_14_handles_are_64_bit)
+{
+    ASSERT_EQ(sizeof(gt_socket){0}.id, sizeof(uint64_t));
+    ASSERT_EQ(sizeof(gt_pid){0}.id, sizeof(uint64_t));
+    ASSERT(GT__ID_GEN_MAX >= (UINT64_C(1) << 32) - 1);
+}
