@@ -54,7 +54,14 @@ static gt__proc *proc_new(bool is_thread)
     gt__mbox_init(&p->mbox);
     if (is_thread) {
         pthread_mutex_init(&p->tlock, NULL);
-        pthread_cond_init(&p->tcond, NULL);
+        /* Deadlines are on CLOCK_MONOTONIC; a condition variable on the
+         * default CLOCK_REALTIME would take them as long past and return
+         * at once, turning every timed wait into a busy loop. */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&p->tcond, &ca);
+        pthread_condattr_destroy(&ca);
     }
     p->id = gt__idmap_add(&procs, p);
     if (!p->id) {
@@ -123,14 +130,10 @@ static void thread_park(gt__proc *p, int64_t deadline)
         if (deadline < 0) {
             pthread_cond_wait(&p->tcond, &p->tlock);
         } else {
-            int64_t now = gt__now_ms();
-            if (now >= deadline)
+            if (gt__expired(deadline))
                 break;
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t ns = ts.tv_nsec + (deadline - now) * 1000000;
-            ts.tv_sec += ns / 1000000000;
-            ts.tv_nsec = ns % 1000000000;
+            struct timespec ts = {.tv_sec = deadline / 1000,
+                                  .tv_nsec = (long)(deadline % 1000) * 1000000};
             pthread_cond_timedwait(&p->tcond, &p->tlock, &ts);
         }
     }
