@@ -186,6 +186,11 @@ void gt__proc_entry(void *arg)
     gt__proc *p = arg;
     gt__fiber_started();
     gt__tls_proc = p;
+    /* A restart from hibernation is the return from that park: it consumes
+     * the wake, as gt__park() does.  Left set, the flag would make the next
+     * gt_hibernate() requeue the process at once, forever, for a process
+     * that never parks in between (it polls its mailbox, then hibernates). */
+    atomic_store(&p->notified, 0);
     p->fn(p->arg);
     gt_exit();
 }
