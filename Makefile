@@ -84,6 +84,9 @@ $(B)/examples/%: $(B)/examples/%.o $(B)/libgentcp.a
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/runner.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/tests/runner.o $(B)/libgentcp.a $(LDLIBS)
 
+# timer_fault_test makes the scheduler's timer insert fail on demand.
+$(B)/tests/integ/timer_fault_test: LDFLAGS += -Wl,--wrap=gt__timer_add
+
 $(B)/bench/%: $(B)/bench/%.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/libgentcp.a $(LDLIBS) -lm
 

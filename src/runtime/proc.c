@@ -150,8 +150,13 @@ void gt__park(int64_t deadline)
         thread_park(p, deadline);
         return;
     }
-    if (deadline >= 0)
-        gt__timer_add(&p->sched->timers, p, deadline);
+    if (deadline >= 0 && gt__timer_add(&p->sched->timers, p, deadline) != 0) {
+        /* No memory for the timer: parked, nothing would end the wait at
+         * its deadline.  Yield instead: a spurious return, after which the
+         * caller checks its condition and deadline again. */
+        gt__sched_switch_out(p, Y_YIELD);
+        return;
+    }
     gt__sched_switch_out(p, Y_PARK);
     gt__timer_del(&p->sched->timers, p);
     atomic_store(&p->notified, 0);
