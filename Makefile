@@ -84,8 +84,8 @@ $(B)/examples/%: $(B)/examples/%.o $(B)/libgentcp.a
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/runner.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/tests/runner.o $(B)/libgentcp.a $(LDLIBS)
 
-# timer_fault_test makes the scheduler's timer insert fail on demand.
-$(B)/tests/integ/timer_fault_test: LDFLAGS += -Wl,--wrap=gt__timer_add
+# fault_test makes internal allocations fail on demand (see the test).
+$(B)/tests/integ/fault_test: LDFLAGS += -Wl,--wrap=gt__timer_add,--wrap=gt__msg_new
 
 $(B)/bench/%: $(B)/bench/%.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/libgentcp.a $(LDLIBS) -lm

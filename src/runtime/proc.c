@@ -33,6 +33,8 @@ void gt__proc_unref(gt__proc *p)
         pthread_mutex_destroy(&p->tlock);
         pthread_cond_destroy(&p->tcond);
     }
+    for (int i = 0; i < p->nmonitors; i++) /* an exit that never ran */
+        gt_msg_free(p->monitors[i].down);
     free(p->monitors);
     free(p);
 }
@@ -264,21 +266,19 @@ static void proc_exit_common(gt__proc *p)
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
     pthread_mutex_lock(&p->plock);
-    gt_pid *mons = p->monitors;
+    gt__monitor *mons = p->monitors;
     int n = p->nmonitors;
     p->monitors = NULL;
     p->nmonitors = p->cap_monitors = 0;
     pthread_mutex_unlock(&p->plock);
     for (int i = 0; i < n; i++) {
-        gt__proc *m = gt__proc_lookup(mons[i]);
-        if (!m)
-            continue;
-        gt_msg *msg = gt__msg_new(GT_MSG_DOWN, 0);
-        if (msg) {
-            msg->from = (gt_pid){p->id};
-            gt__mbox_deliver(m, msg, msg);
+        gt__proc *m = gt__proc_lookup(mons[i].watcher);
+        if (m) {
+            gt__mbox_deliver(m, mons[i].down, mons[i].down);
+            gt__proc_unref(m);
+        } else {
+            gt_msg_free(mons[i].down);
         }
-        gt__proc_unref(m);
     }
     free(mons);
 }
@@ -347,39 +347,43 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
     abort(); /* unreachable: the process restarts in gt__proc_entry */
 }
 
+/* The DOWN message is allocated here, not at the exit: an exit that found
+ * no memory for it would leave the watcher waiting for ever. */
 int gt_monitor(gt_pid pid)
 {
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
+    gt_msg *down = gt__msg_new(GT_MSG_DOWN, 0);
+    if (!down)
+        return -ENOMEM;
+    down->from = pid;
     gt__proc *p = gt__proc_lookup(pid);
-    bool dead = true;
     if (p) {
+        int rc = 0;
         pthread_mutex_lock(&p->plock);
-        if (!p->exiting) {
-            dead = false;
-            if (p->nmonitors == p->cap_monitors) {
-                int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
-                gt_pid *m = realloc(p->monitors, (size_t)cap * sizeof *m);
-                if (!m) {
-                    pthread_mutex_unlock(&p->plock);
-                    gt__proc_unref(p);
-                    return -ENOMEM;
-                }
+        if (!p->exiting && p->nmonitors == p->cap_monitors) {
+            int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
+            gt__monitor *m = realloc(p->monitors, (size_t)cap * sizeof *m);
+            if (m) {
                 p->monitors = m;
                 p->cap_monitors = cap;
+            } else {
+                rc = -ENOMEM;
             }
-            p->monitors[p->nmonitors++] = (gt_pid){self->id};
+        }
+        if (!p->exiting && rc == 0) {
+            p->monitors[p->nmonitors++] = (gt__monitor){gt__proc_pid(self), down};
+            down = NULL;
         }
         pthread_mutex_unlock(&p->plock);
         gt__proc_unref(p);
+        if (rc) {
+            gt_msg_free(down);
+            return rc;
+        }
     }
-    if (dead) {
-        gt_msg *msg = gt__msg_new(GT_MSG_DOWN, 0);
-        if (!msg)
-            return -ENOMEM;
-        msg->from = pid;
-        gt__mbox_deliver(self, msg, msg);
-    }
+    if (down) /* dead already */
+        gt__mbox_deliver(self, down, down);
     return 0;
 }

@@ -31,6 +31,13 @@ typedef struct gt__stack {
     size_t size;        /* usable bytes */
 } gt__stack;
 
+/* A process watching another: the DOWN it gets is allocated with the
+ * monitor, so that the exit that sends it cannot fail. */
+typedef struct gt__monitor {
+    gt_pid watcher;
+    gt_msg *down;
+} gt__monitor;
+
 struct gt__proc {
     gt__proc *rq_next;          /* run queue link                       */
     gt__sched *sched;           /* home scheduler; NULL for OS threads  */
@@ -54,7 +61,7 @@ struct gt__proc {
     /* owned sockets and monitors, under plock */
     pthread_mutex_t plock;
     gt__sock *sockets;
-    gt_pid *monitors;
+    gt__monitor *monitors;
     int nmonitors, cap_monitors;
     bool exiting;
     gt__mailbox mbox;
