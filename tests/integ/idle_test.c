@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 
 #define IDLE_PERMILLE 50 /* 5% of a core */
-#define SLACK_US 10000   /* the measured work's own CPU (a 1 MiB copy, ...) */
+#define SLACK_US 10000   /* the measured calls' own CPU */
 #define SETTLE_MS 200    /* far past the spin window */
 #define WAIT_MS 400      /* each timed wait */
 
@@ -81,7 +81,7 @@ static void wait_flag(atomic_int *f, int want, int64_t ms)
 {
     int64_t end = h_now_ms() + ms;
     while (atomic_load(f) < want && h_now_ms() < end)
-        h_msleep(5);
+        h_msleep(20);
     if (atomic_load(f) < want)
         gt_test_fail(__FILE__, __LINE__, "flag at %d, want %d after %lld ms", atomic_load(f),
                      want, (long long)ms);
@@ -126,25 +126,37 @@ typedef struct waits {
     atomic_int done;
 } waits;
 
-/* The raw peer of the draining close: reads nothing for WAIT_MS, then
- * everything until EOF. */
+/* The raw peer of the draining close, a thread started before anything is
+ * measured (starting a thread costs CPU, a lot under TSan): told by a
+ * pipe that the close began, it reads nothing for WAIT_MS, ends the
+ * measurement (what follows, the drain's copying, is work, not waiting),
+ * then reads everything until EOF. */
+typedef struct drain {
+    int fd, go[2];
+    int64_t cpu_end, wall_end; /* read after pthread_join */
+} drain;
+
 static void *slow_reader(void *arg)
 {
-    int fd = *(int *)arg;
+    drain *d = arg;
+    struct pollfd go = {.fd = d->go[0], .events = POLLIN};
+    if (poll(&go, 1, 30000) != 1)
+        return NULL;
     h_msleep(WAIT_MS);
+    d->cpu_end = cpu_us();
+    d->wall_end = wall_us();
     char buf[65536];
     for (int i = 0; i < 100000; i++) {
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
-        if (poll(&pf, 1, H_WAIT) != 1 || read(fd, buf, sizeof buf) <= 0)
+        struct pollfd pf = {.fd = d->fd, .events = POLLIN};
+        if (poll(&pf, 1, H_WAIT) != 1 || read(d->fd, buf, sizeof buf) <= 0)
             break;
     }
-    close(fd);
     return NULL;
 }
 
-/* A gentcp socket with 1 MiB queued that its raw peer does not read yet:
- * small kernel buffers on both sides, a high watermark above the queue so
- * that the send itself does not wait. */
+/* A gentcp socket with 128 KiB queued that its raw peer does not read yet:
+ * small kernel buffers on both sides (they hold a small part of it), a
+ * high watermark above the queue so that the send itself does not wait. */
 static gt_socket stalled_socket(int *peer_fd)
 {
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -158,11 +170,11 @@ static gt_socket stalled_socket(int *peer_fd)
     socklen_t sl = sizeof sa;
     ASSERT(getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
     gt_socket c = h_connect(ntohs(sa.sin_port),
-                            GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(4096), GT_HIGH_WATERMARK(4 << 20),
-                                    GT_LOW_WATERMARK(2 << 20)));
+                            GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(4096), GT_HIGH_WATERMARK(1 << 20),
+                                    GT_LOW_WATERMARK(512 << 10)));
     *peer_fd = h_raw_accept(lfd);
     close(lfd);
-    size_t n = 1 << 20;
+    size_t n = 128 << 10;
     char *data = calloc(1, n);
     ASSERT(data);
     ASSERT_OK(gt_send(c, data, n));
@@ -177,8 +189,12 @@ static void timed_waits(waits *w)
     gt_msg *m = NULL;
     gt_socket l, c, a;
     h_pair(GT_OPTS(GT_ACTIVE_FALSE), GT_OPTS(GT_ACTIVE_FALSE), &l, &c, &a);
-    int peer = -1;
-    gt_socket st = stalled_socket(&peer);
+    drain d = {.fd = -1};
+    gt_socket st = stalled_socket(&d.fd);
+    pthread_t t;
+    ASSERT(pipe(d.go) == 0);
+    ASSERT(pthread_create(&t, NULL, slow_reader, &d) == 0);
+    h_msleep(SETTLE_MS);
 
     span_start(&w->s[W_SLEEP]);
     gt_sleep(WAIT_MS);
@@ -197,14 +213,16 @@ static void timed_waits(waits *w)
     w->rc[W_ACCEPT] = gt_accept(l, WAIT_MS, &extra);
     span_end(&w->s[W_ACCEPT]);
 
-    pthread_t t;
-    w->rc[W_CLOSE_DRAIN] = pthread_create(&t, NULL, slow_reader, &peer);
-    if (w->rc[W_CLOSE_DRAIN] == 0) {
-        span_start(&w->s[W_CLOSE_DRAIN]);
-        w->rc[W_CLOSE_DRAIN] = gt_close(st);
-        span_end(&w->s[W_CLOSE_DRAIN]);
-        pthread_join(t, NULL);
-    }
+    span *sp = &w->s[W_CLOSE_DRAIN];
+    span_start(sp);
+    ASSERT(write(d.go[1], "g", 1) == 1);
+    w->rc[W_CLOSE_DRAIN] = gt_close(st);
+    pthread_join(t, NULL);
+    sp->cpu = d.cpu_end - sp->cpu0;
+    sp->wall = d.wall_end - sp->wall0;
+    close(d.fd);
+    close(d.go[0]);
+    close(d.go[1]);
     gt_close(a);
     gt_close(c);
     gt_close(l);
