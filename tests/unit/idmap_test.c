@@ -6,7 +6,17 @@
 #include "util/idmap.h"
 #include "../test.h"
 
+#include <stdlib.h>
+
 #define SLOT(id) ((uint32_t)((id) & (GT__ID_SLOTS - 1)))
+
+/* The library's tables live as long as the program; the test's do not. */
+static void idmap_free(gt__idmap *m)
+{
+    free(m->ptr);
+    free(m->gen);
+    free(m->free_ring);
+}
 
 /* Adds and removes objects until slot comes round again; returns its id
  * (holding obj) or 0. */
@@ -38,6 +48,7 @@ GT_TEST(idmap_stale_id_is_stale)
     gt__idmap_del(&m, ia); /* stale: ignored */
     ASSERT(gt__idmap_get(&m, ib, NULL) == &b);
     ASSERT(gt__idmap_get(&m, 0, NULL) == NULL);
+    idmap_free(&m);
 }
 
 /* Issue 7 item 14: with 12 generation bits the 4096th use of a slot gave
@@ -70,6 +81,7 @@ GT_TEST(i7_14_idmap_generation_limit_retires_slot)
         ASSERT(gt__idmap_get(&m, last, NULL) == NULL);
         gt__idmap_del(&m, id);
     }
+    idmap_free(&m);
 }
 
 /* The public handles carry the whole id. */
