@@ -427,20 +427,7 @@ static void peer_child(int port, int ready_fd, int hold_fd)
 
 GT_TEST(idle_10000_hibernating_connections)
 {
-    struct rlimit rl;
-    rlim_t need = NCONN + 200;
-    ASSERT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    if (rl.rlim_cur < need) {
-        rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < need) {
-            char why[128];
-            snprintf(why, sizeof why, "RLIMIT_NOFILE is %llu (hard limit), 10,000 connections need %llu",
-                     (unsigned long long)rl.rlim_cur, (unsigned long long)need);
-            SKIP(why);
-        }
-    }
+    h_need_fds(NCONN + 200, "10,000 connections");
     static acceptor a;
     a.conns = calloc(NCONN, sizeof *a.conns);
     ASSERT(a.conns);
