@@ -110,6 +110,9 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/tests/runner.o $(B)/libgentcp.a
 $(DIFF_GT): $(B)/tests/interop/diff_gt.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/libgentcp.a $(LDLIBS)
 
+# fault_test makes internal allocations fail on demand (see the test).
+$(B)/tests/integ/fault_test: LDFLAGS += -Wl,--wrap=gt__timer_add,--wrap=gt__msg_new
+
 $(B)/bench/%: $(B)/bench/%.o $(B)/libgentcp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/libgentcp.a $(LDLIBS) -lm
 

@@ -8,6 +8,7 @@
  * Usage: acceptor_pool [WORKERS] [CLIENTS]
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static void loop(gt_socket s)
             }
             gt_msg_free(m);
         } else if (m->kind == GT_MSG_TCP_CLOSED) {
-            printf("Socket %u closed [%u]\n", s.id, gt_self().id);
+            printf("Socket %" PRIu64 " closed [%" PRIu64 "]\n", s.id, gt_self().id);
             gt_msg_free(m);
             return;
         } else {

@@ -27,6 +27,10 @@
  *      a process: GT_ENOPROC from gt_post; GT_EBADARG from
  *        controlling_process to it; gt_monitor returns 0 and the
  *        GT_MSG_DOWN arrives at once; gt_is_alive is false.
+ *    A stale handle never names a later socket or process, however long the
+ *    program runs: a slot is reused with a new generation (44 bits), and a
+ *    slot whose generation would wrap is retired rather than reused.
+ *    Compare with gt_pid_eq / gt_sock_eq; id 0 is "none".
  *
  *  - Timeouts are milliseconds as in Erlang: 0 polls, GT_INFINITY waits
  *    forever.  Negative values other than GT_INFINITY are treated as 0;
@@ -119,11 +123,11 @@ const char *gt_strerror(int err);
 #define GT_INFINITY (-1)
 
 typedef struct gt_pid {
-    uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
+    uint64_t id; /* slot index (low 20 bits) and generation; 0 = none */
 } gt_pid;
 
 typedef struct gt_socket {
-    uint32_t id; /* slot index (low 20 bits) and generation; 0 = none */
+    uint64_t id; /* slot index (low 20 bits) and generation; 0 = none */
 } gt_socket;
 
 /* Runtime configuration, read once by gt_init().  A field set here (non-zero)

@@ -34,6 +34,8 @@ void gt__proc_unref(gt__proc *p)
         pthread_mutex_destroy(&p->tlock);
         pthread_cond_destroy(&p->tcond);
     }
+    for (int i = 0; i < p->nmonitors; i++) /* an exit that never ran */
+        gt_msg_free(p->monitors[i].down);
     free(p->monitors);
     free(p);
 }
@@ -62,7 +64,14 @@ static gt__proc *proc_new(bool is_thread)
     gt__mbox_init(&p->mbox);
     if (is_thread) {
         pthread_mutex_init(&p->tlock, NULL);
-        pthread_cond_init(&p->tcond, NULL);
+        /* Deadlines are on CLOCK_MONOTONIC; a condition variable on the
+         * default CLOCK_REALTIME would take them as long past and return
+         * at once, turning every timed wait into a busy loop. */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&p->tcond, &ca);
+        pthread_condattr_destroy(&ca);
     }
     p->id = gt__idmap_add(&procs, p);
     if (!p->id) {
@@ -131,14 +140,10 @@ static void thread_park(gt__proc *p, int64_t deadline)
         if (deadline < 0) {
             pthread_cond_wait(&p->tcond, &p->tlock);
         } else {
-            int64_t now = gt__now_ms();
-            if (now >= deadline)
+            if (gt__expired(deadline))
                 break;
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t ns = ts.tv_nsec + (deadline - now) * 1000000;
-            ts.tv_sec += ns / 1000000000;
-            ts.tv_nsec = ns % 1000000000;
+            struct timespec ts = {.tv_sec = deadline / 1000,
+                                  .tv_nsec = (long)(deadline % 1000) * 1000000};
             pthread_cond_timedwait(&p->tcond, &p->tlock, &ts);
         }
     }
@@ -155,8 +160,13 @@ void gt__park(int64_t deadline)
         thread_park(p, deadline);
         return;
     }
-    if (deadline >= 0)
-        gt__timer_add(&p->sched->timers, &p->tnode, deadline);
+    if (deadline >= 0 && gt__timer_add(&p->sched->timers, &p->tnode, deadline) != 0) {
+        /* No memory for the timer: parked, nothing would end the wait at
+         * its deadline.  Yield instead: a spurious return, after which the
+         * caller checks its condition and deadline again. */
+        gt__sched_switch_out(p, Y_YIELD);
+        return;
+    }
     gt__sched_switch_out(p, Y_PARK);
     gt__timer_del(&p->sched->timers, &p->tnode);
     atomic_store(&p->notified, 0);
@@ -191,6 +201,11 @@ void gt__proc_entry(void *arg)
     gt__proc *p = arg;
     gt__fiber_started();
     gt__tls_proc = p;
+    /* A restart from hibernation is the return from that park: it consumes
+     * the wake, as gt__park() does.  Left set, the flag would make the next
+     * gt_hibernate() requeue the process at once, forever, for a process
+     * that never parks in between (it polls its mailbox, then hibernates). */
+    atomic_store(&p->notified, 0);
     p->fn(p->arg);
     gt_exit();
 }
@@ -260,21 +275,19 @@ static void proc_exit_common(gt__proc *p)
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
     pthread_mutex_lock(&p->plock);
-    gt_pid *mons = p->monitors;
+    gt__monitor *mons = p->monitors;
     int n = p->nmonitors;
     p->monitors = NULL;
     p->nmonitors = p->cap_monitors = 0;
     pthread_mutex_unlock(&p->plock);
     for (int i = 0; i < n; i++) {
-        gt__proc *m = gt__proc_lookup(mons[i]);
-        if (!m)
-            continue;
-        gt_msg *msg = gt__msg_new(GT_MSG_DOWN, 0);
-        if (msg) {
-            msg->from = (gt_pid){p->id};
-            gt__mbox_deliver(m, msg, msg);
+        gt__proc *m = gt__proc_lookup(mons[i].watcher);
+        if (m) {
+            gt__mbox_deliver(m, mons[i].down, mons[i].down);
+            gt__proc_unref(m);
+        } else {
+            gt_msg_free(mons[i].down);
         }
-        gt__proc_unref(m);
     }
     free(mons);
 }
@@ -347,39 +360,43 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
     abort(); /* unreachable: the process restarts in gt__proc_entry */
 }
 
+/* The DOWN message is allocated here, not at the exit: an exit that found
+ * no memory for it would leave the watcher waiting for ever. */
 int gt_monitor(gt_pid pid)
 {
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
+    gt_msg *down = gt__msg_new(GT_MSG_DOWN, 0);
+    if (!down)
+        return -ENOMEM;
+    down->from = pid;
     gt__proc *p = gt__proc_lookup(pid);
-    bool dead = true;
     if (p) {
+        int rc = 0;
         pthread_mutex_lock(&p->plock);
-        if (!p->exiting) {
-            dead = false;
-            if (p->nmonitors == p->cap_monitors) {
-                int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
-                gt_pid *m = realloc(p->monitors, (size_t)cap * sizeof *m);
-                if (!m) {
-                    pthread_mutex_unlock(&p->plock);
-                    gt__proc_unref(p);
-                    return -ENOMEM;
-                }
+        if (!p->exiting && p->nmonitors == p->cap_monitors) {
+            int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
+            gt__monitor *m = realloc(p->monitors, (size_t)cap * sizeof *m);
+            if (m) {
                 p->monitors = m;
                 p->cap_monitors = cap;
+            } else {
+                rc = -ENOMEM;
             }
-            p->monitors[p->nmonitors++] = (gt_pid){self->id};
+        }
+        if (!p->exiting && rc == 0) {
+            p->monitors[p->nmonitors++] = (gt__monitor){gt__proc_pid(self), down};
+            down = NULL;
         }
         pthread_mutex_unlock(&p->plock);
         gt__proc_unref(p);
+        if (rc) {
+            gt_msg_free(down);
+            return rc;
+        }
     }
-    if (dead) {
-        gt_msg *msg = gt__msg_new(GT_MSG_DOWN, 0);
-        if (!msg)
-            return -ENOMEM;
-        msg->from = pid;
-        gt__mbox_deliver(self, msg, msg);
-    }
+    if (down) /* dead already */
+        gt__mbox_deliver(self, down, down);
     return 0;
 }

@@ -41,10 +41,17 @@ typedef struct gt__stack {
     size_t size;        /* usable bytes */
 } gt__stack;
 
+/* A process watching another: the DOWN it gets is allocated with the
+ * monitor, so that the exit that sends it cannot fail. */
+typedef struct gt__monitor {
+    gt_pid watcher;
+    gt_msg *down;
+} gt__monitor;
+
 struct gt__proc {
     gt__proc *rq_next;          /* run queue link                       */
     gt__sched *sched;           /* home scheduler; NULL for OS threads  */
-    uint32_t id;                /* handle: index | generation << 20     */
+    uint64_t id;                /* handle: index | generation << 20     */
     atomic_int state;           /* P_*                                  */
     atomic_int notified;        /* a wake arrived since the last park   */
     atomic_int refs;
@@ -63,7 +70,7 @@ struct gt__proc {
     /* owned sockets and monitors, under plock */
     pthread_mutex_t plock;
     gt__sock *sockets;
-    gt_pid *monitors;
+    gt__monitor *monitors;
     int nmonitors, cap_monitors;
     bool exiting;
     bool ever_named;            /* gt_register succeeded once (plock)   */

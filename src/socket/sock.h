@@ -77,7 +77,7 @@ typedef struct gt__waiter {
 struct gt__sock {
     atomic_int refs;
     pthread_mutex_t lock;
-    uint32_t id;
+    uint64_t id;
     int fd;
     int kind;
     int state;

@@ -78,14 +78,19 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
 
 /* ---- owner's socket list ---- */
 
-void gt__proc_link_sock(gt__proc *p, gt__sock *s)
+static void link_plocked(gt__proc *p, gt__sock *s)
 {
-    pthread_mutex_lock(&p->plock);
     s->own_prev = NULL;
     s->own_next = p->sockets;
     if (p->sockets)
         p->sockets->own_prev = s;
     p->sockets = s;
+}
+
+void gt__proc_link_sock(gt__proc *p, gt__sock *s)
+{
+    pthread_mutex_lock(&p->plock);
+    link_plocked(p, s);
     pthread_mutex_unlock(&p->plock);
 }
 
@@ -345,22 +350,38 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
         rc = GT_EBADARG;
         s->o.active = GT_ACTIVE_FALSE_V;
     } else if (to != self) {
-        /* Pending tcp/tcp_closed messages follow the socket, in order.  A
+        /* The new owner may be exiting: once its exit has emptied its
+         * socket list, a socket linked there would stay open with a dead
+         * owner.  So the hand-over happens under its plock, only while it
+         * is not exiting (set under that lock before the list is emptied);
+         * an exiting owner is a dead one: badarg, the socket stays ours.
+         * Pending tcp/tcp_closed messages follow the socket, in order.  A
          * tcp_closed among them means the socket is finished: inet then
          * leaves the owner unchanged (docs/spec/semantics.md rule 62), and
          * passive: it sets {active,false} before moving the messages and
          * restores the old value only on the path that changes the owner
-         * (inet:tcp_controlling_process). */
-        bool closed_seen = gt__mbox_move_socket(self, to, h);
-        if (closed_seen) {
+         * (inet:tcp_controlling_process).
+         * Lock order: s, to's plock, then the mailboxes. */
+        bool moved = false, closed_seen = false;
+        gt__proc_unlink_sock(self, s); /* our exit cannot run meanwhile */
+        pthread_mutex_lock(&to->plock);
+        if (to->exiting) {
+            rc = GT_EBADARG;
+            s->o.active = GT_ACTIVE_FALSE_V; /* as for a dead target, above */
+        } else if (!(closed_seen = gt__mbox_move_socket(self, to, h))) {
+            link_plocked(to, s);
+            moved = true;
+        }
+        pthread_mutex_unlock(&to->plock);
+        if (closed_seen)
             s->o.active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
-        } else {
-            gt__proc_unlink_sock(self, s);
+        if (moved) {
             gt__proc_ref(to);
             s->owner = to;
-            gt__proc_link_sock(to, s);
             gt__proc_unref(self);
             rehome(s, to);
+        } else {
+            gt__proc_link_sock(self, s);
         }
     }
     gt__sock_release(s);

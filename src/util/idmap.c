@@ -5,8 +5,6 @@
 
 #include <stdlib.h>
 
-#define GEN_MASK ((1u << (32 - GT__ID_SLOT_BITS)) - 1)
-
 static int grow(gt__idmap *m)
 {
     uint32_t ncap = m->cap ? m->cap * 2 : 1024;
@@ -18,7 +16,7 @@ static int grow(gt__idmap *m)
     if (!p)
         return -1;
     m->ptr = p;
-    uint32_t *g = realloc(m->gen, ncap * sizeof *g);
+    uint64_t *g = realloc(m->gen, ncap * sizeof *g);
     if (!g)
         return -1;
     m->gen = g;
@@ -42,7 +40,7 @@ static int grow(gt__idmap *m)
     return 0;
 }
 
-uint32_t gt__idmap_add(gt__idmap *m, void *obj)
+uint64_t gt__idmap_add(gt__idmap *m, void *obj)
 {
     pthread_mutex_lock(&m->lock);
     if (m->free_count == 0 && grow(m) != 0) {
@@ -53,14 +51,17 @@ uint32_t gt__idmap_add(gt__idmap *m, void *obj)
     m->free_head = (m->free_head + 1) % m->cap;
     m->free_count--;
     m->ptr[slot] = obj;
-    uint32_t id = (m->gen[slot] << GT__ID_SLOT_BITS) | slot;
+    uint64_t id = (m->gen[slot] << GT__ID_SLOT_BITS) | slot;
     pthread_mutex_unlock(&m->lock);
     return id;
 }
 
-void *gt__idmap_get(gt__idmap *m, uint32_t id, void (*ref)(void *))
+static uint32_t slot_of(uint64_t id) { return (uint32_t)(id & (GT__ID_SLOTS - 1)); }
+
+void *gt__idmap_get(gt__idmap *m, uint64_t id, void (*ref)(void *))
 {
-    uint32_t slot = id & (GT__ID_SLOTS - 1), gen = id >> GT__ID_SLOT_BITS;
+    uint32_t slot = slot_of(id);
+    uint64_t gen = id >> GT__ID_SLOT_BITS;
     void *obj = NULL;
     pthread_mutex_lock(&m->lock);
     if (slot && slot < m->cap && m->gen[slot] == gen && m->ptr[slot]) {
@@ -72,15 +73,20 @@ void *gt__idmap_get(gt__idmap *m, uint32_t id, void (*ref)(void *))
     return obj;
 }
 
-void gt__idmap_del(gt__idmap *m, uint32_t id)
+void gt__idmap_del(gt__idmap *m, uint64_t id)
 {
-    uint32_t slot = id & (GT__ID_SLOTS - 1), gen = id >> GT__ID_SLOT_BITS;
+    uint32_t slot = slot_of(id);
+    uint64_t gen = id >> GT__ID_SLOT_BITS;
     pthread_mutex_lock(&m->lock);
     if (slot && slot < m->cap && m->gen[slot] == gen && m->ptr[slot]) {
         m->ptr[slot] = NULL;
-        m->gen[slot] = (gen + 1) & GEN_MASK ? (gen + 1) & GEN_MASK : 1;
-        m->free_ring[(m->free_head + m->free_count) % m->cap] = slot;
-        m->free_count++;
+        /* A wrapped generation would give back an id already handed out:
+         * retire the slot instead (it stays empty, its id stays stale). */
+        if (gen < GT__ID_GEN_MAX) {
+            m->gen[slot] = gen + 1;
+            m->free_ring[(m->free_head + m->free_count) % m->cap] = slot;
+            m->free_count++;
+        }
     }
     pthread_mutex_unlock(&m->lock);
 }

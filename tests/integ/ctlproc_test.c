@@ -3,6 +3,8 @@
  */
 #include "helpers.h"
 
+#include <stdatomic.h>
+
 /* A new owner: waits for GO, then records every message about sock that
  * arrives within 150 ms (kind and data), optionally reads the active option
  * first, and posts DONE. */
@@ -343,4 +345,60 @@ GT_TEST(r63_accepted_socket_owned_by_acceptor)
     gt_socket a2 = h_accept(l);
     h_send(c2, "ok");
     ASSERT_RECV(a2, 0, H_WAIT, "ok");
+}
+
+/* Issue 7 item 20: a socket handed to a process that is exiting must end
+ * up either closed by that exit or still ours (badarg), never linked to a
+ * dead owner and left open.  The race is narrow (the hand-over must land
+ * after the exit's last look at its socket list), so the test repeats it,
+ * the new owner ending a little later each time (a sweep over the window)
+ * while we hand the socket over. */
+struct exiter {
+    atomic_int started, go;
+    int spins;
+};
+
+static void exiter_fn(void *arg)
+{
+    struct exiter *e = arg;
+    atomic_store(&e->started, 1);
+    for (int i = 0; i < 100000000 && !atomic_load(&e->go); i++) {
+    }
+    for (volatile int k = 0; k < e->spins; k++) {
+    }
+}
+
+GT_TEST(i7_20_ctlproc_to_exiting_process_never_strands_socket)
+{
+    gt_pid me = gt_self();
+    int64_t end = h_now_ms() + 4000;
+    int handed = 0, refused = 0;
+    for (int i = 0; i < 4000 && h_now_ms() < end; i++) {
+        gt_socket l = h_listen(GT_OPTS());
+        struct exiter e = {.spins = (i % 50) * 20};
+        gt_pid pid = h_spawn(exiter_fn, &e);
+        while (!atomic_load(&e.started) && h_now_ms() < end) {
+        }
+        atomic_store(&e.go, 1);
+        int rc = gt_controlling_process(l, pid);
+        /* Dead for gt_is_alive means its exit has closed what it owned
+         * (a DOWN can come earlier, as soon as the exit begins). */
+        for (int64_t t = h_now_ms() + H_WAIT; gt_is_alive(pid) && h_now_ms() < t;)
+            gt_yield();
+        ASSERT(!gt_is_alive(pid));
+        gt_pid owner = gt_owner(l);
+        if (rc == 0) {
+            handed++;
+            if (owner.id != 0)
+                gt_test_fail(__FILE__, __LINE__,
+                             "iteration %d: the socket outlived its new owner's exit (owner: %s)",
+                             i, gt_pid_eq(owner, pid) ? "the dead process" : "another");
+        } else {
+            refused++;
+            ASSERT_ERR(rc, GT_EBADARG);
+            ASSERT(gt_pid_eq(owner, me));
+            ASSERT_OK(gt_close(l));
+        }
+    }
+    fprintf(stderr, "handed over %d, refused %d\n", handed, refused);
 }

@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -489,6 +490,33 @@ static inline gt_socket h_raw_peer_server(gt_optlist lopts, int *peer_fd)
     gt_socket a = h_accept(l);
     gt_close(l);
     return a;
+}
+
+/* Raises the soft RLIMIT_NOFILE to at least need (up to the hard limit);
+ * skips the test, saying why, when it cannot. */
+static inline void h_need_fds(rlim_t need, const char *what)
+{
+    struct rlimit rl;
+    ASSERT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    if (rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < need) {
+        char why[160];
+        snprintf(why, sizeof why, "RLIMIT_NOFILE is at most %llu, %s need %llu",
+                 (unsigned long long)rl.rlim_cur, what, (unsigned long long)need);
+        gt_test_skip(why);
+    }
+}
+
+/* CLOCK_MONOTONIC in ms, for the time bounds of loops. */
+static inline int64_t h_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static inline void h_msleep(int ms)

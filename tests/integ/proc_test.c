@@ -382,15 +382,7 @@ static void worker_fn(void *arg)
 
 GT_TEST(proc_1000_processes_with_sockets)
 {
-    struct rlimit rl;
-    ASSERT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    if (rl.rlim_cur < 2 * NPROC + 100) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < 2 * NPROC + 100)
-            SKIP("RLIMIT_NOFILE too low for 1000 socket pairs");
-    }
+    h_need_fds(2 * NPROC + 100, "1000 socket pairs");
     gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2), GT_BACKLOG(1024)));
     static struct worker w[NPROC];
     for (int i = 0; i < NPROC; i++) {

@@ -1,13 +1,39 @@
 /*
  * idmap_test.c -- the handle tables behind gt_pid and gt_socket
- * (src/util/idmap.c): ids are never 0, a freed id goes stale for good
- * (its slot comes back with a new generation), freed slots are reused
- * first-in first-out, and a lookup takes its reference under the lock.
+ * (src/util/idmap.c): ids are never 0, a freed id goes stale for good (its
+ * slot comes back with a new generation), freed slots are reused first-in
+ * first-out, a lookup takes its reference under the lock, and a stale id
+ * never names a later object, including when a slot's generation reaches
+ * its limit (forced here, rather than reusing a slot 2^44 times).
  */
 #include "util/idmap.h"
 #include "../test.h"
 
-#define SLOT(id) ((id) & (GT__ID_SLOTS - 1))
+#include <stdlib.h>
+
+#define SLOT(id) ((uint32_t)((id) & (GT__ID_SLOTS - 1)))
+
+/* The library's tables live as long as the program; the test's do not. */
+static void idmap_free(gt__idmap *m)
+{
+    free(m->ptr);
+    free(m->gen);
+    free(m->free_ring);
+}
+
+/* Adds and removes objects until slot comes round again; returns its id
+ * (holding obj) or 0. */
+static uint64_t cycle_to(gt__idmap *m, uint32_t slot, void *obj)
+{
+    for (uint32_t i = 0; i <= m->cap; i++) {
+        uint64_t id = gt__idmap_add(m, obj);
+        ASSERT(id != 0);
+        if (SLOT(id) == slot)
+            return id;
+        gt__idmap_del(m, id);
+    }
+    return 0;
+}
 
 static int refs;
 static void count_ref(void *p) { (void)p, refs++; }
@@ -16,7 +42,7 @@ GT_TEST(idmap_add_get_del)
 {
     static gt__idmap m = GT__IDMAP_INIT; /* static: still reachable at exit */
     int a, b;
-    uint32_t ia = gt__idmap_add(&m, &a), ib = gt__idmap_add(&m, &b);
+    uint64_t ia = gt__idmap_add(&m, &a), ib = gt__idmap_add(&m, &b);
     ASSERT(ia != 0 && ib != 0 && ia != ib);
     ASSERT(SLOT(ia) != 0 && SLOT(ib) != 0);
     refs = 0;
@@ -30,7 +56,7 @@ GT_TEST(idmap_add_get_del)
     gt__idmap_del(&m, ia); /* a stale id is ignored */
     ASSERT(gt__idmap_get(&m, ib, NULL) == &b);
     ASSERT(gt__idmap_get(&m, 0, NULL) == NULL);
-    ASSERT(gt__idmap_get(&m, 0xffffffffu, NULL) == NULL);
+    ASSERT(gt__idmap_get(&m, UINT64_MAX, NULL) == NULL);
 }
 
 /* A slot that comes back carries a new generation: the old id stays stale. */
@@ -38,9 +64,9 @@ GT_TEST(idmap_reused_slot_new_generation)
 {
     static gt__idmap m = GT__IDMAP_INIT; /* static: still reachable at exit */
     int a, b;
-    uint32_t first = gt__idmap_add(&m, &a);
+    uint64_t first = gt__idmap_add(&m, &a);
     gt__idmap_del(&m, first);
-    uint32_t id = 0;
+    uint64_t id = 0;
     /* add and delete until the slot comes back (FIFO: after every other
      * free slot was used once) */
     for (int i = 0; i < 100000; i++) {
@@ -61,13 +87,13 @@ GT_TEST(idmap_free_slots_fifo)
 {
     static gt__idmap m = GT__IDMAP_INIT; /* static: still reachable at exit */
     int x;
-    uint32_t ids[8];
+    uint64_t ids[8];
     for (int i = 0; i < 8; i++)
         ids[i] = gt__idmap_add(&m, &x);
     for (int i = 0; i < 8; i++)
         gt__idmap_del(&m, ids[i]);
     /* the next adds never reuse the most recently freed slot first */
-    uint32_t n = gt__idmap_add(&m, &x);
+    uint64_t n = gt__idmap_add(&m, &x);
     ASSERT(SLOT(n) != SLOT(ids[7]));
     for (int i = 0; i < 8; i++)
         ASSERT(gt__idmap_get(&m, ids[i], NULL) == NULL);
@@ -79,7 +105,7 @@ GT_TEST(idmap_grows)
     static gt__idmap m = GT__IDMAP_INIT; /* static: still reachable at exit */
     enum { N = 5000 };
     static int objs[N];
-    static uint32_t ids[N];
+    static uint64_t ids[N];
     for (int i = 0; i < N; i++) {
         ids[i] = gt__idmap_add(&m, &objs[i]);
         ASSERT(ids[i] != 0);
@@ -90,4 +116,64 @@ GT_TEST(idmap_grows)
         gt__idmap_del(&m, ids[i]);
     for (int i = 0; i < N; i++)
         ASSERT(gt__idmap_get(&m, ids[i], NULL) == (i % 2 ? &objs[i] : NULL));
+}
+
+GT_TEST(idmap_stale_id_is_stale)
+{
+    gt__idmap m = GT__IDMAP_INIT;
+    int a, b;
+    uint64_t ia = gt__idmap_add(&m, &a);
+    ASSERT(ia != 0);
+    ASSERT(gt__idmap_get(&m, ia, NULL) == &a);
+    gt__idmap_del(&m, ia);
+    ASSERT(gt__idmap_get(&m, ia, NULL) == NULL);
+    uint64_t ib = cycle_to(&m, SLOT(ia), &b);
+    ASSERT(ib != 0 && ib != ia);
+    ASSERT(gt__idmap_get(&m, ia, NULL) == NULL);
+    ASSERT(gt__idmap_get(&m, ib, NULL) == &b);
+    gt__idmap_del(&m, ia); /* stale: ignored */
+    ASSERT(gt__idmap_get(&m, ib, NULL) == &b);
+    ASSERT(gt__idmap_get(&m, 0, NULL) == NULL);
+    idmap_free(&m);
+}
+
+/* Issue 7 item 14: with 12 generation bits the 4096th use of a slot gave
+ * back its first id, so a handle closed long ago named a live object.  A
+ * slot at the last generation is now retired, never reused. */
+GT_TEST(i7_14_idmap_generation_limit_retires_slot)
+{
+    gt__idmap m = GT__IDMAP_INIT;
+    int a, b, c;
+    uint64_t first = gt__idmap_add(&m, &a);
+    ASSERT(first != 0);
+    uint32_t slot = SLOT(first);
+    gt__idmap_del(&m, first);
+    m.gen[slot] = GT__ID_GEN_MAX; /* as if used 2^44 - 2 times since */
+    uint64_t last = cycle_to(&m, slot, &b);
+    ASSERT(last != 0);
+    ASSERT(last >> GT__ID_SLOT_BITS == GT__ID_GEN_MAX);
+    ASSERT(gt__idmap_get(&m, last, NULL) == &b);
+    gt__idmap_del(&m, last);
+    ASSERT(gt__idmap_get(&m, last, NULL) == NULL);
+    /* Twice round the table: the slot never comes back, no id repeats. */
+    uint32_t rounds = 2 * m.cap;
+    for (uint32_t i = 0; i < rounds; i++) {
+        uint64_t id = gt__idmap_add(&m, &c);
+        ASSERT(id != 0);
+        if (SLOT(id) == slot)
+            gt_test_fail(__FILE__, __LINE__, "retired slot %u reused: id %llu (first was %llu)",
+                         slot, (unsigned long long)id, (unsigned long long)first);
+        ASSERT(gt__idmap_get(&m, first, NULL) == NULL);
+        ASSERT(gt__idmap_get(&m, last, NULL) == NULL);
+        gt__idmap_del(&m, id);
+    }
+    idmap_free(&m);
+}
+
+/* The public handles carry the whole id. */
+GT_TEST(i7_14_handles_are_64_bit)
+{
+    ASSERT_EQ(sizeof(gt_socket){0}.id, sizeof(uint64_t));
+    ASSERT_EQ(sizeof(gt_pid){0}.id, sizeof(uint64_t));
+    ASSERT(GT__ID_GEN_MAX >= (UINT64_C(1) << 32) - 1);
 }
