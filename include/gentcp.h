@@ -134,7 +134,7 @@ typedef struct gt_socket {
  * wins; a zero field takes the environment's value (GT_SCHEDULERS,
  * GT_SPIN_US) if set, else the default. */
 typedef struct gt_config {
-    int schedulers;   /* scheduler threads; default: online cores */
+    int schedulers;   /* scheduler threads; default: see gt_schedulers() */
     int spin_us;      /* how long an idle scheduler polls before it sleeps;
                          default 50 us, negative = never spin (see DESIGN.md) */
     size_t stack_size;/* default process stack; default 64 KiB */
@@ -144,6 +144,13 @@ typedef struct gt_config {
  * Returns -EALREADY if it is already running; GT_EBADARG for more than 4096
  * schedulers or a stack_size above 1 TiB (spin_us is capped at INT_MAX ns). */
 int gt_init(const gt_config *cfg);
+
+/* The number of scheduler threads (erlang:system_info(schedulers)); starts
+ * the runtime if needed, so a negative value is the error that stopped it.
+ * By default one per core the process may use: the least of the online
+ * cores, the cores in its affinity mask (taskset) and its cgroup's CPU
+ * quota rounded up (a container's --cpus). */
+int gt_schedulers(void);
 
 typedef void (*gt_proc_fn)(void *arg);
 

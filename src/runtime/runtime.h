@@ -107,6 +107,9 @@ void gt__timer_del(gt__timers *t, gt__tnode *n);  /* a no-op if not in */
 int64_t gt__timer_next(const gt__timers *t);      /* -1 if none */
 gt__tnode *gt__timer_pop_expired(gt__timers *t, int64_t now);
 
+/* ---- cpus.c ---- */
+int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */
+
 /* ---- names.c ---- */
 void gt__names_drop(gt__proc *p);         /* at exit: release its name    */
 
