@@ -168,6 +168,18 @@ typedef struct gt_spawn_opts {
  * it controls is then closed and its mailbox freed. */
 int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_out);
 
+/* Ends the program's use of the runtime gracefully, from main (or another
+ * thread that is not a spawned process): closes the caller's own sockets
+ * (output still queued is drained in the background, as at any close), then
+ * waits up to timeout_ms for every spawned process to end, and on success
+ * releases the caller's process identity as gt_exit() does.  Tell the
+ * processes to finish first (close the listen socket they accept on, post
+ * them a message).  Returns 0 when none is left, GT_ETIMEOUT when some still
+ * run (they go on; call it again, or return from main to end them with the
+ * program), GT_EBADARG from a spawned process, -EALREADY while another
+ * thread is in gt_stop. */
+int gt_stop(int64_t timeout_ms);
+
 /* The calling process (an OS thread becomes one on first use). */
 gt_pid gt_self(void);
 

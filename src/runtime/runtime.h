@@ -110,6 +110,10 @@ gt__tnode *gt__timer_pop_expired(gt__timers *t, int64_t now);
 /* ---- cpus.c ---- */
 int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */
 
+/* ---- lifecycle.c: spawned processes alive, for gt_stop ---- */
+void gt__live_inc(void);
+void gt__live_dec(void);
+
 /* ---- names.c ---- */
 void gt__names_drop(gt__proc *p);         /* at exit: release its name    */
 
