@@ -60,12 +60,15 @@ GT_TEST(stop_from_a_spawned_process_is_badarg)
  * starts its own runtime; this process is its slow peer. */
 GT_TEST(stop_drains_the_callers_queued_output)
 {
-    enum { BIG = 4 << 20 };
+    enum { BIG = 64 << 20 }; /* far more than the kernel buffers hold */
     int port = 0;
     int lfd = h_raw_listen(&port);
+    int sent[2]; /* the child says "sent" on it */
+    ASSERT_OK(pipe(sent));
     pid_t child = fork();
     if (child == 0) {
         close(lfd);
+        close(sent[0]);
         char *buf = malloc(BIG);
         gt_socket s;
         if (!buf || gt_connect("127.0.0.1", port, GT_OPTS(GT_BINARY), H_WAIT, &s) != 0)
@@ -73,11 +76,19 @@ GT_TEST(stop_drains_the_callers_queued_output)
         memset(buf, 'z', BIG);
         if (gt_send(s, buf, BIG) != 0) /* mostly queued: the peer reads later */
             _exit(3);
-        _exit(gt_stop(10 * H_WAIT) == 0 ? 0 : 4);
+        if (write(sent[1], "s", 1) != 1)
+            _exit(4);
+        _exit(gt_stop(10 * H_WAIT) == 0 ? 0 : 5);
     }
+    close(sent[1]);
     int fd = h_raw_accept(lfd);
     close(lfd);
-    h_msleep(300); /* the child is in gt_stop with its queue full */
+    char c;
+    ASSERT_EQ(read(sent[0], &c, 1), 1);
+    close(sent[0]);
+    /* A gt_stop that did not wait would have ended the child by now, with
+     * most of its queue; a right one waits for us whatever the timing. */
+    h_msleep(300);
     char buf[65536];
     size_t got = 0;
     ssize_t n;
