@@ -237,8 +237,9 @@ typedef enum gt_msg_kind {
     GT_MSG_HTTP,        /* {http, S, HttpPacket}: http points at it        */
     GT_MSG_USER,        /* from gt_post(): tag, data/len, from             */
     GT_MSG_DOWN,        /* a monitored process ended: from = that process  */
-    GT_MSG_TIMEOUT      /* {timeout, Ref, Msg} of gt_start_timer(): timer,
+    GT_MSG_TIMEOUT,     /* {timeout, Ref, Msg} of gt_start_timer(): timer,
                            tag, data/len                                    */
+    GT_MSG_SIGNAL       /* a Unix signal arrived: tag = its number          */
 } gt_msg_kind;
 
 /* A timer handle (erlang:send_after/start_timer's TimerRef); 0 = none. */
@@ -314,6 +315,21 @@ int64_t gt_cancel_timer(gt_timer ref);
 
 /* erlang:read_timer/1: the milliseconds left, or -1 as for cancel. */
 int64_t gt_read_timer(gt_timer ref);
+
+/* Unix signals as messages.  After gt_signal_subscribe(signo) the caller
+ * receives a GT_MSG_SIGNAL (tag = signo) each time the signal arrives,
+ * instead of the signal's default action; this is the way to handle SIGTERM
+ * and SIGINT (stop accepting, finish, gt_stop, return from main).  Several
+ * processes may subscribe to one signal; each gets the message.  A second
+ * arrival while the first is still on its way may be merged with it, as
+ * the kernel merges pending signals.  When the last subscriber
+ * unsubscribes or exits, the disposition found before is restored.
+ * GT_EBADARG for signals that cannot be caught or that report faults
+ * (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS,
+ * SIGABRT), and from gt_signal_unsubscribe when the caller was not
+ * subscribed. */
+int gt_signal_subscribe(int signo);
+int gt_signal_unsubscribe(int signo);
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */
