@@ -140,16 +140,26 @@ static int start_dispatcher(void)
     return 0;
 }
 
-int gt_signal_subscribe(int signo)
+/* The argument checks of both calls: signo, and the caller's pid. */
+static int check_call(int signo, gt_pid *me)
 {
     if (!subscribable(signo))
         return GT_EBADARG;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
-    gt_pid me = gt__proc_pid(self);
+    *me = gt__proc_pid(self);
+    return 0;
+}
+
+int gt_signal_subscribe(int signo)
+{
+    gt_pid me;
+    int rc = check_call(signo, &me);
+    if (rc)
+        return rc;
     pthread_mutex_lock(&sig_lock);
-    int rc = start_dispatcher();
+    rc = start_dispatcher();
     sub_list *l = &subs[signo];
     if (rc == 0)
         prune(l);
@@ -184,12 +194,10 @@ out:
 
 int gt_signal_unsubscribe(int signo)
 {
-    if (!subscribable(signo))
-        return GT_EBADARG;
-    gt__proc *self = gt__self();
-    if (!self)
-        return -ENOMEM;
-    gt_pid me = gt__proc_pid(self);
+    gt_pid me;
+    int rc = check_call(signo, &me);
+    if (rc)
+        return rc;
     pthread_mutex_lock(&sig_lock);
     sub_list *l = &subs[signo];
     int k = 0;
