@@ -238,6 +238,9 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         return -ENOMEM;
     if (!msg_out)
         return GT_EBADARG;
+    int rc = timeout_ms != 0 ? gt__exit_check() : 0;
+    if (rc) /* a killed process takes nothing more that could wait */
+        return rc;
     /* The clock is read only when a wait is due: receive(0) in a loop is
      * how a process drains its mailbox, and it must stay cheap. */
     int64_t deadline = -2; /* not computed yet */
@@ -256,11 +259,11 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         }
         if (deadline == -2)
             deadline = timeout_ms == 0 ? 0 : gt__deadline(timeout_ms);
-        if (timeout_ms == 0 || gt__expired(deadline)) {
+        if (timeout_ms == 0 || gt__expired(deadline) || (rc = gt__exit_check())) {
             m->scanned = NULL;
             m->receiving = false;
             pthread_mutex_unlock(&m->lock);
-            return GT_ETIMEOUT;
+            return rc ? rc : GT_ETIMEOUT;
         }
         m->receiving = true;
         pthread_mutex_unlock(&m->lock);

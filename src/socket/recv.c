@@ -481,6 +481,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         rc = -ENOMEM; /* rule 23 */
     else if (rc == 0 && s->reader)
         rc = -EALREADY; /* rule 26: one recv at a time (inet) */
+    if (rc == 0 && timeout_ms != 0)
+        rc = gt__exit_check();
     gt__waiter w = {.proc = self};
     while (rc == 0) {
         size_t need = 0;
@@ -529,6 +531,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             rc = GT_ETIMEOUT; /* partial data stays buffered (rule 25) */
             break;
         }
+        if ((rc = gt__exit_check()))
+            break;
         w.done = false;
         s->reader = &w;
         gt__sock_wait(s, &w, deadline);
