@@ -238,9 +238,6 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         return -ENOMEM;
     if (!msg_out)
         return GT_EBADARG;
-    int rc = timeout_ms != 0 ? gt__exit_check() : 0;
-    if (rc) /* a killed process takes nothing more that could wait */
-        return rc;
     /* The clock is read only when a wait is due: receive(0) in a loop is
      * how a process drains its mailbox, and it must stay cheap. */
     int64_t deadline = -2; /* not computed yet */
@@ -248,7 +245,10 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
     pthread_mutex_lock(&m->lock);
     m->scanned = NULL;
     for (;;) {
-        gt_msg *msg = take_match(m, match, arg);
+        /* Killed: a receive that could wait takes nothing more, even a
+         * message that arrived with the wake (a poll still works). */
+        int rc = timeout_ms != 0 ? gt__exit_check() : 0;
+        gt_msg *msg = rc ? NULL : take_match(m, match, arg);
         if (msg) {
             m->scanned = NULL;
             m->receiving = false;
@@ -259,7 +259,7 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         }
         if (deadline == -2)
             deadline = timeout_ms == 0 ? 0 : gt__deadline(timeout_ms);
-        if (timeout_ms == 0 || gt__expired(deadline) || (rc = gt__exit_check())) {
+        if (rc || timeout_ms == 0 || gt__expired(deadline)) {
             m->scanned = NULL;
             m->receiving = false;
             pthread_mutex_unlock(&m->lock);

@@ -296,6 +296,9 @@ static void proc_exit_common(gt__proc *p, int reason)
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
+    /* Links before monitors: a process that both links and monitors gets
+     * the EXIT (or its exit signal) first, the DOWN after. */
+    gt__links_exit(p, reason);
     pthread_mutex_lock(&p->plock);
     gt__monitor *mons = p->monitors;
     int n = p->nmonitors;
@@ -313,7 +316,6 @@ static void proc_exit_common(gt__proc *p, int reason)
         }
     }
     free(mons);
-    gt__links_exit(p, reason);
 }
 
 void gt_exit(void) { gt_exit_with(0); }

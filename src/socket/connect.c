@@ -182,8 +182,6 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
         rc = -EINVAL;
     else if (l->state != S_OPEN)
         rc = GT_ECLOSED;
-    else if (timeout_ms != 0)
-        rc = gt__exit_check();
     gt__waiter w = {.proc = self};
     if (rc == 0) { /* join the FIFO of acceptors (docs/spec/semantics.md rule 68) */
         if (l->acc_tail)
@@ -198,6 +196,8 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
             rc = w.result; /* the listen socket was closed */
             break;
         }
+        if (timeout_ms != 0 && (rc = gt__exit_check()))
+            break; /* killed: no more accepts */
         int64_t wait_until = deadline;
         if (l->acc_head == &w && l->readable) {
             int64_t now = gt__now_ms();
@@ -226,8 +226,6 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
             rc = GT_ETIMEOUT;
             break;
         }
-        if ((rc = gt__exit_check()))
-            break;
         gt__sock_wait(l, &w, wait_until);
     }
     if (!w.done)

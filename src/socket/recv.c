@@ -481,10 +481,11 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         rc = -ENOMEM; /* rule 23 */
     else if (rc == 0 && s->reader)
         rc = -EALREADY; /* rule 26: one recv at a time (inet) */
-    if (rc == 0 && timeout_ms != 0)
-        rc = gt__exit_check();
     gt__waiter w = {.proc = self};
     while (rc == 0) {
+        /* killed: a recv that could wait takes nothing more */
+        if (timeout_ms != 0 && (rc = gt__exit_check()))
+            break;
         size_t need = 0;
         gt_msg *m = NULL;
         ssize_t r = s->read_dead ? 0
@@ -531,8 +532,6 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             rc = GT_ETIMEOUT; /* partial data stays buffered (rule 25) */
             break;
         }
-        if ((rc = gt__exit_check()))
-            break;
         w.done = false;
         s->reader = &w;
         gt__sock_wait(s, &w, deadline);
