@@ -375,7 +375,7 @@ static void blocked_fn(void *arg)
     void *mem = malloc(1 << 20); /* released by its hook (ASan checks) */
     ASSERT(mem && gt_at_exit(free, mem) == 0);
     ASSERT_OK(gt_at_exit(count_hook, b));
-    gt_socket s = {0};
+    gt_socket s = {0}, got = {0};
     gt_msg *m = NULL;
     int rc = 0;
     switch (b->kind) {
@@ -394,7 +394,7 @@ static void blocked_fn(void *arg)
     case B_RECV: rc = gt_recv(s, 0, GT_INFINITY, &m); break;
     case B_RECEIVE:
     case B_RECEIVE_THREAD: rc = gt_receive(GT_INFINITY, &m); break;
-    case B_ACCEPT: rc = gt_accept(s, GT_INFINITY, &(gt_socket){0}); break;
+    case B_ACCEPT: rc = gt_accept(s, GT_INFINITY, &got); break;
     case B_SLEEP: rc = gt_sleep(GT_INFINITY); break;
     case B_SEND: {
         static char chunk[65536];
