@@ -134,10 +134,11 @@ static int find(const gt__proc *p, uint64_t id)
     return -1;
 }
 
-/* plock held */
-static int add(gt__proc *p, uint64_t id)
+/* plock held; fresh: p is new, so no link can be there yet (spawn-link
+ * then costs O(1) also for a parent with thousands of links) */
+static int add(gt__proc *p, uint64_t id, bool fresh)
 {
-    if (find(p, id) >= 0)
+    if (!fresh && find(p, id) >= 0)
         return 0;
     if (p->nlinks == p->cap_links) {
         int cap = p->cap_links ? p->cap_links * 2 : 2;
@@ -162,17 +163,17 @@ static bool del(gt__proc *p, uint64_t id)
 }
 
 /* Links a and b both ways, unless b is exiting (GT_ENOPROC). */
-static int link2(gt__proc *a, gt__proc *b)
+static int link2(gt__proc *a, gt__proc *b, bool fresh)
 {
     int rc = GT_ENOPROC;
     lock2(a, b);
-    if (!b->exiting && (rc = add(a, b->id)) == 0 && (rc = add(b, a->id)) != 0)
+    if (!b->exiting && (rc = add(a, b->id, fresh)) == 0 && (rc = add(b, a->id, fresh)) != 0)
         del(a, b->id);
     unlock2(a, b);
     return rc;
 }
 
-int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child); }
+int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child, true); }
 
 int gt_link(gt_pid pid)
 {
@@ -184,7 +185,7 @@ int gt_link(gt_pid pid)
     gt__proc *p = gt__proc_lookup(pid);
     int rc = GT_ENOPROC;
     if (p) {
-        rc = link2(self, p);
+        rc = link2(self, p, false);
         gt__proc_unref(p);
     }
     if (rc != GT_ENOPROC)
