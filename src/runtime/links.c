@@ -134,12 +134,9 @@ static int find(const gt__proc *p, uint64_t id)
     return -1;
 }
 
-/* plock held; fresh: p is new, so no link can be there yet (spawn-link
- * then costs O(1) also for a parent with thousands of links) */
-static int add(gt__proc *p, uint64_t id, bool fresh)
+/* Appends id to p's links; plock held, id known to be absent. */
+static int add(gt__proc *p, uint64_t id)
 {
-    if (!fresh && find(p, id) >= 0)
-        return 0;
     if (p->nlinks == p->cap_links) {
         int cap = p->cap_links ? p->cap_links * 2 : 2;
         gt_pid *l = realloc(p->links, (size_t)cap * sizeof *l);
@@ -162,13 +159,20 @@ static bool del(gt__proc *p, uint64_t id)
     return true;
 }
 
-/* Links a and b both ways, unless b is exiting (GT_ENOPROC). */
+/* Links a (the caller) and b both ways, unless b is exiting (GT_ENOPROC).
+ * Between two live processes a link is on both sides or on neither, so
+ * the shorter array says whether it exists: a supervisor with thousands of
+ * links links another worker in O(1).  fresh: b is new, nothing to check. */
 static int link2(gt__proc *a, gt__proc *b, bool fresh)
 {
     int rc = GT_ENOPROC;
     lock2(a, b);
-    if (!b->exiting && (rc = add(a, b->id, fresh)) == 0 && (rc = add(b, a->id, fresh)) != 0)
-        del(a, b->id);
+    if (!b->exiting) {
+        rc = 0;
+        bool linked = !fresh && (a->nlinks <= b->nlinks ? find(a, b->id) : find(b, a->id)) >= 0;
+        if (!linked && (rc = add(a, b->id)) == 0 && (rc = add(b, a->id)) != 0)
+            del(a, b->id);
+    }
     unlock2(a, b);
     return rc;
 }

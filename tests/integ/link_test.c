@@ -302,6 +302,22 @@ GT_TEST(i10_1_unlink)
     ASSERT_EQ(down_reason(w), 42);
     ASSERT_OK(gt_sleep(50)); /* this thread would have been killed by now */
 
+    /* a second link is no link: one unlink undoes both (the caller has more
+     * links than the other side, whose array is the one searched) */
+    gt_pid x[3];
+    for (int i = 0; i < 3; i++) {
+        x[i] = h_spawn(crash_on_cue_fn, NULL);
+        ASSERT_OK(gt_link(x[i]));
+    }
+    ASSERT_OK(gt_link(x[0]));
+    ASSERT_OK(gt_unlink(x[0]));
+    ASSERT_OK(gt_monitor(x[0]));
+    h_post_int(x[0], TAG_RC, 44);
+    ASSERT_EQ(down_reason(x[0]), 44);
+    ASSERT_OK(gt_sleep(50));
+    for (int i = 1; i < 3; i++)
+        ASSERT_OK(gt_unlink(x[i]));
+
     gt_trap_exit(true);
     gt_pid v = spawn_opts(crash_on_cue_fn, NULL, true, false);
     ASSERT_OK(gt_monitor(v));
