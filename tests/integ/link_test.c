@@ -554,3 +554,35 @@ GT_TEST(i10_1_many_linked_die_together)
     }
     ASSERT(!gt_is_alive(hub));
 }
+
+/* Timers: a killed process's timer fires into nothing and is freed then
+ * (valgrind's leak check); one it cancels in an exit hook is gone at the
+ * kill (Erlang cancels timers to a dead pid itself; gentcp not yet:
+ * docs/DESIGN.md, "Links, exit signals"). */
+struct timers { gt_pid parent; gt_timer shortt, longt; };
+
+static void cancel_hook(void *arg) { gt_cancel_timer(*(gt_timer *)arg); }
+
+static void timers_fn(void *arg)
+{
+    struct timers *t = arg;
+    ASSERT_OK(gt_send_after(100, gt_self(), 1, "x", 1, &t->shortt));
+    ASSERT_OK(gt_start_timer(3600 * 1000, gt_self(), 2, "y", 1, &t->longt));
+    ASSERT_OK(gt_at_exit(cancel_hook, &t->longt));
+    h_post_int(t->parent, TAG_READY, 0);
+    idle_fn(NULL);
+}
+
+GT_TEST(i10_1_killed_process_timers)
+{
+    struct timers t = {.parent = gt_self()};
+    gt_pid p = h_spawn(timers_fn, &t);
+    ASSERT_OK(gt_monitor(p));
+    h_wait_int(TAG_READY, H_WAIT);
+    ASSERT_OK(gt_kill(p, GT_EKILL));
+    ASSERT_ERR(down_reason(p), GT_EKILLED);
+    ASSERT_EQ(gt_read_timer(t.longt), -1); /* cancelled by the hook */
+    for (int i = 0; i < 300 && gt_read_timer(t.shortt) >= 0; i++)
+        gt_sleep(10);
+    ASSERT_EQ(gt_read_timer(t.shortt), -1); /* fired, to nobody */
+}
