@@ -586,3 +586,30 @@ GT_TEST(i10_1_killed_process_timers)
         gt_sleep(10);
     ASSERT_EQ(gt_read_timer(t.shortt), -1); /* fired, to nobody */
 }
+
+/* A process killed before it ever ran exits without running its function.
+ * With one scheduler, a process spawned by a coroutine waits in that
+ * scheduler's queue until the spawner parks: the kill comes first. */
+static void must_not_run_fn(void *arg)
+{
+    h_post_int(*(gt_pid *)arg, TAG_RC, 1); /* "I ran" */
+}
+
+static void spawn_then_kill_fn(void *arg)
+{
+    gt_pid parent = *(gt_pid *)arg;
+    gt_pid child = h_spawn(must_not_run_fn, &parent);
+    ASSERT_OK(gt_monitor(child));
+    ASSERT_OK(gt_kill(child, GT_EKILL));
+    h_post_int(parent, TAG_EXIT, down_reason(child)); /* parks: the child runs */
+}
+
+GT_TEST(i10_1_kill_before_first_run)
+{
+    if (gt_init(&(gt_config){.schedulers = 1}) != 0)
+        SKIP("the runtime was already started: one scheduler is needed");
+    gt_pid self = gt_self();
+    h_spawn(spawn_then_kill_fn, &self);
+    ASSERT_ERR(h_wait_int(TAG_EXIT, H_WAIT), GT_EKILLED);
+    ASSERT(!h_got_tag(TAG_RC, 100)); /* its function never ran */
+}
