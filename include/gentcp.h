@@ -98,7 +98,10 @@ const char *gt_version(void);
     XX(SYSTEM_LIMIT, "system_limit", "a system limit was reached")            \
     XX(NXDOMAIN, "nxdomain", "the host name does not resolve")                \
     XX(NOPROC, "noproc", "no such process")                                   \
-    XX(TRUNCATED, "truncated", "the peer closed in the middle of a packet")
+    XX(TRUNCATED, "truncated", "the peer closed in the middle of a packet")   \
+    XX(KILL, "kill", "the untrappable exit reason given to gt_kill")          \
+    XX(KILLED, "killed", "the process was killed by gt_kill(pid, GT_EKILL)")  \
+    XX(EXITING, "exiting", "an exit signal is ending the calling process")
 
 enum gt_err {
     GT_OK = 0,
@@ -160,6 +163,7 @@ typedef struct gt_spawn_opts {
     bool os_thread;    /* run on a dedicated OS thread (for long foreign
                           blocking calls) instead of a scheduler */
     int scheduler;     /* -1 or 0 = round robin; k>0 pins to scheduler k-1 */
+    bool link;         /* spawn_link: linked to the caller before it runs */
 } gt_spawn_opts;
 
 /* Starts fn(arg) as a new process.  opts and pid_out may be NULL; fn NULL or
@@ -183,10 +187,73 @@ int gt_stop(int64_t timeout_ms);
 /* The calling process (an OS thread becomes one on first use). */
 gt_pid gt_self(void);
 
-/* Ends the calling process (as returning from its function would).  In an OS
- * thread that is not a spawned process, it only releases the thread's
+/* Ends the calling process (as returning from its function would) with
+ * reason normal, or with the reason of an exit signal that is pending.  In
+ * an OS thread that is not a spawned process, it only releases the thread's
  * process identity (its sockets are closed, its mailbox freed). */
 void gt_exit(void);
+
+/* ------------------------------------------------------------------------ */
+/* Links and exit signals (erlang:link/1, unlink/1, exit/1,2, trap_exit)     */
+/* ------------------------------------------------------------------------ */
+
+/* Exit reasons are ints: 0 is normal; a negative gentcp or POSIX code (as
+ * GT_ECLOSED, -ECONNRESET) names itself; positive values are the program's
+ * own.  GT_EKILL, given to gt_kill, cannot be trapped; the process then
+ * exits with GT_EKILLED.
+ *
+ * An exit signal with reason R that reaches process P (from a linked
+ * process's exit, or from gt_kill) does, as in Erlang:
+ *   - from gt_kill with GT_EKILL: P exits with GT_EKILLED, trapping or not;
+ *   - P traps exits: a GT_MSG_EXIT message {from, reason = R} (also for
+ *     normal; if there is no memory for it P exits with -ENOMEM instead,
+ *     so that no signal is lost silently);
+ *   - R is normal: ignored, except gt_kill(self, 0), which ends the caller;
+ *   - otherwise P exits with R.
+ *
+ * How a signal ends a process: C cannot stop a thread running plain code,
+ * so "exits" means the reason is stored in P (the first signal wins) and P
+ * is woken.  From then on every gentcp call that would wait (gt_receive,
+ * gt_recv, gt_accept and gt_connect with a timeout other than 0, a gt_send
+ * that would wait, gt_sleep, gt_close's wait for queued output) returns
+ * GT_EEXITING at once, having undone its registration; calls that do not
+ * wait work as before, so the process can clean up.  When its function
+ * returns (or it calls gt_exit) it exits with the stored reason: its
+ * gt_at_exit hooks run, its sockets are closed (queued output is drained
+ * in the background), its links and monitors are told.  A process that was
+ * never run, or is hibernating, exits without running its function.  A
+ * process that never calls a waiting gentcp function cannot be ended. */
+
+/* The name of an exit reason: "normal" for 0, else gt_err_name(). */
+const char *gt_reason_name(int reason);
+
+/* As gt_exit, with reason (a pending exit signal's reason wins). */
+void gt_exit_with(int reason);
+
+/* erlang:link/1: links the caller and pid both ways; when either exits, the
+ * other gets an exit signal with its reason.  0 also if already linked or
+ * pid is the caller.  pid dead: GT_ENOPROC, or, if the caller traps exits,
+ * 0 and a GT_MSG_EXIT with reason GT_ENOPROC (as Erlang).  -ENOMEM. */
+int gt_link(gt_pid pid);
+
+/* erlang:unlink/1: removes the link, if any, both ways; 0 always.  Once it
+ * returns, the link has no further effect; a GT_MSG_EXIT it caused before
+ * stays in the mailbox (as in Erlang). */
+int gt_unlink(gt_pid pid);
+
+/* erlang:exit/2: sends pid an exit signal with reason, from the caller.
+ * 0, or GT_ENOPROC if pid is not alive. */
+int gt_kill(gt_pid pid, int reason);
+
+/* process_flag(trap_exit, on): exit signals other than gt_kill's GT_EKILL
+ * become GT_MSG_EXIT messages.  Returns the previous setting. */
+bool gt_trap_exit(bool on);
+
+/* Runs fn(arg) when the calling process exits, however it exits, before
+ * its sockets are closed (hooks run last registered first), so that memory
+ * and other resources a killed process holds are released.  fn must not
+ * call gt_exit.  0, GT_EBADARG for fn NULL, -ENOMEM. */
+int gt_at_exit(void (*fn)(void *arg), void *arg);
 
 /* As erlang:hibernate/3: gives the stack back and, when a message is in the
  * mailbox, runs fn(arg) afresh on a new stack.  Never returns.  Only for
@@ -201,14 +268,16 @@ void gt_hibernate(gt_proc_fn fn, void *arg);
 /* Lets other processes run. */
 void gt_yield(void);
 
-/* Parks the calling process for ms milliseconds. */
-void gt_sleep(int64_t ms);
+/* Parks the calling process for ms milliseconds.  Returns 0, or
+ * GT_EEXITING early when an exit signal is ending the caller. */
+int gt_sleep(int64_t ms);
 
 /* True while pid names a live process. */
 bool gt_is_alive(gt_pid pid);
 
-/* Asks to be told when pid ends: a GT_MSG_DOWN message arrives (at once if
- * pid is already dead). */
+/* Asks to be told when pid ends: a GT_MSG_DOWN message arrives, with the
+ * exit reason in reason (at once, with GT_ENOPROC, if pid is already
+ * dead). */
 int gt_monitor(gt_pid pid);
 
 /* Registered names (erlang:register/2, unregister/1, whereis/1).  A name is
@@ -239,7 +308,9 @@ typedef enum gt_msg_kind {
     GT_MSG_DOWN,        /* a monitored process ended: from = that process  */
     GT_MSG_TIMEOUT,     /* {timeout, Ref, Msg} of gt_start_timer(): timer,
                            tag, data/len                                    */
-    GT_MSG_SIGNAL       /* a Unix signal arrived: tag = its number          */
+    GT_MSG_SIGNAL,      /* a Unix signal arrived: tag = its number          */
+    GT_MSG_EXIT         /* {'EXIT', From, Reason} to a process trapping
+                           exits: from, reason                              */
 } gt_msg_kind;
 
 /* A timer handle (erlang:send_after/start_timer's TimerRef); 0 = none. */
@@ -254,8 +325,8 @@ struct gt_http_packet; /* see the packet decoding section */
 typedef struct gt_msg {
     gt_msg_kind kind;
     gt_socket sock;                    /* socket messages               */
-    gt_pid from;                       /* GT_MSG_USER, GT_MSG_DOWN      */
-    int reason;                        /* GT_MSG_TCP_ERROR              */
+    gt_pid from;                       /* GT_MSG_USER, _DOWN, _EXIT     */
+    int reason;                        /* GT_MSG_TCP_ERROR, _DOWN, _EXIT */
     int tag;                           /* GT_MSG_USER, GT_MSG_TIMEOUT   */
     size_t len;                        /* bytes at data                 */
     uint8_t *data;                     /* packet or user payload        */

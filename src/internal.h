@@ -67,6 +67,12 @@ gt__proc *gt__self(void);
  * touches a freed process). */
 void gt__park(int64_t deadline);
 
+/* GT_EEXITING if an exit signal is ending the calling process, else 0.
+ * Every loop that parks calls it before parking, and gives up with its
+ * result (after undoing its registration): a killed process must not wait
+ * (gentcp.h, "Links and exit signals"). */
+int gt__exit_check(void);
+
 /* Makes p runnable if it is parked (from any thread). */
 void gt__wake(gt__proc *p);
 

@@ -26,6 +26,7 @@
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
                                      size_t *size_old);
+void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
 #endif
 #ifdef GT_TSAN
 void *__tsan_get_current_fiber(void);
@@ -87,6 +88,13 @@ void gt__fiber_init_thread(gt__fiber *f)
 
 void gt__fiber_create(gt__fiber *f)
 {
+#ifdef GT_ASAN
+    /* A pooled stack keeps the shadow of the process that last ran on it:
+     * one that exited from deep inside a call (a killed process, gt_exit)
+     * left its frames' redzones poisoned, and the next process's locals
+     * would land on them. */
+    __asan_unpoison_memory_region(f->stack_base, f->stack_size);
+#endif
 #ifdef GT_TSAN
     f->tsan = __tsan_create_fiber(0);
 #endif

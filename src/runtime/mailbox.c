@@ -245,7 +245,10 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
     pthread_mutex_lock(&m->lock);
     m->scanned = NULL;
     for (;;) {
-        gt_msg *msg = take_match(m, match, arg);
+        /* Killed: a receive that could wait takes nothing more, even a
+         * message that arrived with the wake (a poll still works). */
+        int rc = timeout_ms != 0 ? gt__exit_check() : 0;
+        gt_msg *msg = rc ? NULL : take_match(m, match, arg);
         if (msg) {
             m->scanned = NULL;
             m->receiving = false;
@@ -256,11 +259,11 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         }
         if (deadline == -2)
             deadline = timeout_ms == 0 ? 0 : gt__deadline(timeout_ms);
-        if (timeout_ms == 0 || gt__expired(deadline)) {
+        if (rc || timeout_ms == 0 || gt__expired(deadline)) {
             m->scanned = NULL;
             m->receiving = false;
             pthread_mutex_unlock(&m->lock);
-            return GT_ETIMEOUT;
+            return rc ? rc : GT_ETIMEOUT;
         }
         m->receiving = true;
         pthread_mutex_unlock(&m->lock);

@@ -37,6 +37,7 @@ void gt__proc_unref(gt__proc *p)
     for (int i = 0; i < p->nmonitors; i++) /* an exit that never ran */
         gt_msg_free(p->monitors[i].down);
     free(p->monitors);
+    gt__links_free(p);
     free(p);
 }
 
@@ -182,19 +183,24 @@ void gt_yield(void)
     gt__sched_switch_out(p, Y_YIELD);
 }
 
-void gt_sleep(int64_t ms)
+int gt_sleep(int64_t ms)
 {
     gt__proc *p = gt__self();
     if (!p)
-        return;
+        return -ENOMEM;
     int64_t deadline = gt__deadline(ms);
-    while (!gt__expired(deadline))
+    while (!gt__expired(deadline)) {
+        int rc = gt__exit_check();
+        if (rc)
+            return rc;
         gt__park(deadline);
+    }
+    return 0;
 }
 
 /* ---- spawn and exit ---- */
 
-static void proc_exit_common(gt__proc *p);
+static void proc_exit_common(gt__proc *p, int reason);
 
 void gt__proc_entry(void *arg)
 {
@@ -206,7 +212,8 @@ void gt__proc_entry(void *arg)
      * gt_hibernate() requeue the process at once, forever, for a process
      * that never parks in between (it polls its mailbox, then hibernates). */
     atomic_store(&p->notified, 0);
-    p->fn(p->arg);
+    if (!gt__exit_is_pending(p)) /* killed before it ran, or hibernating */
+        p->fn(p->arg);
     gt_exit();
 }
 
@@ -219,7 +226,8 @@ static void *thread_entry(void *arg)
     gt__tls_proc = p;
     pthread_once(&key_once, make_key);
     pthread_setspecific(thread_key, p);
-    p->fn(p->arg);
+    if (!gt__exit_is_pending(p))
+        p->fn(p->arg);
     gt_exit();
     return NULL;
 }
@@ -237,6 +245,15 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
         return GT_ESYSTEM_LIMIT;
     p->fn = fn;
     p->arg = arg;
+    if (opts && opts->link) { /* before it can run, let alone exit */
+        gt__proc *parent = gt__self();
+        int rc = parent ? gt__link_new(parent, p) : -ENOMEM;
+        if (rc) {
+            gt__idmap_del(&procs, p->id);
+            gt__proc_unref(p);
+            return rc;
+        }
+    }
     if (pid_out)
         *pid_out = (gt_pid){p->id};
     if (os_thread) {
@@ -252,6 +269,8 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
         pthread_attr_destroy(&attr);
         if (rc != 0) {
             gt__live_dec();
+            if (opts->link)
+                gt_unlink((gt_pid){p->id}); /* no signal: it never ran */
             gt__idmap_del(&procs, p->id);
             gt__proc_unref(p);
             return -EAGAIN;
@@ -265,18 +284,24 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
     return 0;
 }
 
-/* Everything an exit does before the stack goes away: close the sockets,
- * tell the monitors, drop the mailbox, leave the table. */
-static void proc_exit_common(gt__proc *p)
+/* Everything an exit does before the stack goes away: run the exit hooks,
+ * close the sockets, leave the table, drop the mailbox, tell the monitors
+ * and the links (after the table: whoever is told finds p dead). */
+static void proc_exit_common(gt__proc *p, int reason)
 {
+    gt__at_exit_run(p);
     pthread_mutex_lock(&p->plock);
-    p->exiting = true;
+    p->exiting = true; /* from here on, signals to p are ignored */
     pthread_mutex_unlock(&p->plock);
+    reason = gt__exit_reason(p, reason);
     gt__names_drop(p);
     gt__proc_close_sockets(p);
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
+    /* Links before monitors: a process that both links and monitors gets
+     * the EXIT (or its exit signal) first, the DOWN after. */
+    gt__links_exit(p, reason);
     pthread_mutex_lock(&p->plock);
     gt__monitor *mons = p->monitors;
     int n = p->nmonitors;
@@ -285,6 +310,7 @@ static void proc_exit_common(gt__proc *p)
     pthread_mutex_unlock(&p->plock);
     for (int i = 0; i < n; i++) {
         gt__proc *m = gt__proc_lookup(mons[i].watcher);
+        mons[i].down->reason = reason;
         if (m) {
             gt__mbox_deliver(m, mons[i].down, mons[i].down);
             gt__proc_unref(m);
@@ -297,12 +323,14 @@ static void proc_exit_common(gt__proc *p)
         gt__live_dec(); /* last: gt_stop may return at once */
 }
 
-void gt_exit(void)
+void gt_exit(void) { gt_exit_with(0); }
+
+void gt_exit_with(int reason)
 {
     gt__proc *p = gt__tls_proc;
     if (!p)
         return;
-    proc_exit_common(p);
+    proc_exit_common(p, reason);
     if (p->is_thread) {
         gt__tls_proc = NULL;
         pthread_setspecific(thread_key, NULL);
@@ -322,7 +350,7 @@ static void thread_proc_dtor(void *arg)
     if (!p || atomic_load(&p->state) == P_DEAD)
         return;
     gt__tls_proc = p;
-    proc_exit_common(p);
+    proc_exit_common(p, 0);
     gt__tls_proc = NULL;
     gt__proc_unref(p);
 }
@@ -338,7 +366,7 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
     p->arg = arg;
     if (p->is_thread) {
         gt__mailbox *m = &p->mbox;
-        for (;;) {
+        while (!gt__exit_is_pending(p)) {
             pthread_mutex_lock(&m->lock);
             bool any = m->head != NULL;
             m->receiving = !any;
@@ -349,7 +377,8 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
         }
         /* restart fn on this stack; when it returns, the thread ends as a
          * spawned process would (gt_hibernate never returns) */
-        fn(arg);
+        if (!gt__exit_is_pending(p))
+            fn(arg);
         gt_exit();
         pthread_exit(NULL);
     }
@@ -376,6 +405,7 @@ int gt_monitor(gt_pid pid)
     if (!down)
         return -ENOMEM;
     down->from = pid;
+    down->reason = GT_ENOPROC; /* unless the exit gives its own */
     gt__proc *p = gt__proc_lookup(pid);
     if (p) {
         int rc = 0;

@@ -73,6 +73,12 @@ struct gt__proc {
     gt__monitor *monitors;
     int nmonitors, cap_monitors;
     bool exiting;
+    bool trap_exit;             /* exit signals become messages (plock) */
+    gt_pid *links;              /* linked processes (plock), links.c    */
+    int nlinks, cap_links;
+    _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
+                                   the reason (links.c); first one wins */
+    struct gt__at_exit *at_exit;/* hooks, run at exit; own thread only  */
     bool ever_named;            /* gt_register succeeded once (plock)   */
     const char *reg_name;       /* the registered name, or NULL; written
                                    under the names table's lock          */
@@ -116,6 +122,17 @@ void gt__live_dec(void);
 
 /* ---- names.c ---- */
 void gt__names_drop(gt__proc *p);         /* at exit: release its name    */
+
+/* ---- links.c ---- */
+/* The reason p exits with: a pending exit signal's, else reason. */
+int gt__exit_reason(gt__proc *p, int reason);
+bool gt__exit_is_pending(gt__proc *p);
+void gt__at_exit_run(gt__proc *p);        /* at exit, on p's own thread   */
+/* At exit, after p left the table: sends p's links their exit signal. */
+void gt__links_exit(gt__proc *p, int reason);
+/* spawn_link: links a new process (not yet running) to its parent. */
+int gt__link_new(gt__proc *parent, gt__proc *child);
+void gt__links_free(gt__proc *p);         /* the struct is being freed    */
 
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);

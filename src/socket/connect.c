@@ -196,6 +196,8 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
             rc = w.result; /* the listen socket was closed */
             break;
         }
+        if (timeout_ms != 0 && (rc = gt__exit_check()))
+            break; /* killed: no more accepts */
         int64_t wait_until = deadline;
         if (l->acc_head == &w && l->readable) {
             int64_t now = gt__now_ms();
@@ -269,6 +271,9 @@ static int connect_wait(gt__sock *s, int64_t deadline)
             return GT_ECLOSED;
         if (gt__expired(deadline))
             return GT_ETIMEOUT;
+        int killed = gt__exit_check();
+        if (killed)
+            return killed;
         gt__sock_wait_writer(s, &w, deadline);
         if (w.done)
             return w.result;
@@ -333,6 +338,8 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
     int64_t deadline = gt__deadline(timeout_ms);
     if (timeout_ms == 0)
         return GT_ETIMEOUT; /* rule 71: even for a refused port */
+    if ((rc = gt__exit_check()))
+        return rc;
 
     /* Literal addresses need no resolver (which would block the
      * scheduler thread); names go through getaddrinfo. */
@@ -358,7 +365,7 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
             gt__sock_unref(s);
             break;
         }
-        if (rc == GT_ETIMEOUT || rc == -EINVAL)
+        if (rc == GT_ETIMEOUT || rc == -EINVAL || rc == GT_EEXITING)
             break;
     }
     freeaddrinfo(res);

@@ -483,6 +483,9 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         rc = -EALREADY; /* rule 26: one recv at a time (inet) */
     gt__waiter w = {.proc = self};
     while (rc == 0) {
+        /* killed: a recv that could wait takes nothing more */
+        if (timeout_ms != 0 && (rc = gt__exit_check()))
+            break;
         size_t need = 0;
         gt_msg *m = NULL;
         ssize_t r = s->read_dead ? 0

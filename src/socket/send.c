@@ -181,6 +181,11 @@ static int hold_busy(gt__sock *s)
             }
             break;
         }
+        int killed = gt__exit_check();
+        if (killed) { /* the data stays queued, as after a timeout */
+            gt__sock_unbusy(s, killed);
+            break;
+        }
         gt__sock_wait_writer(s, &w, deadline);
         if (!w.done && s->state == S_OPEN && s->writable)
             gt__sock_flush(s);
@@ -197,8 +202,12 @@ static int hold_busy(gt__sock *s)
 static int wait_not_busy(gt__sock *s)
 {
     gt__waiter w = {.proc = gt__self()};
-    while (s->busy_sender && s->state == S_OPEN && !s->wr_broken)
+    while (s->busy_sender && s->state == S_OPEN && !s->wr_broken) {
+        int killed = gt__exit_check();
+        if (killed)
+            return killed;
         gt__sock_wait_writer(s, &w, -1);
+    }
     return s->state == S_CLOSED ? -EINVAL : send_checks(s);
 }
 

@@ -177,6 +177,8 @@ static void drain(gt__sock *s)
         }
         if (gt__expired(deadline))
             break;
+        if (gt__exit_check())
+            return; /* killed: the close hands the rest to a linger process */
         gt__waiter w = {.proc = gt__self()};
         gt__sock_wait_writer(s, &w, deadline);
     }

@@ -1,0 +1,285 @@
+/*
+ * links.c -- links and exit signals: erlang:link/1, unlink/1, exit/2,
+ * process_flag(trap_exit, _), and the exit hooks that let a killed process
+ * release what it holds.  The rules are in gentcp.h ("Links and exit
+ * signals"); docs/DESIGN.md says why a kill works the way it does.
+ *
+ * A link is recorded on both sides, each in its process's `links` array
+ * under that process's plock.  The receiver's own array is the authority:
+ * an exiting process signals a linked process only if it finds itself in
+ * that process's array, removing itself there under both locks.  So once
+ * gt_unlink has removed the other side from the caller's array, no signal
+ * from that link can reach the caller any more, even from an exit already
+ * under way.
+ *
+ * Lock order: two plocks are taken in the order of their pids (link and
+ * unlink change two processes at once, as does an exit); plock, then a
+ * mailbox lock (an EXIT message is delivered under the receiver's plock so
+ * that it cannot race with gt_unlink or gt_trap_exit).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "runtime/runtime.h"
+
+/* exit_sig holds this bit and the reason in its low 32 bits */
+#define EXIT_SIG_SET ((int64_t)1 << 32)
+
+typedef struct gt__at_exit {
+    struct gt__at_exit *next;
+    void (*fn)(void *);
+    void *arg;
+} gt__at_exit;
+
+const char *gt_reason_name(int reason)
+{
+    return reason == 0 ? "normal" : gt_err_name(reason);
+}
+
+/* ---- pending exits ---- */
+
+bool gt__exit_is_pending(gt__proc *p) { return atomic_load(&p->exit_sig) != 0; }
+
+int gt__exit_reason(gt__proc *p, int reason)
+{
+    int64_t v = atomic_load(&p->exit_sig);
+    return v ? (int)(int32_t)(uint32_t)v : reason;
+}
+
+int gt__exit_check(void)
+{
+    gt__proc *p = gt__tls_proc;
+    return p && gt__exit_is_pending(p) ? GT_EEXITING : 0;
+}
+
+/* p must exit with reason: the first signal wins; the wake makes whatever
+ * p waits in return and find the pending exit (gt__exit_check). */
+static void set_pending(gt__proc *p, int reason)
+{
+    int64_t none = 0;
+    atomic_compare_exchange_strong(&p->exit_sig, &none, EXIT_SIG_SET | (uint32_t)reason);
+    gt__wake(p);
+}
+
+/* An exit signal from `from` reaches p (Erlang's "receiving exit signals");
+ * kill: gt_kill's GT_EKILL.  p's plock held. */
+static void signal_locked(gt__proc *p, gt_pid from, int reason, bool kill)
+{
+    if (p->exiting)
+        return; /* its own reason is already decided */
+    if (kill) {
+        set_pending(p, GT_EKILLED);
+        return;
+    }
+    if (p->trap_exit) {
+        gt_msg *m = gt__msg_new(GT_MSG_EXIT, 0);
+        if (!m) {
+            set_pending(p, -ENOMEM); /* never a silently lost signal */
+            return;
+        }
+        m->from = from;
+        m->reason = reason;
+        gt__mbox_deliver(p, m, m);
+        return;
+    }
+    if (reason == 0 && from.id != p->id)
+        return; /* normal: ignored, except exit(self(), normal) */
+    set_pending(p, reason);
+}
+
+int gt_kill(gt_pid pid, int reason)
+{
+    gt__proc *self = gt__self();
+    gt__proc *p = gt__proc_lookup(pid);
+    if (!p)
+        return GT_ENOPROC;
+    pthread_mutex_lock(&p->plock);
+    signal_locked(p, self ? gt__proc_pid(self) : (gt_pid){0}, reason, reason == GT_EKILL);
+    pthread_mutex_unlock(&p->plock);
+    gt__proc_unref(p);
+    return 0;
+}
+
+bool gt_trap_exit(bool on)
+{
+    gt__proc *self = gt__self();
+    if (!self)
+        return false;
+    pthread_mutex_lock(&self->plock);
+    bool old = self->trap_exit;
+    self->trap_exit = on;
+    pthread_mutex_unlock(&self->plock);
+    return old;
+}
+
+/* ---- the links arrays ---- */
+
+static void lock2(gt__proc *a, gt__proc *b)
+{
+    pthread_mutex_lock(a->id < b->id ? &a->plock : &b->plock);
+    pthread_mutex_lock(a->id < b->id ? &b->plock : &a->plock);
+}
+
+static void unlock2(gt__proc *a, gt__proc *b)
+{
+    pthread_mutex_unlock(&a->plock);
+    pthread_mutex_unlock(&b->plock);
+}
+
+static int find(const gt__proc *p, uint64_t id)
+{
+    for (int i = p->nlinks - 1; i >= 0; i--)
+        if (p->links[i].id == id)
+            return i;
+    return -1;
+}
+
+/* Appends id to p's links; plock held, id known to be absent. */
+static int add(gt__proc *p, uint64_t id)
+{
+    if (p->nlinks == p->cap_links) {
+        int cap = p->cap_links ? p->cap_links * 2 : 2;
+        gt_pid *l = realloc(p->links, (size_t)cap * sizeof *l);
+        if (!l)
+            return -ENOMEM;
+        p->links = l;
+        p->cap_links = cap;
+    }
+    p->links[p->nlinks++] = (gt_pid){id};
+    return 0;
+}
+
+/* plock held; true if the link was there */
+static bool del(gt__proc *p, uint64_t id)
+{
+    int i = find(p, id);
+    if (i < 0)
+        return false;
+    p->links[i] = p->links[--p->nlinks];
+    return true;
+}
+
+/* Links a (the caller) and b both ways, unless b is exiting (GT_ENOPROC).
+ * Between two live processes a link is on both sides or on neither, so
+ * the shorter array says whether it exists: a supervisor with thousands of
+ * links links another worker in O(1).  fresh: b is new, nothing to check. */
+static int link2(gt__proc *a, gt__proc *b, bool fresh)
+{
+    int rc = GT_ENOPROC;
+    lock2(a, b);
+    if (!b->exiting) {
+        rc = 0;
+        bool linked = !fresh && (a->nlinks <= b->nlinks ? find(a, b->id) : find(b, a->id)) >= 0;
+        if (!linked && (rc = add(a, b->id)) == 0 && (rc = add(b, a->id)) != 0)
+            del(a, b->id);
+    }
+    unlock2(a, b);
+    return rc;
+}
+
+int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child, true); }
+
+int gt_link(gt_pid pid)
+{
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    if (pid.id == self->id)
+        return 0;
+    gt__proc *p = gt__proc_lookup(pid);
+    int rc = GT_ENOPROC;
+    if (p) {
+        rc = link2(self, p, false);
+        gt__proc_unref(p);
+    }
+    if (rc != GT_ENOPROC)
+        return rc;
+    /* link/1 to a dead process: a noproc exception, or, when the caller
+     * traps exits, true and {'EXIT', Pid, noproc} (OTP 25). */
+    pthread_mutex_lock(&self->plock);
+    bool trap = self->trap_exit;
+    if (trap)
+        signal_locked(self, pid, GT_ENOPROC, false);
+    pthread_mutex_unlock(&self->plock);
+    return trap ? 0 : GT_ENOPROC;
+}
+
+int gt_unlink(gt_pid pid)
+{
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    if (pid.id == self->id)
+        return 0;
+    gt__proc *p = gt__proc_lookup(pid);
+    if (p) {
+        lock2(self, p);
+        del(p, self->id);
+        del(self, pid.id);
+        unlock2(self, p);
+        gt__proc_unref(p);
+    } else { /* dead or exiting: our side is what decides (see the top) */
+        pthread_mutex_lock(&self->plock);
+        del(self, pid.id);
+        pthread_mutex_unlock(&self->plock);
+    }
+    return 0;
+}
+
+void gt__links_exit(gt__proc *p, int reason)
+{
+    pthread_mutex_lock(&p->plock); /* exiting is set: no link is added now */
+    gt_pid *links = p->links;
+    int n = p->nlinks;
+    p->links = NULL;
+    p->nlinks = p->cap_links = 0;
+    pthread_mutex_unlock(&p->plock);
+    for (int i = 0; i < n; i++) {
+        gt__proc *l = gt__proc_lookup(links[i]);
+        if (!l)
+            continue;
+        lock2(p, l);
+        if (del(l, p->id))
+            signal_locked(l, gt__proc_pid(p), reason, false);
+        unlock2(p, l);
+        gt__proc_unref(l);
+    }
+    free(links);
+}
+
+/* ---- exit hooks ---- */
+
+int gt_at_exit(void (*fn)(void *), void *arg)
+{
+    if (!fn)
+        return GT_EBADARG;
+    gt__proc *self = gt__self();
+    gt__at_exit *h = self ? malloc(sizeof *h) : NULL;
+    if (!h)
+        return -ENOMEM;
+    h->fn = fn;
+    h->arg = arg;
+    h->next = self->at_exit;
+    self->at_exit = h;
+    return 0;
+}
+
+void gt__at_exit_run(gt__proc *p)
+{
+    gt__at_exit *h;
+    while ((h = p->at_exit)) {
+        p->at_exit = h->next; /* unhooked first: a hook runs once */
+        h->fn(h->arg);
+        free(h);
+    }
+}
+
+void gt__links_free(gt__proc *p)
+{
+    free(p->links);
+    gt__at_exit *h;
+    while ((h = p->at_exit)) { /* a process that never exited */
+        p->at_exit = h->next;
+        free(h);
+    }
+}
