@@ -104,6 +104,26 @@ GT_TEST(i7_01_send_timeout_close_after_big_send)
     close(fd);
 }
 
+/* send_timeout_close with linger {true, T}: the timed-out send answers at
+ * once, as inet replies before its port closes; the close does not hold
+ * the caller for the linger time (diff/20: [ok, timeout, enotconn]). */
+GT_TEST(r34_send_timeout_close_does_not_wait_for_linger)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384),
+                                            GT_SEND_TIMEOUT(200), GT_SEND_TIMEOUT_CLOSE(true),
+                                            GT_LINGER(true, 10)),
+                                    &fd);
+    ASSERT_OK(gt_send(s, mb, MB));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_ERR(gt_send(s, "1", 1), GT_ETIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ASSERT(t1.tv_sec - t0.tv_sec < 5); /* linger would hold it 10 s */
+    ASSERT_ERR(gt_send(s, "2", 1), -ENOTCONN);
+    close(fd);
+}
+
 /* busy_probe delay_send: delay_send changes nothing here. */
 GT_TEST(i7_01_delay_send_big_send_returns_ok)
 {
