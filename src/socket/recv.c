@@ -30,6 +30,18 @@ static void in_consume(gt__sock *s, size_t n)
         s->in_scanned = 0;
 }
 
+/* The end of input was just read (inet's tcp_recv_closed/tcp_recv_error):
+ * a send waiting on the busy queue is answered closed and the queue is
+ * dropped; otherwise queued output stays and goes out. */
+static void end_read(gt__sock *s)
+{
+    if (!s->busy_sender)
+        return;
+    gt__buf_free(&s->out);
+    gt__sock_unbusy(s, GT_ECLOSED);
+    s->end_met_busy = true;
+}
+
 /* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
 static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 {
@@ -47,6 +59,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
         if (n == 0) {
             s->eof = true;
             s->readable = false;
+            end_read(s);
             return 0;
         }
         if (errno == EINTR)
@@ -57,6 +70,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
         }
         s->read_err = -errno;
         s->readable = false;
+        end_read(s);
         return 0;
     }
 }
@@ -191,7 +205,7 @@ static int end_reason(const gt__sock *s)
 static void end_reported(gt__sock *s, int reason)
 {
     if (reason == GT_ECLOSED) {
-        s->dly_close_send = true;
+        s->dly_close_send = !s->end_met_busy;
     } else if (!s->o.exit_on_close) {
         s->read_err = 0;
         s->eof = true;
@@ -440,7 +454,8 @@ static int passive_end(gt__sock *s)
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
-        s->delayed_send_err = reason == GT_ECLOSED && !s->wr_broken ? GT_ECLOSED : 0;
+        s->delayed_send_err =
+            reason == GT_ECLOSED && !s->wr_broken && !s->end_met_busy ? GT_ECLOSED : 0;
         gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
     }
     return reason;
@@ -487,6 +502,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
+    gt__sock_flush_delayed(s); /* its failure decides the answer (rule 56) */
     int rc = gt__sock_conn_err(s);
     if (rc == 0 && s->wr_broken && active_on(s))
         rc = closed_recv_reason(s); /* inet closed it: no einval */

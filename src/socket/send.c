@@ -224,6 +224,12 @@ static void delayed_flush(void *arg)
     gt__sock_unref(s);
 }
 
+void gt__sock_flush_delayed(gt__sock *s)
+{
+    if (s->flush_queued && s->state == S_OPEN && s->writable)
+        gt__sock_flush(s);
+}
+
 /* delay_send: gather this send with the ones that follow before the sender
  * yields, and write them all on the home scheduler's next loop pass
  * (inet_drv's TCP_ADDF_DELAY_SEND; docs/spec/semantics.md rule 39). */

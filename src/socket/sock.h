@@ -101,6 +101,10 @@ struct gt__sock {
     bool eof;              /* the peer's FIN was read                    */
     int read_err;          /* a read error (econnreset ...), or 0        */
     bool read_shut;        /* our shutdown(read)                         */
+    bool end_met_busy;     /* the end of input was read while a send was
+                              busy: that send got closed, so no delayed
+                              closed is left for the next one (inet's
+                              tcp_recv_closed, blocking_send)            */
     bool read_paused;      /* inet's desc_close_read after an active
                               emsgsize (exit_on_close=false): no active
                               delivery until setopts changes the active
@@ -206,6 +210,11 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller);
 /* Writes queued output; wakes blocked senders below the low mark, runs a
  * pending shutdown(write) or close.  Lock held. */
 void gt__sock_flush(gt__sock *s);
+/* delay_send: runs the flush queued for the home scheduler's next pass now.
+ * inet's zero timer has fired by the time the sender's next call reaches
+ * the port; gentcp's caller may be faster than the scheduler, so the calls
+ * whose result depends on it (recv, close) flush first.  Lock held. */
+void gt__sock_flush_delayed(gt__sock *s);
 /* Ends the busy state, if any: the busy sender gets result, the senders
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);

@@ -276,6 +276,7 @@ int gt_close(gt_socket h)
         return 0; /* inet: closing a closed socket is ok */
     }
     pthread_mutex_lock(&s->lock);
+    gt__sock_flush_delayed(s);
     if (abortive(s))
         gt__buf_free(&s->out);
     else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN)

@@ -248,6 +248,45 @@ GT_TEST(i7_07_second_sender_waits_between_the_marks)
     close(fd);
 }
 
+/* ---- the end of input read under a busy send (inet's tcp_recv_closed) --- */
+
+/* A passive socket whose recv reads the peer's FIN while a send waits on
+ * the busy queue: that send is answered closed and the queue dropped; the
+ * socket still sends (exit_on_close=false), and with exit_on_close=true the
+ * next send is enotconn, no delayed closed (live node, diff-cases
+ * r56_recv_close_busy*: pending, closed, closed, ok / enotconn). */
+static void fin_under_busy_send(bool eoc)
+{
+    int port = 0, lfd = h_raw_listen(&port);
+    int small = 4096;
+    ASSERT(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    gt_socket s = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(eoc),
+                                          GT_SNDBUF(16384)));
+    int fd = h_raw_accept(lfd);
+    close(lfd);
+    static send_job a;
+    ASSERT_OK(gt_send(s, mb, MB));
+    spawn_sender(&a, s, 1, TAG_A);
+    ASSERT_WAITING(TAG_A);
+    ASSERT_OK(shutdown(fd, SHUT_WR));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_ERR(h_wait_int(TAG_A, H_WAIT), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), eoc ? -ENOTCONN : 0);
+    long got = h_raw_wait_eof(fd); /* -1 without EOF (exit_on_close=false) */
+    ASSERT(got < MB);
+    close(fd);
+}
+
+GT_TEST(r56_fin_read_under_busy_send)
+{
+    fin_under_busy_send(false);
+}
+
+GT_TEST(r56_fin_read_under_busy_send_exit_on_close)
+{
+    fin_under_busy_send(true);
+}
+
 /* ---- item 6: the peer goes away under waiting senders (rule 55) --------- */
 
 /* busy_probe peer_gone: the sender holding the queue busy gets closed (the

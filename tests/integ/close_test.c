@@ -420,6 +420,36 @@ GT_TEST(r57_active_exit_on_close_failed_send_ends_socket)
     ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
 }
 
+/* r39/r43: delay_send output is flushed before an abortive close drops the
+ * queue, as inet's zero timer has run by the time the close reaches the
+ * port (diff/22: send x, send y, close with linger {true,0}: the peer reads
+ * "xy", then the reset). */
+GT_TEST(r39_delay_send_flushed_before_abortive_close)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_DELAY_SEND(true), GT_LINGER(true, 0)),
+                                    &fd);
+    ASSERT_OK(gt_send(s, "x", 1));
+    ASSERT_OK(gt_send(s, "y", 1));
+    ASSERT_OK(gt_close(s));
+    ASSERT_RAW_READ(fd, "xy", 2);
+    close(fd);
+}
+
+/* r56 with delay_send: the queued send fails in the background before the
+ * next call is answered, so a recv on the active socket finds it closed:
+ * enotconn, not einval (diff/7: [tcp_closed], send ok, recv enotconn). */
+GT_TEST(r56_delay_send_failure_seen_by_recv)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_TRUE, GT_EXIT_ON_CLOSE(false), GT_DELAY_SEND(true)),
+           GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    rst(p);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_OK(gt_send(s, "x", 1));
+    ASSERT_RECV_ERR(s, 0, 100, -ENOTCONN);
+}
+
 /* r52: shutdown(read) -> ok; recv -> closed; with exit_on_close=true the EOF
  * closes the socket: send -> closed, peer sees closed, then enotconn.
  * (E: [ok, closed, closed, peer closed, enotconn, enotconn]) */
