@@ -248,6 +248,25 @@ GT_TEST(i7_07_second_sender_waits_between_the_marks)
     close(fd);
 }
 
+/* New watermarks set while a sender waits are not checked at setopts: the
+ * sender goes on waiting until the queue moves, then the new low mark
+ * decides (live node: low_watermark raised above the queue -> still
+ * waiting; the peer reads -> ok).  inet_set_opts only stores them. */
+GT_TEST(r32_watermarks_changed_under_waiting_sender)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384)), &fd);
+    static send_job a;
+    spawn_filler(&a, s, 1, TAG_A);
+    ASSERT_WAITING(TAG_A);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_HIGH_WATERMARK(4 * MB), GT_LOW_WATERMARK(2 * MB))));
+    ASSERT_WAITING(TAG_A);
+    drain(fd, 300000); /* the queue moves: ~700 KB left, under the new low mark */
+    ASSERT_OK(h_wait_int(TAG_A, H_WAIT));
+    drain(fd, MB + 1 - 300000);
+    close(fd);
+}
+
 /* ---- the end of input read under a busy send (inet's tcp_recv_closed) --- */
 
 /* A passive socket whose recv reads the peer's FIN while a send waits on
