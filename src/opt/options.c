@@ -340,6 +340,9 @@ static int set_one(gt__sock *s, const gt_opt *op)
     return setsockopt(s->fd, level, name, &iv, sizeof iv) ? gt__errno() : 0;
 }
 
+/* true, false, once, or any {active,N} */
+static int64_t active_mode(int64_t active) { return active < GT_ACTIVE_FALSE_V ? 0 : active; }
+
 static bool has_input(const gt__sock *s)
 {
     return gt__buf_avail(&s->in) || s->readable || s->eof || s->read_err || s->read_shut;
@@ -358,11 +361,17 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
     bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
     s->in_scanned = 0; /* a new packet type or delimiter: look again */
+    int64_t was_active = s->o.active;
     for (size_t k = 0; k < n; k++) {
         int rc = set_one(s, &opts[reverse ? n - 1 - k : k]);
         if (rc)
             return rc;
     }
+    /* inet selects for input again only when the active mode changes
+     * ({active,N} to {active,M} is no change): that ends the pause after
+     * an active emsgsize (recv.c) */
+    if (active_mode(was_active) != active_mode(s->o.active))
+        s->read_paused = false;
     if (s->o.active == GT_ACTIVE_FALSE_V || s->kind != K_CONN)
         return 0;
     if (s->state == S_OPEN && has_input(s)) {

@@ -123,6 +123,8 @@ void gt__sched_defer_node(gt__sched *s, gt__deferred *d)
     pthread_mutex_unlock(&s->remote_lock);
     if (gt__tls_sched != s)
         remote_kick(s);
+    else
+        s->defer_local = true;
 }
 
 int gt__sched_watch(gt__sched *s, int fd, void *ptr)
@@ -169,6 +171,7 @@ static void take_remote(gt__sched *s)
     s->deferred = NULL;
     atomic_store(&s->remote_pending, 0);
     pthread_mutex_unlock(&s->remote_lock);
+    s->defer_local = false;
     if (h) {
         if (s->rq_tail)
             s->rq_tail->rq_next = h;
@@ -285,7 +288,7 @@ static void *sched_main(void *arg)
     struct epoll_event ev[MAX_EVENTS];
     for (;;) {
         take_remote(s);
-        for (int i = 0; i < RUN_BATCH && s->rq_head; i++) {
+        for (int i = 0; i < RUN_BATCH && s->rq_head && !s->defer_local; i++) {
             gt__proc *p = s->rq_head;
             s->rq_head = p->rq_next;
             if (!s->rq_head)

@@ -26,6 +26,10 @@ struct gt__sched {
     gt__proc *remote_head, *remote_tail;
     gt__deferred *deferred;
     atomic_int remote_pending;  /* remote_head or deferred is non-empty  */
+    bool defer_local;           /* a process of this scheduler deferred a
+                                   call: the batch ends when it parks, as a
+                                   port task runs between Erlang processes
+                                   (delay_send's flush); own thread only  */
     gt__timers timers;
     gt__stack pool[GT__STACK_POOL];
     int npool;

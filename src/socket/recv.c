@@ -30,6 +30,18 @@ static void in_consume(gt__sock *s, size_t n)
         s->in_scanned = 0;
 }
 
+/* The end of input was just read (inet's tcp_recv_closed/tcp_recv_error):
+ * a send waiting on the busy queue is answered closed and the queue is
+ * dropped; otherwise queued output stays and goes out. */
+static void end_read(gt__sock *s)
+{
+    if (!s->busy_sender)
+        return;
+    gt__buf_free(&s->out);
+    gt__sock_unbusy(s, GT_ECLOSED);
+    s->end_met_busy = true;
+}
+
 /* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
 static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 {
@@ -47,6 +59,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
         if (n == 0) {
             s->eof = true;
             s->readable = false;
+            end_read(s);
             return 0;
         }
         if (errno == EINTR)
@@ -57,6 +70,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
         }
         s->read_err = -errno;
         s->readable = false;
+        end_read(s);
         return 0;
     }
 }
@@ -191,7 +205,7 @@ static int end_reason(const gt__sock *s)
 static void end_reported(gt__sock *s, int reason)
 {
     if (reason == GT_ECLOSED) {
-        s->dly_close_send = true;
+        s->dly_close_send = !s->end_met_busy;
     } else if (!s->o.exit_on_close) {
         s->read_err = 0;
         s->eof = true;
@@ -327,7 +341,12 @@ static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c,
 static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 {
     if (pkt_err) {
+        /* inet's tcp_recv_error: the input is thrown away and, with
+         * exit_on_close=false, reading stops until the next activation
+         * (desc_close_read; options.c) */
         chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
+        in_consume(s, in_avail(s));
+        s->read_paused = true;
     } else if (s->wr_broken) {
         chain_add(c, take_tail(s));
         if (s->dly_econnreset)
@@ -402,7 +421,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
 
 void gt__sock_deliver(gt__sock *s)
 {
-    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_dead)
+    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_paused)
         return;
     chain c = {0};
     bool passive = false, ended = false;
@@ -435,28 +454,39 @@ static int passive_end(gt__sock *s)
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
-        s->delayed_send_err = reason == GT_ECLOSED && !s->wr_broken ? GT_ECLOSED : 0;
+        s->delayed_send_err =
+            reason == GT_ECLOSED && !s->wr_broken && !s->end_met_busy ? GT_ECLOSED : 0;
         gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
     }
     return reason;
 }
 
-int gt__sock_send_failed(gt__sock *s, int reason)
+int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
 {
     /* inet's tcp_send_or_shutdown_error: a passive socket remembers the
-     * reason for the next recv (and activation); an active one tells its
-     * owner now -- tcp_error if a reset is shown, tcp_closed once -- and
-     * remembers nothing.  A pending delayed close (an end of input reported
-     * as closed) makes the next send report the reason once more: closed
-     * if the socket was active.  exit_on_close=true on an active socket
-     * ends it in inet; gentcp keeps the passive handling there. */
-    bool active = active_on(s) && !s->o.exit_on_close;
+     * reason for the next recv (and activation), and for the next send
+     * too when no send was waiting for it (a background failure, rule 56);
+     * an active one tells its owner now -- tcp_error if a reset is shown,
+     * tcp_closed once -- remembers nothing, and with exit_on_close is
+     * gone.  A pending delayed close (an end of input reported as closed)
+     * makes the next send report the reason once more: closed if the
+     * socket was active. */
+    bool active = active_on(s);
+    if (!active && !caller)
+        s->dly_close_send = true;
     int next = !s->dly_close_send ? -ENOTCONN : active ? GT_ECLOSED : reason;
     s->dly_close_send = false;
     s->dly_close_recv = !active;
     s->dly_econnreset = reason == -ECONNRESET;
-    if (active)
-        gt__sock_deliver(s); /* what is left to read first, then the end */
+    if (active) {
+        /* what the kernel holds first (docs/DEVIATIONS.md row 3), then the
+         * end inet reports at once: the input ends here */
+        gt__sock_deliver(s);
+        if (s->state == S_OPEN && active_on(s) && !input_ended(s)) {
+            s->eof = true;
+            gt__sock_deliver(s);
+        }
+    }
     return next;
 }
 
@@ -472,6 +502,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
+    gt__sock_flush_delayed(s); /* its failure decides the answer (rule 56) */
     int rc = gt__sock_conn_err(s);
     if (rc == 0 && s->wr_broken && active_on(s))
         rc = closed_recv_reason(s); /* inet closed it: no einval */
@@ -488,9 +519,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             break;
         size_t need = 0;
         gt_msg *m = NULL;
-        ssize_t r = s->read_dead ? 0
-                    : take_packet(s, gt__buf_head(&s->in), in_avail(s), length,
-                                  &need, &m);
+        ssize_t r = take_packet(s, gt__buf_head(&s->in), in_avail(s), length, &need, &m);
         if (r > 0) {
             in_consume(s, (size_t)r);
             *msg_out = m;
@@ -498,15 +527,16 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         }
         if (r < 0) {
             rc = (int)r;
-            if (rc == -EMSGSIZE) /* nothing will read past it: free it now */
+            /* inet throws its input away (tcp_recv_error); with
+             * exit_on_close=false the next recv reads on from the kernel
+             * (rule 78) */
+            if (rc == -EMSGSIZE)
                 in_consume(s, in_avail(s));
             if (rc == -EMSGSIZE && s->o.exit_on_close)
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
-            else if (rc == -EMSGSIZE)
-                s->read_dead = true; /* rule 78: later recvs time out */
             break;
         }
-        if (input_ended(s) && !s->read_dead) {
+        if (input_ended(s)) {
             if ((m = take_tail(s))) {
                 if (m->kind == GT_MSG_TCP_ERROR) {
                     rc = m->reason;
@@ -519,7 +549,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             rc = passive_end(s);
             break;
         }
-        if (s->readable && !s->read_dead) {
+        if (s->readable) {
             ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
             if (n < 0) {
                 rc = (int)n;

@@ -39,16 +39,13 @@ static ssize_t write_iov(gt__sock *s, const struct iovec *iov, int n)
     }
 }
 
-/* A failed write: the peer is gone.  Erlang reports closed (econnreset with
- * show_econnreset; EPIPE never surfaces) and then closes the whole socket,
- * losing what the kernel still holds for us to read.  gentcp keeps the read
- * side: buffered input stays readable (docs/DEVIATIONS.md). */
-static int write_failed(gt__sock *s, int err)
+/* A send failed with reason: Erlang reports closed (econnreset with
+ * show_econnreset) and then closes the whole socket, losing what the
+ * kernel still holds for us to read.  gentcp keeps the read side: buffered
+ * input stays readable (docs/DEVIATIONS.md row 3).  caller: a send waits
+ * for this result (the failing send itself, or the busy sender). */
+static int send_failed(gt__sock *s, int reason, bool caller)
 {
-    /* EPIPE without our own shutdown(write) means the peer reset the
-     * connection (inet_drv's tcp_send_error). */
-    bool reset = err == -ECONNRESET || (err == -EPIPE && !s->shut_wr_done);
-    int reason = reset && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
     s->wr_broken = true;
     s->wr_fail_reason = reason;
     gt__buf_free(&s->out);
@@ -60,8 +57,18 @@ static int write_failed(gt__sock *s, int err)
     s->readable = true; /* let the reader find the reset or the EOF */
     if (s->reader)
         gt__wake(s->reader->proc);
-    s->wr_err = gt__sock_send_failed(s, reason); /* then enotconn (rule 55) */
+    s->wr_err = gt__sock_send_failed(s, reason, caller); /* then enotconn (rule 55) */
     return reason;
+}
+
+/* A failed write: the peer is gone, or our own shutdown(write) is done.
+ * inet_drv's tcp_send_error takes EPIPE for the peer's reset; OTP 25 does
+ * so after our own shutdown(write) too, immediate or deferred (live node:
+ * a send after it is econnreset with show_econnreset, closed without). */
+static int write_failed(gt__sock *s, int err, bool caller)
+{
+    bool reset = err == -ECONNRESET || err == -EPIPE;
+    return send_failed(s, reset && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED, caller);
 }
 
 static void do_shutdown_wr(gt__sock *s)
@@ -80,7 +87,7 @@ void gt__sock_flush(gt__sock *s)
         struct iovec v = {gt__buf_head(&s->out), out_pending(s)};
         ssize_t w = write_iov(s, &v, 1);
         if (w < 0) {
-            write_failed(s, (int)w);
+            write_failed(s, (int)w, s->send_caller || s->busy_sender);
             return;
         }
         /* frees the buffer once drained: 10,000 idle connections must not
@@ -142,11 +149,15 @@ static int send_checks(gt__sock *s)
         s->wr_err = -ENOTCONN;
         return e;
     }
-    if (s->shut_wr_done || s->shut_wr_pending) {
-        /* rule 51: EPIPE is reported as closed, once; then enotconn */
-        bool again = s->shut_wr_reported;
-        s->shut_wr_reported = true;
-        return again ? -ENOTCONN : GT_ECLOSED;
+    /* A send while shutdown(write) waits for the queue fails as inet's
+     * tcp_shutdown_error (EPIPE: closed, never econnreset): the queue is
+     * dropped and the socket closed as after any failed send (rule 50);
+     * the peer sees the end of what the kernel holds, as when inet closes.
+     * After the shutdown the write itself fails (rule 51, write_failed). */
+    if (s->shut_wr_pending) {
+        int rc = send_failed(s, GT_ECLOSED, true);
+        do_shutdown_wr(s);
+        return rc;
     }
     return 0;
 }
@@ -222,6 +233,12 @@ static void delayed_flush(void *arg)
     gt__sock_unref(s);
 }
 
+void gt__sock_flush_delayed(gt__sock *s)
+{
+    if (s->flush_queued && s->state == S_OPEN && s->writable)
+        gt__sock_flush(s);
+}
+
 /* delay_send: gather this send with the ones that follow before the sender
  * yields, and write them all on the home scheduler's next loop pass
  * (inet_drv's TCP_ADDF_DELAY_SEND; docs/spec/semantics.md rule 39). */
@@ -255,10 +272,13 @@ static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)
  * high). */
 static int push_queue(gt__sock *s, size_t before, size_t len)
 {
-    if (s->o.delay_send)
+    if (s->o.delay_send) {
         queue_flush(s);
-    else if (s->writable)
+    } else if (s->writable) {
+        s->send_caller = true;
         gt__sock_flush(s);
+        s->send_caller = false;
+    }
     if (s->wr_broken)
         return s->wr_fail_reason;
     if (before == 0 || before + len < (size_t)s->o.high_watermark)
@@ -305,7 +325,7 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
                     v[n++] = iov[i];
             ssize_t w = write_iov(s, v, n);
             if (w < 0)
-                rc = write_failed(s, (int)w);
+                rc = write_failed(s, (int)w, true);
             else
                 written = (size_t)w;
             if (rc == 0 && written < len + hlen)
@@ -372,7 +392,7 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
     if (!s)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
-    if (rc == 0 && (s->wr_broken || s->shut_wr_reported) && how != GT_SHUT_READ)
+    if (rc == 0 && s->wr_broken && how != GT_SHUT_READ)
         rc = -ENOTCONN; /* inet: the failed send closed the write side */
     if (rc == 0 && how != GT_SHUT_WRITE) {
         shutdown(s->fd, SHUT_RD);

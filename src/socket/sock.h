@@ -101,8 +101,14 @@ struct gt__sock {
     bool eof;              /* the peer's FIN was read                    */
     int read_err;          /* a read error (econnreset ...), or 0        */
     bool read_shut;        /* our shutdown(read)                         */
-    bool read_dead;        /* inet, exit_on_close=false: after emsgsize
-                              nothing more is read (recv times out)     */
+    bool end_met_busy;     /* the end of input was read while a send was
+                              busy: that send got closed, so no delayed
+                              closed is left for the next one (inet's
+                              tcp_recv_closed, blocking_send)            */
+    bool read_paused;      /* inet's desc_close_read after an active
+                              emsgsize (exit_on_close=false): no active
+                              delivery until setopts changes the active
+                              mode; a passive recv still reads           */
     bool connecting;       /* a non-blocking connect is in progress      */
     bool closed_sent;      /* a tcp_closed went out (only ever once)     */
     int delayed_send_err;  /* inet: the first send after a passive close */
@@ -134,7 +140,8 @@ struct gt__sock {
     int wr_fail_reason;    /* what the failing send reported             */
     bool shut_wr_pending;  /* shutdown(write) waits for the queue        */
     bool shut_wr_done;
-    bool shut_wr_reported; /* the send after it said closed; now enotconn */
+    bool send_caller;      /* a send call is writing: a failure is its own
+                              reply (else: a background failure)           */
     bool lingering;        /* closed, fd kept while a process drains out */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
@@ -194,13 +201,20 @@ void gt__sock_deliver(gt__sock *s);
 void gt__sock_passive_msg(gt__sock *s);
 /* A send failed with reason (closed / econnreset): records what inet
  * reports from then on and, for an active socket, sends the owner what
- * inet sends.  Returns what the next send reports.  Lock held. */
-int gt__sock_send_failed(gt__sock *s, int reason);
+ * inet sends.  caller: a send is waiting for this result (else the queue
+ * failed in the background).  Returns what the next send reports.  Lock
+ * held. */
+int gt__sock_send_failed(gt__sock *s, int reason, bool caller);
 
 /* ---- send.c ---------------------------------------------------------------- */
 /* Writes queued output; wakes blocked senders below the low mark, runs a
  * pending shutdown(write) or close.  Lock held. */
 void gt__sock_flush(gt__sock *s);
+/* delay_send: runs the flush queued for the home scheduler's next pass now.
+ * inet's zero timer has fired by the time the sender's next call reaches
+ * the port; gentcp's caller may be faster than the scheduler, so the calls
+ * whose result depends on it (recv, close) flush first.  Lock held. */
+void gt__sock_flush_delayed(gt__sock *s);
 /* Ends the busy state, if any: the busy sender gets result, the senders
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);

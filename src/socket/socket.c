@@ -157,6 +157,19 @@ static void close_fd(gt__sock *s)
 /* linger {true, 0} asks for an abortive close: queued output is dropped. */
 static bool abortive(const gt__sock *s) { return s->o.linger_on && s->o.linger_secs == 0; }
 
+/* A close the socket makes itself (send_timeout_close, an end of input with
+ * exit_on_close) answers its caller at once, as inet replies before its
+ * port closes: with linger {true, T > 0} close(2) would hold the thread and
+ * the lock up to T s, so the kernel finishes that close in the background
+ * instead (the peer still gets the data and the FIN). */
+static void no_linger_wait(gt__sock *s)
+{
+    if (s->fd < 0 || !s->o.linger_on || s->o.linger_secs == 0)
+        return;
+    struct linger off = {0, 0};
+    (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+}
+
 /* inet's close waits for queued output to reach the kernel, giving up when
  * nothing moved for 5 s (prim_inet close_pend_loop).  Lock held; the
  * caller is a process that may park. */
@@ -214,6 +227,8 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
             atomic_fetch_sub(&s->refs, 1);
     }
     if (!s->lingering) {
+        if (state != S_CLOSED)
+            no_linger_wait(s);
         close_fd(s);
         gt__buf_free(&s->out);
         s->writable = false;
@@ -263,6 +278,7 @@ int gt_close(gt_socket h)
         return 0; /* inet: closing a closed socket is ok */
     }
     pthread_mutex_lock(&s->lock);
+    gt__sock_flush_delayed(s);
     if (abortive(s))
         gt__buf_free(&s->out);
     else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN)

@@ -104,6 +104,26 @@ GT_TEST(i7_01_send_timeout_close_after_big_send)
     close(fd);
 }
 
+/* send_timeout_close with linger {true, T}: the timed-out send answers at
+ * once, as inet replies before its port closes; the close does not hold
+ * the caller for the linger time (diff/20: [ok, timeout, enotconn]). */
+GT_TEST(r34_send_timeout_close_does_not_wait_for_linger)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384),
+                                            GT_SEND_TIMEOUT(200), GT_SEND_TIMEOUT_CLOSE(true),
+                                            GT_LINGER(true, 10)),
+                                    &fd);
+    ASSERT_OK(gt_send(s, mb, MB));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_ERR(gt_send(s, "1", 1), GT_ETIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ASSERT(t1.tv_sec - t0.tv_sec < 5); /* linger would hold it 10 s */
+    ASSERT_ERR(gt_send(s, "2", 1), -ENOTCONN);
+    close(fd);
+}
+
 /* busy_probe delay_send: delay_send changes nothing here. */
 GT_TEST(i7_01_delay_send_big_send_returns_ok)
 {
@@ -226,6 +246,64 @@ GT_TEST(i7_07_second_sender_waits_between_the_marks)
     ASSERT_OK(h_wait_int(TAG_A, H_WAIT));
     ASSERT_OK(h_wait_int(TAG_B, H_WAIT));
     close(fd);
+}
+
+/* New watermarks set while a sender waits are not checked at setopts: the
+ * sender goes on waiting until the queue moves, then the new low mark
+ * decides (live node: low_watermark raised above the queue -> still
+ * waiting; the peer reads -> ok).  inet_set_opts only stores them. */
+GT_TEST(r32_watermarks_changed_under_waiting_sender)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384)), &fd);
+    static send_job a;
+    spawn_filler(&a, s, 1, TAG_A);
+    ASSERT_WAITING(TAG_A);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_HIGH_WATERMARK(4 * MB), GT_LOW_WATERMARK(2 * MB))));
+    ASSERT_WAITING(TAG_A);
+    drain(fd, 300000); /* the queue moves: ~700 KB left, under the new low mark */
+    ASSERT_OK(h_wait_int(TAG_A, H_WAIT));
+    drain(fd, MB + 1 - 300000);
+    close(fd);
+}
+
+/* ---- the end of input read under a busy send (inet's tcp_recv_closed) --- */
+
+/* A passive socket whose recv reads the peer's FIN while a send waits on
+ * the busy queue: that send is answered closed and the queue dropped; the
+ * socket still sends (exit_on_close=false), and with exit_on_close=true the
+ * next send is enotconn, no delayed closed (live node, diff-cases
+ * r56_recv_close_busy*: pending, closed, closed, ok / enotconn). */
+static void fin_under_busy_send(bool eoc)
+{
+    int port = 0, lfd = h_raw_listen(&port);
+    int small = 4096;
+    ASSERT(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    gt_socket s = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(eoc),
+                                          GT_SNDBUF(16384)));
+    int fd = h_raw_accept(lfd);
+    close(lfd);
+    static send_job a;
+    ASSERT_OK(gt_send(s, mb, MB));
+    spawn_sender(&a, s, 1, TAG_A);
+    ASSERT_WAITING(TAG_A);
+    ASSERT_OK(shutdown(fd, SHUT_WR));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_ERR(h_wait_int(TAG_A, H_WAIT), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), eoc ? -ENOTCONN : 0);
+    long got = h_raw_wait_eof(fd); /* -1 without EOF (exit_on_close=false) */
+    ASSERT(got < MB);
+    close(fd);
+}
+
+GT_TEST(r56_fin_read_under_busy_send)
+{
+    fin_under_busy_send(false);
+}
+
+GT_TEST(r56_fin_read_under_busy_send_exit_on_close)
+{
+    fin_under_busy_send(true);
 }
 
 /* ---- item 6: the peer goes away under waiting senders (rule 55) --------- */

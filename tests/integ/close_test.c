@@ -325,6 +325,131 @@ GT_TEST(r51_dev_read_side_stays_open)
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
 }
 
+/* r51 with show_econnreset: inet takes the EPIPE of a send after our own
+ * shutdown(write) for a reset (tcp_send_error), so the send is econnreset
+ * (live node, diff h5: [econnreset, enotconn], shutdown enotconn). */
+GT_TEST(r51_send_after_shutdown_write_show_econnreset)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL,
+           &p, &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_ERR(gt_send(s, "x", 1), -ECONNRESET);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+    ASSERT_ERR(gt_shutdown(s, GT_SHUT_WRITE), -ENOTCONN);
+}
+
+/* r51, active, exit_on_close=false: the failed send closes the socket in
+ * inet, so a recv is enotconn, not the einval of an active socket (diff/4:
+ * [tcp reply, tcp_closed], send closed, recv enotconn, send closed). */
+GT_TEST(r51_active_send_after_shutdown_recv_enotconn)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_TRUE, GT_EXIT_ON_CLOSE(false)),
+           GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false)), NULL, &p, &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+    h_send(p, "reply");
+    ASSERT_OK(gt_close(p));
+    EXPECT_TCP(s, "reply");
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, 100, -ENOTCONN);
+    ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "y", 1), -ENOTCONN);
+}
+
+/* r50: a send while shutdown(write) waits for the queue is closed, and the
+ * socket closes as inet's does (tcp_shutdown_error): an active socket gets
+ * tcp_closed at once, the queue is dropped, the peer sees the end of what
+ * the kernel held (live node, diff h3b: closed, [tcp_closed], enotconn,
+ * recv enotconn, peer eof short of the 3 MB). */
+GT_TEST(r50_send_while_shutdown_pending_closes)
+{
+    static char big[3 << 20];
+    int port = 0, lfd = h_raw_listen(&port);
+    int small = 4096;
+    ASSERT(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    gt_socket s = h_connect(port, GT_OPTS(GT_ACTIVE_TRUE, GT_EXIT_ON_CLOSE(false),
+                                          GT_SNDBUF(16384)));
+    int fd = h_raw_accept(lfd);
+    close(lfd);
+    ASSERT_OK(gt_send(s, big, sizeof big));
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_ERR(gt_send(s, "y", 1), -ENOTCONN);
+    ASSERT_RECV_ERR(s, 0, 100, -ENOTCONN);
+    long got = h_raw_wait_eof(fd);
+    ASSERT(got >= 0 && got < (long)sizeof big);
+    close(fd);
+}
+
+/* r56 after r51: with delay_send the send after our shutdown(write) is
+ * queued (ok) and fails in the background; the next send reports it
+ * (live node, diff n2/b2: [ok, closed, enotconn]; DELAYED_CLOSE_SEND). */
+GT_TEST(r56_delay_send_after_shutdown_write)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_DELAY_SEND(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_OK(gt_send(s, "x", 1));
+    h_msleep(H_SETTLE);
+    ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED); /* nothing of x, y or z */
+}
+
+/* r57, exit_on_close=true: a failed send on an active socket ends it as
+ * inet's driver_exit does: what was readable, tcp_error (shown reset),
+ * tcp_closed, then every call is closed (live node, diff d1: econnreset,
+ * [tcp hi, tcp_error econnreset, tcp_closed], send closed, recv closed). */
+GT_TEST(r57_active_exit_on_close_failed_send_ends_socket)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_TRUE, GT_EXIT_ON_CLOSE(true), GT_SHOW_ECONNRESET(true)),
+           GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    h_send(p, "hi");
+    EXPECT_TCP(s, "hi");
+    ASSERT_ERR(gt_send(s, "x", 1), -ECONNRESET);
+    EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
+    ASSERT_RECV_ERR(s, 0, 100, GT_ECLOSED);
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+}
+
+/* r39/r43: delay_send output is flushed before an abortive close drops the
+ * queue, as inet's zero timer has run by the time the close reaches the
+ * port (diff/22: send x, send y, close with linger {true,0}: the peer reads
+ * "xy", then the reset). */
+GT_TEST(r39_delay_send_flushed_before_abortive_close)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_DELAY_SEND(true), GT_LINGER(true, 0)),
+                                    &fd);
+    ASSERT_OK(gt_send(s, "x", 1));
+    ASSERT_OK(gt_send(s, "y", 1));
+    ASSERT_OK(gt_close(s));
+    ASSERT_RAW_READ(fd, "xy", 2);
+    close(fd);
+}
+
+/* r56 with delay_send: the queued send fails in the background before the
+ * next call is answered, so a recv on the active socket finds it closed:
+ * enotconn, not einval (diff/7: [tcp_closed], send ok, recv enotconn). */
+GT_TEST(r56_delay_send_failure_seen_by_recv)
+{
+    gt_socket p, s;
+    h_pair(GT_OPTS(GT_ACTIVE_TRUE, GT_EXIT_ON_CLOSE(false), GT_DELAY_SEND(true)),
+           GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    rst(p);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    ASSERT_OK(gt_send(s, "x", 1));
+    ASSERT_RECV_ERR(s, 0, 100, -ENOTCONN);
+}
+
 /* r52: shutdown(read) -> ok; recv -> closed; with exit_on_close=true the EOF
  * closes the socket: send -> closed, peer sees closed, then enotconn.
  * (E: [ok, closed, closed, peer closed, enotconn, enotconn]) */

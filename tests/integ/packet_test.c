@@ -218,8 +218,9 @@ GT_TEST(r78_oversize_passive_closes)
     ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
 }
 
-/* r78: exit_on_close=false: only the read side closes: next recv ->
- * timeout, send still works; activation sends nothing. */
+/* r78: exit_on_close=false: the input read so far is thrown away; the next
+ * recv times out while nothing more comes, send still works; activation
+ * sends nothing. */
 GT_TEST(r78_oversize_passive_exit_on_close_false)
 {
     int fd;
@@ -231,6 +232,47 @@ GT_TEST(r78_oversize_passive_exit_on_close_false)
     ASSERT_RAW_READ(fd, "\0\3\0\1x", 5);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
     EXPECT_NO_MSG(s, 100);
+    close(fd);
+}
+
+/* r78: exit_on_close=false: after emsgsize inet throws its buffer away and
+ * reads on: the next packet arrives, then the peer's FIN is closed (live
+ * node, diff-cases.txt n3_emsgsize_eocf_then_data / _then_fin: E [emsgsize,
+ * timeout, {ok,"ok"}], [emsgsize, timeout, closed]); it never hangs. */
+GT_TEST(r78_oversize_exit_on_close_false_reads_on)
+{
+    int fd;
+    gt_socket s = raw_server(2, 8, false, false, &fd);
+    h_raw_write(fd, "\0\0240123456789abcdefghij", 22);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
+    ASSERT_RECV_ERR(s, 0, 100, GT_ETIMEOUT);
+    h_raw_write(fd, "\0\2ok", 4);
+    ASSERT_RECV(s, 0, H_WAIT, "ok");
+    ASSERT_OK(shutdown(fd, SHUT_WR));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_send(s, "x", 1));
+    close(fd);
+}
+
+/* r79: active, exit_on_close=false: the oversize input is dropped (inet's
+ * tcp_recv_error), not kept until close; delivery pauses until the active
+ * mode changes (inet selects for input again only then), and a passive
+ * recv reads on (E h7: [tcp_error, tcp_closed], [], {active,once}: [ok]). */
+GT_TEST(r79_oversize_active_drops_input_then_pauses)
+{
+    int fd;
+    gt_socket s = raw_server(2, 10, true, false, &fd);
+    h_raw_write(fd, "\0\0130123456789A", 13);
+    EXPECT_TCP_ERROR(s, -EMSGSIZE);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    h_raw_write(fd, "\0\2ok", 4);
+    EXPECT_NO_MSG(s, 100);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE))); /* no change: still paused */
+    EXPECT_NO_MSG(s, 100);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+    EXPECT_TCP(s, "ok");
+    h_raw_write(fd, "\0\2hi", 4);
+    ASSERT_RECV(s, 0, H_WAIT, "hi"); /* passive now: reads on */
     close(fd);
 }
 
