@@ -17,6 +17,15 @@
 
 #include "socket/resolve.h"
 
+/* The runner ends each test with _exit, so the ASan build checks for
+ * leaks here, where a test wants it. */
+#if defined(__SANITIZE_ADDRESS__) || (defined(__has_feature) && __has_feature(address_sanitizer))
+#include <sanitizer/lsan_interface.h>
+#define ASSERT_NO_LEAKS() ASSERT(__lsan_do_recoverable_leak_check() == 0)
+#else
+#define ASSERT_NO_LEAKS() ((void)0)
+#endif
+
 /* ---- helpers ---- */
 
 static bool is_v4(const struct sockaddr_storage *a, const char *ip)
@@ -275,6 +284,7 @@ GT_TEST(i10_6_connect_timeout_covers_lookup)
     ASSERT(WAIT_FOR(resolver_idle()));
     ASSERT_EQ(atomic_load(&hook_left), atomic_load(&hook_entered));
     gt_close(l);
+    ASSERT_NO_LEAKS();
 }
 
 static atomic_int held_ok;
@@ -306,6 +316,7 @@ GT_TEST(i10_6_abandoned_in_queue_is_dropped)
     ASSERT(WAIT_FOR(atomic_load(&held_ok) == 4));
     ASSERT_EQ(atomic_load(&hook_entered), 4); /* not one lookup more */
     ASSERT_EQ(gt__resolve_get_stats().threads, 4);
+    ASSERT_NO_LEAKS();
 }
 
 /* ---- many at once ---- */
