@@ -19,7 +19,14 @@
 
 /* The runner ends each test with _exit, so the ASan build checks for
  * leaks here, where a test wants it. */
-#if defined(__SANITIZE_ADDRESS__) || (defined(__has_feature) && __has_feature(address_sanitizer))
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define WITH_ASAN 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer)
+#define WITH_ASAN 1
+#endif
+#endif
+#ifdef WITH_ASAN
 #include <sanitizer/lsan_interface.h>
 #define ASSERT_NO_LEAKS() ASSERT(__lsan_do_recoverable_leak_check() == 0)
 #else
