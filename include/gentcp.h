@@ -644,9 +644,29 @@ int gt_listen(int port, gt_optlist opts, gt_socket *lsock_out);
 int gt_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out);
 
 /* gen_tcp:connect/4.  host is a name or a literal address; every resolved
- * address is tried in order. */
+ * address (up to 8) is tried in order.  A name is looked up as by
+ * gt_getaddrs (the family option's, else any), within timeout_ms, which
+ * covers the lookup and the connects; GT_ENXDOMAIN if it does not resolve,
+ * GT_EBADARG for NULL or "". */
 int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
                gt_socket *sock_out);
+
+/* inet:getaddrs/3: the addresses of host (a name or a literal address) for
+ * family AF_INET or AF_INET6 (Erlang's inet, inet6; any other is -EINVAL).
+ * Stores up to cap addresses (port 0, no duplicates) in addrs[], which the
+ * caller owns, and their number in *n_out (0 on error).  host is borrowed
+ * for the call only.
+ * A name's lookup (getaddrinfo, which may wait for a DNS server) runs on
+ * one of at most 4 resolver threads while the caller parks, so other
+ * processes on its scheduler keep running; after timeout_ms it returns
+ * GT_ETIMEOUT and the lookup finishes, unseen, in the background.  Literal
+ * addresses, "localhost" for AF_INET (127.0.0.1) and names under
+ * ".invalid" (nxdomain) are answered at once without a lookup (RFC 6761).
+ * Errors: GT_ENXDOMAIN (no address of that family, also for a literal of
+ * the other family), GT_ETIMEOUT, -EINVAL for "" or a bad family,
+ * GT_EBADARG for host, addrs or n_out NULL or cap 0. */
+int gt_getaddrs(const char *host, int family, int64_t timeout_ms, struct sockaddr_storage *addrs,
+                size_t cap, size_t *n_out);
 
 /* gen_tcp:send/2.  The bytes are framed for the socket's packet type and
  * copied before the call returns.  With {packet,1|2} a payload too long for

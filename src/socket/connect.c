@@ -12,9 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "socket/resolve.h"
 #include "socket/sock.h"
 
 #define GT_MAX_OPTS 64
+/* Addresses of one name that connect tries, in order. */
+#define CONNECT_ADDRS_MAX 8
 
 /* Out of descriptors, listen and connect say emfile (enfile) as Erlang
  * does, not system_limit. */
@@ -332,8 +335,8 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
     int rc = create_begin(&r, opts, false, port, out);
     if (rc)
         return rc;
-    if (!host)
-        return GT_EBADARG;
+    if (!host || !*host)
+        return GT_EBADARG; /* Erlang raises badarg for "" too */
     gt__createopts c = r.c;
     int64_t deadline = gt__deadline(timeout_ms);
     if (timeout_ms == 0)
@@ -341,22 +344,12 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
     if ((rc = gt__exit_check()))
         return rc;
 
-    /* Literal addresses need no resolver (which would block the
-     * scheduler thread); names go through getaddrinfo. */
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = c.family};
-    if (!hints.ai_family)
-        hints.ai_family = AF_UNSPEC;
-    if (strcmp(host, "localhost") == 0 && !c.family)
-        hints.ai_family = AF_INET; /* Erlang's default family is inet */
-    struct addrinfo *res = NULL;
-    int g = getaddrinfo(host, NULL, &hints, &res);
-    if (g != 0)
-        return g == EAI_SYSTEM ? gt__errno() : g == EAI_MEMORY ? -ENOMEM : GT_ENXDOMAIN;
-    rc = GT_ENXDOMAIN;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        struct sockaddr_storage to;
-        memset(&to, 0, sizeof to);
-        memcpy(&to, ai->ai_addr, ai->ai_addrlen);
+    /* Names are looked up off the scheduler threads, within the timeout. */
+    struct sockaddr_storage addrs[CONNECT_ADDRS_MAX];
+    size_t n = 0;
+    rc = gt__resolve(host, c.family ? c.family : AF_UNSPEC, deadline, addrs, CONNECT_ADDRS_MAX, &n);
+    for (size_t i = 0; i < n; i++) { /* n is 0 if rc is an error */
+        struct sockaddr_storage to = addrs[i];
         set_port(&to, port);
         gt__sock *s = NULL;
         rc = try_connect(r.self, &to, &r.o, &c, r.sockopts, r.nsock, deadline, &s);
@@ -368,7 +361,6 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
         if (rc == GT_ETIMEOUT || rc == -EINVAL || rc == GT_EEXITING)
             break;
     }
-    freeaddrinfo(res);
     return rc;
 }
 

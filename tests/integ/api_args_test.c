@@ -117,6 +117,21 @@ GT_TEST(i7_17_option_names)
     ASSERT(gt_http_method_name(GT_HTTP_M_COUNT_) == NULL);
 }
 
+GT_TEST(i10_6_getaddrs)
+{
+    struct sockaddr_storage a[2];
+    size_t n;
+    ASSERT_ERR(gt_getaddrs(NULL, AF_INET, H_WAIT, a, 2, &n), GT_EBADARG);
+    ASSERT_ERR(gt_getaddrs("127.0.0.1", AF_INET, H_WAIT, NULL, 2, &n), GT_EBADARG);
+    ASSERT_ERR(gt_getaddrs("127.0.0.1", AF_INET, H_WAIT, a, 0, &n), GT_EBADARG);
+    ASSERT_ERR(gt_getaddrs("127.0.0.1", AF_INET, H_WAIT, a, 2, NULL), GT_EBADARG);
+    ASSERT_ERR(gt_getaddrs("127.0.0.1", -1, H_WAIT, a, 2, &n), -EINVAL);
+    ASSERT_OK(gt_getaddrs("127.0.0.1", AF_INET, INT64_MAX, a, 2, &n));
+    ASSERT_OK(gt_getaddrs("127.0.0.1", AF_INET, INT64_MIN, a, 2, &n));
+    /* a name with no time left: timeout, and no lookup is started */
+    ASSERT_ERR(gt_getaddrs("name.example", AF_INET, INT64_MIN, a, 2, &n), GT_ETIMEOUT);
+}
+
 GT_TEST(i7_17_listen_connect)
 {
     gt_socket s;
