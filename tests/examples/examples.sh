@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the spec's three examples (examples/) and checks what they print.
+# Runs the spec's three examples and the supervisor example (examples/) and
+# checks what they print.
 set -u
 B=${B:-build}
 check() { # NAME CMD... : runs CMD with a timeout; ok when it exits 0 and the
@@ -19,3 +20,9 @@ want='client 8: sent "hello from client 8", got "HELLO FROM CLIENT 8"'
 check acceptor_pool "$B/examples/acceptor_pool" 4 8
 want='client: error_sending timeout after [0-9]+ blocks'
 check send_timeout "$B/examples/send_timeout"
+# supervisor: a restart loses the worker's state; the 4th crash within 5 s
+# ends the supervisor, which shuts its workers down first
+want='restarted as a new process: yes; value 0'
+check supervisor_restart "$B/examples/supervisor"
+want='supervisor ended with reason 1000 \(shutdown\); counter gone, ticker gone'
+check supervisor_gives_up "$B/examples/supervisor"
