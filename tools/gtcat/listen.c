@@ -16,6 +16,10 @@
 
 #define ECHO_ACTIVE_N 256 /* packets per re-arm: flow control without a
                             round trip through setopts for every packet */
+#define ECHO_AHEAD (1024 * 1024) /* ... and at most about this many bytes
+                            read ahead: 256 frames of 256 KiB in the
+                            mailbox were 64 MiB of fresh memory, every
+                            page faulted in and trimmed again (issue 11) */
 #define ECHO_BATCH 32     /* packets echoed with one gt_send_many; the
                             batch lives on the process stack (768 B) */
 #define LISTEN_BACKLOG 65535 /* the kernel caps it at net.core.somaxconn: a
@@ -32,6 +36,7 @@ typedef struct server {
 typedef struct conn {
     gt_socket sock;
     const server *srv;
+    size_t last_len; /* the last packet echoed: sizes the read-ahead */
 } conn;
 
 /* {active, N} with N <= 0 would make the socket passive at once and every
@@ -73,8 +78,11 @@ static void wait_go(void)
 
 static void arm(conn *c)
 {
+    size_t n = ECHO_ACTIVE_N;
+    if (c->last_len && ECHO_AHEAD / c->last_len < n)
+        n = ECHO_AHEAD / c->last_len < 4 ? 4 : ECHO_AHEAD / c->last_len;
     gt_opt a = c->srv->echo && c->srv->active.v.i == GT_ACTIVE_TRUE_V
-                   ? GT_ACTIVE_N(ECHO_ACTIVE_N)
+                   ? GT_ACTIVE_N((int64_t)n)
                    : c->srv->active;
     gt_setopts(c->sock, GT_OPTS(a));
 }
@@ -133,6 +141,7 @@ static bool echo_burst(conn *c)
         }
         batch[n] = m;
         iov[n] = (struct iovec){m->data, m->len};
+        c->last_len = m->len;
         n++;
         if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
             arm(c);
@@ -230,7 +239,7 @@ static void accept_loop(gt_socket ls, const server *srv)
         at_limit = false;
         conn *c = malloc(sizeof *c);
         gt_pid pid;
-        if (!c || (c->sock = s, c->srv = srv, gt_spawn(fn, c, NULL, &pid)) != 0) {
+        if (!c || (c->sock = s, c->srv = srv, c->last_len = 0, gt_spawn(fn, c, NULL, &pid)) != 0) {
             fprintf(stderr, "gtcat: cannot start a connection process\n");
             free(c);
             gt_close(s);
