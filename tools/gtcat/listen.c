@@ -8,6 +8,7 @@
  * a newline after each for a framed type).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #define ECHO_ACTIVE_N 256 /* packets per re-arm: flow control without a
                             round trip through setopts for every packet */
+#define ACCEPTORS 4       /* processes waiting in gt_accept at once */
 #define ECHO_AHEAD (1024 * 1024) /* ... and at most about this many bytes
                             read ahead: 256 frames of 256 KiB in the
                             mailbox were 64 MiB of fresh memory, every
@@ -31,6 +33,7 @@ typedef struct server {
     int packet;
     gt_opt active;  /* for printing connections; echo uses ECHO_ACTIVE_N */
     bool echo, hibernate;
+    gt_socket ls;
 } server;
 
 typedef struct conn {
@@ -55,25 +58,6 @@ static gt_opt parse_active(const char *s)
     if (*s && !*end && !errno && n >= 1 && n <= 32767)
         return GT_ACTIVE_N(n);
     usage_error("bad --active '%s' (true, false, once or 1..32767)", s);
-}
-
-/* The acceptor posts TAG_GO once the connection process owns its socket.
- * Arming the socket earlier would send the first messages (and a
- * tcp_passive, which controlling_process does not move) to the acceptor:
- * Erlang servers wait for the same "go". */
-enum { TAG_GO = 1 };
-
-static bool is_go(const gt_msg *m, void *arg)
-{
-    (void)arg;
-    return m->kind == GT_MSG_USER && m->tag == TAG_GO;
-}
-
-static void wait_go(void)
-{
-    gt_msg *m;
-    if (gt_receive_match(is_go, NULL, GT_INFINITY, &m) == 0)
-        gt_msg_free(m);
 }
 
 static void arm(conn *c)
@@ -158,7 +142,6 @@ static bool echo_burst(conn *c)
 static void conn_active(void *arg)
 {
     conn *c = arg;
-    wait_go();
     arm(c);
     gt_msg *m;
     if (c->srv->echo) {
@@ -188,7 +171,6 @@ static void conn_hibernating(void *arg)
 
 static void conn_hibernate_start(void *arg)
 {
-    wait_go();
     arm(arg);
     conn_hibernating(arg);
 }
@@ -199,7 +181,6 @@ static void conn_passive(void *arg)
     conn *c = arg;
     gt_msg *m;
     int rc;
-    wait_go();
     while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
         if (c->srv->echo) {
             rc = gt_send(c->sock, m->data, m->len);
@@ -216,37 +197,53 @@ static void conn_passive(void *arg)
     conn_end(c);
 }
 
-/* Accepts for ever.  Out of descriptors, gt_accept says emfile and paces
- * the retries itself: say so once, and again when serving resumes. */
-static void accept_loop(gt_socket ls, const server *srv)
+/* An acceptor waits in gt_accept, starts its replacement, then serves the
+ * connection itself: the socket is created on the scheduler of the process
+ * that owns it and stays there (no controlling_process, no move of its
+ * epoll registration, no hand-over between threads), and a burst of
+ * connects finds several acceptors queued on the listen socket (issue 11).
+ * Out of descriptors, gt_accept says emfile and paces the retries itself:
+ * say so once, and again when serving resumes. */
+static atomic_bool at_limit;
+
+static void acceptor(void *arg)
 {
-    bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
-    gt_proc_fn fn = passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active;
-    bool at_limit = false;
+    const server *srv = arg;
+    gt_socket s;
     for (;;) {
-        gt_socket s;
-        int rc = gt_accept(ls, GT_INFINITY, &s);
+        int rc = gt_accept(srv->ls, GT_INFINITY, &s);
         if (rc == -EMFILE || rc == -ENFILE) {
-            if (!at_limit)
+            if (!atomic_exchange(&at_limit, true))
                 fprintf(stderr, "gtcat: accept: %s; waiting for descriptors\n", gt_err_name(rc));
-            at_limit = true;
             continue;
         }
         if (rc)
             die("accept", rc);
-        if (at_limit)
+        if (atomic_exchange(&at_limit, false))
             fprintf(stderr, "gtcat: accepting again\n");
-        at_limit = false;
         conn *c = malloc(sizeof *c);
-        gt_pid pid;
-        if (!c || (c->sock = s, c->srv = srv, c->last_len = 0, gt_spawn(fn, c, NULL, &pid)) != 0) {
-            fprintf(stderr, "gtcat: cannot start a connection process\n");
-            free(c);
-            gt_close(s);
-            continue;
+        if (c && gt_spawn(acceptor, arg, NULL, NULL) == 0) {
+            *c = (conn){.sock = s, .srv = srv};
+            bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
+            (passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active)(c);
+            return;
         }
-        gt_controlling_process(s, pid);
-        gt_post(pid, TAG_GO, NULL, 0);
+        fprintf(stderr, "gtcat: cannot start a process\n");
+        free(c);
+        gt_close(s); /* and stay the acceptor */
+    }
+}
+
+/* Starts the acceptors, then waits for ever. */
+static void serve(server *srv)
+{
+    for (int i = 0; i < ACCEPTORS; i++)
+        if (gt_spawn(acceptor, srv, NULL, NULL) != 0 && i == 0)
+            die("spawn", -ENOMEM);
+    for (;;) {
+        gt_msg *m;
+        if (gt_receive(GT_INFINITY, &m) == 0)
+            gt_msg_free(m);
     }
 }
 
@@ -290,6 +287,7 @@ int cmd_listen(int argc, char **argv)
     gt_port(ls, &port);
     printf("listening on %d\n", port);
     fflush(stdout);
-    accept_loop(ls, &srv);
+    srv.ls = ls;
+    serve(&srv);
     return 0;
 }
