@@ -52,7 +52,8 @@ enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
     XX(DEBUG, "debug", T_BOOL, W_ALL)                                          \
     XX(DONTROUTE, "dontroute", T_BOOL, W_SET)                                  \
     XX(LINE_LENGTH, "line_length", T_UINT, W_ALL)                              \
-    XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)
+    XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)                      \
+    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)
 
 static const struct {
     const char *name;
@@ -188,6 +189,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_PORT: c->port = (int)op->v.i; break;
         case GT_OPT_BACKLOG: c->backlog = (int)op->v.i; break;
         case GT_OPT_REUSEADDR: c->reuseaddr = op->v.i; break;
+        case GT_OPT_REUSEPORT: c->reuseport = op->v.i; break;
         case GT_OPT_IP: ip = op->v.s; break;
         case GT_OPT_IPV6_V6ONLY: c->v6only = (int)op->v.i; break;
         default:

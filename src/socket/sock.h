@@ -54,6 +54,7 @@ typedef struct gt__createopts {
     int port;                       /* {port, P}; -1 when not given     */
     int backlog;
     bool reuseaddr;
+    bool reuseport;                 /* listen: SO_REUSEPORT before bind  */
     int v6only;                     /* -1 unset; applied before bind     */
 } gt__createopts;
 

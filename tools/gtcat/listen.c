@@ -18,6 +18,7 @@
 #define ECHO_ACTIVE_N 256 /* packets per re-arm: flow control without a
                             round trip through setopts for every packet */
 #define ACCEPTORS 4       /* processes waiting in gt_accept at once */
+#define LISTENERS 2       /* listen sockets sharing port 0 (reuseport) */
 #define ECHO_AHEAD (1024 * 1024) /* ... and at most about this many bytes
                             read ahead: 256 frames of 256 KiB in the
                             mailbox were 64 MiB of fresh memory, every
@@ -33,8 +34,13 @@ typedef struct server {
     int packet;
     gt_opt active;  /* for printing connections; echo uses ECHO_ACTIVE_N */
     bool echo, hibernate;
-    gt_socket ls;
 } server;
+
+/* What an acceptor waits on. */
+typedef struct listener {
+    gt_socket ls;
+    const server *srv;
+} listener;
 
 typedef struct conn {
     gt_socket sock;
@@ -208,10 +214,11 @@ static atomic_bool at_limit;
 
 static void acceptor(void *arg)
 {
-    const server *srv = arg;
+    const listener *l = arg;
+    const server *srv = l->srv;
     gt_socket s;
     for (;;) {
-        int rc = gt_accept(srv->ls, GT_INFINITY, &s);
+        int rc = gt_accept(l->ls, GT_INFINITY, &s);
         if (rc == -EMFILE || rc == -ENFILE) {
             if (!atomic_exchange(&at_limit, true))
                 fprintf(stderr, "gtcat: accept: %s; waiting for descriptors\n", gt_err_name(rc));
@@ -234,11 +241,12 @@ static void acceptor(void *arg)
     }
 }
 
-/* Starts the acceptors, then waits for ever. */
-static void serve(server *srv)
+/* Starts the acceptors, spread over the listen sockets, then waits for
+ * ever. */
+static void serve(listener *ls, int n)
 {
     for (int i = 0; i < ACCEPTORS; i++)
-        if (gt_spawn(acceptor, srv, NULL, NULL) != 0 && i == 0)
+        if (gt_spawn(acceptor, &ls[i % n], NULL, NULL) != 0 && i < n)
             die("spawn", -ENOMEM);
     for (;;) {
         gt_msg *m;
@@ -270,24 +278,32 @@ int cmd_listen(int argc, char **argv)
     if (optind != argc - 1)
         usage_error(optind == argc ? "listen needs a PORT" : "listen takes one PORT");
     int port = parse_port(argv[optind]);
-    gt_socket ls;
     /* exit_on_close false: a peer that half-closes (shutdown(write)) still
      * gets every echo; we close after its tcp_closed (docs/spec/semantics.md 49).
      * No delay_send: gt_send_many already makes one write of a batch, and
-     * without it large frames go to the kernel without a copy. */
-    gt_opt opts[] = {GT_BINARY,          GT_PACKET(srv.packet),    GT_ACTIVE_FALSE,
+     * without it large frames go to the kernel without a copy.  On port 0
+     * (a port of our own) LISTENERS sockets share it with reuseport, each
+     * with its own accept queue: a burst of connects overflows none.  A
+     * port given is listened on once, so that one in use stays eaddrinuse. */
+    gt_opt opts[] = {GT_BINARY,          GT_PACKET(srv.packet),      GT_ACTIVE_FALSE,
                      GT_REUSEADDR(true), GT_BACKLOG(LISTEN_BACKLOG), GT_EXIT_ON_CLOSE(false),
-                     GT_IP(bind)};
+                     GT_REUSEPORT(port == 0), GT_IP(bind)};
     size_t nopts = sizeof opts / sizeof opts[0] - (bind ? 0 : 1);
-    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls);
+    static listener ls[LISTENERS];
+    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
     if (rc == GT_EBADARG && bind)
         usage_error("bad --bind address '%s'", bind);
     if (rc)
         die("listen", rc);
-    gt_port(ls, &port);
+    bool shared = port == 0;
+    gt_port(ls[0].ls, &port);
+    int n = 1;
+    while (shared && n < LISTENERS && gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls) == 0)
+        n++;
+    for (int i = 0; i < n; i++)
+        ls[i].srv = &srv;
     printf("listening on %d\n", port);
     fflush(stdout);
-    srv.ls = ls;
-    serve(&srv);
+    serve(ls, n);
     return 0;
 }
