@@ -276,8 +276,10 @@ def main():
       "sender thread); for the fastest servers it is the ceiling, not the server.")
     p("- **Loopback.** No NIC, no interrupts, no latency: every figure is CPU and kernel cost only.")
     p("- **Fairness of the peers.** Every server echoes whole frames as they are completed by a read; "
-      "none sets TCP_NODELAY (the clients of pingpong/rr1k/accept do); gentcp's gtcat uses "
-      "{delay_send,true} for --echo and backlog 1024 (tools/gtcat, not changed here).")
+      "none sets TCP_NODELAY (the clients of pingpong/rr1k/accept do); gentcp's gtcat --echo writes each "
+      "batch with one gt_send_many (no delay_send), accepts with a pool of acceptor processes that serve "
+      "what they accept, and on port 0 listens twice with reuseport, backlog 65535 (capped by somaxconn), "
+      "as epoll-2t and libuv-Nloop do (issue 11).")
     p("- **bench/run.sh** (gentcp against rawc and Erlang with the PERF-BASELINES harness: stream with a "
       "count-and-ack, gentcp's own pingpong/stream programs, decode) still writes bench/RESULTS.md; "
       "this page covers the peers.")

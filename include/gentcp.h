@@ -458,6 +458,10 @@ typedef enum gt_optname {
                             incomplete packet silently as Erlang does;
                             default false: deliver it (raw, including a
                             short recv(S, N); line) or report truncated */
+    GT_OPT_REUSEPORT,    /* b: listen only: SO_REUSEPORT before bind, so
+                            several listen sockets share a port, each with
+                            its own accept queue, the kernel spreading the
+                            connections (OTP 26's {reuseport, true})     */
     GT_OPT_COUNT_
 } gt_optname;
 
@@ -595,6 +599,7 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT_HEADER(n) GT__OPT_I(GT_OPT_HEADER, n)
 #define GT_BUFFER(n) GT__OPT_I(GT_OPT_BUFFER, n)
 #define GT_REUSEADDR(b) GT__OPT_I(GT_OPT_REUSEADDR, b)
+#define GT_REUSEPORT(b) GT__OPT_I(GT_OPT_REUSEPORT, b)
 #define GT_BACKLOG(n) GT__OPT_I(GT_OPT_BACKLOG, n)
 #define GT_IP(str) GT__OPT_S(GT_OPT_IP, str)
 #define GT_IFADDR(str) GT_IP(str)

@@ -52,7 +52,8 @@ enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
     XX(DEBUG, "debug", T_BOOL, W_ALL)                                          \
     XX(DONTROUTE, "dontroute", T_BOOL, W_SET)                                  \
     XX(LINE_LENGTH, "line_length", T_UINT, W_ALL)                              \
-    XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)
+    XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)                      \
+    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)
 
 static const struct {
     const char *name;
@@ -188,6 +189,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_PORT: c->port = (int)op->v.i; break;
         case GT_OPT_BACKLOG: c->backlog = (int)op->v.i; break;
         case GT_OPT_REUSEADDR: c->reuseaddr = op->v.i; break;
+        case GT_OPT_REUSEPORT: c->reuseport = op->v.i; break;
         case GT_OPT_IP: ip = op->v.s; break;
         case GT_OPT_IPV6_V6ONLY: c->v6only = (int)op->v.i; break;
         default:
@@ -278,9 +280,12 @@ static int set_active(gt__sock *s, int64_t v)
     return 0;
 }
 
+static unsigned inherit_bit(gt_optname name);
+
 static int set_one(gt__sock *s, const gt_opt *op)
 {
     int64_t v = op->v.i;
+    s->o.inherit_set |= inherit_bit(op->name);
     switch (op->name) {
     case GT_OPT_ACTIVE: return set_active(s, v);
     case GT_OPT_PACKET:
@@ -453,15 +458,29 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
  * options it already copied: the kernel options prim_inet copies after
  * accept (nodelay, keepalive, priority, linger, tos, ttl).  inet does not
  * inherit line_delimiter (rule 12). */
+static const gt_optname inherited[] = {GT_OPT_NODELAY, GT_OPT_LINGER, GT_OPT_KEEPALIVE,
+                                       GT_OPT_PRIORITY, GT_OPT_TOS,    GT_OPT_TTL};
+
+static unsigned inherit_bit(gt_optname name)
+{
+    for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++)
+        if (inherited[i] == name)
+            return 1u << i;
+    return 0;
+}
+
 void gt__opts_inherit(gt__sock *from, gt__sock *to)
 {
-    static const gt_optname copied[] = {GT_OPT_NODELAY, GT_OPT_KEEPALIVE, GT_OPT_PRIORITY,
-                                        GT_OPT_LINGER, GT_OPT_TOS, GT_OPT_TTL};
-    gt_opt v[sizeof copied / sizeof copied[0]];
+    /* Only the options set on the listen socket are copied: the others
+     * hold the kernel's own values on both sockets, and copying them cost
+     * 12 system calls per accepted connection (issue 11). */
+    gt_opt v[sizeof inherited / sizeof inherited[0]];
     size_t n = 0;
     pthread_mutex_lock(&from->lock);
-    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
-        v[n].name = copied[i];
+    for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++) {
+        if (!(from->o.inherit_set & (1u << i)))
+            continue;
+        v[n].name = inherited[i];
         if (gt__opts_get_locked(from, &v[n]) == 0)
             n++;
     }

@@ -128,6 +128,11 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
     int one = 1;
     if (c.reuseaddr)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (c.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        rc = gt__errno();
+        close(fd);
+        return rc;
+    }
     if (c.v6only >= 0 && family != AF_INET6) {
         close(fd);
         return -EINVAL; /* rule 72 */

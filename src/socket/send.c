@@ -342,6 +342,43 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
     return rc;
 }
 
+/* gt_send_many hands a packet of at least DIRECT_MIN bytes to the kernel
+ * straight from the caller's memory, in one writev after what the queue
+ * holds, when the socket takes writes now: a bulk echo copies a frame into
+ * the queue only when the kernel leaves part of it (issue 11).  Smaller
+ * packets are gathered in the queue, where one write takes many. */
+#define DIRECT_MIN (32 * 1024)
+
+static bool send_direct_ok(const gt__sock *s, const struct iovec *body)
+{
+    return body->iov_len >= DIRECT_MIN && s->writable && !s->o.delay_send && s->fd >= 0;
+}
+
+/* Writes the queue, then the packet (header and body); what the kernel
+ * leaves is queued.  Returns 0 or -ENOMEM; a failed write sets *fail to
+ * what the send reports. */
+static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struct iovec *body,
+                       int *fail)
+{
+    struct iovec v[3];
+    int n = 0;
+    size_t queued = out_pending(s);
+    if (queued)
+        v[n++] = (struct iovec){gt__buf_head(&s->out), queued};
+    v[n++] = (struct iovec){(void *)hdr, hlen};
+    v[n++] = *body;
+    ssize_t w = write_iov(s, v, n);
+    if (w < 0) {
+        *fail = write_failed(s, (int)w);
+        return 0;
+    }
+    size_t from_queue = (size_t)w < queued ? (size_t)w : queued;
+    if (from_queue)
+        gt__buf_consume(&s->out, from_queue);
+    struct iovec pkt[2] = {{(void *)hdr, hlen}, *body};
+    return gt__buf_append_iov(&s->out, pkt, 2, (size_t)w - from_queue);
+}
+
 int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
 {
     size_t len;
@@ -354,21 +391,31 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     if (!s)
         return GT_ECLOSED;
     rc = send_begin(s);
-    size_t before = out_pending(s);
-    int queued = 0;
+    size_t before = out_pending(s), total = 0;
+    int queued = 0, fail = 0;
     for (; rc == 0 && queued < count; queued++) {
         uint8_t hdr[4];
         size_t hlen = 0;
         rc = make_header(s->o.packet, packets[queued].iov_len, hdr, &hlen);
+        if (rc)
+            break;
+        if (fail) /* the connection is gone: the rest is lost as well */
+            continue;
         struct iovec v[2] = {{hdr, hlen}, packets[queued]};
-        if (rc == 0)
+        if (send_direct_ok(s, &packets[queued]))
+            rc = send_direct(s, hdr, hlen, &packets[queued], &fail);
+        else
             rc = gt__buf_append_iov(&s->out, v, 2, 0);
         if (rc)
             break;
+        total += hlen + packets[queued].iov_len;
     }
-    if (queued && out_pending(s)) {
+    if (fail) {
+        if (rc == 0)
+            rc = fail;
+    } else if (queued && total) {
         /* one write for all of them; busy or not, as one send */
-        int prc = push_queue(s, before, out_pending(s) - before);
+        int prc = push_queue(s, before, total);
         if (rc == 0)
             rc = prc;
     }

@@ -38,6 +38,10 @@ typedef struct gt__sockopts {
     int64_t line_length;    /* gentcp: line truncation, 0 = none         */
     bool linger_on;         /* SO_LINGER as last set, for close          */
     int linger_secs;
+    unsigned inherit_set;   /* the options an accepted socket copies
+                               (gt__opts_inherit) that were ever set on
+                               this socket, one bit each: the others hold
+                               the kernel's own values                   */
     bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
     bool deliver_term;
 } gt__sockopts;
@@ -50,6 +54,7 @@ typedef struct gt__createopts {
     int port;                       /* {port, P}; -1 when not given     */
     int backlog;
     bool reuseaddr;
+    bool reuseport;                 /* listen: SO_REUSEPORT before bind  */
     int v6only;                     /* -1 unset; applied before bind     */
 } gt__createopts;
 

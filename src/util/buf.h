@@ -14,21 +14,30 @@
 typedef struct gt__buf {
     uint8_t *data; /* owned; NULL when empty */
     size_t off, len, cap;
+    uint64_t moved; /* bytes moved by compaction and growth, in total: the
+                       tests check that each byte moves O(1) times */
 } gt__buf;
 
 static inline size_t gt__buf_avail(const gt__buf *b) { return b->len - b->off; }
 static inline uint8_t *gt__buf_head(const gt__buf *b) { return b->data ? b->data + b->off : NULL; }
 
-/* Makes room for `more` bytes at data + len (compacting first, then
- * growing).  Returns 0 or -ENOMEM. */
+/* Makes room for `more` bytes at data + len: compacting when at least as
+ * many bytes were consumed as are pending, else growing (doubling).
+ * Returns 0 or -ENOMEM. */
 int gt__buf_reserve(gt__buf *b, size_t more);
 
 /* Appends the bytes of iov[0..n) after skipping the first `skip`. */
 int gt__buf_append_iov(gt__buf *b, const struct iovec *iov, int n, size_t skip);
 
-/* Drops n pending bytes; frees the memory once nothing is pending. */
+/* Drops n pending bytes; gives the memory back once nothing is pending
+ * (small buffers to a per-thread pool, buf.c). */
 void gt__buf_consume(gt__buf *b, size_t n);
 
 void gt__buf_free(gt__buf *b);
+
+/* Bytes moved, and allocations (malloc/realloc) made, by every buffer of
+ * the process: the tests' witnesses of the costs above. */
+uint64_t gt__buf_moved_total(void);
+uint64_t gt__buf_allocs_total(void);
 
 #endif

@@ -420,3 +420,23 @@ GT_TEST(r64_r66_r70_ipv6_listen)
     ASSERT_OK(gt_close(l));
     ASSERT_ERR(gt_accept(l, 0, &a), GT_ECLOSED);
 }
+
+/* issue 11 item 4: reuseport (OTP 26's option) lets several listen sockets
+ * share a port, each with its own accept queue; a listen socket without it
+ * still finds the port in use. */
+GT_TEST(i11_reuseport_listeners_share_a_port)
+{
+    gt_socket l1, l2, l3;
+    ASSERT_OK(gt_listen(0, GT_OPTS(GT_ACTIVE_FALSE, GT_REUSEPORT(true)), &l1));
+    int port = h_port(l1);
+    ASSERT_OK(gt_listen(port, GT_OPTS(GT_ACTIVE_FALSE, GT_REUSEPORT(true)), &l2));
+    ASSERT_ERR(gt_listen(port, GT_OPTS(GT_ACTIVE_FALSE), &l3), -EADDRINUSE);
+    gt_close(l1); /* the port stays served by l2 */
+    gt_socket c = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE));
+    gt_socket a = h_accept(l2);
+    ASSERT_OK(gt_send(c, "hi", 2));
+    ASSERT_RECV(a, 2, H_WAIT, "hi");
+    gt_close(c);
+    gt_close(a);
+    gt_close(l2);
+}

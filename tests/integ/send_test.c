@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "helpers.h"
+#include "util/buf.h"
 
 /* Reads exactly n bytes from fd (bounded by a poll timeout). */
 static void read_all(int fd, void *buf, size_t n) { h_raw_read_exact(fd, buf, n); }
@@ -213,5 +214,37 @@ GT_TEST(r32_busy_send_waits_for_low_watermark)
         got += (size_t)r;
     }
     ASSERT_OK(h_wait_int(H_TAG_DONE, H_WAIT));
+    close(fd);
+}
+
+/* issue 11: gt_send_many hands a large packet to the kernel from the
+ * caller's memory when the socket takes it at once: no queue buffer is
+ * allocated and no byte is copied into one (a bulk echo used to copy every
+ * frame into the queue, then write it). */
+GT_TEST(i11_send_many_large_packets_skip_the_queue)
+{
+    int fd;
+    gt_socket s = h_raw_peer_server(
+        GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4), GT_SNDBUF(1 << 20)), &fd);
+    enum { BODY = 48 * 1024 };
+    static uint8_t body[2][BODY];
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < BODY; i++)
+            body[p][i] = (uint8_t)(p * 7 + i);
+    if (h_geti(s, GT_OPT_SNDBUF) < 4 * BODY)
+        SKIP("the kernel's wmem_max keeps SO_SNDBUF below two packets");
+    struct iovec pk[2] = {{body[0], BODY}, {body[1], BODY}};
+    uint64_t allocs = gt__buf_allocs_total();
+    int sent = -1;
+    ASSERT_OK(gt_send_many(s, pk, 2, &sent));
+    ASSERT_EQ(sent, 2);
+    ASSERT_EQ(gt__buf_allocs_total(), allocs);
+    static uint8_t got[2 * (4 + BODY)];
+    read_all(fd, got, sizeof got);
+    for (int p = 0; p < 2; p++) {
+        const uint8_t *f = got + p * (4 + BODY);
+        ASSERT_EQ(((uint32_t)f[1] << 16) | ((uint32_t)f[2] << 8) | f[3], BODY);
+        ASSERT_MEM(f + 4, BODY, body[p], BODY);
+    }
     close(fd);
 }

@@ -82,3 +82,49 @@ GT_TEST(buf_grows_in_order)
                       (uint8_t)(round + i));
     gt__buf_free(&b);
 }
+
+/* issue 11: a queue that stays large while it is appended to at the back
+ * and drained at the front (a bulk echo's output) moves each byte O(1)
+ * times.  Compacting on every append that did not fit moved the whole
+ * pending queue per append: 7.5 bytes moved per byte appended here, and
+ * more the fuller the buffer. */
+GT_TEST(i11_buf_queue_moves_each_byte_boundedly)
+{
+    gt__buf b = {0};
+    static uint8_t chunk[64 * 1024];
+    struct iovec iov = {chunk, sizeof chunk};
+    for (int i = 0; i < 15; i++) /* 960 KiB pending: the buffer is 1 MiB */
+        ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
+    uint64_t moved0 = b.moved, appended = 0;
+    for (int round = 0; round < 200; round++) {
+        memset(chunk, round, sizeof chunk);
+        gt__buf_consume(&b, sizeof chunk);
+        ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
+        appended += sizeof chunk;
+        /* FIFO order kept: the newest chunk is at the back */
+        ASSERT_EQ(b.data[b.len - 1], (uint8_t)round);
+    }
+    ASSERT_EQ(gt__buf_avail(&b), 15 * sizeof chunk);
+    uint64_t moved = b.moved - moved0;
+    if (moved > 2 * appended)
+        gt_test_fail(__FILE__, __LINE__, "%llu bytes moved for %llu appended",
+                     (unsigned long long)moved, (unsigned long long)appended);
+    gt__buf_free(&b);
+}
+
+/* issue 11: a buffer that fills and drains once per message reuses its
+ * memory (the thread's pool) instead of a malloc/free pair per message. */
+GT_TEST(i11_buf_reuses_memory_after_drain)
+{
+    gt__buf b = {0};
+    struct iovec iov = {(void *)"ping", 4};
+    ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
+    uint64_t allocs = gt__buf_allocs_total();
+    for (int i = 0; i < 100; i++) {
+        gt__buf_consume(&b, 4);
+        ASSERT(b.data == NULL); /* an idle buffer still owns nothing */
+        ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
+    }
+    ASSERT_EQ(gt__buf_allocs_total(), allocs);
+    gt__buf_free(&b);
+}

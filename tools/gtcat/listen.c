@@ -8,6 +8,10 @@
  * a newline after each for a framed type).
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +20,18 @@
 
 #define ECHO_ACTIVE_N 256 /* packets per re-arm: flow control without a
                             round trip through setopts for every packet */
-#define ECHO_BATCH 256    /* packets echoed with one gt_send_many */
+#define ACCEPTORS 4       /* processes waiting in gt_accept at once */
+#define LISTENERS 2       /* listen sockets sharing port 0 (reuseport) */
+#define ECHO_AHEAD (1024 * 1024) /* ... and at most about this many bytes
+                            read ahead: 256 frames of 256 KiB in the
+                            mailbox were 64 MiB of fresh memory, every
+                            page faulted in and trimmed again (issue 11) */
+#define ECHO_BATCH 32     /* packets echoed with one gt_send_many; the
+                            batch lives on the process stack (768 B) */
+#define LISTEN_BACKLOG 65535 /* the kernel caps it at net.core.somaxconn: a
+                               burst of connects must not overflow the
+                               queue (each dropped SYN costs the client a
+                               1 s retransmit; issue 11) */
 
 typedef struct server {
     int packet;
@@ -24,9 +39,16 @@ typedef struct server {
     bool echo, hibernate;
 } server;
 
+/* What an acceptor waits on. */
+typedef struct listener {
+    gt_socket ls;
+    const server *srv;
+} listener;
+
 typedef struct conn {
     gt_socket sock;
     const server *srv;
+    size_t last_len; /* the last packet echoed: sizes the read-ahead */
 } conn;
 
 /* {active, N} with N <= 0 would make the socket passive at once and every
@@ -47,29 +69,13 @@ static gt_opt parse_active(const char *s)
     usage_error("bad --active '%s' (true, false, once or 1..32767)", s);
 }
 
-/* The acceptor posts TAG_GO once the connection process owns its socket.
- * Arming the socket earlier would send the first messages (and a
- * tcp_passive, which controlling_process does not move) to the acceptor:
- * Erlang servers wait for the same "go". */
-enum { TAG_GO = 1 };
-
-static bool is_go(const gt_msg *m, void *arg)
-{
-    (void)arg;
-    return m->kind == GT_MSG_USER && m->tag == TAG_GO;
-}
-
-static void wait_go(void)
-{
-    gt_msg *m;
-    if (gt_receive_match(is_go, NULL, GT_INFINITY, &m) == 0)
-        gt_msg_free(m);
-}
-
 static void arm(conn *c)
 {
+    size_t n = ECHO_ACTIVE_N;
+    if (c->last_len && ECHO_AHEAD / c->last_len < n)
+        n = ECHO_AHEAD / c->last_len < 4 ? 4 : ECHO_AHEAD / c->last_len;
     gt_opt a = c->srv->echo && c->srv->active.v.i == GT_ACTIVE_TRUE_V
-                   ? GT_ACTIVE_N(ECHO_ACTIVE_N)
+                   ? GT_ACTIVE_N((int64_t)n)
                    : c->srv->active;
     gt_setopts(c->sock, GT_OPTS(a));
 }
@@ -110,9 +116,7 @@ static void conn_end(conn *c)
 
 /* Waits for a packet, then echoes it and the packets already behind it in
  * the mailbox with one gt_send_many; returns false when the connection is
- * over.  The batch lives on the heap, allocated only once a packet is
- * here: an idle connection holds nothing, and a process stack stays one
- * page (10,000 connections). */
+ * over.  The batch is on the stack: nothing is allocated per echo. */
 static bool echo_burst(conn *c)
 {
     gt_msg *m, *other = NULL;
@@ -120,13 +124,8 @@ static bool echo_burst(conn *c)
         return false;
     if (m->kind != GT_MSG_TCP)
         return handle(c, m);
-    gt_msg **batch = malloc(ECHO_BATCH * sizeof *batch);
-    struct iovec *iov = malloc(ECHO_BATCH * sizeof *iov);
-    if (!batch || !iov) {
-        free(batch);
-        free(iov);
-        return handle(c, m); /* one at a time, then */
-    }
+    gt_msg *batch[ECHO_BATCH];
+    struct iovec iov[ECHO_BATCH];
     int n = 0;
     do {
         if (m->kind != GT_MSG_TCP) {
@@ -135,6 +134,7 @@ static bool echo_burst(conn *c)
         }
         batch[n] = m;
         iov[n] = (struct iovec){m->data, m->len};
+        c->last_len = m->len;
         n++;
         if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
             arm(c);
@@ -142,8 +142,6 @@ static bool echo_burst(conn *c)
     bool more = gt_send_many(c->sock, iov, n, NULL) == 0;
     for (int i = 0; i < n; i++)
         gt_msg_free(batch[i]);
-    free(batch);
-    free(iov);
     if (other)
         more = more && handle(c, other); /* frees it */
     return more;
@@ -153,7 +151,6 @@ static bool echo_burst(conn *c)
 static void conn_active(void *arg)
 {
     conn *c = arg;
-    wait_go();
     arm(c);
     gt_msg *m;
     if (c->srv->echo) {
@@ -183,7 +180,6 @@ static void conn_hibernating(void *arg)
 
 static void conn_hibernate_start(void *arg)
 {
-    wait_go();
     arm(arg);
     conn_hibernating(arg);
 }
@@ -194,7 +190,6 @@ static void conn_passive(void *arg)
     conn *c = arg;
     gt_msg *m;
     int rc;
-    wait_go();
     while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
         if (c->srv->echo) {
             rc = gt_send(c->sock, m->data, m->len);
@@ -211,38 +206,70 @@ static void conn_passive(void *arg)
     conn_end(c);
 }
 
-/* Accepts for ever.  Out of descriptors, gt_accept says emfile and paces
- * the retries itself: say so once, and again when serving resumes. */
-static void accept_loop(gt_socket ls, const server *srv)
+/* An acceptor waits in gt_accept, starts its replacement, then serves the
+ * connection itself: the socket is created on the scheduler of the process
+ * that owns it and stays there (no controlling_process, no move of its
+ * epoll registration, no hand-over between threads), and a burst of
+ * connects finds several acceptors queued on the listen socket (issue 11).
+ * Out of descriptors, gt_accept says emfile and paces the retries itself:
+ * say so once, and again when serving resumes. */
+static atomic_bool at_limit;
+
+static void acceptor(void *arg)
 {
-    bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
-    gt_proc_fn fn = passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active;
-    bool at_limit = false;
+    const listener *l = arg;
+    const server *srv = l->srv;
+    gt_socket s;
     for (;;) {
-        gt_socket s;
-        int rc = gt_accept(ls, GT_INFINITY, &s);
+        int rc = gt_accept(l->ls, GT_INFINITY, &s);
         if (rc == -EMFILE || rc == -ENFILE) {
-            if (!at_limit)
+            if (!atomic_exchange(&at_limit, true))
                 fprintf(stderr, "gtcat: accept: %s; waiting for descriptors\n", gt_err_name(rc));
-            at_limit = true;
             continue;
         }
         if (rc)
             die("accept", rc);
-        if (at_limit)
+        if (atomic_exchange(&at_limit, false))
             fprintf(stderr, "gtcat: accepting again\n");
-        at_limit = false;
         conn *c = malloc(sizeof *c);
-        gt_pid pid;
-        if (!c || (c->sock = s, c->srv = srv, gt_spawn(fn, c, NULL, &pid)) != 0) {
-            fprintf(stderr, "gtcat: cannot start a connection process\n");
-            free(c);
-            gt_close(s);
-            continue;
+        if (c && gt_spawn(acceptor, arg, NULL, NULL) == 0) {
+            *c = (conn){.sock = s, .srv = srv};
+            bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
+            (passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active)(c);
+            return;
         }
-        gt_controlling_process(s, pid);
-        gt_post(pid, TAG_GO, NULL, 0);
+        fprintf(stderr, "gtcat: cannot start a process\n");
+        free(c);
+        gt_close(s); /* and stay the acceptor */
     }
+}
+
+/* Starts the acceptors, spread over the listen sockets, then waits for
+ * ever. */
+static void serve(listener *ls, int n)
+{
+    for (int i = 0; i < ACCEPTORS; i++)
+        if (gt_spawn(acceptor, &ls[i % n], NULL, NULL) != 0 && i < n)
+            die("spawn", -ENOMEM);
+    for (;;) {
+        gt_msg *m;
+        if (gt_receive(GT_INFINITY, &m) == 0)
+            gt_msg_free(m);
+    }
+}
+
+/* An echo server frees each packet as soon as it is echoed.  glibc then
+ * gives the top of its heap back to the kernel (and serves packets above
+ * 128 KiB with mmap/munmap), so the next packets fault every page in
+ * again: bulk echo fell into a mode of 15 page faults and ~600 us of CPU
+ * per 64 KiB frame (issue 11).  A server keeps its heap, as Go's and
+ * Rust's allocators do. */
+static void keep_heap(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
 }
 
 int cmd_listen(int argc, char **argv)
@@ -268,21 +295,34 @@ int cmd_listen(int argc, char **argv)
     if (optind != argc - 1)
         usage_error(optind == argc ? "listen needs a PORT" : "listen takes one PORT");
     int port = parse_port(argv[optind]);
-    gt_socket ls;
+    if (srv.echo)
+        keep_heap();
     /* exit_on_close false: a peer that half-closes (shutdown(write)) still
-     * gets every echo; we close after its tcp_closed (docs/spec/semantics.md 49). */
-    gt_opt opts[] = {GT_BINARY, GT_PACKET(srv.packet), GT_ACTIVE_FALSE, GT_REUSEADDR(true),
-                     GT_BACKLOG(1024), GT_DELAY_SEND(srv.echo), GT_EXIT_ON_CLOSE(false),
-                     GT_IP(bind)};
+     * gets every echo; we close after its tcp_closed (docs/spec/semantics.md 49).
+     * No delay_send: gt_send_many already makes one write of a batch, and
+     * without it large frames go to the kernel without a copy.  On port 0
+     * (a port of our own) LISTENERS sockets share it with reuseport, each
+     * with its own accept queue: a burst of connects overflows none.  A
+     * port given is listened on once, so that one in use stays eaddrinuse. */
+    gt_opt opts[] = {GT_BINARY,          GT_PACKET(srv.packet),      GT_ACTIVE_FALSE,
+                     GT_REUSEADDR(true), GT_BACKLOG(LISTEN_BACKLOG), GT_EXIT_ON_CLOSE(false),
+                     GT_REUSEPORT(port == 0), GT_IP(bind)};
     size_t nopts = sizeof opts / sizeof opts[0] - (bind ? 0 : 1);
-    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls);
+    static listener ls[LISTENERS];
+    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
     if (rc == GT_EBADARG && bind)
         usage_error("bad --bind address '%s'", bind);
     if (rc)
         die("listen", rc);
-    gt_port(ls, &port);
+    bool shared = port == 0;
+    gt_port(ls[0].ls, &port);
+    int n = 1;
+    while (shared && n < LISTENERS && gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls) == 0)
+        n++;
+    for (int i = 0; i < n; i++)
+        ls[i].srv = &srv;
     printf("listening on %d\n", port);
     fflush(stdout);
-    accept_loop(ls, &srv);
+    serve(ls, n);
     return 0;
 }

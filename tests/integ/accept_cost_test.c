@@ -1,0 +1,95 @@
+/*
+ * accept_cost_test.c -- the system calls an accepted socket costs (issue
+ * 11 item 2).  An accepted socket takes the kernel options prim_inet copies
+ * from its listen socket (nodelay, linger, keepalive, priority, tos, ttl;
+ * rule 12); only those set on the listen socket are copied, since the
+ * others hold the kernel's own values on both sockets.
+ *
+ * getsockopt and setsockopt are wrapped here (this program's definitions
+ * come first in symbol lookup) to count the calls on those six options.
+ */
+#include <dlfcn.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "helpers.h"
+
+static atomic_bool counting;
+static atomic_int inherit_calls;
+
+static bool inherited_opt(int level, int name)
+{
+    return (level == SOL_SOCKET &&
+            (name == SO_LINGER || name == SO_KEEPALIVE || name == SO_PRIORITY)) ||
+           (level == IPPROTO_TCP && name == TCP_NODELAY) ||
+           (level == IPPROTO_IP && (name == IP_TOS || name == IP_TTL));
+}
+
+static void count(int level, int name)
+{
+    if (atomic_load(&counting) && inherited_opt(level, name))
+        atomic_fetch_add(&inherit_calls, 1);
+}
+
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    static int (*real)(int, int, int, void *, socklen_t *);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "getsockopt");
+    count(level, name);
+    return real(fd, level, name, val, len);
+}
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    static int (*real)(int, int, int, const void *, socklen_t);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "setsockopt");
+    count(level, name);
+    return real(fd, level, name, val, len);
+}
+
+/* Accepts one connection on l from a raw peer, counting the calls. */
+static gt_socket accept_counted(gt_socket l, int *fd, int *calls)
+{
+    *fd = h_raw_connect(h_port(l));
+    atomic_store(&inherit_calls, 0);
+    atomic_store(&counting, true);
+    gt_socket a = h_accept(l);
+    atomic_store(&counting, false);
+    *calls = atomic_load(&inherit_calls);
+    return a;
+}
+
+/* A listen socket with the kernel's values: nothing to copy, no call. */
+GT_TEST(i11_accept_copies_no_default_option)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE));
+    int fd, calls;
+    gt_socket a = accept_counted(l, &fd, &calls);
+    ASSERT_EQ(calls, 0);
+    ASSERT_OPT(a, GT_OPT_NODELAY, h_geti(l, GT_OPT_NODELAY));
+    ASSERT_OPT(a, GT_OPT_KEEPALIVE, h_geti(l, GT_OPT_KEEPALIVE));
+    ASSERT_OPT(a, GT_OPT_TTL, h_geti(l, GT_OPT_TTL));
+    close(fd);
+    gt_close(a);
+    gt_close(l);
+}
+
+/* What was set on the listen socket, at listen or later, is inherited
+ * (rule 12), one get and one set each at most. */
+GT_TEST(i11_accept_copies_set_options)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE, GT_NODELAY(true)));
+    ASSERT_OK(gt_setopts(l, GT_OPTS(GT_KEEPALIVE(true))));
+    int fd, calls;
+    gt_socket a = accept_counted(l, &fd, &calls);
+    ASSERT(calls <= 4);
+    ASSERT_OPT(a, GT_OPT_NODELAY, 1);
+    ASSERT_OPT(a, GT_OPT_KEEPALIVE, 1);
+    close(fd);
+    gt_close(a);
+    gt_close(l);
+}
