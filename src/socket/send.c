@@ -369,7 +369,7 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
     v[n++] = *body;
     ssize_t w = write_iov(s, v, n);
     if (w < 0) {
-        *fail = write_failed(s, (int)w);
+        *fail = write_failed(s, (int)w, true); /* the caller is the sender */
         return 0;
     }
     size_t from_queue = (size_t)w < queued ? (size_t)w : queued;
