@@ -17,6 +17,7 @@ command -v g++ >/dev/null      || need+=(g++)        # tests/cxx: the header fro
 command -v cmake >/dev/null    || need+=(cmake)      # tests/install: find_package(gentcp)
 command -v pkg-config >/dev/null || need+=(pkgconf)  # tests/install: gentcp.pc
 command -v groff >/dev/null    || need+=(groff)      # tests/install: man pages
+command -v python3 >/dev/null  || need+=(python3)    # tests/interop: idle and graceful stop clients
 [ -d /usr/lib/erlang/lib ] && ls /usr/lib/erlang/lib | grep -q '^inets-' || need+=(erlang-inets)
 if [ -z "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] &&
    [ "$(uname -m)" = x86_64 ]; then

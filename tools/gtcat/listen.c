@@ -6,8 +6,16 @@
  * number of connections, a process each.  With --echo every packet goes
  * back framed the same way; without it packets are written to stdout (with
  * a newline after each for a framed type).
+ *
+ * SIGTERM or SIGINT stops it in order: the listen sockets close, each
+ * connection stops reading, answers the packets it has already received,
+ * and closes (its queued output still goes out); gtcat exits 0 once all
+ * are done, or 1 if some are still busy after STOP_MS (a peer that does not
+ * read).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -15,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gtcat.h"
 
@@ -45,11 +54,76 @@ typedef struct listener {
     const server *srv;
 } listener;
 
+#define STOP_MS 1000      /* how long a stop waits for connections */
+
 typedef struct conn {
     gt_socket sock;
     const server *srv;
     size_t last_len; /* the last packet echoed: sizes the read-ahead */
+    gt_pid pid;
+    struct conn *prev, *next; /* the live connections, for a stop */
+    bool joined, finishing;
 } conn;
+
+/* The live connections, so that a stop can reach each of them; the
+ * packets answered, for the report at the end. */
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn *conns;
+static int nconns;
+static bool stopping;
+static int64_t stop_deadline; /* CLOCK_MONOTONIC ms, set before stopping */
+static atomic_llong echoed;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { TAG_STOP = 1 }; /* from main: finish and close */
+
+/* Joins the list; false if a stop has begun (then the caller closes). */
+static bool conn_join(conn *c)
+{
+    pthread_mutex_lock(&conns_lock);
+    bool ok = !stopping;
+    if (ok) {
+        c->joined = true;
+        c->pid = gt_self();
+        c->prev = NULL;
+        c->next = conns;
+        if (conns)
+            conns->prev = c;
+        conns = c;
+        nconns++;
+    }
+    pthread_mutex_unlock(&conns_lock);
+    return ok;
+}
+
+static void conn_leave(conn *c)
+{
+    if (!c->joined)
+        return;
+    pthread_mutex_lock(&conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (conns == c)
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    nconns--;
+    pthread_mutex_unlock(&conns_lock);
+}
+
+/* What a connection process waits for: its socket's messages, or a stop. */
+static bool is_mine(const gt_msg *m, void *arg)
+{
+    return gt_match_socket(m, arg) || (m->kind == GT_MSG_USER && m->tag == TAG_STOP);
+}
+
+static bool is_stop(const gt_msg *m) { return m->kind == GT_MSG_USER && m->tag == TAG_STOP; }
 
 /* {active, N} with N <= 0 would make the socket passive at once and every
  * re-arm passive again: a busy loop of tcp_passive messages. */
@@ -71,6 +145,8 @@ static gt_opt parse_active(const char *s)
 
 static void arm(conn *c)
 {
+    if (c->finishing)
+        return; /* a stop made it passive for good */
     size_t n = ECHO_ACTIVE_N;
     if (c->last_len && ECHO_AHEAD / c->last_len < n)
         n = ECHO_AHEAD / c->last_len < 4 ? 4 : ECHO_AHEAD / c->last_len;
@@ -89,6 +165,8 @@ static bool handle(conn *c, gt_msg *m)
         if (c->srv->echo) {
             if (gt_send(c->sock, m->data, m->len) != 0)
                 more = false;
+            else
+                atomic_fetch_add(&echoed, 1);
         } else {
             print_packet(m->data, m->len, c->srv->packet != GT_PKT_RAW);
         }
@@ -110,18 +188,56 @@ static bool handle(conn *c, gt_msg *m)
 
 static void conn_end(conn *c)
 {
+    conn_leave(c);
     gt_close(c->sock);
     free(c);
 }
 
+/* A stop: read nothing more, answer what has been received (the packets
+ * in the mailbox), then close in the lingering way: FIN after the answers,
+ * then read and discard until the peer closes (or the stop's time is up).
+ * Closing with unread input would send a reset instead, and a reset can
+ * destroy answers the peer has not read yet. */
+static void conn_finish(conn *c)
+{
+    c->finishing = true;
+    gt_setopts(c->sock, GT_OPTS(GT_ACTIVE_FALSE));
+    gt_msg *m;
+    bool ok = true;
+    while (ok && gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0)
+        ok = handle(c, m);
+    if (ok && gt_shutdown(c->sock, GT_SHUT_WRITE) == 0) {
+        int64_t left;
+        while ((left = stop_deadline - now_ms()) > 0 && gt_recv(c->sock, 0, left, &m) == 0)
+            gt_msg_free(m);
+    }
+    conn_end(c);
+}
+
+/* The next message for c: 1 and *m; 0 when there is none (the connection
+ * is over, or nothing came within timeout); -1 after a stop, which has
+ * finished c (it is gone). */
+static int next_msg(conn *c, int64_t timeout, gt_msg **m)
+{
+    if (gt_receive_match(is_mine, &c->sock, timeout, m) != 0)
+        return 0;
+    if (!is_stop(*m))
+        return 1;
+    gt_msg_free(*m);
+    conn_finish(c);
+    return -1;
+}
+
 /* Waits for a packet, then echoes it and the packets already behind it in
- * the mailbox with one gt_send_many; returns false when the connection is
- * over.  The batch is on the stack: nothing is allocated per echo. */
-static bool echo_burst(conn *c)
+ * the mailbox with one gt_send_many.  Returns as next_msg does (0: the
+ * connection is over).  The batch is on the stack: nothing is allocated
+ * per echo. */
+static int echo_burst(conn *c)
 {
     gt_msg *m, *other = NULL;
-    if (gt_receive_match(gt_match_socket, &c->sock, GT_INFINITY, &m) != 0)
-        return false;
+    int r = next_msg(c, GT_INFINITY, &m);
+    if (r <= 0)
+        return r;
     if (m->kind != GT_MSG_TCP)
         return handle(c, m);
     gt_msg *batch[ECHO_BATCH];
@@ -139,7 +255,9 @@ static bool echo_burst(conn *c)
         if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
             arm(c);
     } while (n < ECHO_BATCH && gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0);
-    bool more = gt_send_many(c->sock, iov, n, NULL) == 0;
+    int sent = 0;
+    bool more = gt_send_many(c->sock, iov, n, &sent) == 0;
+    atomic_fetch_add(&echoed, sent);
     for (int i = 0; i < n; i++)
         gt_msg_free(batch[i]);
     if (other)
@@ -151,17 +269,22 @@ static bool echo_burst(conn *c)
 static void conn_active(void *arg)
 {
     conn *c = arg;
+    if (!conn_join(c)) {
+        conn_finish(c); /* accepted as a stop began */
+        return;
+    }
     arm(c);
     gt_msg *m;
-    if (c->srv->echo) {
-        while (echo_burst(c)) {
+    int r = 1;
+    while (r > 0) {
+        if (c->srv->echo) {
+            r = echo_burst(c);
+        } else if ((r = next_msg(c, GT_INFINITY, &m)) > 0 && !handle(c, m)) {
+            r = 0;
         }
-    } else {
-        while (gt_receive_match(gt_match_socket, &c->sock, GT_INFINITY, &m) == 0)
-            if (!handle(c, m))
-                break;
     }
-    conn_end(c);
+    if (r == 0)
+        conn_end(c);
 }
 
 /* The hibernating variant: handle what is there, then give the stack back
@@ -170,16 +293,22 @@ static void conn_hibernating(void *arg)
 {
     conn *c = arg;
     gt_msg *m;
-    while (gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0)
+    int r;
+    while ((r = next_msg(c, 0, &m)) > 0)
         if (!handle(c, m)) {
             conn_end(c);
             return;
         }
-    gt_hibernate(conn_hibernating, c);
+    if (r == 0)
+        gt_hibernate(conn_hibernating, c);
 }
 
 static void conn_hibernate_start(void *arg)
 {
+    if (!conn_join(arg)) {
+        conn_finish(arg); /* accepted as a stop began */
+        return;
+    }
     arm(arg);
     conn_hibernating(arg);
 }
@@ -189,6 +318,10 @@ static void conn_passive(void *arg)
 {
     conn *c = arg;
     gt_msg *m;
+    if (!conn_join(c)) {
+        conn_finish(c); /* accepted as a stop began */
+        return;
+    }
     int rc;
     while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
         if (c->srv->echo) {
@@ -196,12 +329,13 @@ static void conn_passive(void *arg)
             gt_msg_free(m);
             if (rc)
                 break;
+            atomic_fetch_add(&echoed, 1);
         } else {
             print_packet(m->data, m->len, c->srv->packet != GT_PKT_RAW);
             gt_msg_free(m);
         }
     }
-    if (rc && rc != GT_ECLOSED)
+    if (rc && rc != GT_ECLOSED && rc != GT_EEXITING)
         fprintf(stderr, "gtcat: recv: %s\n", gt_err_name(rc));
     conn_end(c);
 }
@@ -213,7 +347,7 @@ static void conn_passive(void *arg)
  * connects finds several acceptors queued on the listen socket (issue 11).
  * Out of descriptors, gt_accept says emfile and paces the retries itself:
  * say so once, and again when serving resumes. */
-static atomic_bool at_limit;
+static atomic_bool at_limit, stop_begun;
 
 static void acceptor(void *arg)
 {
@@ -227,6 +361,8 @@ static void acceptor(void *arg)
                 fprintf(stderr, "gtcat: accept: %s; waiting for descriptors\n", gt_err_name(rc));
             continue;
         }
+        if (rc == GT_ECLOSED && atomic_load(&stop_begun))
+            return; /* a stop closed the listen socket */
         if (rc)
             die("accept", rc);
         if (atomic_exchange(&at_limit, false))
@@ -244,17 +380,55 @@ static void acceptor(void *arg)
     }
 }
 
-/* Starts the acceptors, spread over the listen sockets, then waits for
- * ever. */
-static void serve(listener *ls, int n)
+/* The signal that stops the server. */
+static bool is_stop_signal(const gt_msg *m, void *arg)
 {
+    (void)arg;
+    return m->kind == GT_MSG_SIGNAL;
+}
+
+/* Stops in order: no new connections, then each connection finishes what
+ * it received (a passive one, blocked in gt_recv, is ended by an exit
+ * signal instead: what it received it has answered already). */
+static int stop(listener *ls, int n, const server *srv, int signo)
+{
+    fprintf(stderr, "gtcat: %s: stopping\n", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&stop_begun, true);
+    for (int i = 0; i < n; i++)
+        gt_close(ls[i].ls);
+    pthread_mutex_lock(&conns_lock);
+    stop_deadline = now_ms() + STOP_MS - STOP_MS / 10; /* a margin for the closes */
+    stopping = true;
+    int count = nconns;
+    for (conn *c = conns; c; c = c->next) {
+        if (srv->active.v.i == GT_ACTIVE_FALSE_V)
+            gt_kill(c->pid, 1);
+        else
+            gt_post(c->pid, TAG_STOP, NULL, 0);
+    }
+    pthread_mutex_unlock(&conns_lock);
+    int rc = gt_stop(STOP_MS);
+    fprintf(stderr, "gtcat: stopped: %d connections, %lld packets echoed%s\n", count,
+            (long long)atomic_load(&echoed), rc ? "; some connections were still busy" : "");
+    return rc ? EXIT_NETWORK : 0;
+}
+
+/* Starts the acceptors, spread over the listen sockets, then waits for
+ * SIGTERM or SIGINT. */
+static int serve(listener *ls, int n, const server *srv)
+{
+    if (gt_signal_subscribe(SIGTERM) != 0 || gt_signal_subscribe(SIGINT) != 0)
+        die("signals", -EINVAL);
     for (int i = 0; i < ACCEPTORS; i++)
         if (gt_spawn(acceptor, &ls[i % n], NULL, NULL) != 0 && i < n)
             die("spawn", -ENOMEM);
     for (;;) {
         gt_msg *m;
-        if (gt_receive(GT_INFINITY, &m) == 0)
+        if (gt_receive_match(is_stop_signal, NULL, GT_INFINITY, &m) == 0) {
+            int signo = m->tag;
             gt_msg_free(m);
+            return stop(ls, n, srv, signo);
+        }
     }
 }
 
@@ -323,6 +497,5 @@ int cmd_listen(int argc, char **argv)
         ls[i].srv = &srv;
     printf("listening on %d\n", port);
     fflush(stdout);
-    serve(ls, n);
-    return 0;
+    return serve(ls, n, &srv);
 }
