@@ -262,7 +262,8 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
     return 0;
 }
 
-/* Everything an exit does before the stack goes away: close the sockets,
+/* Everything an exit does before the stack goes away: release what it owns
+ * (close the sockets),
  * tell the monitors, drop the mailbox, leave the table. */
 static void proc_exit_common(gt__proc *p)
 {
@@ -270,7 +271,7 @@ static void proc_exit_common(gt__proc *p)
     p->exiting = true;
     pthread_mutex_unlock(&p->plock);
     gt__names_drop(p);
-    gt__proc_close_sockets(p);
+    gt__resources_release(p);
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);

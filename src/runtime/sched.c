@@ -3,7 +3,7 @@
  *
  * One loop iteration, in order:
  *   1. take work other threads queued for us (woken processes, deferred
- *      calls such as releasing a closed socket's epoll reference);
+ *      calls such as ending a closed fd's watcher registration);
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready; otherwise spin
@@ -123,18 +123,6 @@ void gt__sched_defer_node(gt__sched *s, gt__deferred *d)
     pthread_mutex_unlock(&s->remote_lock);
     if (gt__tls_sched != s)
         remote_kick(s);
-}
-
-int gt__sched_watch(gt__sched *s, int fd, void *ptr)
-{
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                             .data.ptr = ptr};
-    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : gt__errno();
-}
-
-void gt__sched_unwatch(gt__sched *s, int fd)
-{
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
 uint8_t *gt__sched_scratch(size_t *len)
@@ -273,7 +261,7 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
             (void)r;
             continue;
         }
-        gt__sock_event(ev[i].data.ptr, ev[i].events);
+        gt__io_event(ev[i].data.ptr, ev[i].events);
     }
 }
 

@@ -223,7 +223,7 @@ static void queue_flush(gt__sock *s)
     s->flush_queued = true;
     atomic_fetch_add(&s->refs, 1);
     s->flush_node = (gt__deferred){.fn = delayed_flush, .arg = s};
-    gt__sched_defer_node(s->home, &s->flush_node);
+    gt__sched_defer_node(s->io.home, &s->flush_node);
 }
 
 static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)

@@ -1,14 +1,15 @@
 /*
- * sock.h -- the socket object shared by the files of socket/ and opt/.
+ * sock.h -- the socket object shared by the files of socket/.
  *
  * Locking: every field below `lock` is guarded by it.  Lock order is
  * socket -> mailbox, and socket -> owner's plock; never the reverse.  All
  * system calls on fd happen under the lock, and fd is closed under it, so
  * an fd number can never be reused under the feet of a reader.
  *
- * Lifetime: references are held by the handle table, by the home
- * scheduler's epoll registration (dropped on that scheduler, after the fd
- * is closed, outside any event batch) and by each API call in progress.
+ * Lifetime: references are held by the handle table, by each registration
+ * of the fd watcher `io` (dropped by its release, on its scheduler, after
+ * the fd is closed or moved, outside any event batch) and by each API call
+ * in progress.
  */
 #ifndef GT_SOCK_H
 #define GT_SOCK_H
@@ -20,7 +21,9 @@
 #include "packet/packet.h"
 #include "util/buf.h"
 
-/* ---- options (opt/options.c) -------------------------------------------- */
+typedef struct gt__sock gt__sock;
+
+/* ---- options (options.c) ------------------------------------------------- */
 
 typedef struct gt__sockopts {
     int backend;            /* GT_BACKEND_*                              */
@@ -81,9 +84,10 @@ struct gt__sock {
     int fd;
     int kind;
     int state;
-    gt__sched *home;
+    gt__io io;                      /* epoll: io.home is the home scheduler */
     gt__proc *owner;                /* +1 ref; NULL once closed          */
-    gt__sock *own_next, *own_prev;  /* owner's list, under owner->plock  */
+    gt__resource res;               /* in the owner's list (its exit
+                                       closes the socket)                */
     gt__sockopts o;
     int family;
 
@@ -205,7 +209,7 @@ void gt__sock_flush(gt__sock *s);
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);
 
-/* ---- opt/options.c -------------------------------------------------------- */
+/* ---- options.c ------------------------------------------------------------ */
 void gt__opts_defaults(gt__sockopts *o, int backend);
 /* Parses a listen/connect list: socket options into *o, creation options
  * into *c.  listen selects which create options are allowed.  Returns 0 or
