@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gentcp.h"
+#include "util/lock.h"
 
 typedef struct gt__proc gt__proc;
 typedef struct gt__sched gt__sched;

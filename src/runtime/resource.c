@@ -31,16 +31,16 @@ static void unlink_plocked(gt__proc *p, gt__resource *r)
 
 void gt__resource_link(gt__proc *p, gt__resource *r)
 {
-    pthread_mutex_lock(&p->plock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
     link_plocked(p, r);
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
 }
 
 void gt__resource_unlink(gt__proc *p, gt__resource *r)
 {
-    pthread_mutex_lock(&p->plock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
     unlink_plocked(p, r);
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
 }
 
 int gt__resource_move(gt__resource *r, gt__proc *from, gt__proc *to,
@@ -51,7 +51,7 @@ int gt__resource_move(gt__resource *r, gt__proc *from, gt__proc *to,
      * meanwhile. */
     gt__resource_unlink(from, r);
     int rc = GT_ENOPROC;
-    pthread_mutex_lock(&to->plock);
+    gt__lock(&to->plock, GT__LK_PLOCK);
     /* `exiting` is set under this lock before the exit empties the list:
      * linked now, r is released by that exit; never left with a dead
      * owner. */
@@ -60,7 +60,7 @@ int gt__resource_move(gt__resource *r, gt__proc *from, gt__proc *to,
         if (rc == 1)
             link_plocked(to, r);
     }
-    pthread_mutex_unlock(&to->plock);
+    gt__unlock(&to->plock);
     if (rc != 1)
         gt__resource_link(from, r);
     return rc;
@@ -72,13 +72,13 @@ int gt__resource_move(gt__resource *r, gt__proc *from, gt__proc *to,
 void gt__resources_release(gt__proc *p)
 {
     for (;;) {
-        pthread_mutex_lock(&p->plock);
+        gt__lock(&p->plock, GT__LK_PLOCK);
         gt__resource *r = p->resources;
         if (r) {
             unlink_plocked(p, r);
             r->ops->hold(r);
         }
-        pthread_mutex_unlock(&p->plock);
+        gt__unlock(&p->plock);
         if (!r)
             return;
         r->ops->release(r, p);

@@ -91,14 +91,14 @@ void gt__sched_enqueue(gt__sched *s, gt__proc *p)
         s->rq_tail = p;
         return;
     }
-    pthread_mutex_lock(&s->remote_lock);
+    gt__lock(&s->remote_lock, GT__LK_REMOTE);
     if (s->remote_tail)
         s->remote_tail->rq_next = p;
     else
         s->remote_head = p;
     s->remote_tail = p;
     atomic_store(&s->remote_pending, 1);
-    pthread_mutex_unlock(&s->remote_lock);
+    gt__unlock(&s->remote_lock);
     remote_kick(s);
 }
 
@@ -116,11 +116,11 @@ int gt__sched_defer(gt__sched *s, void (*fn)(void *), void *arg)
 
 void gt__sched_defer_node(gt__sched *s, gt__deferred *d)
 {
-    pthread_mutex_lock(&s->remote_lock);
+    gt__lock(&s->remote_lock, GT__LK_REMOTE);
     d->next = s->deferred;
     s->deferred = d;
     atomic_store(&s->remote_pending, 1);
-    pthread_mutex_unlock(&s->remote_lock);
+    gt__unlock(&s->remote_lock);
     if (gt__tls_sched != s)
         remote_kick(s);
 }
@@ -142,6 +142,9 @@ gt__sched *gt__home_sched(gt__proc *p)
 /* Called on a process's stack: hands control back to the scheduler. */
 void gt__sched_switch_out(gt__proc *p, int reason)
 {
+    /* A mutex held across the switch would be held by the scheduler thread
+     * for the next process, which deadlocks the thread if it takes it. */
+    gt__assert_no_lock();
     gt__sched *s = p->sched;
     p->yield_reason = reason;
     gt__fiber_switch(&p->fiber, &s->fiber, reason == Y_EXIT || reason == Y_HIBERNATE);
@@ -150,13 +153,13 @@ void gt__sched_switch_out(gt__proc *p, int reason)
 
 static void take_remote(gt__sched *s)
 {
-    pthread_mutex_lock(&s->remote_lock);
+    gt__lock(&s->remote_lock, GT__LK_REMOTE);
     gt__proc *h = s->remote_head, *t = s->remote_tail;
     s->remote_head = s->remote_tail = NULL;
     gt__deferred *d = s->deferred;
     s->deferred = NULL;
     atomic_store(&s->remote_pending, 0);
-    pthread_mutex_unlock(&s->remote_lock);
+    gt__unlock(&s->remote_lock);
     if (h) {
         if (s->rq_tail)
             s->rq_tail->rq_next = h;

@@ -205,11 +205,11 @@ static int wait_not_busy(gt__sock *s)
 static void delayed_flush(void *arg)
 {
     gt__sock *s = arg;
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     s->flush_queued = false;
     if (s->state == S_OPEN)
         gt__sock_flush(s);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 

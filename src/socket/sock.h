@@ -1,10 +1,11 @@
 /*
  * sock.h -- the socket object shared by the files of socket/.
  *
- * Locking: every field below `lock` is guarded by it.  Lock order is
- * socket -> mailbox, and socket -> owner's plock; never the reverse.  All
- * system calls on fd happen under the lock, and fd is closed under it, so
- * an fd number can never be reused under the feet of a reader.
+ * Locking: every field below `lock` is guarded by it.  The socket lock
+ * comes first in the lock order (util/lock.h): socket -> owner's plock,
+ * socket -> mailbox; never the reverse.  All system calls on fd happen
+ * under the lock, and fd is closed under it, so an fd number can never be
+ * reused under the feet of a reader.
  *
  * Lifetime: references are held by the handle table, by each registration
  * of the fd watcher `io` (dropped by its release, on its scheduler, after
@@ -157,12 +158,12 @@ static inline gt__sock *gt__sock_acquire(gt_socket h)
 {
     gt__sock *s = gt__sock_get(h);
     if (s)
-        pthread_mutex_lock(&s->lock);
+        gt__lock(&s->lock, GT__LK_SOCK);
     return s;
 }
 static inline void gt__sock_release(gt__sock *s)
 {
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 

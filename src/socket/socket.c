@@ -47,10 +47,10 @@ static void res_hold(gt__resource *r)
 static void res_release(gt__resource *r, gt__proc *owner)
 {
     gt__sock *s = gt__container_of(r, gt__sock, res);
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     if (s->owner == owner) /* not moved to another owner meanwhile */
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 
@@ -84,10 +84,10 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     }
     gt__resource_link(owner, &s->res);
     if (gt__io_start(&s->io, gt__home_sched(owner), fd, io_event, io_release) != 0) {
-        pthread_mutex_lock(&s->lock);
+        gt__lock(&s->lock, GT__LK_SOCK);
         s->fd = -1;
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
         gt__sock_unref(s); /* the registration that never happened */
         gt__sock_unref(s); /* the caller's */
         return NULL;
@@ -110,9 +110,9 @@ void gt__waiters_wake_all(gt__waiter **head, int result)
 void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline)
 {
     (void)w;
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__park(deadline);
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
 }
 
 void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline)
@@ -175,11 +175,11 @@ static void drain(gt__sock *s)
 static void linger_main(void *arg)
 {
     gt__sock *s = arg;
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     drain(s);
     s->lingering = false;
     close_fd(s);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 
@@ -245,13 +245,13 @@ int gt_close(gt_socket h)
         drop_closed_msg(h);
         return 0; /* inet: closing a closed socket is ok */
     }
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     if (abortive(s))
         gt__buf_free(&s->out);
     else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN)
         drain(s); /* the caller can wait: no linger process needed */
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
     drop_closed_msg(h);
     return 0;
@@ -355,15 +355,15 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
 static void io_event(gt__io *w, uint32_t ev)
 {
     gt__sock *s = gt__container_of(w, gt__sock, io);
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     if (s->lingering && s->fd >= 0 && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
         s->writable = true;
         gt__sock_flush(s); /* wakes the linger process */
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
         return;
     }
     if (s->state != S_OPEN || s->fd < 0) {
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
         return;
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -388,7 +388,7 @@ static void io_event(gt__io *w, uint32_t ev)
                 gt__wake(s->reader->proc);
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
 }
 
 /* ---- options on a live socket ---- */

@@ -12,7 +12,7 @@
 #     defined in its own folder or lower ones.  Declarations in headers are
 #     not uses; the include check covers what headers bring in.
 # So runtime/ knows nothing of sockets (issue 8 item 2) and util/ nothing
-# above it.  A folder missing from rank() fails: a new folder needs a place.
+# above it.  Also: no bare pthread lock call outside util/lock.h (item 6).  A folder missing from rank() fails: a new folder needs a place.
 # Usage: layers.sh [SOURCE-ROOT]   (default: this repository)
 set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -96,7 +96,15 @@ done < <(awk -v ranks="util=0 .=1 packet=1 runtime=2 socket=3" '
                 printf "%s uses %s, defined in %s/ (not below %s/)\n", $3, $1, ds[i], $2
     }' "$defs" "$uses")
 
+# Every lock and unlock goes through util/lock.h, which knows its place
+# in the lock order (checked in GT_LOCK_DEBUG builds); a bare call is
+# invisible to the checks, and half of a pair aborts them.
+while read -r hit; do
+    [ -n "$hit" ] && fail "$hit: a bare pthread lock call; use gt__lock/gt__unlock (util/lock.h)"
+done < <(grep -nE 'pthread_(mutex_(lock|unlock|trylock)|rwlock_(rdlock|wrlock|unlock))[[:space:]]*\(' $files |
+    grep -v '^util/lock\.h:')
+
 if [ "$fails" -eq 0 ]; then
-    echo "ok layers: util/ < src/ packet/ < runtime/ < socket/: includes and calls go down only ($(wc -l <"$defs") functions)"
+    echo "ok layers: util/ < src/ packet/ < runtime/ < socket/: includes and calls go down only ($(wc -l <"$defs") functions); every lock through util/lock.h"
 fi
 exit 0
