@@ -134,7 +134,7 @@ typedef struct gt_socket {
  * wins; a zero field takes the environment's value (GT_SCHEDULERS,
  * GT_SPIN_US) if set, else the default. */
 typedef struct gt_config {
-    int schedulers;   /* scheduler threads; default: online cores */
+    int schedulers;   /* scheduler threads; default: see gt_schedulers() */
     int spin_us;      /* how long an idle scheduler polls before it sleeps;
                          default 50 us, negative = never spin (see DESIGN.md) */
     size_t stack_size;/* default process stack; default 64 KiB */
@@ -144,6 +144,13 @@ typedef struct gt_config {
  * Returns -EALREADY if it is already running; GT_EBADARG for more than 4096
  * schedulers or a stack_size above 1 TiB (spin_us is capped at INT_MAX ns). */
 int gt_init(const gt_config *cfg);
+
+/* The number of scheduler threads (erlang:system_info(schedulers)); starts
+ * the runtime if needed, so a negative value is the error that stopped it.
+ * By default one per core the process may use: the least of the online
+ * cores, the cores in its affinity mask (taskset) and its cgroup's CPU
+ * quota rounded up (a container's --cpus). */
+int gt_schedulers(void);
 
 typedef void (*gt_proc_fn)(void *arg);
 
@@ -160,6 +167,18 @@ typedef struct gt_spawn_opts {
  * robin.  The process ends when fn returns or calls gt_exit(); every socket
  * it controls is then closed and its mailbox freed. */
 int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_out);
+
+/* Ends the program's use of the runtime gracefully, from main (or another
+ * thread that is not a spawned process): closes the caller's own sockets
+ * (output still queued is drained in the background, as at any close), then
+ * waits up to timeout_ms for every spawned process to end, and on success
+ * releases the caller's process identity as gt_exit() does.  Tell the
+ * processes to finish first (close the listen socket they accept on, post
+ * them a message).  Returns 0 when none is left, GT_ETIMEOUT when some still
+ * run (they go on; call it again, or return from main to end them with the
+ * program), GT_EBADARG from a spawned process, -EALREADY while another
+ * thread is in gt_stop. */
+int gt_stop(int64_t timeout_ms);
 
 /* The calling process (an OS thread becomes one on first use). */
 gt_pid gt_self(void);
@@ -218,8 +237,9 @@ typedef enum gt_msg_kind {
     GT_MSG_HTTP,        /* {http, S, HttpPacket}: http points at it        */
     GT_MSG_USER,        /* from gt_post(): tag, data/len, from             */
     GT_MSG_DOWN,        /* a monitored process ended: from = that process  */
-    GT_MSG_TIMEOUT      /* {timeout, Ref, Msg} of gt_start_timer(): timer,
+    GT_MSG_TIMEOUT,     /* {timeout, Ref, Msg} of gt_start_timer(): timer,
                            tag, data/len                                    */
+    GT_MSG_SIGNAL       /* a Unix signal arrived: tag = its number          */
 } gt_msg_kind;
 
 /* A timer handle (erlang:send_after/start_timer's TimerRef); 0 = none. */
@@ -295,6 +315,21 @@ int64_t gt_cancel_timer(gt_timer ref);
 
 /* erlang:read_timer/1: the milliseconds left, or -1 as for cancel. */
 int64_t gt_read_timer(gt_timer ref);
+
+/* Unix signals as messages.  After gt_signal_subscribe(signo) the caller
+ * receives a GT_MSG_SIGNAL (tag = signo) each time the signal arrives,
+ * instead of the signal's default action; this is the way to handle SIGTERM
+ * and SIGINT (stop accepting, finish, gt_stop, return from main).  Several
+ * processes may subscribe to one signal; each gets the message.  A second
+ * arrival while the first is still on its way may be merged with it, as
+ * the kernel merges pending signals.  When the last subscriber
+ * unsubscribes or exits, the disposition found before is restored.
+ * GT_EBADARG for signals that cannot be caught or that report faults
+ * (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS,
+ * SIGABRT), and from gt_signal_unsubscribe when the caller was not
+ * subscribed. */
+int gt_signal_subscribe(int signo);
+int gt_signal_unsubscribe(int signo);
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */

@@ -248,9 +248,11 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
         if (opts->stack_size)
             pthread_attr_setstacksize(&attr, opts->stack_size);
         atomic_store(&p->state, P_RUNNING);
+        gt__live_inc();
         int rc = pthread_create(&t, &attr, thread_entry, p);
         pthread_attr_destroy(&attr);
         if (rc != 0) {
+            gt__live_dec();
             gt__idmap_del(&procs, p->id);
             gt__proc_unref(p);
             return -EAGAIN;
@@ -259,6 +261,7 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
     }
     p->stack_size = opts && opts->stack_size ? opts->stack_size : gt__default_stack_size();
     p->sched = gt__sched_pick(opts ? opts->scheduler : 0);
+    gt__live_inc();
     gt__sched_enqueue(p->sched, p);
     return 0;
 }
@@ -292,6 +295,8 @@ static void proc_exit_common(gt__proc *p)
         }
     }
     free(mons);
+    if (!p->thread_owned)
+        gt__live_dec(); /* last: gt_stop may return at once */
 }
 
 void gt_exit(void)

@@ -113,6 +113,13 @@ void gt__io_event(gt__io *w, uint32_t events); /* the loop's dispatch */
 /* ---- resource.c ---- */
 void gt__resources_release(gt__proc *p);  /* at exit: release them all  */
 
+/* ---- cpus.c ---- */
+int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */
+
+/* ---- lifecycle.c: spawned processes alive, for gt_stop ---- */
+void gt__live_inc(void);
+void gt__live_dec(void);
+
 /* ---- names.c ---- */
 void gt__names_drop(gt__proc *p);         /* at exit: release its name    */
 

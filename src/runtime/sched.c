@@ -320,7 +320,7 @@ static void rt_start(void)
 {
     const char *env;
     atomic_store(&rt_started, 1);
-    nscheds = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    nscheds = gt__cpu_budget();
     if ((env = getenv("GT_SCHEDULERS")) && atoi(env) > 0)
         nscheds = atoi(env);
     if (rt_configured && rt_config.schedulers > 0)
@@ -379,6 +379,12 @@ int gt_init(const gt_config *cfg)
     }
     pthread_once(&rt_once, rt_start);
     return rt_error;
+}
+
+int gt_schedulers(void)
+{
+    int err = gt__rt_ensure();
+    return err ? err : nscheds;
 }
 
 int gt__rt_ensure(void)

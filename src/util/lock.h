@@ -22,7 +22,9 @@ enum {
     GT__LK_SOCK = 1, /* a socket (socket/sock.h)                          */
     GT__LK_PLOCK,    /* a process: owned resources, monitors, exiting      */
     GT__LK_NAMES,    /* the registered-names table (runtime/names.c)       */
+    GT__LK_SIGNALS,  /* signal subscriptions (runtime/signals.c)           */
     GT__LK_MBOX,     /* a mailbox                                          */
+    GT__LK_STOP,     /* gt_stop's stopper (runtime/lifecycle.c)            */
     GT__LK_TLOCK,    /* an OS-thread process's park condition variable      */
     GT__LK_REMOTE,   /* a scheduler's remote queue and deferred calls       */
     GT__LK_IDMAP,    /* a handle table's writers (util/idmap.c)             */
