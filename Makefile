@@ -2,6 +2,7 @@
 #   make                  release-ish build in build/
 #   make VARIANT=asan     AddressSanitizer + UBSan build in build-asan/
 #   make VARIANT=tsan     ThreadSanitizer build in build-tsan/
+#                         (both check the lock order: -DGT_LOCK_DEBUG, src/util/lock.h)
 #   make VARIANT=aarch64  AArch64 cross build in build-aarch64/ (qemu-user)
 #   make test             the whole suite (scripts/test.sh)
 #   make fuzz             long fuzz runs (FUZZ_SECONDS per target)
@@ -36,11 +37,13 @@ B        := build-asan
 CC       := clang
 OPT      := -O1 -fno-omit-frame-pointer
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+CPPFLAGS += -DGT_LOCK_DEBUG
 else ifeq ($(VARIANT),tsan)
 B        := build-tsan
 CC       := clang
 OPT      := -O1 -fno-omit-frame-pointer
 SAN      := -fsanitize=thread
+CPPFLAGS += -DGT_LOCK_DEBUG
 else ifeq ($(VARIANT),aarch64)
 # cross build, run under qemu-user by tests/cross/aarch64.sh
 B        := build-aarch64

@@ -1,7 +1,8 @@
 /*
  * internal.h -- declarations shared between gentcp's modules (gt__ prefix).
  * Each module's private state stays static in its own file; what is here is
- * the narrow waist between runtime/, socket/, opt/ and packet/.
+ * the narrow waist between runtime/, socket/ and packet/ (tests/structure/layers.sh
+ * checks that each uses only the layers below it).
  */
 #ifndef GT_INTERNAL_H
 #define GT_INTERNAL_H
@@ -14,10 +15,14 @@
 #include <time.h>
 
 #include "gentcp.h"
+#include "util/lock.h"
 
 typedef struct gt__proc gt__proc;
 typedef struct gt__sched gt__sched;
-typedef struct gt__sock gt__sock;
+
+/* The struct of type `type` whose member `member` is at ptr. */
+#define gt__container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* ---- time: absolute deadlines in ms on CLOCK_MONOTONIC ------------------ */
 
@@ -87,12 +92,6 @@ bool gt__proc_alive(const gt__proc *p);
 /* The scheduler a new socket of the caller is homed on (its epoll). */
 gt__sched *gt__home_sched(gt__proc *p);
 
-/* epoll registration of an fd on a scheduler's loop, edge-triggered.
- * ptr is handed back to gt__sock_event(). */
-int gt__sched_watch(gt__sched *s, int fd, void *ptr);
-/* Removes fd from s's epoll set (the fd stays open). */
-void gt__sched_unwatch(gt__sched *s, int fd);
-
 /* A deferred call; embed one in an object to defer without allocating. */
 typedef struct gt__deferred {
     struct gt__deferred *next;
@@ -148,17 +147,71 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock);
  * Only p itself may call it: it unlinks from the middle of the queue. */
 void gt__mbox_drop_closed(gt__proc *p, gt_socket sock);
 
-/* ---- sockets (socket/) ---------------------------------------------------- */
+/* ---- fd watchers (runtime/io.c) ------------------------------------------ */
 
-/* Called by the home scheduler for each epoll event on a socket. */
-void gt__sock_event(gt__sock *s, uint32_t events);
+/* An fd in a scheduler's epoll set, edge-triggered for input, output and
+ * the peer's FIN (libuv's uv__io_t): cb(w, epoll events) runs on the home
+ * scheduler's thread for each event.  Embed one in the object it watches.
+ *
+ * Registrations: gt__io_start() and a gt__io_move() that returns true each
+ * begin one; each ends with exactly one call of release(w), on the home it
+ * had, at the top of that scheduler's loop -- outside any event batch, so
+ * that no fetched event can still name w once release has run.  Events
+ * may arrive at once: the caller accounts for a registration (e.g. with a
+ * reference that release drops) before the call that begins it.  The
+ * watched object serialises calls on one watcher (the socket's lock). */
+typedef struct gt__io {
+    int fd;                                  /* -1 when not watched      */
+    gt__sched *home;                         /* whose epoll set, loop    */
+    void (*cb)(struct gt__io *w, uint32_t events);
+    void (*release)(struct gt__io *w);
+} gt__io;
 
-/* Called when a process exits: closes every socket it owns. */
-void gt__proc_close_sockets(gt__proc *p);
+/* Watches fd on home.  0, or -errno (nothing begun, release not called). */
+int gt__io_start(gt__io *w, gt__sched *home, int fd, void (*cb)(gt__io *, uint32_t),
+                 void (*release)(gt__io *));
 
-/* Links a socket into its owner's list (p->sockets); both under p's lock. */
-void gt__proc_link_sock(gt__proc *p, gt__sock *s);
-void gt__proc_unlink_sock(gt__proc *p, gt__sock *s);
+/* Re-homes w on p's scheduler (an OS-thread process has none: w stays),
+ * so that events, p's wake-ups and deferred calls stay on one thread.
+ * True when a new registration replaced the old one (whose release runs
+ * on the old home); false when nothing changed: same home, none, w not
+ * watched, or epoll refused (still correct, only slower). */
+bool gt__io_move(gt__io *w, gt__proc *p);
+
+/* Closes w's fd, which also takes it out of the epoll set, and ends the
+ * registration.  A no-op when w is not watched. */
+void gt__io_close(gt__io *w);
+
+/* ---- resources owned by a process (runtime/resource.c) ------------------- */
+
+/* Something a process owns and that its exit releases (a socket): linked
+ * in the owner's list under the owner's plock.  Lock order: the
+ * resource's own lock, if any, before the owner's plock. */
+typedef struct gt__resource gt__resource;
+typedef struct gt__resource_ops {
+    /* Keeps r alive past the owner's plock (a reference); runs under it. */
+    void (*hold)(gt__resource *r);
+    /* The owner exits: release r (r is already out of its list) and drop
+     * the hold.  Runs in the exiting process, no runtime lock held. */
+    void (*release)(gt__resource *r, gt__proc *owner);
+} gt__resource_ops;
+struct gt__resource {
+    gt__resource *next, *prev;
+    const gt__resource_ops *ops;
+};
+
+void gt__resource_link(gt__proc *p, gt__resource *r);
+/* A no-op when r is not in p's list (an exit took it out first). */
+void gt__resource_unlink(gt__proc *p, gt__resource *r);
+
+/* Hands r from `from` (the caller, so not exiting) to `to`.  Under to's
+ * plock, and only while `to` is not exiting, handover(arg) runs and says
+ * whether r moves: what it does there (moving messages into to's mailbox)
+ * cannot race with to's exit, and a resource linked to `to` is one its
+ * exit will release.  Returns 1 (moved), 0 (handover said no) or
+ * GT_ENOPROC (`to` exits); r stays with `from` unless moved. */
+int gt__resource_move(gt__resource *r, gt__proc *from, gt__proc *to,
+                      bool (*handover)(void *arg), void *arg);
 
 /* ---- errors ---------------------------------------------------------------- */
 

@@ -22,10 +22,10 @@ void gt__live_dec(void)
 {
     if (atomic_fetch_sub(&live, 1) != 1)
         return;
-    pthread_mutex_lock(&stop_lock);
+    gt__lock(&stop_lock, GT__LK_STOP);
     if (stopper)
         gt__wake(stopper);
-    pthread_mutex_unlock(&stop_lock);
+    gt__unlock(&stop_lock);
 }
 
 int gt_stop(int64_t timeout_ms)
@@ -38,21 +38,21 @@ int gt_stop(int64_t timeout_ms)
     /* The caller's own sockets close first: closing is how a server stops
      * accepting, and a socket with output still queued is handed to a
      * linger process, which the drain below then waits for. */
-    gt__proc_close_sockets(self);
+    gt__resources_release(self);
     int64_t deadline = gt__deadline(timeout_ms);
-    pthread_mutex_lock(&stop_lock);
+    gt__lock(&stop_lock, GT__LK_STOP);
     if (stopper) {
-        pthread_mutex_unlock(&stop_lock);
+        gt__unlock(&stop_lock);
         return -EALREADY;
     }
     stopper = self;
     while (atomic_load(&live) > 0 && !gt__expired(deadline)) {
-        pthread_mutex_unlock(&stop_lock);
+        gt__unlock(&stop_lock);
         gt__park(deadline);
-        pthread_mutex_lock(&stop_lock);
+        gt__lock(&stop_lock, GT__LK_STOP);
     }
     stopper = NULL;
-    pthread_mutex_unlock(&stop_lock);
+    gt__unlock(&stop_lock);
     if (atomic_load(&live) > 0)
         return GT_ETIMEOUT;
     gt_exit(); /* the caller's process identity: mailbox, monitors, name */

@@ -93,9 +93,9 @@ int gt_kill(gt_pid pid, int reason)
     gt__proc *p = gt__proc_lookup(pid);
     if (!p)
         return GT_ENOPROC;
-    pthread_mutex_lock(&p->plock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
     signal_locked(p, self ? gt__proc_pid(self) : (gt_pid){0}, reason, reason == GT_EKILL);
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
     gt__proc_unref(p);
     return 0;
 }
@@ -105,10 +105,10 @@ bool gt_trap_exit(bool on)
     gt__proc *self = gt__self();
     if (!self)
         return false;
-    pthread_mutex_lock(&self->plock);
+    gt__lock(&self->plock, GT__LK_PLOCK);
     bool old = self->trap_exit;
     self->trap_exit = on;
-    pthread_mutex_unlock(&self->plock);
+    gt__unlock(&self->plock);
     return old;
 }
 
@@ -116,14 +116,14 @@ bool gt_trap_exit(bool on)
 
 static void lock2(gt__proc *a, gt__proc *b)
 {
-    pthread_mutex_lock(a->id < b->id ? &a->plock : &b->plock);
-    pthread_mutex_lock(a->id < b->id ? &b->plock : &a->plock);
+    gt__lock(a->id < b->id ? &a->plock : &b->plock, GT__LK_PLOCK);
+    gt__lock(a->id < b->id ? &b->plock : &a->plock, GT__LK_PLOCK2);
 }
 
 static void unlock2(gt__proc *a, gt__proc *b)
 {
-    pthread_mutex_unlock(&a->plock);
-    pthread_mutex_unlock(&b->plock);
+    gt__unlock(&a->plock);
+    gt__unlock(&b->plock);
 }
 
 static int find(const gt__proc *p, uint64_t id)
@@ -196,11 +196,11 @@ int gt_link(gt_pid pid)
         return rc;
     /* link/1 to a dead process: a noproc exception, or, when the caller
      * traps exits, true and {'EXIT', Pid, noproc} (OTP 25). */
-    pthread_mutex_lock(&self->plock);
+    gt__lock(&self->plock, GT__LK_PLOCK);
     bool trap = self->trap_exit;
     if (trap)
         signal_locked(self, pid, GT_ENOPROC, false);
-    pthread_mutex_unlock(&self->plock);
+    gt__unlock(&self->plock);
     return trap ? 0 : GT_ENOPROC;
 }
 
@@ -219,21 +219,21 @@ int gt_unlink(gt_pid pid)
         unlock2(self, p);
         gt__proc_unref(p);
     } else { /* dead or exiting: our side is what decides (see the top) */
-        pthread_mutex_lock(&self->plock);
+        gt__lock(&self->plock, GT__LK_PLOCK);
         del(self, pid.id);
-        pthread_mutex_unlock(&self->plock);
+        gt__unlock(&self->plock);
     }
     return 0;
 }
 
 void gt__links_exit(gt__proc *p, int reason)
 {
-    pthread_mutex_lock(&p->plock); /* exiting is set: no link is added now */
+    gt__lock(&p->plock, GT__LK_PLOCK); /* exiting is set: no link is added now */
     gt_pid *links = p->links;
     int n = p->nlinks;
     p->links = NULL;
     p->nlinks = p->cap_links = 0;
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
     for (int i = 0; i < n; i++) {
         gt__proc *l = gt__proc_lookup(links[i]);
         if (!l)

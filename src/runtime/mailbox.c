@@ -119,14 +119,14 @@ static void free_chain(gt_msg *m)
 
 void gt__mbox_close(gt__mailbox *m)
 {
-    pthread_mutex_lock(&m->lock);
+    gt__lock(&m->lock, GT__LK_MBOX);
     gt_msg *h = m->head;
     m->head = m->tail = m->scanned = NULL;
     m->len = 0;
     m->dead = true;
     int efd = m->efd;
     m->efd = -1;
-    pthread_mutex_unlock(&m->lock);
+    gt__unlock(&m->lock);
     free_chain(h);
     if (efd >= 0)
         close(efd);
@@ -148,9 +148,9 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
     size_t n = 1; /* chains are a socket's batch: short, and walked outside the lock */
     for (gt_msg *c = first; c != last; c = GT__NEXT(c))
         n++;
-    pthread_mutex_lock(&m->lock);
+    gt__lock(&m->lock, GT__LK_MBOX);
     if (m->dead) {
-        pthread_mutex_unlock(&m->lock);
+        gt__unlock(&m->lock);
         free_chain(first);
         return;
     }
@@ -167,7 +167,7 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
         m->receiving = false;
         gt__wake(p); /* under the lock: see gt__park's contract */
     }
-    pthread_mutex_unlock(&m->lock);
+    gt__unlock(&m->lock);
 }
 
 int gt_post(gt_pid pid, int tag, const void *data, size_t len)
@@ -242,7 +242,7 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
      * how a process drains its mailbox, and it must stay cheap. */
     int64_t deadline = -2; /* not computed yet */
     gt__mailbox *m = &p->mbox;
-    pthread_mutex_lock(&m->lock);
+    gt__lock(&m->lock, GT__LK_MBOX);
     m->scanned = NULL;
     for (;;) {
         /* Killed: a receive that could wait takes nothing more, even a
@@ -253,7 +253,7 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             m->scanned = NULL;
             m->receiving = false;
             drain_efd_if_empty(m);
-            pthread_mutex_unlock(&m->lock);
+            gt__unlock(&m->lock);
             *msg_out = msg;
             return 0;
         }
@@ -262,13 +262,13 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         if (rc || timeout_ms == 0 || gt__expired(deadline)) {
             m->scanned = NULL;
             m->receiving = false;
-            pthread_mutex_unlock(&m->lock);
+            gt__unlock(&m->lock);
             return rc ? rc : GT_ETIMEOUT;
         }
         m->receiving = true;
-        pthread_mutex_unlock(&m->lock);
+        gt__unlock(&m->lock);
         gt__park(deadline);
-        pthread_mutex_lock(&m->lock);
+        gt__lock(&m->lock, GT__LK_MBOX);
     }
 }
 
@@ -289,14 +289,14 @@ int gt_mailbox_fd(void)
     if (!p)
         return -ENOMEM;
     gt__mailbox *m = &p->mbox;
-    pthread_mutex_lock(&m->lock);
+    gt__lock(&m->lock, GT__LK_MBOX);
     if (m->efd < 0) {
         m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (m->efd >= 0 && m->head)
             signal_efd(m);
     }
     int fd = m->efd >= 0 ? m->efd : gt__errno();
-    pthread_mutex_unlock(&m->lock);
+    gt__unlock(&m->lock);
     return fd;
 }
 
@@ -308,7 +308,7 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
     gt_msg *mh = NULL, *mt = NULL;
     bool saw_closed = false;
     gt__mailbox *m = &from->mbox;
-    pthread_mutex_lock(&m->lock);
+    gt__lock(&m->lock, GT__LK_MBOX);
     gt_msg *prev = NULL, *cur = m->head;
     while (cur) {
         gt_msg *next = GT__NEXT(cur);
@@ -329,7 +329,7 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
     }
     m->scanned = NULL;
     drain_efd_if_empty(m);
-    pthread_mutex_unlock(&m->lock);
+    gt__unlock(&m->lock);
     if (mh)
         gt__mbox_deliver(to, mh, mt);
     return saw_closed;
@@ -342,9 +342,9 @@ int gt_mailbox_len(gt_pid pid, size_t *len_out)
     gt__proc *p = gt__proc_lookup(pid);
     if (!p)
         return GT_ENOPROC;
-    pthread_mutex_lock(&p->mbox.lock);
+    gt__lock(&p->mbox.lock, GT__LK_MBOX);
     *len_out = p->mbox.len;
-    pthread_mutex_unlock(&p->mbox.lock);
+    gt__unlock(&p->mbox.lock);
     gt__proc_unref(p);
     return 0;
 }
@@ -353,7 +353,7 @@ void gt__mbox_drop_closed(gt__proc *p, gt_socket sock)
 {
     gt__mailbox *m = &p->mbox;
     gt_msg *found = NULL;
-    pthread_mutex_lock(&m->lock);
+    gt__lock(&m->lock, GT__LK_MBOX);
     for (gt_msg *prev = NULL, *cur = m->head; cur; prev = cur, cur = GT__NEXT(cur)) {
         if (cur->kind != GT_MSG_TCP_CLOSED || !gt_sock_eq(cur->sock, sock))
             continue;
@@ -365,6 +365,6 @@ void gt__mbox_drop_closed(gt__proc *p, gt_socket sock)
         m->scanned = NULL; /* the cursor may have pointed at it */
         drain_efd_if_empty(m);
     }
-    pthread_mutex_unlock(&m->lock);
+    gt__unlock(&m->lock);
     gt_msg_free(found);
 }

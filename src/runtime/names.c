@@ -100,8 +100,8 @@ int gt_register(const char *name, gt_pid pid)
     e->pid = pid;
 
     int rc = GT_EBADARG;
-    pthread_mutex_lock(&p->plock);
-    pthread_rwlock_wrlock(&table_lock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
+    gt__wrlock(&table_lock, GT__LK_NAMES);
     maybe_grow();
     name_entry **link = find_link(name, len);
     if (!p->exiting && !p->reg_name && link && !*link) {
@@ -112,8 +112,8 @@ int gt_register(const char *name, gt_pid pid)
         nnames++;
         rc = 0;
     }
-    pthread_rwlock_unlock(&table_lock);
-    pthread_mutex_unlock(&p->plock);
+    gt__rwunlock(&table_lock);
+    gt__unlock(&p->plock);
     if (rc)
         free(e);
     gt__proc_unref(p);
@@ -135,12 +135,12 @@ int gt_unregister(const char *name)
     size_t len;
     if (!valid_name(name, &len))
         return GT_EBADARG;
-    pthread_rwlock_wrlock(&table_lock);
+    gt__wrlock(&table_lock, GT__LK_NAMES);
     name_entry **link = find_link(name, len);
     bool found = link && *link;
     if (found)
         remove_at(link);
-    pthread_rwlock_unlock(&table_lock);
+    gt__rwunlock(&table_lock);
     return found ? 0 : GT_EBADARG;
 }
 
@@ -150,11 +150,11 @@ gt_pid gt_whereis(const char *name)
     gt_pid pid = {0};
     if (!valid_name(name, &len))
         return pid;
-    pthread_rwlock_rdlock(&table_lock);
+    gt__rdlock(&table_lock, GT__LK_NAMES);
     name_entry **link = find_link(name, len);
     if (link && *link)
         pid = (*link)->pid;
-    pthread_rwlock_unlock(&table_lock);
+    gt__rwunlock(&table_lock);
     return pid;
 }
 
@@ -162,16 +162,16 @@ void gt__names_drop(gt__proc *p)
 {
     /* Set under plock, never cleared: the many processes that never had a
      * name exit without touching the table's lock. */
-    pthread_mutex_lock(&p->plock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
     bool named = p->ever_named;
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
     if (!named)
         return;
-    pthread_rwlock_wrlock(&table_lock);
+    gt__wrlock(&table_lock, GT__LK_NAMES);
     if (p->reg_name) {
         name_entry **link = find_link(p->reg_name, strlen(p->reg_name));
         if (link && *link)
             remove_at(link);
     }
-    pthread_rwlock_unlock(&table_lock);
+    gt__rwunlock(&table_lock);
 }

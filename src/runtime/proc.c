@@ -124,9 +124,9 @@ void gt__wake(gt__proc *p)
     atomic_store(&p->notified, 1);
     atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
     if (p->is_thread) {
-        pthread_mutex_lock(&p->tlock);
+        gt__lock(&p->tlock, GT__LK_TLOCK);
         pthread_cond_signal(&p->tcond);
-        pthread_mutex_unlock(&p->tlock);
+        gt__unlock(&p->tlock);
         return;
     }
     int expect = P_WAITING;
@@ -136,7 +136,7 @@ void gt__wake(gt__proc *p)
 
 static void thread_park(gt__proc *p, int64_t deadline)
 {
-    pthread_mutex_lock(&p->tlock);
+    gt__lock(&p->tlock, GT__LK_TLOCK);
     while (!atomic_load(&p->notified)) {
         if (deadline < 0) {
             pthread_cond_wait(&p->tcond, &p->tlock);
@@ -149,11 +149,12 @@ static void thread_park(gt__proc *p, int64_t deadline)
         }
     }
     atomic_store(&p->notified, 0);
-    pthread_mutex_unlock(&p->tlock);
+    gt__unlock(&p->tlock);
 }
 
 void gt__park(int64_t deadline)
 {
+    gt__assert_no_lock(); /* see gt__sched_switch_out */
     gt__proc *p = gt__self();
     if (atomic_exchange(&p->notified, 0))
         return;
@@ -290,24 +291,24 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
 static void proc_exit_common(gt__proc *p, int reason)
 {
     gt__at_exit_run(p);
-    pthread_mutex_lock(&p->plock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
     p->exiting = true; /* from here on, signals to p are ignored */
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
     reason = gt__exit_reason(p, reason);
     gt__names_drop(p);
-    gt__proc_close_sockets(p);
+    gt__resources_release(p);
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
     /* Links before monitors: a process that both links and monitors gets
      * the EXIT (or its exit signal) first, the DOWN after. */
     gt__links_exit(p, reason);
-    pthread_mutex_lock(&p->plock);
+    gt__lock(&p->plock, GT__LK_PLOCK);
     gt__monitor *mons = p->monitors;
     int n = p->nmonitors;
     p->monitors = NULL;
     p->nmonitors = p->cap_monitors = 0;
-    pthread_mutex_unlock(&p->plock);
+    gt__unlock(&p->plock);
     for (int i = 0; i < n; i++) {
         gt__proc *m = gt__proc_lookup(mons[i].watcher);
         mons[i].down->reason = reason;
@@ -367,10 +368,10 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
     if (p->is_thread) {
         gt__mailbox *m = &p->mbox;
         while (!gt__exit_is_pending(p)) {
-            pthread_mutex_lock(&m->lock);
+            gt__lock(&m->lock, GT__LK_MBOX);
             bool any = m->head != NULL;
             m->receiving = !any;
-            pthread_mutex_unlock(&m->lock);
+            gt__unlock(&m->lock);
             if (any)
                 break;
             gt__park(-1);
@@ -384,10 +385,10 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
     }
     /* Register as receiving first, so a message that arrives after the
      * check wakes us; if one is already here, restart at once. */
-    pthread_mutex_lock(&p->mbox.lock);
+    gt__lock(&p->mbox.lock, GT__LK_MBOX);
     bool any = p->mbox.head != NULL;
     p->mbox.receiving = !any;
-    pthread_mutex_unlock(&p->mbox.lock);
+    gt__unlock(&p->mbox.lock);
     if (any)
         atomic_store(&p->notified, 1);
     gt__sched_switch_out(p, Y_HIBERNATE);
@@ -409,7 +410,7 @@ int gt_monitor(gt_pid pid)
     gt__proc *p = gt__proc_lookup(pid);
     if (p) {
         int rc = 0;
-        pthread_mutex_lock(&p->plock);
+        gt__lock(&p->plock, GT__LK_PLOCK);
         if (!p->exiting && p->nmonitors == p->cap_monitors) {
             int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
             gt__monitor *m = realloc(p->monitors, (size_t)cap * sizeof *m);
@@ -424,7 +425,7 @@ int gt_monitor(gt_pid pid)
             p->monitors[p->nmonitors++] = (gt__monitor){gt__proc_pid(self), down};
             down = NULL;
         }
-        pthread_mutex_unlock(&p->plock);
+        gt__unlock(&p->plock);
         gt__proc_unref(p);
         if (rc) {
             gt_msg_free(down);

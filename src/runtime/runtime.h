@@ -67,9 +67,9 @@ struct gt__proc {
     bool thread_owned;          /* created for a foreign thread         */
     pthread_mutex_t tlock;
     pthread_cond_t tcond;
-    /* owned sockets and monitors, under plock */
+    /* owned resources (sockets) and monitors, under plock */
     pthread_mutex_t plock;
-    gt__sock *sockets;
+    gt__resource *resources;
     gt__monitor *monitors;
     int nmonitors, cap_monitors;
     bool exiting;
@@ -112,6 +112,12 @@ int gt__timer_add(gt__timers *t, gt__tnode *n, int64_t deadline);
 void gt__timer_del(gt__timers *t, gt__tnode *n);  /* a no-op if not in */
 int64_t gt__timer_next(const gt__timers *t);      /* -1 if none */
 gt__tnode *gt__timer_pop_expired(gt__timers *t, int64_t now);
+
+/* ---- io.c ---- */
+void gt__io_event(gt__io *w, uint32_t events); /* the loop's dispatch */
+
+/* ---- resource.c ---- */
+void gt__resources_release(gt__proc *p);  /* at exit: release them all  */
 
 /* ---- cpus.c ---- */
 int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */

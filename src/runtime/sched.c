@@ -3,7 +3,7 @@
  *
  * One loop iteration, in order:
  *   1. take work other threads queued for us (woken processes, deferred
- *      calls such as releasing a closed socket's epoll reference);
+ *      calls such as ending a closed fd's watcher registration);
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready; otherwise spin
@@ -91,14 +91,14 @@ void gt__sched_enqueue(gt__sched *s, gt__proc *p)
         s->rq_tail = p;
         return;
     }
-    pthread_mutex_lock(&s->remote_lock);
+    gt__lock(&s->remote_lock, GT__LK_REMOTE);
     if (s->remote_tail)
         s->remote_tail->rq_next = p;
     else
         s->remote_head = p;
     s->remote_tail = p;
     atomic_store(&s->remote_pending, 1);
-    pthread_mutex_unlock(&s->remote_lock);
+    gt__unlock(&s->remote_lock);
     remote_kick(s);
 }
 
@@ -116,27 +116,15 @@ int gt__sched_defer(gt__sched *s, void (*fn)(void *), void *arg)
 
 void gt__sched_defer_node(gt__sched *s, gt__deferred *d)
 {
-    pthread_mutex_lock(&s->remote_lock);
+    gt__lock(&s->remote_lock, GT__LK_REMOTE);
     d->next = s->deferred;
     s->deferred = d;
     atomic_store(&s->remote_pending, 1);
-    pthread_mutex_unlock(&s->remote_lock);
+    gt__unlock(&s->remote_lock);
     if (gt__tls_sched != s)
         remote_kick(s);
     else
         s->defer_local = true;
-}
-
-int gt__sched_watch(gt__sched *s, int fd, void *ptr)
-{
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                             .data.ptr = ptr};
-    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : gt__errno();
-}
-
-void gt__sched_unwatch(gt__sched *s, int fd)
-{
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
 uint8_t *gt__sched_scratch(size_t *len)
@@ -156,6 +144,9 @@ gt__sched *gt__home_sched(gt__proc *p)
 /* Called on a process's stack: hands control back to the scheduler. */
 void gt__sched_switch_out(gt__proc *p, int reason)
 {
+    /* A mutex held across the switch would be held by the scheduler thread
+     * for the next process, which deadlocks the thread if it takes it. */
+    gt__assert_no_lock();
     gt__sched *s = p->sched;
     p->yield_reason = reason;
     gt__fiber_switch(&p->fiber, &s->fiber, reason == Y_EXIT || reason == Y_HIBERNATE);
@@ -164,13 +155,13 @@ void gt__sched_switch_out(gt__proc *p, int reason)
 
 static void take_remote(gt__sched *s)
 {
-    pthread_mutex_lock(&s->remote_lock);
+    gt__lock(&s->remote_lock, GT__LK_REMOTE);
     gt__proc *h = s->remote_head, *t = s->remote_tail;
     s->remote_head = s->remote_tail = NULL;
     gt__deferred *d = s->deferred;
     s->deferred = NULL;
     atomic_store(&s->remote_pending, 0);
-    pthread_mutex_unlock(&s->remote_lock);
+    gt__unlock(&s->remote_lock);
     s->defer_local = false;
     if (h) {
         if (s->rq_tail)
@@ -276,7 +267,7 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
             (void)r;
             continue;
         }
-        gt__sock_event(ev[i].data.ptr, ev[i].events);
+        gt__io_event(ev[i].data.ptr, ev[i].events);
     }
 }
 

@@ -80,7 +80,7 @@ static void maybe_uninstall(int signo)
 
 static void deliver(int signo)
 {
-    pthread_mutex_lock(&sig_lock);
+    gt__lock(&sig_lock, GT__LK_SIGNALS);
     sub_list *l = &subs[signo];
     for (int i = 0; i < l->n; i++) {
         gt__proc *p = gt__proc_lookup(l->pids[i]);
@@ -95,7 +95,7 @@ static void deliver(int signo)
     }
     prune(l);
     maybe_uninstall(signo);
-    pthread_mutex_unlock(&sig_lock);
+    gt__unlock(&sig_lock);
 }
 
 static void *dispatcher(void *arg)
@@ -158,7 +158,7 @@ int gt_signal_subscribe(int signo)
     int rc = check_call(signo, &me);
     if (rc)
         return rc;
-    pthread_mutex_lock(&sig_lock);
+    gt__lock(&sig_lock, GT__LK_SIGNALS);
     rc = start_dispatcher();
     sub_list *l = &subs[signo];
     if (rc == 0)
@@ -188,7 +188,7 @@ int gt_signal_subscribe(int signo)
     if (rc == 0)
         l->pids[l->n++] = me;
 out:
-    pthread_mutex_unlock(&sig_lock);
+    gt__unlock(&sig_lock);
     return rc;
 }
 
@@ -198,7 +198,7 @@ int gt_signal_unsubscribe(int signo)
     int rc = check_call(signo, &me);
     if (rc)
         return rc;
-    pthread_mutex_lock(&sig_lock);
+    gt__lock(&sig_lock, GT__LK_SIGNALS);
     sub_list *l = &subs[signo];
     int k = 0;
     for (int i = 0; i < l->n; i++)
@@ -208,6 +208,6 @@ int gt_signal_unsubscribe(int signo)
     l->n = k;
     prune(l);
     maybe_uninstall(signo);
-    pthread_mutex_unlock(&sig_lock);
+    gt__unlock(&sig_lock);
     return found ? 0 : GT_EBADARG;
 }

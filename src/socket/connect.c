@@ -76,9 +76,9 @@ static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt_
      * returned, with its tcp_closed, as Erlang returns {ok, S}. */
     int rc = 0;
     if (n) {
-        pthread_mutex_lock(&s->lock);
+        gt__lock(&s->lock, GT__LK_SOCK);
         rc = gt__opts_set_locked(s, sockopts, n, true);
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
     }
     if (rc != 0) {
         gt_close((gt_socket){s->id});
@@ -185,7 +185,7 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
     int64_t deadline = gt__deadline(timeout_ms);
     int rc = 0, fd = -1;
     gt__sockopts o;
-    pthread_mutex_lock(&l->lock);
+    gt__lock(&l->lock, GT__LK_SOCK);
     if (l->kind != K_LISTEN)
         rc = -EINVAL;
     else if (l->state != S_OPEN)
@@ -243,7 +243,7 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
                                         to wait out): next in line */
     o = l->o;
     int family = l->family;
-    pthread_mutex_unlock(&l->lock);
+    gt__unlock(&l->lock);
     /* The options are copied from the listen socket (rule 12): gentcp's
      * here, the kernel's that Linux does not copy by itself in inherit. */
     gt__sock *s = NULL;
@@ -312,7 +312,7 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
     int rc = finish_socket(fd, K_CONNECTING, family, self, o, sockopts, nsock, &s);
     if (rc)
         return rc;
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     s->writable = false;
     if (connect(s->fd, (const struct sockaddr *)to, addr_len(family)) == 0)
         s->writable = true;
@@ -324,7 +324,7 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
     s->writable = s->readable = true; /* edge-triggered: look again */
     if (rc == 0 && s->o.active != GT_ACTIVE_FALSE_V)
         gt__sock_deliver(s); /* data may have arrived with the handshake */
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     if (rc) {
         gt_close((gt_socket){s->id});
         gt__sock_unref(s);

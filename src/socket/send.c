@@ -225,11 +225,11 @@ static int wait_not_busy(gt__sock *s)
 static void delayed_flush(void *arg)
 {
     gt__sock *s = arg;
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     s->flush_queued = false;
     if (s->state == S_OPEN)
         gt__sock_flush(s);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 
@@ -249,7 +249,7 @@ static void queue_flush(gt__sock *s)
     s->flush_queued = true;
     atomic_fetch_add(&s->refs, 1);
     s->flush_node = (gt__deferred){.fn = delayed_flush, .arg = s};
-    gt__sched_defer_node(s->home, &s->flush_node);
+    gt__sched_defer_node(s->io.home, &s->flush_node);
 }
 
 static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)

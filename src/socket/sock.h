@@ -1,14 +1,16 @@
 /*
- * sock.h -- the socket object shared by the files of socket/ and opt/.
+ * sock.h -- the socket object shared by the files of socket/.
  *
- * Locking: every field below `lock` is guarded by it.  Lock order is
- * socket -> mailbox, and socket -> owner's plock; never the reverse.  All
- * system calls on fd happen under the lock, and fd is closed under it, so
- * an fd number can never be reused under the feet of a reader.
+ * Locking: every field below `lock` is guarded by it.  The socket lock
+ * comes first in the lock order (util/lock.h): socket -> owner's plock,
+ * socket -> mailbox; never the reverse.  All system calls on fd happen
+ * under the lock, and fd is closed under it, so an fd number can never be
+ * reused under the feet of a reader.
  *
- * Lifetime: references are held by the handle table, by the home
- * scheduler's epoll registration (dropped on that scheduler, after the fd
- * is closed, outside any event batch) and by each API call in progress.
+ * Lifetime: references are held by the handle table, by each registration
+ * of the fd watcher `io` (dropped by its release, on its scheduler, after
+ * the fd is closed or moved, outside any event batch) and by each API call
+ * in progress.
  */
 #ifndef GT_SOCK_H
 #define GT_SOCK_H
@@ -20,7 +22,9 @@
 #include "packet/packet.h"
 #include "util/buf.h"
 
-/* ---- options (opt/options.c) -------------------------------------------- */
+typedef struct gt__sock gt__sock;
+
+/* ---- options (options.c) ------------------------------------------------- */
 
 typedef struct gt__sockopts {
     int backend;            /* GT_BACKEND_*                              */
@@ -86,9 +90,10 @@ struct gt__sock {
     int fd;
     int kind;
     int state;
-    gt__sched *home;
+    gt__io io;                      /* epoll: io.home is the home scheduler */
     gt__proc *owner;                /* +1 ref; NULL once closed          */
-    gt__sock *own_next, *own_prev;  /* owner's list, under owner->plock  */
+    gt__resource res;               /* in the owner's list (its exit
+                                       closes the socket)                */
     gt__sockopts o;
     int family;
 
@@ -165,12 +170,12 @@ static inline gt__sock *gt__sock_acquire(gt_socket h)
 {
     gt__sock *s = gt__sock_get(h);
     if (s)
-        pthread_mutex_lock(&s->lock);
+        gt__lock(&s->lock, GT__LK_SOCK);
     return s;
 }
 static inline void gt__sock_release(gt__sock *s)
 {
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 
@@ -224,7 +229,7 @@ void gt__sock_flush_delayed(gt__sock *s);
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);
 
-/* ---- opt/options.c -------------------------------------------------------- */
+/* ---- options.c ------------------------------------------------------------ */
 void gt__opts_defaults(gt__sockopts *o, int backend);
 /* Parses a listen/connect list: socket options into *o, creation options
  * into *c.  listen selects which create options are allowed.  Returns 0 or

@@ -1,7 +1,7 @@
 /*
- * socket.c -- the socket object's life: the handle table, ownership,
- * close, controlling_process, the waiter queues and the dispatch of epoll
- * events from the home scheduler.
+ * socket.c -- the socket object's life: the handle table, ownership (a
+ * resource of its owner), close, controlling_process, the waiter queues
+ * and the handling of its fd watcher's events on the home scheduler.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,7 +9,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "runtime/runtime.h"
 #include "socket/sock.h"
 #include "util/idmap.h"
 
@@ -36,7 +35,26 @@ void gt__sock_unref(gt__sock *s)
     free(s);
 }
 
-static void unref_deferred(void *s) { gt__sock_unref(s); }
+static void io_event(gt__io *w, uint32_t ev);
+static void io_release(gt__io *w) { gt__sock_unref(gt__container_of(w, gt__sock, io)); }
+
+/* The owner's exit closes the socket. */
+static void res_hold(gt__resource *r)
+{
+    atomic_fetch_add(&gt__container_of(r, gt__sock, res)->refs, 1);
+}
+
+static void res_release(gt__resource *r, gt__proc *owner)
+{
+    gt__sock *s = gt__container_of(r, gt__sock, res);
+    gt__lock(&s->lock, GT__LK_SOCK);
+    if (s->owner == owner) /* not moved to another owner meanwhile */
+        gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+    gt__unlock(&s->lock);
+    gt__sock_unref(s);
+}
+
+static const gt__resource_ops res_ops = {res_hold, res_release};
 
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o)
 {
@@ -53,7 +71,8 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     s->state = S_OPEN;
     s->o = *o;
     s->readable = s->writable = true; /* edge-triggered: assume until EAGAIN */
-    s->home = gt__home_sched(owner);
+    s->io.fd = -1;
+    s->res.ops = &res_ops;
     s->owner = owner;
     gt__proc_ref(owner);
     s->id = gt__idmap_add(&socks, s);
@@ -63,48 +82,17 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
         gt__sock_unref(s);
         return NULL;
     }
-    gt__proc_link_sock(owner, s);
-    if (gt__sched_watch(s->home, fd, s) != 0) {
-        pthread_mutex_lock(&s->lock);
+    gt__resource_link(owner, &s->res);
+    if (gt__io_start(&s->io, gt__home_sched(owner), fd, io_event, io_release) != 0) {
+        gt__lock(&s->lock, GT__LK_SOCK);
         s->fd = -1;
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
         gt__sock_unref(s); /* the registration that never happened */
         gt__sock_unref(s); /* the caller's */
         return NULL;
     }
     return s;
-}
-
-/* ---- owner's socket list ---- */
-
-static void link_plocked(gt__proc *p, gt__sock *s)
-{
-    s->own_prev = NULL;
-    s->own_next = p->sockets;
-    if (p->sockets)
-        p->sockets->own_prev = s;
-    p->sockets = s;
-}
-
-void gt__proc_link_sock(gt__proc *p, gt__sock *s)
-{
-    pthread_mutex_lock(&p->plock);
-    link_plocked(p, s);
-    pthread_mutex_unlock(&p->plock);
-}
-
-void gt__proc_unlink_sock(gt__proc *p, gt__sock *s)
-{
-    pthread_mutex_lock(&p->plock);
-    if (s->own_prev)
-        s->own_prev->own_next = s->own_next;
-    else if (p->sockets == s)
-        p->sockets = s->own_next;
-    if (s->own_next)
-        s->own_next->own_prev = s->own_prev;
-    s->own_next = s->own_prev = NULL;
-    pthread_mutex_unlock(&p->plock);
 }
 
 /* ---- waiters ---- */
@@ -122,9 +110,9 @@ void gt__waiters_wake_all(gt__waiter **head, int result)
 void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline)
 {
     (void)w;
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__park(deadline);
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
 }
 
 void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline)
@@ -141,17 +129,14 @@ void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline)
 
 /* ---- close ---- */
 
-/* Closes the fd; events already fetched may still name s, so the epoll
- * reference is dropped on the home scheduler, between batches (out of
- * memory for the deferral: keep the reference -- a small leak beats a
- * use-after-free).  Lock held. */
+/* Closes the fd; the watcher's registration reference goes with it (on
+ * the home scheduler, once no fetched event can name s).  Lock held. */
 static void close_fd(gt__sock *s)
 {
     if (s->fd < 0)
         return;
-    close(s->fd); /* also leaves the epoll set */
+    gt__io_close(&s->io);
     s->fd = -1;
-    (void)gt__sched_defer(s->home, unref_deferred, s);
 }
 
 /* linger {true, 0} asks for an abortive close: queued output is dropped. */
@@ -205,11 +190,11 @@ static void drain(gt__sock *s)
 static void linger_main(void *arg)
 {
     gt__sock *s = arg;
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     drain(s);
     s->lingering = false;
     close_fd(s);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
 
@@ -252,7 +237,7 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
         gt__buf_free(&s->in);
         gt__idmap_del(&socks, s->id);
         if (s->owner) {
-            gt__proc_unlink_sock(s->owner, s);
+            gt__resource_unlink(s->owner, &s->res);
             gt__proc_unref(s->owner);
             s->owner = NULL;
         }
@@ -277,39 +262,17 @@ int gt_close(gt_socket h)
         drop_closed_msg(h);
         return 0; /* inet: closing a closed socket is ok */
     }
-    pthread_mutex_lock(&s->lock);
+    gt__lock(&s->lock, GT__LK_SOCK);
     gt__sock_flush_delayed(s);
     if (abortive(s))
         gt__buf_free(&s->out);
     else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN)
         drain(s); /* the caller can wait: no linger process needed */
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
     gt__sock_unref(s);
     drop_closed_msg(h);
     return 0;
-}
-
-void gt__proc_close_sockets(gt__proc *p)
-{
-    for (;;) {
-        pthread_mutex_lock(&p->plock);
-        gt__sock *s = p->sockets;
-        if (s)
-            atomic_fetch_add(&s->refs, 1);
-        pthread_mutex_unlock(&p->plock);
-        if (!s)
-            return;
-        pthread_mutex_lock(&s->lock);
-        if (s->owner == p) {
-            gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-        } else {
-            /* not ours any more (moved concurrently): just unlink */
-            gt__proc_unlink_sock(p, s);
-        }
-        pthread_mutex_unlock(&s->lock);
-        gt__sock_unref(s);
-    }
 }
 
 gt_pid gt_owner(gt_socket h)
@@ -326,24 +289,28 @@ gt_pid gt_owner(gt_socket h)
 
 /* ---- controlling_process ---- */
 
-/* Moves s's epoll registration to the scheduler of its new owner, so that
- * active delivery, the owner's wake-up and delay_send flushes all happen
- * on one thread instead of bouncing between two.  The old scheduler may
- * still hold a fetched event naming s: its registration reference is
- * dropped there, deferred, as on close.  Lock held. */
+/* Moves s's fd watcher to the scheduler of its new owner, so that active
+ * delivery, the owner's wake-up and delay_send flushes all happen on one
+ * thread instead of bouncing between two.  Lock held. */
 static void rehome(gt__sock *s, gt__proc *owner)
 {
-    gt__sched *to = owner->sched;
-    if (!to || to == s->home || s->fd < 0)
-        return;
-    atomic_fetch_add(&s->refs, 1); /* the new registration's */
-    if (gt__sched_watch(to, s->fd, s) != 0) {
+    atomic_fetch_add(&s->refs, 1); /* a new registration's, if it moves */
+    if (!gt__io_move(&s->io, owner))
         atomic_fetch_sub(&s->refs, 1);
-        return; /* stay where we are: still correct, only slower */
-    }
-    gt__sched_unwatch(s->home, s->fd);
-    (void)gt__sched_defer(s->home, unref_deferred, s);
-    s->home = to;
+}
+
+/* Under the new owner's plock, while it is not exiting (see below). */
+typedef struct handover {
+    gt__proc *from, *to;
+    gt_socket h;
+    bool closed_seen;
+} handover;
+
+static bool hand_over(void *arg)
+{
+    handover *ho = arg;
+    ho->closed_seen = gt__mbox_move_socket(ho->from, ho->to, ho->h);
+    return !ho->closed_seen;
 }
 
 int gt_controlling_process(gt_socket h, gt_pid pid)
@@ -380,26 +347,19 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
          * restores the old value only on the path that changes the owner
          * (inet:tcp_controlling_process).
          * Lock order: s, to's plock, then the mailboxes. */
-        bool moved = false, closed_seen = false;
-        gt__proc_unlink_sock(self, s); /* our exit cannot run meanwhile */
-        pthread_mutex_lock(&to->plock);
-        if (to->exiting) {
+        handover ho = {self, to, h, false};
+        int moved = gt__resource_move(&s->res, self, to, hand_over, &ho);
+        if (moved < 0) {
             rc = GT_EBADARG;
             s->o.active = GT_ACTIVE_FALSE_V; /* as for a dead target, above */
-        } else if (!(closed_seen = gt__mbox_move_socket(self, to, h))) {
-            link_plocked(to, s);
-            moved = true;
         }
-        pthread_mutex_unlock(&to->plock);
-        if (closed_seen)
+        if (ho.closed_seen)
             s->o.active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
-        if (moved) {
+        if (moved == 1) {
             gt__proc_ref(to);
             s->owner = to;
             gt__proc_unref(self);
             rehome(s, to);
-        } else {
-            gt__proc_link_sock(self, s);
         }
     }
     gt__sock_release(s);
@@ -410,17 +370,18 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
 
 /* ---- events from the home scheduler ---- */
 
-void gt__sock_event(gt__sock *s, uint32_t ev)
+static void io_event(gt__io *w, uint32_t ev)
 {
-    pthread_mutex_lock(&s->lock);
+    gt__sock *s = gt__container_of(w, gt__sock, io);
+    gt__lock(&s->lock, GT__LK_SOCK);
     if (s->lingering && s->fd >= 0 && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
         s->writable = true;
         gt__sock_flush(s); /* wakes the linger process */
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
         return;
     }
     if (s->state != S_OPEN || s->fd < 0) {
-        pthread_mutex_unlock(&s->lock);
+        gt__unlock(&s->lock);
         return;
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -445,7 +406,7 @@ void gt__sock_event(gt__sock *s, uint32_t ev)
                 gt__wake(s->reader->proc);
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    gt__unlock(&s->lock);
 }
 
 /* ---- options on a live socket ---- */

@@ -9,37 +9,63 @@
  * good instead of being reused.  With 44 generation bits a slot is retired
  * after 2^44 uses: even reused a million times a second it lasts 200 days,
  * and FIFO reuse over the free slots spreads the uses much thinner.
+ *
+ * Look-ups take no lock (every socket call and every gt_post makes one, on
+ * every scheduler at once): slots live in segments that never move, so a
+ * reader needs no lock against growth, and a reader pins the slot it reads
+ * while it takes its reference, so that a delete waits for it (see
+ * idmap.c).  Adds and deletes are serialised by the table's lock.
  */
 #ifndef GT_IDMAP_H
 #define GT_IDMAP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define GT__ID_SLOT_BITS 20
 #define GT__ID_SLOTS (1u << GT__ID_SLOT_BITS)
 #define GT__ID_GEN_MAX ((UINT64_C(1) << (64 - GT__ID_SLOT_BITS)) - 1)
+#define GT__ID_SEG_BITS 10 /* slots per segment: 1024 */
+#define GT__ID_SEG (1u << GT__ID_SEG_BITS)
+
+typedef struct gt__idslot {
+    _Atomic(void *) ptr;     /* the object, or NULL                      */
+    _Atomic uint64_t gen;    /* the generation of its next or live id    */
+    atomic_uint pins;        /* look-ups reading this slot right now     */
+} gt__idslot;
 
 typedef struct gt__idmap {
-    pthread_mutex_t lock;
-    void **ptr;          /* by slot */
-    uint64_t *gen;       /* by slot: the generation of its next or live id */
-    uint32_t *free_ring; /* FIFO of free slots */
+    pthread_mutex_t lock;    /* adds, deletes, growth                     */
+    _Atomic(gt__idslot *) seg[GT__ID_SLOTS / GT__ID_SEG]; /* never moved */
+    uint32_t *free_ring;     /* FIFO of free slots (lock)                 */
     uint32_t free_head, free_count;
-    uint32_t cap;        /* slots allocated so far (grows) */
+    uint32_t cap;            /* slots in segments so far (lock)           */
 } gt__idmap;
 
-#define GT__IDMAP_INIT {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0}
+#define GT__IDMAP_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
 
 /* Stores ptr and returns its new id, or 0 when the table is full or out of
  * memory. */
 uint64_t gt__idmap_add(gt__idmap *m, void *ptr);
 
-/* Returns the object for id, calling ref(obj) under the table lock so that
- * it cannot be freed before the caller is done; NULL if id is stale. */
+/* Returns the object for id, calling ref(obj) before the id can be
+ * deleted (a delete waits for it), so that the object cannot be freed
+ * before the caller is done; NULL if id is stale.  Takes no lock. */
 void *gt__idmap_get(gt__idmap *m, uint64_t id, void (*ref)(void *));
 
-/* Frees id's slot (a stale id is ignored). */
+/* Frees id's slot (a stale id is ignored).  Returns once no look-up can
+ * still take a reference through id. */
 void gt__idmap_del(gt__idmap *m, uint64_t id);
+
+/* The slot for slot number n, or NULL if not allocated. */
+static inline gt__idslot *gt__idmap_slot(gt__idmap *m, uint32_t n)
+{
+    gt__idslot *seg = atomic_load_explicit(&m->seg[n >> GT__ID_SEG_BITS], memory_order_acquire);
+    return seg ? &seg[n & (GT__ID_SEG - 1)] : NULL;
+}
+
+/* Frees a table's memory (tests; the library's tables live forever). */
+void gt__idmap_destroy(gt__idmap *m);
 
 #endif

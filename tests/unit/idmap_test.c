@@ -2,24 +2,24 @@
  * idmap_test.c -- the handle tables behind gt_pid and gt_socket
  * (src/util/idmap.c): ids are never 0, a freed id goes stale for good (its
  * slot comes back with a new generation), freed slots are reused first-in
- * first-out, a lookup takes its reference under the lock, and a stale id
- * never names a later object, including when a slot's generation reaches
- * its limit (forced here, rather than reusing a slot 2^44 times).
+ * first-out, a lookup takes its reference before a delete returns and
+ * takes no lock, and a stale id never names a later object, including when
+ * a slot's generation reaches its limit (forced here, rather than reusing
+ * a slot 2^44 times).
  */
 #include "util/idmap.h"
 #include "../test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SLOT(id) ((uint32_t)((id) & (GT__ID_SLOTS - 1)))
 
 /* The library's tables live as long as the program; the test's do not. */
-static void idmap_free(gt__idmap *m)
-{
-    free(m->ptr);
-    free(m->gen);
-    free(m->free_ring);
-}
+static void idmap_free(gt__idmap *m) { gt__idmap_destroy(m); }
 
 /* Adds and removes objects until slot comes round again; returns its id
  * (holding obj) or 0. */
@@ -148,7 +148,8 @@ GT_TEST(i7_14_idmap_generation_limit_retires_slot)
     ASSERT(first != 0);
     uint32_t slot = SLOT(first);
     gt__idmap_del(&m, first);
-    m.gen[slot] = GT__ID_GEN_MAX; /* as if used 2^44 - 2 times since */
+    /* as if used 2^44 - 2 times since */
+    atomic_store(&gt__idmap_slot(&m, slot)->gen, GT__ID_GEN_MAX);
     uint64_t last = cycle_to(&m, slot, &b);
     ASSERT(last != 0);
     ASSERT(last >> GT__ID_SLOT_BITS == GT__ID_GEN_MAX);
@@ -176,4 +177,104 @@ GT_TEST(i7_14_handles_are_64_bit)
     ASSERT_EQ(sizeof(gt_socket){0}.id, sizeof(uint64_t));
     ASSERT_EQ(sizeof(gt_pid){0}.id, sizeof(uint64_t));
     ASSERT(GT__ID_GEN_MAX >= (UINT64_C(1) << 32) - 1);
+}
+
+/* ---- issue 8 item 6: look-ups take no lock ---- */
+
+typedef struct lookup_arg {
+    gt__idmap *m;
+    uint64_t id;
+    void *found;
+    atomic_int done;
+} lookup_arg;
+
+static void *lookup_thread(void *arg)
+{
+    lookup_arg *a = arg;
+    a->found = gt__idmap_get(a->m, a->id, NULL);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+/* A look-up completes while the table's lock is held (by an add or a
+ * delete elsewhere): look-ups do not queue behind each other or writers. */
+GT_TEST(i8_06_idmap_lookup_takes_no_lock)
+{
+    static gt__idmap m = GT__IDMAP_INIT; /* static: still reachable at exit */
+    int a;
+    uint64_t id = gt__idmap_add(&m, &a);
+    ASSERT(id != 0);
+    lookup_arg la = {.m = &m, .id = id};
+    pthread_mutex_lock(&m.lock);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, lookup_thread, &la), 0);
+    for (int i = 0; i < 5000 && !atomic_load(&la.done); i++)
+        usleep(1000);
+    int done = atomic_load(&la.done);
+    pthread_mutex_unlock(&m.lock);
+    pthread_join(t, NULL);
+    ASSERT(done);
+    ASSERT(la.found == &a);
+}
+
+/* Readers look up while a writer deletes and re-adds: once a delete has
+ * returned, no look-up takes a reference through the deleted id (the
+ * caller frees the object then). */
+enum { RACE_OBJS = 8 };
+typedef struct race_obj {
+    atomic_int dead;
+} race_obj;
+static race_obj race_objs[RACE_OBJS];
+static _Atomic uint64_t race_ids[RACE_OBJS];
+static atomic_int race_stop, race_violations;
+static atomic_long race_hits;
+static gt__idmap race_map = GT__IDMAP_INIT;
+
+static void race_ref(void *o)
+{
+    /* A slow reference widens the window a delete that did not wait for
+     * it would fall into. */
+    for (int k = 0; k < 100; k++)
+        atomic_load(&race_stop);
+    if (atomic_load(&((race_obj *)o)->dead))
+        atomic_fetch_add(&race_violations, 1);
+    atomic_fetch_add(&race_hits, 1);
+}
+
+static void *race_reader(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; !atomic_load(&race_stop); i++)
+        gt__idmap_get(&race_map, atomic_load(&race_ids[i % RACE_OBJS]), race_ref);
+    return NULL;
+}
+
+GT_TEST(i8_06_idmap_delete_waits_for_lookups)
+{
+    for (int i = 0; i < RACE_OBJS; i++) {
+        atomic_store(&race_ids[i], gt__idmap_add(&race_map, &race_objs[i]));
+        ASSERT(atomic_load(&race_ids[i]) != 0);
+    }
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, race_reader, NULL), 0);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int n = 0; n < 200000; n++) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= 2)
+            break;
+        int i = n % RACE_OBJS;
+        gt__idmap_del(&race_map, atomic_load(&race_ids[i]));
+        atomic_store(&race_objs[i].dead, 1); /* as if freed: a late reference shows */
+        for (int k = 0; k < 300; k++)
+            atomic_load(&race_hits);
+        atomic_store(&race_objs[i].dead, 0); /* reborn under a new id */
+        atomic_store(&race_ids[i], gt__idmap_add(&race_map, &race_objs[i]));
+    }
+    atomic_store(&race_stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    ASSERT_EQ(atomic_load(&race_violations), 0);
+    ASSERT(atomic_load(&race_hits) > 0);
 }

@@ -476,7 +476,7 @@ void gt__opts_inherit(gt__sock *from, gt__sock *to)
      * 12 system calls per accepted connection (issue 11). */
     gt_opt v[sizeof inherited / sizeof inherited[0]];
     size_t n = 0;
-    pthread_mutex_lock(&from->lock);
+    gt__lock(&from->lock, GT__LK_SOCK);
     for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++) {
         if (!(from->o.inherit_set & (1u << i)))
             continue;
@@ -484,11 +484,11 @@ void gt__opts_inherit(gt__sock *from, gt__sock *to)
         if (gt__opts_get_locked(from, &v[n]) == 0)
             n++;
     }
-    pthread_mutex_unlock(&from->lock);
-    pthread_mutex_lock(&to->lock);
+    gt__unlock(&from->lock);
+    gt__lock(&to->lock, GT__LK_SOCK);
     if (to->o.backend == GT_BACKEND_INET)
         to->o.line_delimiter = '\n';
     for (size_t i = 0; i < n; i++)
         set_one(to, &v[i]);
-    pthread_mutex_unlock(&to->lock);
+    gt__unlock(&to->lock);
 }

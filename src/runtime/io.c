@@ -1,0 +1,70 @@
+/*
+ * io.c -- fd watchers: an fd in its home scheduler's epoll set and the
+ * callback its events go to (see gt__io in internal.h).  The scheduler
+ * loop knows watchers only; what is watched (a socket, later a user fd)
+ * is the callback's business.
+ *
+ * A watcher is registered once, edge-triggered, for everything: one
+ * epoll_ctl per life instead of one per wait, and the owner keeps its own
+ * readiness flags, cleared when a system call says EAGAIN.
+ */
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "runtime/sched.h"
+
+static int add(gt__sched *s, gt__io *w, int fd)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                             .data.ptr = w};
+    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : gt__errno();
+}
+
+static void release_deferred(void *w) { ((gt__io *)w)->release(w); }
+
+/* Ends the registration on `home`: events already fetched there may still
+ * name w, so release runs there, between batches (out of memory for the
+ * deferral: never released -- a small leak beats a use-after-free). */
+static void end_registration(gt__io *w, gt__sched *home)
+{
+    (void)gt__sched_defer(home, release_deferred, w);
+}
+
+int gt__io_start(gt__io *w, gt__sched *home, int fd, void (*cb)(gt__io *, uint32_t),
+                 void (*release)(gt__io *))
+{
+    /* All set before the add: an event may reach the home at once. */
+    w->fd = fd;
+    w->home = home;
+    w->cb = cb;
+    w->release = release;
+    int rc = add(home, w, fd);
+    if (rc != 0)
+        w->fd = -1;
+    return rc;
+}
+
+bool gt__io_move(gt__io *w, gt__proc *p)
+{
+    gt__sched *to = p->sched, *from = w->home;
+    if (!to || to == from || w->fd < 0)
+        return false;
+    if (add(to, w, w->fd) != 0)
+        return false;
+    epoll_ctl(from->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->home = to;
+    end_registration(w, from);
+    return true;
+}
+
+void gt__io_close(gt__io *w)
+{
+    if (w->fd < 0)
+        return;
+    close(w->fd); /* also leaves the epoll set */
+    w->fd = -1;
+    end_registration(w, w->home);
+}
+
+/* The scheduler loop's dispatch of one event (sched.c). */
+void gt__io_event(gt__io *w, uint32_t events) { w->cb(w, events); }
