@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gentcp.h"
 
@@ -46,6 +47,19 @@ static const char *gb_sarg(const char *key, const char *def)
         if (strncmp(gb_argv[i], key, kl) == 0 && gb_argv[i][kl] == '=')
             return gb_argv[i] + kl + 1;
     return def;
+}
+
+/* The resident set size of this process, in bytes. */
+static inline long gb_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * sysconf(_SC_PAGESIZE);
 }
 
 static double gb_now(void)

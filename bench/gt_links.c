@@ -19,18 +19,6 @@
 
 #define TAG_READY 1
 
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * 4096;
-}
-
 static void idle_fn(void *arg)
 {
     (void)arg;
@@ -66,14 +54,14 @@ static void driver(void *arg)
     gt_pid *plain = calloc((size_t)n, sizeof(gt_pid));
     if (!h.workers || !plain)
         gb_die("out of memory");
-    long rss0 = rss_bytes();
+    long rss0 = gb_rss_bytes();
     gt_pid hub;
     gb_check(gt_spawn(hub_fn, &h, NULL, &hub), "gt_spawn");
     gt_msg *m;
     gb_check(gt_receive(60000, &m), "hub ready");
     gt_msg_free(m);
     gt_sleep(200); /* every worker reaches its receive */
-    long rss1 = rss_bytes();
+    long rss1 = gb_rss_bytes();
 
     for (long i = 0; i < n; i++)
         gb_check(gt_spawn(idle_fn, NULL, NULL, &plain[i]), "gt_spawn");

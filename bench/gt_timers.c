@@ -18,18 +18,6 @@
 
 #define TAG_TICK 7
 
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * 4096;
-}
-
 static void driver(void *arg)
 {
     (void)arg;
@@ -38,13 +26,13 @@ static void driver(void *arg)
     if (!refs)
         gb_die("out of memory");
     gt_pid me = gt_self();
-    long rss0 = rss_bytes();
+    long rss0 = gb_rss_bytes();
     double t0 = gb_now();
     for (long i = 0; i < n; i++)
         gb_check(gt_send_after(10000 + i % 10000, me, TAG_TICK, &i, sizeof i, &refs[i]),
                  "gt_send_after");
     double t1 = gb_now();
-    long rss1 = rss_bytes();
+    long rss1 = gb_rss_bytes();
     int64_t sum = 0;
     for (long i = 0; i < n; i++)
         sum += gt_read_timer(refs[i]);
