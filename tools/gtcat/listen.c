@@ -54,7 +54,9 @@ typedef struct listener {
     const server *srv;
 } listener;
 
-#define STOP_MS 1000      /* how long a stop waits for connections */
+#define STOP_MS 5000      /* how long a stop waits for connections: they
+                            end as soon as their peers have read the last
+                            answers and closed, usually well within 1 s */
 
 typedef struct conn {
     gt_socket sock;
@@ -73,6 +75,7 @@ static int nconns;
 static bool stopping;
 static int64_t stop_deadline; /* CLOCK_MONOTONIC ms, set before stopping */
 static atomic_llong echoed;
+static atomic_int cut_short; /* closes forced by the stop's deadline */
 
 static int64_t now_ms(void)
 {
@@ -210,6 +213,8 @@ static void conn_finish(conn *c)
         int64_t left;
         while ((left = stop_deadline - now_ms()) > 0 && gt_recv(c->sock, 0, left, &m) == 0)
             gt_msg_free(m);
+        if (left <= 0)
+            atomic_fetch_add(&cut_short, 1); /* the peer may see a reset */
     }
     conn_end(c);
 }
@@ -408,9 +413,11 @@ static int stop(listener *ls, int n, const server *srv, int signo)
     }
     pthread_mutex_unlock(&conns_lock);
     int rc = gt_stop(STOP_MS);
-    fprintf(stderr, "gtcat: stopped: %d connections, %lld packets echoed%s\n", count,
-            (long long)atomic_load(&echoed), rc ? "; some connections were still busy" : "");
-    return rc ? EXIT_NETWORK : 0;
+    int cut = atomic_load(&cut_short);
+    fprintf(stderr, "gtcat: stopped: %d connections, %lld packets echoed%s%s\n", count,
+            (long long)atomic_load(&echoed), rc ? "; some connections were still busy" : "",
+            cut ? "; some peers did not close in time" : "");
+    return rc || cut ? EXIT_NETWORK : 0;
 }
 
 /* Starts the acceptors, spread over the listen sockets, then waits for
