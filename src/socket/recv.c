@@ -320,7 +320,9 @@ void gt__sock_passive_msg(gt__sock *s)
  * kernel, until the owner's receive resumes it (socket.c, res_resume). */
 static bool stall(gt__sock *s, const chain *c)
 {
-    if (!gt__mbox_over_limit(s->owner, c->n))
+    /* Not once a send failed: inet reports the end at once, after what
+     * the kernel holds (gt__sock_send_failed), bounded by its buffer. */
+    if (s->wr_broken || !gt__mbox_over_limit(s->owner, c->n))
         return false;
     s->mbox_stalled = true;
     return true;

@@ -374,6 +374,10 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
             s->owner = to;
             gt__proc_unref(self);
             rehome(s, to);
+            /* stopped at the old owner's mailbox limit: the new owner's
+             * receive would never resume it */
+            if (s->mbox_stalled)
+                gt__sock_deliver(s);
         }
     }
     gt__sock_release(s);

@@ -198,3 +198,28 @@ GT_TEST(i10_03_closed_comes_after_the_held_data)
     gt_msg_free(h_expect_line(__LINE__, s, GT_MSG_TCP_CLOSED));
     gt_close(s);
 }
+
+/* A socket stalled at its owner's limit and handed to another process
+ * reads on for the new owner. */
+GT_TEST(i10_03_controlling_process_resumes_a_stalled_socket)
+{
+    int peer = -1;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_LINE), GT_ACTIVE_TRUE), &peer);
+    ASSERT_OK(gt_set_mailbox_limit(2));
+    for (int i = 0; i < 6; i++)
+        h_raw_send(peer, "y\n");
+    WAIT_LEN(2);
+    h_msleep(H_SETTLE);
+    gt_pid holder = h_spawn(h_holder_fn, NULL);
+    ASSERT_OK(gt_controlling_process(s, holder));
+    size_t n = 0;
+    for (int i = 0; i < H_WAIT / 10; i++) {
+        ASSERT_OK(gt_mailbox_len(holder, &n));
+        if (n == 6)
+            break;
+        h_msleep(10);
+    }
+    ASSERT_EQ(n, 6); /* the 2 moved with it, then the 4 held back */
+    h_post_int(holder, H_TAG_GO, 0);
+    close(peer);
+}
