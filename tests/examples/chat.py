@@ -3,7 +3,8 @@
 while reading, one never reads.  Checks that each fast client receives every
 line of the other, in order; that the server's VmRSS stays within BOUND_MB of
 where it started (the slow client is disconnected, not buffered for); that
-SIGTERM ends the server with exit status 0.  Prints "ok ..." or "FAIL ...".
+the one that never reads is disconnected; SIGTERM ends the server with exit
+status 0.  Prints "ok ..." or "FAIL ...".
 Usage: chat.py PATH_TO_CHAT"""
 import os, signal, socket, subprocess, sys, threading, time
 
@@ -91,6 +92,15 @@ def main():
     grown = (peak[0] - rss0) // 1024
     if rss0 == 0 or grown > BOUND_MB:
         fail("VmRSS grew from %d kB by %d MB (bound %d)" % (rss0, grown, BOUND_MB), proc)
+    # the slow client was disconnected: after what the kernels hold, its end
+    slow.settimeout(20)
+    try:
+        while slow.recv(1 << 16):
+            pass
+    except socket.timeout:
+        fail("the client that does not read is still connected", proc)
+    except OSError:
+        pass  # reset: disconnected too
     proc.send_signal(signal.SIGTERM)
     try:
         rc = proc.wait(20)
@@ -100,7 +110,7 @@ def main():
         fail("exit status %d after SIGTERM" % rc)
     for s in (a, b, slow):
         s.close()
-    print("ok examples:chat: 2 x %d lines delivered, VmRSS %d kB -> peak %d kB (+%d MB), exit 0 on SIGTERM"
+    print("ok examples:chat: 2 x %d lines delivered, the non-reader disconnected, VmRSS %d kB -> peak %d kB (+%d MB), exit 0 on SIGTERM"
           % (LINES, rss0, peak[0], grown))
 
 main()
