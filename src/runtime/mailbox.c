@@ -215,7 +215,9 @@ bool gt__mbox_over_limit(gt__proc *p, size_t pending)
     if (!atomic_load_explicit(&m->limit, memory_order_relaxed))
         return false;
     gt__lock(&m->lock, GT__LK_MBOX);
-    bool over = m->limit && !m->dead && m->len + pending >= m->limit;
+    /* once stopped, stopped until the drain to half: a socket's new data
+     * must not refill the mailbox message by message meanwhile */
+    bool over = m->limit && !m->dead && (m->throttled || m->len + pending >= m->limit);
     if (over)
         m->throttled = true;
     gt__unlock(&m->lock);
@@ -308,6 +310,14 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             m->receiving = false;
             gt__unlock(&m->lock);
             return rc ? rc : GT_ETIMEOUT;
+        }
+        /* below half by other means (controlling_process moved messages
+         * out): resumed before waiting, or a stalled socket never is */
+        if (resume_due(m)) {
+            gt__unlock(&m->lock);
+            gt__resources_resume(p);
+            gt__lock(&m->lock, GT__LK_MBOX);
+            continue;
         }
         m->receiving = true;
         gt__unlock(&m->lock);

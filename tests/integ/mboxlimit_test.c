@@ -223,3 +223,51 @@ GT_TEST(i10_03_controlling_process_resumes_a_stalled_socket)
     h_post_int(holder, H_TAG_GO, 0);
     close(peer);
 }
+
+/* Hysteresis: the socket reads on only once a receive brings the mailbox
+ * down to half the limit, then fills it to the limit again. */
+GT_TEST(i10_03_resumes_at_half_the_limit)
+{
+    int peer = -1;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_LINE), GT_ACTIVE_TRUE), &peer);
+    ASSERT_OK(gt_set_mailbox_limit(10));
+    for (int i = 0; i < 30; i++)
+        h_raw_send(peer, "z\n");
+    WAIT_LEN(10);
+    for (int i = 0; i < 4; i++)
+        gt_msg_free(h_expect_line(__LINE__, s, GT_MSG_TCP));
+    h_msleep(H_SETTLE);
+    ASSERT_EQ(mbox_len(), 6); /* above half: still stopped */
+    gt_msg_free(h_expect_line(__LINE__, s, GT_MSG_TCP));
+    WAIT_LEN(10); /* at half: read on, up to the limit */
+    close(peer);
+    gt_close(s);
+}
+
+/* The mailbox emptied by controlling_process, not by a receive: another
+ * socket of the same owner, stopped at the limit, reads on when the owner
+ * waits for a message. */
+GT_TEST(i10_03_drained_by_controlling_process_resumes_the_others)
+{
+    int pa = -1, pb = -1;
+    gt_optlist o = GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_LINE), GT_ACTIVE_TRUE);
+    gt_socket a = h_raw_peer_server(o, &pa);
+    gt_socket b = h_raw_peer_server(o, &pb);
+    ASSERT_OK(gt_set_mailbox_limit(4));
+    for (int i = 0; i < 4; i++)
+        h_raw_send(pa, "a\n");
+    WAIT_LEN(4);
+    h_raw_send(pb, "b\n");
+    h_msleep(H_SETTLE);
+    ASSERT_EQ(mbox_len(), 4); /* b is stopped too: the limit is the owner's */
+    gt_pid holder = h_spawn(h_holder_fn, NULL);
+    ASSERT_OK(gt_controlling_process(a, holder)); /* takes the 4 messages */
+    ASSERT_EQ(mbox_len(), 0);
+    gt_msg *m = h_expect_line(__LINE__, b, GT_MSG_TCP);
+    ASSERT_STR(m, "b\n");
+    gt_msg_free(m);
+    h_post_int(holder, H_TAG_GO, 0);
+    close(pa);
+    close(pb);
+    gt_close(b);
+}
