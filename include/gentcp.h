@@ -364,6 +364,19 @@ int gt_mailbox_fd(void);
  * for a NULL len_out. */
 int gt_mailbox_len(gt_pid pid, size_t *len_out);
 
+/* Back-pressure (gentcp; Erlang has none): limits the caller's mailbox to
+ * max_msgs messages as far as its sockets are concerned (0, the default:
+ * no limit).  An active socket whose owner has max_msgs or more messages
+ * queued stops reading: the bytes stay in the kernel and TCP flow control
+ * slows the peer down, instead of the mailbox growing without bound.  The
+ * socket keeps its active mode and its {active, once | N} count; it reads
+ * on, in order, once a receive has brought the mailbox down to max_msgs/2
+ * (or the limit is raised or removed).  A batch framed from one read may
+ * end a few messages past the limit; nothing else is: gt_post, timers and
+ * monitors are never refused (an Erlang send never is), they only count
+ * towards the limit.  0, or -ENOMEM when the caller is not a process. */
+int gt_set_mailbox_limit(size_t max_msgs);
+
 /* Timers that end in a message.  After ms milliseconds (0 .. GT_TIMER_MAX_MS),
  * dest receives a copy of the len bytes at data with tag: as a GT_MSG_USER
  * (gt_send_after, erlang:send_after/3) or as a GT_MSG_TIMEOUT whose timer

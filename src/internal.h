@@ -137,6 +137,13 @@ static inline gt__envelope *gt__envelope_of(gt_msg *m)
  * Takes ownership of the chain; if p is dead the chain is freed. */
 void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
 
+/* The back-pressure of gt_set_mailbox_limit: true when p's mailbox, with
+ * `pending` more messages about to be delivered, is at or over its limit.
+ * Then the mailbox remembers that a resource stopped for it, and the
+ * receive that brings it down to half the limit resumes p's resources
+ * (their ops->resume).  Always false without a limit. */
+bool gt__mbox_over_limit(gt__proc *p, size_t pending);
+
 /* Moves the messages about sock that controlling_process transfers (tcp and
  * tcp_closed, in order) from one mailbox to another; returns true if a
  * GT_MSG_TCP_CLOSED was among them. */
@@ -194,6 +201,10 @@ typedef struct gt__resource_ops {
     /* The owner exits: release r (r is already out of its list) and drop
      * the hold.  Runs in the exiting process, no runtime lock held. */
     void (*release)(gt__resource *r, gt__proc *owner);
+    /* The owner's mailbox fell back below its limit: r may go on filling
+     * it (a socket paused by gt__mbox_over_limit reads again), then drops
+     * the hold.  Runs in the owner, no runtime lock held.  May be NULL. */
+    void (*resume)(gt__resource *r);
 } gt__resource_ops;
 struct gt__resource {
     gt__resource *next, *prev;

@@ -207,6 +207,49 @@ static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
     m->len--;
 }
 
+bool gt__mbox_over_limit(gt__proc *p, size_t pending)
+{
+    gt__mailbox *m = &p->mbox;
+    /* the common case, no limit, costs no lock on the delivery path; the
+     * value only changes in the owner, under the lock */
+    if (!atomic_load_explicit(&m->limit, memory_order_relaxed))
+        return false;
+    gt__lock(&m->lock, GT__LK_MBOX);
+    /* once stopped, stopped until the drain to half: a socket's new data
+     * must not refill the mailbox message by message meanwhile */
+    bool over = m->limit && !m->dead && (m->throttled || m->len + pending >= m->limit);
+    if (over)
+        m->throttled = true;
+    gt__unlock(&m->lock);
+    return over;
+}
+
+/* After a take, lock held: true when the resources that stopped at the
+ * limit are to resume (hysteresis: at half the limit, so that a socket
+ * reads a batch, not one message per receive). */
+static bool resume_due(gt__mailbox *m)
+{
+    if (!m->throttled || (m->limit && m->len > m->limit / 2))
+        return false;
+    m->throttled = false;
+    return true;
+}
+
+int gt_set_mailbox_limit(size_t max_msgs)
+{
+    gt__proc *p = gt__self();
+    if (!p)
+        return -ENOMEM;
+    gt__mailbox *m = &p->mbox;
+    gt__lock(&m->lock, GT__LK_MBOX);
+    m->limit = max_msgs;
+    bool resume = resume_due(m);
+    gt__unlock(&m->lock);
+    if (resume)
+        gt__resources_resume(p);
+    return 0;
+}
+
 /* Unlinks the first match after the cursor; called with the lock held. */
 static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
 {
@@ -253,7 +296,10 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             m->scanned = NULL;
             m->receiving = false;
             drain_efd_if_empty(m);
+            bool resume = resume_due(m);
             gt__unlock(&m->lock);
+            if (resume)
+                gt__resources_resume(p);
             *msg_out = msg;
             return 0;
         }
@@ -264,6 +310,14 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             m->receiving = false;
             gt__unlock(&m->lock);
             return rc ? rc : GT_ETIMEOUT;
+        }
+        /* below half by other means (controlling_process moved messages
+         * out): resumed before waiting, or a stalled socket never is */
+        if (resume_due(m)) {
+            gt__unlock(&m->lock);
+            gt__resources_resume(p);
+            gt__lock(&m->lock, GT__LK_MBOX);
+            continue;
         }
         m->receiving = true;
         gt__unlock(&m->lock);

@@ -4,6 +4,7 @@
  * what a resource is (a socket) is known only to its ops.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "runtime/runtime.h"
 
@@ -83,4 +84,35 @@ void gt__resources_release(gt__proc *p)
             return;
         r->ops->release(r, p);
     }
+}
+
+/* The owner, after a receive brought its mailbox below the limit.  A
+ * resource's resume takes its own lock, which comes before plock: the
+ * list is copied (with holds) under plock and resumed outside it. */
+void gt__resources_resume(gt__proc *p)
+{
+    gt__resource *few[16], **held = few;
+    size_t n = 0, cap = sizeof few / sizeof *few;
+    gt__lock(&p->plock, GT__LK_PLOCK);
+    size_t count = 0;
+    for (gt__resource *r = p->resources; r; r = r->next)
+        count += r->ops->resume != NULL;
+    if (count > cap) {
+        gt__resource **big = malloc(count * sizeof *big);
+        if (big) { /* else: the first 16 only (out of memory) */
+            held = big;
+            cap = count;
+        }
+    }
+    for (gt__resource *r = p->resources; r && n < cap; r = r->next) {
+        if (r->ops->resume) {
+            r->ops->hold(r);
+            held[n++] = r;
+        }
+    }
+    gt__unlock(&p->plock);
+    for (size_t i = 0; i < n; i++)
+        held[i]->ops->resume(held[i]);
+    if (held != few)
+        free(held);
 }

@@ -24,6 +24,11 @@ typedef struct gt__mailbox {
     bool receiving;     /* owner is parked waiting for a message */
     bool dead;          /* owner exited: new messages are dropped */
     size_t len;         /* messages queued (message_queue_len) */
+    _Atomic size_t limit; /* gt_set_mailbox_limit: sockets stop reading at
+                           len >= limit; 0 = none                        */
+    bool throttled;     /* a socket stopped at the limit: the receive that
+                           brings len to limit/2 resumes the owner's
+                           resources (gt__resources_resume)              */
     int efd;            /* readiness eventfd, -1 until gt_mailbox_fd() */
 } gt__mailbox;
 
@@ -118,6 +123,7 @@ void gt__io_event(gt__io *w, uint32_t events); /* the loop's dispatch */
 
 /* ---- resource.c ---- */
 void gt__resources_release(gt__proc *p);  /* at exit: release them all  */
+void gt__resources_resume(gt__proc *p);   /* the mailbox drained: resume */
 
 /* ---- cpus.c ---- */
 int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */

@@ -280,6 +280,7 @@ static bool count_packet(gt__sock *s)
 
 typedef struct chain {
     gt_msg *head, *tail;
+    size_t n;
 } chain;
 
 static void chain_add(chain *c, gt_msg *m)
@@ -292,6 +293,7 @@ static void chain_add(chain *c, gt_msg *m)
     else
         c->head = m;
     c->tail = m;
+    c->n++;
 }
 
 static gt_msg *sock_msg(gt__sock *s, gt_msg_kind kind, int reason)
@@ -313,12 +315,25 @@ void gt__sock_passive_msg(gt__sock *s)
         gt_msg_free(m);
 }
 
+/* The owner's mailbox, with the batch c about to join it, is at its limit
+ * (gt_set_mailbox_limit): delivery stops, leaving what is unread in the
+ * kernel, until the owner's receive resumes it (socket.c, res_resume). */
+static bool stall(gt__sock *s, const chain *c)
+{
+    /* Not once a send failed: inet reports the end at once, after what
+     * the kernel holds (gt__sock_send_failed), bounded by its buffer. */
+    if (s->wr_broken || !gt__mbox_over_limit(s->owner, c->n))
+        return false;
+    s->mbox_stalled = true;
+    return true;
+}
+
 /* Frames packets from (buf, n) while active; returns bytes consumed or a
  * negative error. */
 static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, bool *passive)
 {
     size_t used = 0;
-    while (active_on(s) && used < n) {
+    while (active_on(s) && used < n && !stall(s, c)) {
         size_t need;
         gt_msg *m = NULL;
         ssize_t r = take_packet(s, buf + used, n - used, 0, &need, &m);
@@ -404,7 +419,9 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         if (r < 0)
             return (int)r;
         in_consume(s, (size_t)r);
-        if (!active_on(s))
+        /* stalled: neither more reads nor the end of input, which must
+         * come after the packets still buffered */
+        if (!active_on(s) || s->mbox_stalled || stall(s, c))
             return 0;
         if (input_ended(s)) {
             *ended = !s->closed_sent || (s->wr_broken && s->dly_econnreset);
@@ -423,6 +440,7 @@ void gt__sock_deliver(gt__sock *s)
 {
     if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_paused)
         return;
+    s->mbox_stalled = false; /* looked at again below */
     chain c = {0};
     bool passive = false, ended = false;
     int err = deliver_loop(s, &c, &passive, &ended);

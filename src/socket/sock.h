@@ -119,6 +119,9 @@ struct gt__sock {
                               emsgsize (exit_on_close=false): no active
                               delivery until setopts changes the active
                               mode; a passive recv still reads           */
+    bool mbox_stalled;     /* active delivery stopped at the owner's
+                              mailbox limit (gt_set_mailbox_limit): the
+                              owner's receive resumes it (res_resume)    */
     bool connecting;       /* a non-blocking connect is in progress      */
     bool closed_sent;      /* a tcp_closed went out (only ever once)     */
     int delayed_send_err;  /* inet: the first send after a passive close */

@@ -54,7 +54,21 @@ static void res_release(gt__resource *r, gt__proc *owner)
     gt__sock_unref(s);
 }
 
-static const gt__resource_ops res_ops = {res_hold, res_release};
+/* The owner's mailbox drained below its limit (runtime/resource.c): a
+ * socket that stopped reading for it reads on. */
+static void res_resume(gt__resource *r)
+{
+    gt__sock *s = gt__container_of(r, gt__sock, res);
+    gt__lock(&s->lock, GT__LK_SOCK);
+    if (s->mbox_stalled) {
+        s->mbox_stalled = false;
+        gt__sock_deliver(s);
+    }
+    gt__unlock(&s->lock);
+    gt__sock_unref(s);
+}
+
+static const gt__resource_ops res_ops = {res_hold, res_release, res_resume};
 
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o)
 {
@@ -360,6 +374,10 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
             s->owner = to;
             gt__proc_unref(self);
             rehome(s, to);
+            /* stopped at the old owner's mailbox limit: the new owner's
+             * receive would never resume it */
+            if (s->mbox_stalled)
+                gt__sock_deliver(s);
         }
     }
     gt__sock_release(s);

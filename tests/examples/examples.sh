@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the spec's three examples and the supervisor example (examples/) and
+# Runs the spec's three examples, the supervisor and chat examples (examples/) and
 # checks what they print.
 set -u
 B=${B:-build}
@@ -26,3 +26,9 @@ want='restarted as a new process: yes; value 0'
 check supervisor_restart "$B/examples/supervisor"
 want='supervisor ended with reason 1000 \(shutdown\); counter gone, ticker gone'
 check supervisor_gives_up "$B/examples/supervisor"
+# chat: a client that never reads cannot grow the server (issue 10 items 3, 8)
+if command -v python3 >/dev/null; then
+    timeout 200 python3 "$(dirname "$0")/chat.py" "$B/examples/chat"
+else
+    echo "skip examples:chat: python3 is not installed"
+fi
