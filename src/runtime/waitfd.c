@@ -85,6 +85,7 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
             free(w);
             return err == -EEXIST ? -EBUSY : err;
         }
+        p->fd_wait = w;
         while ((rc = check(fd, events, &got)) == 0) {
             if ((rc = gt__exit_check()) != 0)
                 break;
@@ -95,6 +96,7 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
             gt__park(deadline);
         }
         gt__io_stop(&w->io);
+        p->fd_wait = NULL;
     }
     if (rc == 0)
         rc = GT_ETIMEOUT;

@@ -33,6 +33,9 @@ typedef struct session {
     int recv_result;       /* GT_ECLOSED when the peer closed cleanly */
     const char *send_what; /* the writer's failure: what failed, */
     int send_result;       /* and why (0: stdin ended, all sent)  */
+    char *buf;             /* the writer's stdin buffer, owned by it; here
+                              so that it stays reachable (no leak report)
+                              when main exits while the writer waits */
 } session;
 
 static void reader_main(void *arg)
@@ -73,10 +76,10 @@ static int send_lines(gt_socket s, char *buf, size_t *len, bool eof)
 }
 
 /* Copies stdin to the socket until EOF (then half-closes) or a failure. */
-static int copy_stdin(session *c, char **bufp)
+static int copy_stdin(session *c)
 {
     size_t cap = 65536, len = 0;
-    char *buf = *bufp = malloc(cap);
+    char *buf = c->buf = malloc(cap);
     if (!buf)
         return c->send_what = "stdin buffer", -ENOMEM;
     for (;;) {
@@ -87,7 +90,7 @@ static int copy_stdin(session *c, char **bufp)
             char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
             if (!nb)
                 return c->send_what = "stdin buffer", -ENOMEM;
-            buf = *bufp = nb;
+            buf = c->buf = nb;
             cap *= 2;
         }
         ssize_t n = read(0, buf + len, cap - len);
@@ -112,9 +115,9 @@ static int copy_stdin(session *c, char **bufp)
 static void writer_main(void *arg)
 {
     session *c = arg;
-    char *buf = NULL;
-    c->send_result = copy_stdin(c, &buf);
-    free(buf);
+    c->send_result = copy_stdin(c);
+    free(c->buf);
+    c->buf = NULL;
 }
 
 /* The pid of the next DOWN in the mailbox, waiting up to timeout_ms;
