@@ -120,19 +120,20 @@ static void writer_main(void *arg)
     c->buf = NULL;
 }
 
-/* The pid of the next DOWN in the mailbox, waiting up to timeout_ms;
- * false when none came. */
-static bool next_down(int64_t timeout_ms, gt_pid *from)
+/* 0 and the pid of the next DOWN in the mailbox, waiting up to
+ * timeout_ms; else gt_receive's error (GT_ETIMEOUT). */
+static int next_down(int64_t timeout_ms, gt_pid *from)
 {
     gt_msg *m;
-    while (gt_receive(timeout_ms, &m) == 0) {
+    int rc;
+    while ((rc = gt_receive(timeout_ms, &m)) == 0) {
         bool down = m->kind == GT_MSG_DOWN;
         *from = m->from;
         gt_msg_free(m);
         if (down)
-            return true;
+            return 0;
     }
-    return false;
+    return rc;
 }
 
 static __attribute__((noreturn)) void finish(gt_socket s, const session *c)
@@ -143,12 +144,13 @@ static __attribute__((noreturn)) void finish(gt_socket s, const session *c)
     exit(fflush(stdout) == 0 ? 0 : EXIT_NETWORK);
 }
 
-/* The writer failed: the reader may know better why (a reset read
- * first); give it a moment to say so, else report the writer's reason. */
+/* The writer failed.  A send: the reader may know better why (a reset
+ * read first); give it a moment to say so, else report the writer's
+ * reason. */
 static __attribute__((noreturn)) void send_failed(gt_socket s, gt_pid rp, const session *c)
 {
     gt_pid who; /* the writer is gone: the next DOWN is the reader's */
-    if (next_down(2000, &who) && gt_pid_eq(who, rp))
+    if (strcmp(c->send_what, "send") == 0 && next_down(2000, &who) == 0 && gt_pid_eq(who, rp))
         finish(s, c);
     die(c->send_what, c->send_result);
 }
@@ -191,8 +193,8 @@ int cmd_connect(int argc, char **argv)
         die("spawn", rc);
     for (;;) {
         gt_pid who;
-        if (!next_down(GT_INFINITY, &who))
-            continue;
+        if ((rc = next_down(GT_INFINITY, &who)) != 0)
+            die("receive", rc);
         if (gt_pid_eq(who, rp))
             finish(s, &sess); /* the peer closed (or failed) first */
         if (gt_pid_eq(who, wp) && sess.send_result)
