@@ -377,6 +377,27 @@ int gt_mailbox_len(gt_pid pid, size_t *len_out);
  * towards the limit.  0, or -ENOMEM when the caller is not a process. */
 int gt_set_mailbox_limit(size_t max_msgs);
 
+/* Waiting for a descriptor the program owns (a pipe, stdin, an eventfd, a
+ * socket made outside gentcp): parks the calling process -- a spawned one
+ * or an OS thread -- until fd is ready for what events asks (GT_FD_READ,
+ * GT_FD_WRITE, or both; as poll()), without blocking its scheduler's other
+ * processes.  0 and *revents_out (may be NULL): what is ready, among what
+ * was asked; a hang-up or an error counts as ready (the next read or write
+ * says which: 0 for EOF, -1 with errno).  GT_ETIMEOUT after timeout_ms
+ * (0: just a check; GT_INFINITY); GT_EEXITING at once when an exit signal
+ * is ending the caller ("Links and exit signals").  GT_EBADARG for a
+ * negative fd, no or unknown events; -EBADF for an fd that is not open;
+ * -EBUSY when the same scheduler already waits on the same open file for
+ * another process (or it is a gentcp socket's fd); -ENOMEM.  A regular
+ * file is always ready.
+ * The fd stays the caller's: gentcp neither reads, writes nor closes it,
+ * and watches it only during the call; it must stay open until the call
+ * returns (closing it from elsewhere meanwhile leaves the wait to its
+ * timeout). */
+#define GT_FD_READ 1u
+#define GT_FD_WRITE 2u
+int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_out);
+
 /* Timers that end in a message.  After ms milliseconds (0 .. GT_TIMER_MAX_MS),
  * dest receives a copy of the len bytes at data with tag: as a GT_MSG_USER
  * (gt_send_after, erlang:send_after/3) or as a GT_MSG_TIMEOUT whose timer

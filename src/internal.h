@@ -189,6 +189,11 @@ bool gt__io_move(gt__io *w, gt__proc *p);
  * registration.  A no-op when w is not watched. */
 void gt__io_close(gt__io *w);
 
+/* Ends the watch of an fd that stays open (its owner closes it later):
+ * takes it out of the epoll set and ends the registration.  A no-op when
+ * w is not watched. */
+void gt__io_stop(gt__io *w);
+
 /* ---- resources owned by a process (runtime/resource.c) ------------------- */
 
 /* Something a process owns and that its exit releases (a socket): linked

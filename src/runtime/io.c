@@ -57,6 +57,17 @@ bool gt__io_move(gt__io *w, gt__proc *p)
     return true;
 }
 
+void gt__io_stop(gt__io *w)
+{
+    if (w->fd < 0)
+        return;
+    /* While the fd is open it stays in the set until removed: the close
+     * that would remove it is its owner's, maybe much later. */
+    epoll_ctl(w->home->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->fd = -1;
+    end_registration(w, w->home);
+}
+
 void gt__io_close(gt__io *w)
 {
     if (w->fd < 0)

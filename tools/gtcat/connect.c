@@ -15,11 +15,11 @@
  *    up must end gtcat;
  *  - a reset or another error (also a send that fails): exit 1, with the
  *    reason (econnreset, ...) on stderr.
- * The main thread waits on stdin and on its mailbox (gt_mailbox_fd) at
- * once, so that the reader's end is seen while stdin is idle.
+ * Two processes do the copying: a writer parked on stdin (gt_wait_fd)
+ * that sends, a reader parked in gt_recv that prints.  The main thread
+ * watches both (monitors) and decides the end from who ends first.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,52 +27,27 @@
 
 #include "gtcat.h"
 
-typedef struct reader {
+typedef struct session {
     gt_socket sock;
     bool framed;
-    int result; /* GT_ECLOSED when the peer closed cleanly */
-} reader;
+    int recv_result;       /* GT_ECLOSED when the peer closed cleanly */
+    const char *send_what; /* the writer's failure: what failed, */
+    int send_result;       /* and why (0: stdin ended, all sent)  */
+    char *buf;             /* the writer's stdin buffer, owned by it; here
+                              so that it stays reachable (no leak report)
+                              when main exits while the writer waits */
+} session;
 
 static void reader_main(void *arg)
 {
-    reader *r = arg;
+    session *c = arg;
     gt_msg *m;
     int rc;
-    while ((rc = gt_recv(r->sock, 0, GT_INFINITY, &m)) == 0) {
-        print_packet(m->data, m->len, r->framed);
+    while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
+        print_packet(m->data, m->len, c->framed);
         gt_msg_free(m);
     }
-    r->result = rc;
-}
-
-/* The reader's DOWN, if it is in the mailbox within timeout_ms. */
-static bool reader_done(gt_pid rp, int64_t timeout_ms)
-{
-    gt_msg *m;
-    while (gt_receive(timeout_ms, &m) == 0) {
-        bool down = m->kind == GT_MSG_DOWN && gt_pid_eq(m->from, rp);
-        gt_msg_free(m);
-        if (down)
-            return true;
-    }
-    return false;
-}
-
-static __attribute__((noreturn)) void finish(gt_socket s, const reader *r)
-{
-    gt_close(s);
-    if (r->result != GT_ECLOSED)
-        die("recv", r->result);
-    exit(fflush(stdout) == 0 ? 0 : EXIT_NETWORK);
-}
-
-/* A send failed: the reader may know better why (a reset read first);
- * give it a moment to say so, else report the send's own reason. */
-static __attribute__((noreturn)) void send_failed(gt_socket s, gt_pid rp, const reader *r, int rc)
-{
-    if (reader_done(rp, 2000))
-        finish(s, r);
-    die("send", rc);
+    c->recv_result = rc;
 }
 
 /* Framed stdin: one packet per line.  buf holds *len bytes not yet sent;
@@ -98,6 +73,86 @@ static int send_lines(gt_socket s, char *buf, size_t *len, bool eof)
     memmove(buf, buf + start, *len - start);
     *len -= start;
     return 0;
+}
+
+/* Copies stdin to the socket until EOF (then half-closes) or a failure. */
+static int copy_stdin(session *c)
+{
+    size_t cap = 65536, len = 0;
+    char *buf = c->buf = malloc(cap);
+    if (!buf)
+        return c->send_what = "stdin buffer", -ENOMEM;
+    for (;;) {
+        int rc = gt_wait_fd(0, GT_FD_READ, GT_INFINITY, NULL);
+        if (rc)
+            return c->send_what = "read stdin", rc;
+        if (c->framed && len == cap) { /* a long line: grow */
+            char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (!nb)
+                return c->send_what = "stdin buffer", -ENOMEM;
+            buf = c->buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(0, buf + len, cap - len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return c->send_what = "read stdin", -errno;
+        len += (size_t)n;
+        if (c->framed) {
+            rc = send_lines(c->sock, buf, &len, n == 0);
+        } else {
+            rc = len ? gt_send(c->sock, buf, len) : 0;
+            len = 0;
+        }
+        if (rc)
+            return c->send_what = "send", rc;
+        if (n == 0) /* stdin EOF: half-close; the reader prints the rest */
+            return gt_shutdown(c->sock, GT_SHUT_WRITE), 0;
+    }
+}
+
+static void writer_main(void *arg)
+{
+    session *c = arg;
+    c->send_result = copy_stdin(c);
+    free(c->buf);
+    c->buf = NULL;
+}
+
+/* 0 and the pid of the next DOWN in the mailbox, waiting up to
+ * timeout_ms; else gt_receive's error (GT_ETIMEOUT). */
+static int next_down(int64_t timeout_ms, gt_pid *from)
+{
+    gt_msg *m;
+    int rc;
+    while ((rc = gt_receive(timeout_ms, &m)) == 0) {
+        bool down = m->kind == GT_MSG_DOWN;
+        *from = m->from;
+        gt_msg_free(m);
+        if (down)
+            return 0;
+    }
+    return rc;
+}
+
+static __attribute__((noreturn)) void finish(gt_socket s, const session *c)
+{
+    gt_close(s);
+    if (c->recv_result != GT_ECLOSED)
+        die("recv", c->recv_result);
+    exit(fflush(stdout) == 0 ? 0 : EXIT_NETWORK);
+}
+
+/* The writer failed.  A send: the reader may know better why (a reset
+ * read first); give it a moment to say so, else report the writer's
+ * reason. */
+static __attribute__((noreturn)) void send_failed(gt_socket s, gt_pid rp, const session *c)
+{
+    gt_pid who; /* the writer is gone: the next DOWN is the reader's */
+    if (strcmp(c->send_what, "send") == 0 && next_down(2000, &who) == 0 && gt_pid_eq(who, rp))
+        finish(s, c);
+    die(c->send_what, c->send_result);
 }
 
 int cmd_connect(int argc, char **argv)
@@ -131,56 +186,19 @@ int cmd_connect(int argc, char **argv)
         snprintf(what, sizeof what, "connect %s:%d", host, port);
         die(what, rc);
     }
-    bool framed = packet != GT_PKT_RAW;
-    reader r = {.sock = s, .framed = framed};
-    gt_pid rp;
-    if ((rc = gt_spawn(reader_main, &r, NULL, &rp)) != 0)
+    session sess = {.sock = s, .framed = packet != GT_PKT_RAW};
+    gt_pid rp, wp;
+    if ((rc = gt_spawn(reader_main, &sess, NULL, &rp)) != 0 || (rc = gt_monitor(rp)) != 0 ||
+        (rc = gt_spawn(writer_main, &sess, NULL, &wp)) != 0 || (rc = gt_monitor(wp)) != 0)
         die("spawn", rc);
-    gt_monitor(rp);
-    int mfd = gt_mailbox_fd();
-    if (mfd < 0)
-        die("mailbox", mfd);
-
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        die("stdin buffer", -ENOMEM);
-    bool in_open = true;
     for (;;) {
-        struct pollfd p[2] = {{mfd, POLLIN, 0}, {0, POLLIN, 0}};
-        if (poll(p, in_open ? 2 : 1, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            die("poll", -errno);
-        }
-        if (p[0].revents && reader_done(rp, 0))
-            finish(s, &r); /* the peer closed (or failed) first */
-        if (!in_open || !p[1].revents)
-            continue;
-        if (framed && len == cap) { /* a long line: grow */
-            char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!nb)
-                die("stdin buffer", -ENOMEM);
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(0, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            die("read stdin", -errno);
-        len += (size_t)n;
-        if (framed) {
-            rc = send_lines(s, buf, &len, n == 0);
-        } else {
-            rc = len ? gt_send(s, buf, len) : 0;
-            len = 0;
-        }
-        if (rc)
-            send_failed(s, rp, &r, rc);
-        if (n == 0) { /* stdin EOF: half-close, then wait for the peer */
-            in_open = false;
-            gt_shutdown(s, GT_SHUT_WRITE);
-        }
+        gt_pid who;
+        if ((rc = next_down(GT_INFINITY, &who)) != 0)
+            die("receive", rc);
+        if (gt_pid_eq(who, rp))
+            finish(s, &sess); /* the peer closed (or failed) first */
+        if (gt_pid_eq(who, wp) && sess.send_result)
+            send_failed(s, rp, &sess);
+        /* stdin ended, all sent: wait for the peer to close */
     }
 }
