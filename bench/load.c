@@ -44,6 +44,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,33 @@ static void slot_start(int ep, struct conn *c, int *state, double t)
     epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
 }
 
+/* One readiness event of a connecting or echoing slot: a finished connect
+ * sends the request, a read collects the echo.  True once the whole echo
+ * (fl bytes) is in. */
+static bool slot_event(const char *who, int ep, struct conn *c, int *state, const void *req,
+                       uint8_t *buf, size_t fl)
+{
+    if (*state == CONNECTING) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err)
+            die("%s: connect: %s", who, strerror(err));
+        write_all(c->fd, req, fl);
+        *state = ECHOING;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+        return false;
+    }
+    ssize_t r = read(c->fd, buf, fl - c->got);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return false;
+    if (r <= 0)
+        die("%s: read: %s", who, r ? strerror(errno) : "server closed");
+    c->got += (size_t)r;
+    return c->got >= fl;
+}
+
 static int accept_wl(void)
 {
     long nc = arg("conc", 50);
@@ -427,25 +455,7 @@ static int accept_wl(void)
         for (int i = 0; i < k; i++) {
             struct conn *c = evs[i].data.ptr;
             long idx = c - cs;
-            if (st[idx] == CONNECTING) {
-                int err = 0;
-                socklen_t el = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err)
-                    die("accept: connect: %s", strerror(err));
-                write_all(c->fd, req, fl);
-                st[idx] = ECHOING;
-                struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                continue;
-            }
-            ssize_t r = read(c->fd, buf, fl - c->got);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                continue;
-            if (r <= 0)
-                die("accept: read: %s", r ? strerror(errno) : "server closed");
-            c->got += (size_t)r;
-            if (c->got < fl)
+            if (!slot_event("accept", ep, c, &st[idx], req, buf, fl))
                 continue;
             done++;
             last = t;
@@ -629,25 +639,7 @@ static int burst(void)
         for (int i = 0; i < k; i++) {
             struct conn *c = evs[i].data.ptr;
             long idx = c - cs;
-            if (st[idx] == CONNECTING) {
-                int err = 0;
-                socklen_t el = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err)
-                    die("burst: connect: %s", strerror(err));
-                write_all(c->fd, req, fl);
-                st[idx] = ECHOING;
-                struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                continue;
-            }
-            ssize_t r = read(c->fd, buf, fl - c->got);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                continue;
-            if (r <= 0)
-                die("burst: read: %s", r ? strerror(errno) : "server closed");
-            c->got += (size_t)r;
-            if (c->got < fl)
+            if (!slot_event("burst", ep, c, &st[idx], req, buf, fl))
                 continue;
             sample((t - c->sent) * 1e6);
             epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
