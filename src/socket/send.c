@@ -135,13 +135,15 @@ static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
 
 static int send_checks(gt__sock *s)
 {
-    /* delay_send: an earlier send's flush is still pending.  Once a reset
-     * from the peer has been read, run it first, so that its failure
+    /* delay_send: an earlier send's flush is still pending.  Once the peer
+     * is known to be gone (a reset read, or epoll's hang-up) or after our
+     * own shutdown(write) (the write will fail), run it first, so that its
+     * failure
      * answers this send, as inet's port runs the flush before the next
      * command (rule 56; tests/interop/diff.sh send_after_rst with
      * delay_send, which otherwise depended on the scheduler's timing);
      * otherwise the sends batch up as delay_send intends. */
-    if (s->flush_queued && s->read_err)
+    if (s->flush_queued && (s->read_err || s->hup_seen || s->shut_wr_done))
         gt__sock_flush_delayed(s);
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
