@@ -86,6 +86,7 @@ else
             [ -x "$t" ] && [ -f "$t" ] || continue
             case $t in *.o|*.d) continue;; esac
             GT_TEST_TIMEOUT=300 run valgrind -q --error-exitcode=99 --leak-check=full \
+                --suppressions=tests/valgrind.supp \
                 --show-possibly-lost=no --errors-for-leak-kinds=definite "$t"
         done
     else
