@@ -306,6 +306,7 @@ static void proc_exit_common(gt__proc *p, int reason)
     gt__lock(&p->plock, GT__LK_PLOCK);
     gt__monitor *mons = p->monitors;
     int n = p->nmonitors;
+    p->monitors_taken = true;
     p->monitors = NULL;
     p->nmonitors = p->cap_monitors = 0;
     gt__unlock(&p->plock);
@@ -411,7 +412,10 @@ int gt_monitor(gt_pid pid)
     if (p) {
         int rc = 0;
         gt__lock(&p->plock, GT__LK_PLOCK);
-        if (!p->exiting && p->nmonitors == p->cap_monitors) {
+        /* Registered until the exit takes the list: a DOWN sent at once
+         * while the exit is under way would arrive before the process has
+         * left the pid table, and a gt_post after it would still succeed. */
+        if (!p->monitors_taken && p->nmonitors == p->cap_monitors) {
             int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
             gt__monitor *m = realloc(p->monitors, (size_t)cap * sizeof *m);
             if (m) {
@@ -421,7 +425,7 @@ int gt_monitor(gt_pid pid)
                 rc = -ENOMEM;
             }
         }
-        if (!p->exiting && rc == 0) {
+        if (!p->monitors_taken && rc == 0) {
             p->monitors[p->nmonitors++] = (gt__monitor){gt__proc_pid(self), down};
             down = NULL;
         }

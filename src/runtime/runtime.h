@@ -78,6 +78,7 @@ struct gt__proc {
     gt__monitor *monitors;
     int nmonitors, cap_monitors;
     bool exiting;
+    bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
     gt_pid *links;              /* linked processes (plock), links.c    */
     int nlinks, cap_links;
