@@ -11,6 +11,7 @@
 #include "../test.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -260,10 +261,16 @@ GT_TEST(i8_06_idmap_delete_waits_for_lookups)
         ASSERT_EQ(pthread_create(&t[i], NULL, race_reader, NULL), 0);
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int n = 0; n < 200000; n++) {
+    /* Two seconds of churn, longer (to 30 s) until the readers have taken
+     * a reference at all: under valgrind the threads run one at a time and
+     * a reader may not be scheduled in the first seconds. */
+    for (int n = 0; n < 2000000; n++) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= 2)
+        long elapsed = (long)(now.tv_sec - t0.tv_sec);
+        if ((elapsed >= 2 && atomic_load(&race_hits) > 0) || elapsed >= 30)
             break;
+        if (n % 1024 == 1023)
+            sched_yield();
         int i = n % RACE_OBJS;
         gt__idmap_del(&race_map, atomic_load(&race_ids[i]));
         atomic_store(&race_objs[i].dead, 1); /* as if freed: a late reference shows */
