@@ -110,38 +110,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(++steps <= n + 1);
     }
 
-    /* the socket layer's framing and http payloads */
-    gt__pkt_opts so = {.packet_size = o.packet_size, .trunc_len = o.line_length,
+    /* the socket layer's framing and http payloads (line_length cuts a
+     * line, buffer bounds the others) */
+    gt__pkt_opts so = {.packet_size = o.packet_size, .line_length = o.line_length,
+                       .buffer = o.line_length,
                        .line_delimiter = o.line_delimiter < 0 ? '\n' : o.line_delimiter,
                        .http_state = data[0] >> 7};
-    size_t need = 0;
-    ssize_t fl = gt__pkt_frame(t, &so, p, n, &need);
-    CHECK(fl <= (ssize_t)n);
+    gt__pkt_span sp;
+    int fr = gt__pkt_frame(t, &so, p, n, NULL, &sp);
+    CHECK(fr != 1 || sp.total <= n);
 
     /* framing resumed over growing prefixes, as a socket does read after
      * read, answers what framing from scratch answers */
     size_t resume = 0;
-    gt__pkt_opts ro = so;
-    ro.resume = &resume;
     for (size_t k = 0; k <= n && k <= 512; k++) {
-        size_t n1 = 0, n2 = 0;
-        ssize_t a = gt__pkt_frame(t, &ro, p, k, &n1);
-        CHECK(a == gt__pkt_frame(t, &so, p, k, &n2) && n1 == n2 && resume <= k);
-        if (a != 0)
-            resume = 0;
+        gt__pkt_span s1, s2;
+        int a = gt__pkt_frame(t, &so, p, k, &resume, &s1);
+        int b = gt__pkt_frame(t, &so, p, k, NULL, &s2);
+        CHECK(a == b && s1.need == s2.need && resume <= k);
+        CHECK(a == 0 || resume == 0);
+        CHECK(a != 1 || (s1.total == s2.total && s1.body == s2.body &&
+                         s1.body_len == s2.body_len));
     }
-    if (fl > 0) {
-        CHECK((size_t)fl >= gt__pkt_header_len(t) + gt__pkt_trailer_len(t, p, (size_t)fl));
+    if (fr == 1) {
+        CHECK(sp.body + sp.body_len <= sp.total);
         if (gt__pkt_is_http(t)) {
             int hs = so.http_state;
-            struct gt_http_packet *hp = gt__http_packet_new(t, p, (size_t)fl, &hs);
+            struct gt_http_packet *hp = gt__http_packet_new(t, p, sp.total, &hs);
             CHECK(hp != NULL);
             char buf[64];
             (void)gt_http_packet_format(hp, buf, sizeof buf);
             free(hp);
         }
-    } else if (fl == 0) {
-        CHECK(need == 0 || need > n);
+    } else if (fr == 0) {
+        CHECK(sp.need == 0 || sp.need > n);
     }
     return 0;
 }

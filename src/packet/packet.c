@@ -84,47 +84,74 @@ int64_t gt__pkt_length(gt_packet_type t, uint64_t max_plen, uint64_t trunc_len, 
     return r == BAD_TYPE ? -1 : r;
 }
 
-ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
-                      size_t *need_out)
+/* What a complete frame of plen bytes delivers: a 1/2/4 header is
+ * stripped, fcgi's padding dropped (Erlang's packet_get_body). */
+static void body_of(gt_packet_type t, const uint8_t *p, size_t plen, gt__pkt_span *sp)
 {
-    size_t need = 0, view = n;
-    /* inet's buffer holds no more than the cut length, and a header must
-     * fit in it (or in packet_size when that is larger): packet.h */
-    bool header = t != GT_PKT_RAW && t != GT_PKT_LINE && !gt__pkt_is_http(t);
-    size_t room = header && o->trunc_len && o->packet_size > o->trunc_len ? o->packet_size
-                                                                         : o->trunc_len;
-    if ((t == GT_PKT_LINE || header) && room && view > room)
-        view = room;
-    int64_t r = measure(t, o->packet_size, o->trunc_len, (uint8_t)o->line_delimiter,
-                        o->http_state, buf, view, o->resume);
-
-    if (r < 0 || (r == 0 && header && room && n >= room))
-        return -EMSGSIZE;
-    if (r > 0 && (uint64_t)r <= n)
-        return (ssize_t)r;
-    need = (size_t)r;
-    if (need_out)
-        *need_out = need;
-    return 0;
+    size_t hl = (t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4) ? (size_t)t : 0;
+    size_t tl = t == GT_PKT_FCGI ? gt__pkt_fcgi_padding(p, plen) : 0;
+    sp->total = plen;
+    sp->body = hl;
+    sp->body_len = plen - hl - tl;
+    sp->need = 0;
 }
 
-size_t gt__pkt_header_len(gt_packet_type t)
+/* raw on a socket: exactly `length` bytes for a recv that names it, else
+ * what is there up to buffer. */
+static int frame_raw(const gt__pkt_opts *o, const uint8_t *buf, size_t n, gt__pkt_span *sp)
 {
-    switch (t) {
-    case GT_PKT_1:
-        return 1;
-    case GT_PKT_2:
-        return 2;
-    case GT_PKT_4:
-        return 4;
-    default:
-        return 0;
+    *sp = (gt__pkt_span){0};
+    if (o->length) {
+        if (n < o->length) {
+            sp->need = o->length;
+            return 0;
+        }
+        n = o->length;
+    } else if (o->buffer && n > o->buffer) {
+        n = o->buffer;
     }
+    if (n == 0)
+        return 0;
+    body_of(GT_PKT_RAW, buf, n, sp);
+    return 1;
 }
 
-size_t gt__pkt_trailer_len(gt_packet_type t, const uint8_t *frame, size_t len)
+int gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
+                  size_t *resume, gt__pkt_span *sp)
 {
-    return t == GT_PKT_FCGI ? gt__pkt_fcgi_padding(frame, len) : 0;
+    if (t == GT_PKT_RAW)
+        return frame_raw(o, buf, n, sp);
+    /* The socket's limits (include/gentcp.h, docs/DEVIATIONS.md): lines
+     * are cut at line_length, and whole lines must not let a peer grow the
+     * input without limit; as in inet, an http line longer than buffer is
+     * an error when packet_size is 0, inet's buffer holds no more than the
+     * cut length, and a header must fit in it (or in packet_size when that
+     * is larger). */
+    bool line = t == GT_PKT_LINE;
+    bool header = !line && !gt__pkt_is_http(t);
+    size_t max_plen = o->packet_size;
+    if (line && !max_plen && !o->line_length)
+        max_plen = GT_LINE_MAX_DEFAULT;
+    size_t cut = line ? o->line_length : o->buffer;
+    size_t room = header && cut && o->packet_size > cut ? o->packet_size : cut;
+    size_t view = (line || header) && room && n > room ? room : n;
+    int64_t r = measure(t, max_plen, cut, (uint8_t)o->line_delimiter, o->http_state, buf, view,
+                        resume);
+
+    *sp = (gt__pkt_span){0};
+    if (r < 0 || (r == 0 && header && room && n >= room)) {
+        if (resume)
+            *resume = 0;
+        return -EMSGSIZE;
+    }
+    if (r > 0 && (uint64_t)r <= n) {
+        if (resume)
+            *resume = 0;
+        body_of(t, buf, (size_t)r, sp);
+        return 1;
+    }
+    sp->need = (size_t)r;
+    return 0;
 }
 
 int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_decode_opts *opts,
@@ -169,11 +196,11 @@ int gt_decode_packet(gt_packet_type t, const void *bytes, size_t len, const gt_d
         return 0;
     }
     size_t plen = (size_t)r;
-    size_t hl = (t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4) ? (size_t)t : 0;
-    size_t tl = t == GT_PKT_FCGI ? gt__pkt_fcgi_padding(p, plen) : 0;
+    gt__pkt_span sp;
+    body_of(t, p, plen, &sp);
     res->status = GT_DECODE_PACKET;
-    res->packet = p + hl;
-    res->packet_len = plen - hl - tl;
+    res->packet = p + sp.body;
+    res->packet_len = sp.body_len;
     res->rest = p + plen;
     res->rest_len = len - plen;
     if (gt__pkt_is_http(t)) {

@@ -2,8 +2,8 @@
  * packet.h -- the internal packet contract the socket layer uses.
  *
  * Two phases, as in OTP's packet_parser: gt__pkt_frame() finds where the
- * first packet ends; gt__pkt_header_len() says what to strip on delivery;
- * gt__http_packet_new() turns one framed http line into a message payload.
+ * first packet and its body lie; gt__http_packet_new() turns one framed
+ * http line into a message payload.
  * Everything is pure over (buf, n): no I/O, no globals, no init function.
  *
  * Inside src/packet the family files share the gt__pkt_* helpers declared
@@ -18,62 +18,69 @@
 
 #include "gentcp.h"
 
+/* A socket's framing options, as the socket holds them: the limits they
+ * imply for each type (the line bound, the cut, the room for a header)
+ * are this layer's rules (gt__pkt_frame). */
 typedef struct gt__pkt_opts {
-    size_t packet_size;   /* 0 = no limit (Erlang semantics per type) */
-    size_t trunc_len;     /* line: max line length before a truncated line
-                             is delivered (Erlang's buffer / line_length);
-                             http: the line limit when packet_size is 0;
-                             the header types: the room for a header
-                             (inet's buffer; packet_size when larger);
-                             0 = none */
+    size_t packet_size;   /* option packet_size; 0 = no limit (but see
+                             line_length) */
+    size_t line_length;   /* line: cut a longer line there (Erlang cuts at
+                             buffer: docs/DEVIATIONS.md); 0 = whole lines,
+                             bounded by packet_size or, when that is 0,
+                             GT_LINE_MAX_DEFAULT */
+    size_t buffer;        /* option buffer: raw, the most one packet holds;
+                             http, the line limit when packet_size is 0;
+                             the header types, the room a header must fit
+                             in (packet_size when larger); 0 = none, as
+                             decode_packet */
+    size_t length;        /* raw only: gen_tcp:recv's Length, exactly that
+                             many bytes; 0 = what is there */
     int line_delimiter;   /* default '\n' (0 is the NUL byte: set it!) */
     int http_state;       /* http/http_bin only: 0 = a start line is
                              expected, 1 = header lines (continuation
                              lines only exist in state 1).  httph/httph_bin
                              are always 1.  Zero-initialising is right for
                              a fresh socket. */
-    size_t *resume;       /* line/http/asn1: where the search for the line
-                             end (or a long asn1 tag's end) may resume, in
-                             and out; NULL = from the start.
-                             The caller keeps it (0 at first) while the
-                             same bytes stay at buf and only more are
-                             added; with any other change (bytes consumed,
-                             another option or http_state) it starts
-                             again from 0.  A partial line that grows by
-                             k bytes then costs O(k), not O(line). */
 } gt__pkt_opts;
 
+/* Where the first packet lies in the bytes framed (gt__pkt_frame). */
+typedef struct gt__pkt_span {
+    size_t total;    /* bytes of the whole frame (header, body, trailer) */
+    size_t body;     /* offset of what is delivered: after a 1/2/4 header;
+                        0 for every other type (they deliver the frame) */
+    size_t body_len; /* bytes delivered: fcgi drops its padding (Erlang's
+                        packet_get_body); an http line is parsed whole
+                        (gt__http_packet_new on total bytes) */
+    size_t need;     /* on 0 returned: the total length if known, else 0 */
+} gt__pkt_span;
+
 /*
- * gt__pkt_frame -- Erlang's packet_get_length.
- *   >0: total byte length of the first complete packet at buf (header
- *       included); it is <= n;
- *    0: more data needed, *need_out = the total length if known, else 0;
+ * gt__pkt_frame -- Erlang's packet_get_length and packet_get_body in one
+ * call, as a socket frames:
+ *    1: a complete packet is at buf, *sp says where (total <= n);
+ *    0: more data needed, sp->need set;
  *   <0: -EMSGSIZE for an oversize packet or an invalid header (as Erlang's
  *       packet_get_length < 0: wrong cdr magic, fcgi version, tpkt version,
  *       asn1 length of more than 4 bytes, anything over 2^31-1 bytes).
- * need_out may be NULL.  Linear in n (in the bytes after *o->resume for
- * line and http).  GT_PKT_RAW frames all n bytes (and asks for more when n
- * is 0).
+ *
+ * *resume (line/http/asn1; may be NULL = from the start) is where the
+ * search for the line end (or a long asn1 tag's end) resumes, in and out.
+ * The caller keeps it (0 at first) while the same bytes stay at buf and
+ * only more are added; with any other change (bytes consumed, another
+ * option or http_state) it starts again from 0.  A partial line that grows
+ * by k bytes then costs O(k), not O(line).  It is 0 after a packet or an
+ * error.
  *
  * A socket is not decode_packet on line: inet holds at most `buffer` bytes,
- * so with a cut length (trunc_len) only that many bytes are looked at and
- * a long line is cut before packet_size can see its end (rule 83: cut 5,
- * packet_size 10, "0123456789ABC\n" -> "01234", "56789", "ABC\n").  For
- * the same reason a header type whose length is still unknown when
- * max(trunc_len, packet_size) bytes are there is -EMSGSIZE, even if more
+ * so with a cut length only that many bytes are looked at and a long line
+ * is cut before packet_size can see its end (rule 83: cut 5, packet_size
+ * 10, "0123456789ABC\n" -> "01234", "56789", "ABC\n").  For the same
+ * reason a header type whose length is still unknown when
+ * max(buffer, packet_size) bytes are there is -EMSGSIZE, even if more
  * bytes would complete the header (inet: asn1 tag of 10 bytes, buffer 10).
  */
-ssize_t gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf,
-                      size_t n, size_t *need_out);
-
-/* Bytes of header stripped on delivery: 1/2/4 for packet 1/2/4; 0 for
- * everything else (sunrm/asn1/cdr/fcgi/tpkt deliver the whole frame). */
-size_t gt__pkt_header_len(gt_packet_type t);
-
-/* Bytes to drop from the END of a framed packet on delivery: fcgi drops its
- * padding (Erlang's packet_get_body); 0 for every other type.  frame/len is
- * a complete frame as gt__pkt_frame measured it. */
-size_t gt__pkt_trailer_len(gt_packet_type t, const uint8_t *frame, size_t len);
+int gt__pkt_frame(gt_packet_type t, const gt__pkt_opts *o, const uint8_t *buf, size_t n,
+                  size_t *resume, gt__pkt_span *sp);
 
 /*
  * gt__http_packet_new -- parses one framed http line (len bytes as
@@ -118,12 +125,12 @@ size_t gt__pkt_fcgi_padding(const uint8_t *frame, size_t len);
 int gt__pkt_tpkt_hdr(const uint8_t *p, size_t n, uint64_t *hlen, uint64_t *plen);
 
 /* pkt_line.c: >0 line length (or trunc_len), 0 more, -1 invalid.  resume
- * as gt__pkt_opts.resume (may be NULL). */
+ * as gt__pkt_frame's (may be NULL). */
 int64_t gt__pkt_line_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
                          uint8_t delim, size_t *resume);
 
 /* pkt_http.c: framing of one http line; state as gt__pkt_opts.http_state,
- * resume as gt__pkt_opts.resume (may be NULL).  >0 line length, 0 more,
+ * resume as gt__pkt_frame's (may be NULL).  >0 line length, 0 more,
  * -1 invalid. */
 int64_t gt__pkt_http_len(const uint8_t *p, size_t n, uint64_t max_plen, uint64_t trunc_len,
                          int state, size_t *resume);

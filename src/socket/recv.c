@@ -88,49 +88,29 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
     return n;
 }
 
-/* The bound of a {packet,line} line (delimiter included) when packet_size
- * is 0: whole lines must not let a peer grow the input without limit
- * (include/gentcp.h, docs/DEVIATIONS.md).  With line_length the cut bounds
- * the buffer instead. */
-static size_t line_bound(const gt__sock *s)
-{
-    if (s->o.packet_size)
-        return (size_t)s->o.packet_size;
-    return s->o.line_length ? 0 : GT_LINE_MAX_DEFAULT;
-}
-
-static gt__pkt_opts pkt_opts(const gt__sock *s)
-{
-    /* Lines are cut at line_length (0: never; Erlang cuts at buffer, see
-     * docs/DEVIATIONS.md); as in inet, an http line longer than buffer is
-     * an error when packet_size is 0, and a packet header must fit in
-     * buffer or packet_size (packet.h). */
-    bool line = s->o.packet == GT_PKT_LINE;
-    gt__pkt_opts o = {
-        .packet_size = line ? line_bound(s) : (size_t)s->o.packet_size,
-        .trunc_len = line ? (size_t)s->o.line_length : (size_t)s->o.buffer,
-        .line_delimiter = (uint8_t)s->o.line_delimiter, /* inet: the low byte */
-        .http_state = s->http_state,
-    };
-    return o;
-}
-
 /* gt__pkt_frame for the socket: (buf, n) is the socket's input or the tail
  * of the scheduler's scratch buffer that will become it.  Line and http
  * framing resume their search for the line end where the last call on the
  * same head left it (s->in_scanned), so a long line that arrives in many
  * small reads costs linear, not quadratic, CPU (s->scan_bytes counts
- * the bytes searched, for the tests that check it). */
-static ssize_t frame(gt__sock *s, const uint8_t *buf, size_t n, size_t *need)
+ * the bytes searched, for the tests that check it).  length: as in
+ * take_packet. */
+static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__pkt_span *sp)
 {
     gt_packet_type t = (gt_packet_type)s->o.packet;
     size_t resume = buf == gt__buf_head(&s->in) && s->in_scanned <= n ? s->in_scanned : 0;
-    gt__pkt_opts o = pkt_opts(s);
-    o.resume = &resume;
+    gt__pkt_opts o = {
+        .packet_size = (size_t)s->o.packet_size,
+        .line_length = (size_t)s->o.line_length,
+        .buffer = (size_t)s->o.buffer,
+        .length = length,
+        .line_delimiter = (uint8_t)s->o.line_delimiter, /* inet: the low byte */
+        .http_state = s->http_state,
+    };
     if (t == GT_PKT_LINE || gt__pkt_is_http(t))
         s->scan_bytes += n - resume;
-    ssize_t r = gt__pkt_frame(t, &o, buf, n, need);
-    s->in_scanned = r == 0 ? resume : 0;
+    int r = gt__pkt_frame(t, &o, buf, n, &resume, sp);
+    s->in_scanned = resume;
     return r;
 }
 
@@ -145,46 +125,32 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     if (n == 0)
         return 0;
     gt_packet_type t = (gt_packet_type)s->o.packet;
-    size_t total, start = 0, end;
-    if (t == GT_PKT_RAW) {
-        if (length) {
-            if (n < length) {
-                *need = length;
-                return 0;
-            }
-            total = length;
-        } else {
-            total = n < (size_t)s->o.buffer ? n : (size_t)s->o.buffer;
-        }
-        end = total;
-    } else {
-        ssize_t r = frame(s, buf, n, need);
-        if (r <= 0)
-            return r;
-        total = (size_t)r;
-        start = gt__pkt_header_len(t);
-        end = total - gt__pkt_trailer_len(t, buf, total);
+    gt__pkt_span sp;
+    int r = frame(s, buf, n, length, &sp);
+    if (r <= 0) {
+        *need = sp.need;
+        return r;
     }
     gt_msg *m;
     if (gt__pkt_is_http(t)) {
         m = gt__msg_new(GT_MSG_HTTP, 0);
         if (m) {
-            m->http = gt__http_packet_new(t, buf, total, &s->http_state);
+            m->http = gt__http_packet_new(t, buf, sp.total, &s->http_state);
             if (!m->http) {
                 gt_msg_free(m);
                 m = NULL;
             }
         }
     } else {
-        m = gt__msg_new(GT_MSG_TCP, end - start);
+        m = gt__msg_new(GT_MSG_TCP, sp.body_len);
         if (m)
-            memcpy(m->data, buf + start, end - start);
+            memcpy(m->data, buf + sp.body, sp.body_len);
     }
     if (!m)
         return -ENOMEM;
     m->sock = (gt_socket){s->id};
     *out = m;
-    return (ssize_t)total;
+    return (ssize_t)sp.total;
 }
 
 /* What the end of input found by a read reports: econnreset for a reset
@@ -384,10 +350,10 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
  * needs (a process activating its socket has no scratch buffer). */
 static int fill_for_frame(gt__sock *s)
 {
-    size_t need = 0;
-    if (s->o.packet != GT_PKT_RAW && in_avail(s))
-        frame(s, gt__buf_head(&s->in), in_avail(s), &need);
-    ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
+    gt__pkt_span sp = {0};
+    if (in_avail(s))
+        frame(s, gt__buf_head(&s->in), in_avail(s), 0, &sp);
+    ssize_t n = gt__sock_fill(s, sp.need > in_avail(s) ? sp.need - in_avail(s) : 0);
     return n < 0 ? (int)n : 0;
 }
 

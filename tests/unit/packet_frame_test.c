@@ -8,10 +8,34 @@
 #include "packet/packet.h"
 #include "../test.h"
 
+#define ASSERT_S(a, b) ASSERT_MEM(a, strlen(a), b, strlen(b))
+
+/* gt__pkt_frame as a length: the frame's total, 0 (*need set) or the error. */
+static ssize_t fr(gt_packet_type t, const gt__pkt_opts *o, const char *b, size_t n,
+                  size_t *resume, size_t *need)
+{
+    gt__pkt_span sp;
+    int r = gt__pkt_frame(t, o, (const uint8_t *)b, n, resume, &sp);
+    *need = sp.need;
+    return r == 1 ? (ssize_t)sp.total : r;
+}
+
 static ssize_t frame(gt_packet_type t, const char *b, size_t n, size_t ps, size_t *need)
 {
     gt__pkt_opts o = {.packet_size = ps, .line_delimiter = '\n'};
-    return gt__pkt_frame(t, &o, (const uint8_t *)b, n, need);
+    return fr(t, &o, b, n, NULL, need);
+}
+
+/* The body gt__pkt_frame finds in a complete frame, as "offset/length". */
+static const char *body(gt_packet_type t, const char *b, size_t n)
+{
+    static char out[64];
+    gt__pkt_opts o = {.line_delimiter = '\n'};
+    gt__pkt_span sp;
+    if (gt__pkt_frame(t, &o, (const uint8_t *)b, n, NULL, &sp) != 1)
+        return "none";
+    snprintf(out, sizeof out, "%zu/%zu", sp.body, sp.body_len);
+    return out;
 }
 
 /* The ~w text of decode_packet(t, b, opts). */
@@ -25,8 +49,6 @@ static const char *dec(gt_packet_type t, const char *b, size_t n, const gt_decod
     return buf;
 }
 
-#define ASSERT_S(a, b) ASSERT_MEM(a, strlen(a), b, strlen(b))
-
 GT_TEST(frame_len_prefixes)
 {
     size_t need = 99;
@@ -38,8 +60,9 @@ GT_TEST(frame_len_prefixes)
     ASSERT_EQ(frame(GT_PKT_1, "\0", 1, 0, &need), 1);
     ASSERT_EQ(frame(GT_PKT_2, "\0\5abcde", 7, 4, &need), -EMSGSIZE);
     ASSERT_EQ(frame(GT_PKT_4, "\x7f\xff\xff\xfc", 4, 0, &need), -EMSGSIZE);
-    ASSERT_EQ(gt__pkt_header_len(GT_PKT_4), 4);
-    ASSERT_EQ(gt__pkt_header_len(GT_PKT_SUNRM), 0);
+    ASSERT_S(body(GT_PKT_4, "\0\0\0\2ab", 6), "4/2");
+    ASSERT_S(body(GT_PKT_1, "\0", 1), "1/0");
+    ASSERT_S(body(GT_PKT_SUNRM, "\x80\0\0\3abc", 7), "0/7");
 }
 
 GT_TEST(frame_whole_frame_types)
@@ -51,7 +74,7 @@ GT_TEST(frame_whole_frame_types)
     ASSERT_EQ(frame(GT_PKT_CDR, "GIOP\1\0\1\0\2\0\0\0ab", 14, 0, &need), 14);
     ASSERT_EQ(frame(GT_PKT_CDR, "GIOX\1\0\1\0\2\0\0\0ab", 14, 0, &need), -EMSGSIZE);
     ASSERT_EQ(frame(GT_PKT_FCGI, "\1\1\0\1\0\3\2\0abcxy", 13, 0, &need), 13);
-    ASSERT_EQ(gt__pkt_trailer_len(GT_PKT_FCGI, (const uint8_t *)"\1\1\0\1\0\3\2\0abcxy", 13), 2);
+    ASSERT_S(body(GT_PKT_FCGI, "\1\1\0\1\0\3\2\0abcxy", 13), "0/11");
     ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x80", 2, 0, &need), 2);
     ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x82\0\2ab", 6, 0, &need), 6);
     ASSERT_EQ(frame(GT_PKT_ASN1, "\x30\x85\1\1\1\1\1", 7, 0, &need), -EMSGSIZE);
@@ -60,14 +83,14 @@ GT_TEST(frame_whole_frame_types)
 
 GT_TEST(frame_line_truncation)
 {
-    gt__pkt_opts o = {.trunc_len = 10, .line_delimiter = '\n'};
+    gt__pkt_opts o = {.line_length = 10, .line_delimiter = '\n'};
     size_t need;
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"0123456789ABC", 13, &need), 10);
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"01\n", 3, &need), 3);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, "0123456789ABC", 13, NULL, &need), 10);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, "01\n", 3, NULL, &need), 3);
     o.line_delimiter = ';';
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"a;b\n", 4, &need), 2);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, "a;b\n", 4, NULL, &need), 2);
     o = (gt__pkt_opts){.packet_size = 3, .line_delimiter = '\n'};
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)"abcd", 4, &need), -EMSGSIZE);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, "abcd", 4, NULL, &need), -EMSGSIZE);
 }
 
 GT_TEST(decode_text_matches_erlang)
@@ -134,13 +157,13 @@ GT_TEST(long_line_is_linear)
  * decode_packet sees the whole binary and says invalid. */
 GT_TEST(i7_02_frame_line_cut_before_packet_size)
 {
-    gt__pkt_opts o = {.packet_size = 10, .trunc_len = 5, .line_delimiter = '\n'};
+    gt__pkt_opts o = {.packet_size = 10, .line_length = 5, .line_delimiter = '\n'};
     size_t need;
     const char *l = "0123456789ABC\n";
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)l, 14, &need), 5);
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)l + 10, 4, &need), 4);
-    o.trunc_len = 20;
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_LINE, &o, (const uint8_t *)l, 14, &need), -EMSGSIZE);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, 14, NULL, &need), 5);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l + 10, 4, NULL, &need), 4);
+    o.line_length = 20;
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, 14, NULL, &need), -EMSGSIZE);
     gt_decode_opts d = {.packet_size = 10, .line_length = 5, .line_delimiter = -1};
     ASSERT_S(dec(GT_PKT_LINE, l, 14, &d), "{error,invalid}");
 }
@@ -152,20 +175,18 @@ GT_TEST(i7_02_frame_line_cut_before_packet_size)
 static void resume_matches(gt_packet_type t, const char *s, size_t ps, size_t tl, int state)
 {
     size_t n = strlen(s), resume = 0, need1, need2;
-    gt__pkt_opts with = {.packet_size = ps, .trunc_len = tl, .line_delimiter = '\n',
-                         .http_state = state, .resume = &resume};
-    gt__pkt_opts fresh = with;
-    fresh.resume = NULL;
+    /* tl: the cut of a line, the buffer of the other types */
+    gt__pkt_opts o = {.packet_size = ps, .line_length = tl, .buffer = tl,
+                      .line_delimiter = '\n', .http_state = state};
     for (size_t k = 0; k <= n; k++) {
-        need1 = need2 = 7;
-        ssize_t a = gt__pkt_frame(t, &with, (const uint8_t *)s, k, &need1);
-        ssize_t b = gt__pkt_frame(t, &fresh, (const uint8_t *)s, k, &need2);
+        ssize_t a = fr(t, &o, s, k, &resume, &need1);
+        ssize_t b = fr(t, &o, s, k, NULL, &need2);
         if (a != b || need1 != need2)
             gt_test_fail(__FILE__, __LINE__, "type %d \"%s\" at %zu: %zd/%zu with resume, %zd/%zu "
                          "fresh", (int)t, s, k, a, need1, b, need2);
         ASSERT(resume <= k);
         if (a != 0)
-            resume = 0; /* the caller consumes the packet or stops */
+            ASSERT_EQ(resume, 0); /* the caller consumes the packet or stops */
     }
 }
 
@@ -192,18 +213,18 @@ GT_TEST(i7_12_frame_header_must_fit_buffer)
 {
     const char *p = "\x1f\x81\x81\x81\x81\x81\x81\x81\x81\x01\x02" "ab";
     size_t need;
-    gt__pkt_opts o = {.trunc_len = 10};
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), -EMSGSIZE);
-    o.trunc_len = 11;
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), 13);
-    o = (gt__pkt_opts){.trunc_len = 5, .packet_size = 100};
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), 13);
+    gt__pkt_opts o = {.buffer = 10};
+    ASSERT_EQ(fr(GT_PKT_ASN1, &o, p, 13, NULL, &need), -EMSGSIZE);
+    o.buffer = 11;
+    ASSERT_EQ(fr(GT_PKT_ASN1, &o, p, 13, NULL, &need), 13);
+    o = (gt__pkt_opts){.buffer = 5, .packet_size = 100};
+    ASSERT_EQ(fr(GT_PKT_ASN1, &o, p, 13, NULL, &need), 13);
     o.packet_size = 8;
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 13, &need), -EMSGSIZE);
-    o = (gt__pkt_opts){.trunc_len = 1};
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_2, &o, (const uint8_t *)"\0\2ab", 4, &need), -EMSGSIZE);
-    o.trunc_len = 0; /* not a socket: decode_packet's answer */
-    ASSERT_EQ(gt__pkt_frame(GT_PKT_ASN1, &o, (const uint8_t *)p, 9, &need), 0);
+    ASSERT_EQ(fr(GT_PKT_ASN1, &o, p, 13, NULL, &need), -EMSGSIZE);
+    o = (gt__pkt_opts){.buffer = 1};
+    ASSERT_EQ(fr(GT_PKT_2, &o, "\0\2ab", 4, NULL, &need), -EMSGSIZE);
+    o.buffer = 0; /* not a socket: decode_packet's answer */
+    ASSERT_EQ(fr(GT_PKT_ASN1, &o, p, 9, NULL, &need), 0);
 }
 
 GT_TEST(i7_13_frame_resume_asn1_long_tag)
@@ -212,4 +233,36 @@ GT_TEST(i7_13_frame_resume_asn1_long_tag)
     resume_matches(GT_PKT_ASN1, "\x1f\x81\x81\x81\x81\x81\x01\x02" "ab", 0, 6, 0);
     resume_matches(GT_PKT_ASN1, "\x3f\x81\x01\x82\x01\x01" "ab", 0, 0, 0);
     resume_matches(GT_PKT_ASN1, "\x30\x03" "abc", 0, 0, 0);
+}
+
+/* i8_04: one call frames a socket's packet with its limits: raw gives what
+ * is there up to buffer, or exactly a recv's length; whole lines are
+ * bounded by GT_LINE_MAX_DEFAULT when packet_size is 0 (line_length lifts
+ * the bound: the cut bounds the input instead). */
+GT_TEST(i8_04_frame_socket_limits)
+{
+    size_t need;
+    gt__pkt_opts o = {.buffer = 3};
+    ASSERT_EQ(fr(GT_PKT_RAW, &o, "abcde", 5, NULL, &need), 3);
+    ASSERT_EQ(fr(GT_PKT_RAW, &o, "", 0, NULL, &need), 0);
+    o.length = 4;
+    ASSERT_EQ(fr(GT_PKT_RAW, &o, "abc", 3, NULL, &need), 0);
+    ASSERT_EQ(need, 4);
+    ASSERT_EQ(fr(GT_PKT_RAW, &o, "abcde", 5, NULL, &need), 4);
+
+    size_t big = GT_LINE_MAX_DEFAULT + 1;
+    char *l = malloc(big);
+    ASSERT(l != NULL);
+    memset(l, 'x', big);
+    o = (gt__pkt_opts){.line_delimiter = '\n'};
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, big - 1, NULL, &need), 0);
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, big, NULL, &need), -EMSGSIZE);
+    l[big - 2] = '\n'; /* a line of exactly the bound */
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, big, NULL, &need), (ssize_t)big - 1);
+    o.packet_size = big + 10;
+    l[big - 2] = 'x';
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, big, NULL, &need), 0);
+    o = (gt__pkt_opts){.line_length = 8, .line_delimiter = '\n'};
+    ASSERT_EQ(fr(GT_PKT_LINE, &o, l, big, NULL, &need), 8);
+    free(l);
 }
