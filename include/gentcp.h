@@ -68,7 +68,7 @@ extern "C" {
  * for the SONAME, gentcp.pc and the CMake package).  The SONAME carries the
  * major number. */
 #define GT_VERSION_MAJOR 0
-#define GT_VERSION_MINOR 1
+#define GT_VERSION_MINOR 2
 #define GT_VERSION_PATCH 0
 #define GT__VSTR_(x) #x
 #define GT__VSTR(x) GT__VSTR_(x)
