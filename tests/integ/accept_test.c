@@ -3,6 +3,7 @@
  * (rules 64-73), IPv4 and IPv6 loopback, [inet].
  */
 #include "helpers.h"
+#include "h_sock.h"
 
 static struct sockaddr_storage name_of(gt_socket s, bool peer, int want_rc)
 {
@@ -115,7 +116,7 @@ GT_TEST(r66_accept_timeouts)
     ASSERT_ERR(gt_accept(l, 100, &a), GT_ETIMEOUT);
     ASSERT_ERR(gt_accept(l, -7, &a), GT_ETIMEOUT); /* gentcp.h: negative = 0 */
     gt_socket c = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE));
-    h_msleep(H_SETTLE);
+    h_wait_acceptable(l);
     ASSERT_OK(gt_accept(l, 0, &a));
     h_send(c, "hi");
     ASSERT_RECV(a, 0, H_WAIT, "hi");
@@ -160,9 +161,10 @@ static void acceptor_fn(void *arg)
 
 static gt_pid start_acceptor(struct acceptor *ac)
 {
+    int before = h_sock_acceptors(ac->l);
     gt_pid pid = h_spawn(acceptor_fn, ac);
     h_wait_int(H_TAG_GO, H_WAIT);
-    h_msleep(H_SETTLE); /* its accept is now pending */
+    H_WAIT_UNTIL(h_sock_acceptors(ac->l) > before); /* its accept is pending */
     return pid;
 }
 

@@ -5,6 +5,7 @@
  * picked by socket with gt_receive_match.
  */
 #include "helpers.h"
+#include "h_sock.h"
 
 /* r13: {active,true} delivers every packet as {tcp,S,D}, then {tcp_closed,S}. */
 GT_TEST(r13_active_true_data_then_closed)
@@ -184,7 +185,7 @@ GT_TEST(r17_active_n_passive_after_last_data_packet2)
     h_send(p, "a");
     h_send(p, "b");
     h_send(p, "c");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 9);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(2))));
     EXPECT_TCP(s, "a");
     EXPECT_TCP(s, "b");
@@ -228,7 +229,7 @@ GT_TEST(r19_buffered_raw_coalesced_on_activation)
     h_send(p, "x");
     h_send(p, "y");
     h_send(p, "z");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 3);
     EXPECT_NO_MSG(s, 20);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
     EXPECT_TCP(s, "xyz");
@@ -241,7 +242,7 @@ GT_TEST(r19_mailbox_kept_when_going_passive)
     gt_socket p, s;
     h_pair(GT_OPTS(GT_ACTIVE_TRUE), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     h_send(p, "m1");
-    h_msleep(100);
+    h_wait_mbox(1);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_FALSE)));
     h_send(p, "m2");
     EXPECT_TCP(s, "m1");
@@ -273,7 +274,7 @@ GT_TEST(r21_activate_after_peer_close_sends_closed)
     gt_socket p, s;
     h_ppair(&p, &s);
     ASSERT_OK(gt_close(p));
-    h_msleep(H_SETTLE);
+    h_wait_peer_end(s);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
     EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
     EXPECT_NO_MSG(s, 50);

@@ -5,6 +5,7 @@
  * made as in §11: P sets {linger,{true,0}} and closes.
  */
 #include "helpers.h"
+#include "h_sock.h"
 
 static void rst(gt_socket p)
 {
@@ -58,7 +59,7 @@ GT_TEST(r42_own_close_no_message_data_kept)
     gt_socket p, s;
     h_pair(GT_OPTS(GT_ACTIVE_TRUE), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     h_send(p, "m");
-    h_msleep(100);
+    h_wait_mbox(1);
     ASSERT_OK(gt_close(s));
     EXPECT_TCP(s, "m");
     EXPECT_NO_MSG(s, 100);
@@ -74,7 +75,7 @@ static void close_drops_tcp_closed(bool exit_on_close)
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(exit_on_close)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     h_send(p, "x");
     ASSERT_OK(gt_close(p));
-    h_msleep(100);
+    h_wait_mbox(2); /* x, tcp_closed */
     ASSERT_OK(gt_post(gt_self(), 7, NULL, 0));
     ASSERT_OK(gt_close(s));
     EXPECT_TCP(s, "x");
@@ -112,7 +113,7 @@ GT_TEST(i7_04_close_by_non_owner_leaves_owner_message)
     gt_socket p, s;
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     ASSERT_OK(gt_close(p));
-    h_msleep(100);
+    h_wait_mbox(1); /* tcp_closed */
     struct closer c = {gt_self(), s};
     h_spawn(closer_fn, &c);
     h_wait_int(H_TAG_DONE, H_WAIT);
@@ -167,7 +168,7 @@ GT_TEST(r45_pending_recv_closed_by_close)
     struct recv_job j = {gt_self(), s};
     h_spawn(recv_job_fn, &j);
     h_wait_int(H_TAG_GO, H_WAIT);
-    h_msleep(H_SETTLE);
+    H_WAIT_UNTIL(h_sock_recv_pending(s));
     ASSERT_OK(gt_close(s));
     ASSERT_ERR(h_wait_int(H_TAG_DONE, H_WAIT), GT_ECLOSED);
 }
@@ -182,7 +183,7 @@ GT_TEST(r45_pending_recv_closed_by_owner_death)
     struct recv_job j = {gt_self(), s};
     h_spawn(recv_job_fn, &j);
     h_wait_int(H_TAG_GO, H_WAIT);
-    h_msleep(H_SETTLE);
+    H_WAIT_UNTIL(h_sock_recv_pending(s));
     h_post_int(owner, H_TAG_GO, 0);
     ASSERT_ERR(h_wait_int(H_TAG_DONE, H_WAIT), GT_ECLOSED);
     ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
@@ -235,7 +236,7 @@ GT_TEST(r48_exit_on_close_false_passive)
     gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false)), &fd);
     h_raw_send(fd, "hi");
     ASSERT(shutdown(fd, SHUT_WR) == 0);
-    h_msleep(H_SETTLE);
+    h_wait_peer_end(s);
     ASSERT_RECV(s, 0, H_WAIT, "hi");
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
@@ -394,7 +395,7 @@ GT_TEST(r56_delay_send_after_shutdown_write)
     h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_DELAY_SEND(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
     ASSERT_OK(gt_send(s, "x", 1));
-    h_msleep(H_SETTLE);
+    H_WAIT_UNTIL(!h_sock_flush_queued(s)); /* x's flush failed on its own */
     ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
     ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
     ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED); /* nothing of x, y or z */
@@ -505,9 +506,9 @@ GT_TEST(r53_peer_rst_passive)
     gt_socket p, s;
     h_ppair(&p, &s);
     h_send(p, "data");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 4);
     rst(p);
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_RECV(s, 0, H_WAIT, "data");
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
@@ -521,9 +522,9 @@ GT_TEST(r53_peer_rst_passive_send_first)
     gt_socket p, s;
     h_ppair(&p, &s);
     h_send(p, "data");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 4);
     rst(p);
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_RECV(s, 0, H_WAIT, "data");
     ASSERT_ERR(gt_send(s, "x", 1), GT_ECLOSED);
     ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
@@ -537,9 +538,9 @@ GT_TEST(r53_raw_peer_rst_passive)
     int fd;
     gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE), &fd);
     h_raw_send(fd, "data");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 4);
     h_raw_rst(fd);
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_RECV(s, 0, H_WAIT, "data");
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
@@ -554,9 +555,9 @@ GT_TEST(r54_show_econnreset_passive)
            &p, &s);
     ASSERT_OPT(s, GT_OPT_SHOW_ECONNRESET, 1);
     h_send(p, "data");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 4);
     rst(p);
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_RECV(s, 0, H_WAIT, "data");
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
@@ -600,7 +601,7 @@ GT_TEST(r21_activate_after_rst_reports_econnreset)
     h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL,
            &p, &s);
     rst(p);
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
     EXPECT_TCP_ERROR(s, -ECONNRESET);
     EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
@@ -614,9 +615,9 @@ GT_TEST(r55_rst_found_by_send)
     gt_socket p, s;
     h_ppair(&p, &s);
     ASSERT_OK(gt_close(p));
-    h_msleep(H_SETTLE);
+    h_wait_peer_end(s);
     ASSERT_OK(gt_send(s, "x", 1)); /* the peer answers with RST */
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
     ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
@@ -632,9 +633,9 @@ GT_TEST(r55_rst_found_by_send_show_econnreset)
     h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE), NULL,
            &p, &s);
     ASSERT_OK(gt_close(p));
-    h_msleep(H_SETTLE);
+    h_wait_peer_end(s);
     ASSERT_OK(gt_send(s, "x", 1));
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     ASSERT_ERR(gt_send(s, "y", 1), -ECONNRESET);
     ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ECONNRESET);
@@ -657,12 +658,19 @@ static gt_socket rst_pair(gt_opt active, const char *data)
     gt_socket p, s;
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true), active),
            GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
+    bool passive = active.v.i == GT_ACTIVE_FALSE_V;
     if (data) {
         h_send(p, data);
-        h_msleep(H_SETTLE);
+        if (passive)
+            h_wait_inq(s, strlen(data));
+        else
+            h_wait_mbox(1);
     }
     rst(p);
-    h_msleep(100);
+    if (passive)
+        h_wait_reset(s);
+    else
+        h_wait_mbox(data ? 3 : 2); /* [data,] tcp_error, tcp_closed */
     return s;
 }
 
@@ -779,7 +787,7 @@ GT_TEST(i7_05_rst_without_show_econnreset)
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_ACTIVE_FALSE), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p,
            &s);
     rst(p);
-    h_msleep(100);
+    h_wait_reset(s);
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_SEND_ERR(s, GT_ECLOSED);
     ASSERT_SEND_ERR(s, GT_ECLOSED);

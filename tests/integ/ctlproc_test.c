@@ -2,6 +2,7 @@
  * ctlproc_test.c -- docs/spec/semantics.md §6, controlling_process (rules 58-63), [inet].
  */
 #include "helpers.h"
+#include "h_sock.h"
 
 #include <stdatomic.h>
 
@@ -140,10 +141,10 @@ GT_TEST(r61_moves_tcp_in_order_passive_stays)
     h_ppair(&p, &s);
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(1))));
     h_send(p, "a");
-    h_msleep(H_SETTLE);
+    h_wait_mbox(2); /* a, tcp_passive */
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
     h_send(p, "b");
-    h_msleep(H_SETTLE);
+    h_wait_mbox(3);
     struct collector c = {.parent = gt_self(), .sock = s};
     gt_pid np = h_spawn(collector_fn, &c);
     ASSERT_OK(gt_controlling_process(s, np));
@@ -171,10 +172,10 @@ GT_TEST(r61_tcp_error_stays_r62_owner_kept)
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true)), GT_OPTS(GT_ACTIVE_FALSE),
            NULL, &p, &s);
     h_send(p, "x");
-    h_msleep(H_SETTLE);
+    h_wait_mbox(1);
     ASSERT_OK(gt_setopts(p, GT_OPTS(GT_LINGER(1, 0))));
     ASSERT_OK(gt_close(p));
-    h_msleep(H_SETTLE);
+    h_wait_mbox(3); /* x, tcp_error, tcp_closed */
     struct collector c = {.parent = gt_self(), .sock = s};
     gt_pid np = h_spawn(collector_fn, &c);
     ASSERT_OK(gt_controlling_process(s, np));
@@ -198,7 +199,7 @@ GT_TEST(r62_closed_socket_messages_stay)
     h_pair(GT_NOOPTS, GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     h_send(p, "x");
     ASSERT_OK(gt_close(p));
-    h_msleep(100);
+    h_wait_mbox(2); /* x, tcp_closed */
     struct collector c = {.parent = gt_self(), .sock = s};
     gt_pid np = h_spawn(collector_fn, &c);
     ASSERT_ERR(gt_controlling_process(s, np), GT_ECLOSED);
@@ -222,7 +223,7 @@ GT_TEST(i7_03_tcp_closed_moved_socket_stays_passive)
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p, &s);
     h_send(p, "x");
     ASSERT_OK(gt_close(p));
-    h_msleep(100);
+    h_wait_mbox(2); /* x, tcp_closed */
     struct collector c = {.parent = gt_self(), .sock = s};
     gt_pid np = h_spawn(collector_fn, &c);
     ASSERT_OK(gt_controlling_process(s, np));
@@ -252,7 +253,7 @@ GT_TEST(i7_03_tcp_closed_moved_active_n_no_passive_msg)
     h_pair(GT_OPTS(GT_EXIT_ON_CLOSE(false), GT_ACTIVE_N(5)), GT_OPTS(GT_ACTIVE_FALSE), NULL, &p,
            &s);
     ASSERT_OK(gt_close(p));
-    h_msleep(100);
+    h_wait_mbox(1); /* tcp_closed */
     struct collector c = {.parent = gt_self(), .sock = s};
     gt_pid np = h_spawn(collector_fn, &c);
     ASSERT_OK(gt_controlling_process(s, np));
@@ -278,7 +279,7 @@ GT_TEST(i7_03_dead_target_leaves_socket_passive)
     h_send(p, "x");
     EXPECT_TCP(s, "x");
     h_send(p, "y");
-    h_msleep(100);
+    h_wait_mbox(1);
     gt_pid dead = h_spawn(noop_fn, NULL);
     h_wait_dead(dead);
     ASSERT_ERR(gt_controlling_process(s, dead), GT_EBADARG);

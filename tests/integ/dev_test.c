@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "h_sock.h"
 
 
 static gt_msg *next_msg(gt_socket s)
@@ -114,9 +115,9 @@ GT_TEST(dev3_failed_send_keeps_unread_data)
     gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &fd);
     h_raw_write(fd, "last words", 10);
     close(fd); /* FIN; our next send draws an RST */
-    usleep(50 * 1000);
+    h_wait_peer_end(s);
     ASSERT_OK(gt_send(s, "x", 1));
-    usleep(50 * 1000);
+    h_wait_reset(s);
     ASSERT_ERR(gt_send(s, "y", 1), GT_ECLOSED);
     ASSERT_ERR(gt_send(s, "z", 1), -ENOTCONN);
     /* Linux keeps received data after an RST until it is read. */
@@ -148,9 +149,10 @@ GT_TEST(dev_queued_output_survives_owner_exit)
     ASSERT_OK(gt_listen(0, GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &l));
     int port;
     ASSERT_OK(gt_port(l, &port));
-    ASSERT_OK(gt_spawn(send_and_exit, &port, NULL, NULL));
+    gt_pid sender;
+    ASSERT_OK(gt_spawn(send_and_exit, &port, NULL, &sender));
     ASSERT_OK(gt_accept(l, 3000, &a));
-    usleep(100 * 1000); /* let the sender exit with its queue full */
+    h_wait_dead(sender); /* it exits with its queue full */
     size_t got = 0;
     uint8_t last = 0;
     gt_msg *m;

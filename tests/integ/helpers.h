@@ -526,4 +526,30 @@ static inline void h_msleep(int ms)
     }
 }
 
+/* Waits for a condition, not for time: polls cond (an expression) every
+ * millisecond until it holds; the test fails, naming it, when it still does
+ * not after H_WAIT ms.  The box is loaded: a fixed pause can be too short,
+ * and is always too long. */
+#define H_WAIT_UNTIL(cond)                                                     \
+    do {                                                                       \
+        int64_t h_end_ = h_now_ms() + H_WAIT;                                  \
+        while (!(cond)) {                                                      \
+            if (h_now_ms() > h_end_)                                           \
+                gt_test_fail(__FILE__, __LINE__, "not within %d ms: %s", H_WAIT, \
+                             #cond);                                           \
+            h_msleep(1);                                                       \
+        }                                                                      \
+    } while (0)
+
+/* Messages in the caller's mailbox (none consumed). */
+static inline size_t h_mbox_len(void)
+{
+    size_t n = 0;
+    gt_mailbox_len(gt_self(), &n);
+    return n;
+}
+
+/* Until the caller's mailbox holds at least n messages (none consumed). */
+#define h_wait_mbox(n) H_WAIT_UNTIL(h_mbox_len() >= (size_t)(n))
+
 #endif
