@@ -3,7 +3,7 @@
  * (rules 64-73), IPv4 and IPv6 loopback, [inet].
  */
 #include "helpers.h"
-#include "h_sock.h"
+#include "h_probe.h"
 
 static struct sockaddr_storage name_of(gt_socket s, bool peer, int want_rc)
 {

@@ -9,7 +9,7 @@
  * not spin.
  */
 #include "helpers.h"
-#include "h_sock.h"
+#include "h_probe.h"
 
 #include <sys/resource.h>
 

@@ -5,7 +5,7 @@
  * picked by socket with gt_receive_match.
  */
 #include "helpers.h"
-#include "h_sock.h"
+#include "h_probe.h"
 
 /* r13: {active,true} delivers every packet as {tcp,S,D}, then {tcp_closed,S}. */
 GT_TEST(r13_active_true_data_then_closed)

@@ -5,7 +5,7 @@
  * made as in §11: P sets {linger,{true,0}} and closes.
  */
 #include "helpers.h"
-#include "h_sock.h"
+#include "h_probe.h"
 
 static void rst(gt_socket p)
 {

@@ -2,7 +2,7 @@
  * ctlproc_test.c -- docs/spec/semantics.md §6, controlling_process (rules 58-63), [inet].
  */
 #include "helpers.h"
-#include "h_sock.h"
+#include "h_probe.h"
 
 #include <stdatomic.h>
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "h_sock.h"
+#include "h_probe.h"
 
 
 static gt_msg *next_msg(gt_socket s)

@@ -43,7 +43,7 @@ static void timed_receive(void *arg)
 {
     struct waiter *w = arg;
     gt_msg *m = NULL;
-    gt_sleep(100);
+    gt_sleep(100); /* the behaviour under test: a timed wait whose timer fails */
     w->rc = gt_receive(100, &m);
     atomic_store(&w->done, 1);
 }

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "helpers.h"
+#include "h_probe.h"
 #include "socket/sock.h"
 
 static void expect_recv(gt_socket s, const void *want, size_t n)
@@ -201,9 +202,9 @@ static void reset_case(gt_optlist extra, size_t len, const char *bytes, size_t n
     gt_opt o[8];
     gt_socket s = h_raw_peer_server(h_prepend(o, 8, GT_ACTIVE_FALSE, extra), &fd);
     h_raw_write(fd, bytes, n);
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, n);
     h_raw_rst(fd);
-    h_msleep(H_SETTLE);
+    h_wait_reset(s);
     gt_msg *m = NULL;
     int rc = gt_recv(s, len, H_WAIT, &m);
     if (want) {

@@ -74,7 +74,9 @@ static bool span_idle(const span *s) { return s->cpu * 1000 <= s->wall * IDLE_PE
                          (long long)((sp)->cpu * 100 / ((sp)->wall ? (sp)->wall : 1)));          \
     } while (0)
 
-/* Measures the whole program over ms of doing nothing. */
+/* Measures the whole program over ms of doing nothing.  The sleeps are the
+ * behaviour under test: CPU over idle time, once the spin window (a span of
+ * time, not a state) is far past. */
 static span idle_for(int ms)
 {
     span s;
@@ -151,7 +153,7 @@ static void *slow_reader(void *arg)
     struct pollfd go = {.fd = d->go[0], .events = POLLIN};
     if (poll(&go, 1, 30000) != 1)
         return NULL;
-    h_msleep(WAIT_MS);
+    h_msleep(WAIT_MS); /* the behaviour under test: a reader that stalls */
     d->cpu_end = cpu_us();
     d->wall_end = wall_us();
     char buf[65536];
@@ -203,7 +205,7 @@ static void timed_waits(waits *w)
     pthread_t t;
     ASSERT(pipe(d.go) == 0);
     ASSERT(pthread_create(&t, NULL, slow_reader, &d) == 0);
-    h_msleep(SETTLE_MS);
+    h_msleep(SETTLE_MS); /* past the spin window: a span of time, not a state */
 
     span_start(&w->s[W_SLEEP]);
     gt_sleep(WAIT_MS);
@@ -330,7 +332,7 @@ GT_TEST(i7_19_hibernated_process_idle_after_wake)
     wait_flag(&h.starts, 1, H_WAIT);
     ASSERT_OK(gt_post(pid, 1, "x", 1));
     wait_flag(&h.handled, 1, H_WAIT);
-    h_msleep(SETTLE_MS);
+    h_msleep(SETTLE_MS); /* past the spin window: a span of time, not a state */
     int starts = atomic_load(&h.starts);
     span s = idle_for(1000);
     /* Behaviour first: nothing arrived, so nothing restarts it. */

@@ -11,6 +11,7 @@
  * links down with kill (trappable); unlink/1 leaves a queued 'EXIT'.
  */
 #include "helpers.h"
+#include "h_probe.h"
 
 #include <stdatomic.h>
 
@@ -310,7 +311,9 @@ GT_TEST(i10_1_unlink)
     ASSERT_OK(gt_monitor(w));
     h_post_int(w, TAG_RC, 42);
     ASSERT_EQ(down_reason(w), 42);
-    ASSERT_OK(gt_sleep(50)); /* this thread would have been killed by now */
+    /* the behaviour under test: no exit signal comes within 50 ms (this
+     * thread would have been killed by now) */
+    ASSERT_OK(gt_sleep(50));
 
     /* a second link is no link: one unlink undoes both (the caller has more
      * links than the other side, whose array is the one searched) */
@@ -324,7 +327,7 @@ GT_TEST(i10_1_unlink)
     ASSERT_OK(gt_monitor(x[0]));
     h_post_int(x[0], TAG_RC, 44);
     ASSERT_EQ(down_reason(x[0]), 44);
-    ASSERT_OK(gt_sleep(50));
+    ASSERT_OK(gt_sleep(50)); /* the behaviour under test: no exit signal comes */
     for (int i = 1; i < 3; i++)
         ASSERT_OK(gt_unlink(x[i]));
 
@@ -447,9 +450,9 @@ GT_TEST(i10_1_killed_while_blocked_releases_everything)
         if (k == B_ACCEPT)
             lport = h_wait_int(TAG_RC, H_WAIT);
         h_wait_int(TAG_READY, H_WAIT);
-        /* Let it reach its wait.  Not needed for the result: a kill that
+        /* Until it is in its wait.  Not needed for the result: a kill that
          * comes first makes the wait fail the same way, at once. */
-        ASSERT_OK(gt_sleep(50));
+        H_WAIT_UNTIL(h_proc_parked(p));
         ASSERT_OK(gt_kill(p, GT_EKILL));
         int rc = h_wait_int(TAG_RC, H_WAIT);
         if (rc != GT_EEXITING)
@@ -500,7 +503,7 @@ GT_TEST(i10_1_kill_hibernated)
     gt_pid p = h_spawn(hib_start_fn, &b);
     ASSERT_OK(gt_monitor(p));
     h_wait_int(TAG_READY, H_WAIT);
-    ASSERT_OK(gt_sleep(50));
+    H_WAIT_UNTIL(h_proc_parked(p)); /* hibernated */
     ASSERT_OK(gt_kill(p, 5));
     ASSERT_EQ(down_reason(p), 5);
     ASSERT_EQ(atomic_load(&b.hook_ran), 1);

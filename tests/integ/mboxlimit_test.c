@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "helpers.h"
+#include "h_probe.h"
 
 #define BIG (50u << 20) /* bytes the peer pushes */
 #define LIMIT 64
@@ -85,7 +86,8 @@ GT_TEST(i10_03_slow_owner_pushes_back_on_the_peer)
     size_t sent = 0;
     for (int i = 0; i < 50 && sent != atomic_load(&w.sent); i++) {
         sent = atomic_load(&w.sent);
-        h_msleep(100); /* until the writer makes no progress for 100 ms */
+        h_msleep(100); /* the behaviour under test: the writer makes no
+                          progress for 100 ms */
     }
     ASSERT(atomic_load(&w.sent) < BIG);
     ASSERT_EQ(mbox_len(), LIMIT); /* stays at the limit */
@@ -126,7 +128,7 @@ GT_TEST(i10_03_active_n_accounting_unchanged)
         h_raw_send(peer, line);
     }
     WAIT_LEN(4);
-    h_msleep(H_SETTLE);
+    h_msleep(H_SETTLE); /* the behaviour under test: nothing more arrives */
     ASSERT_EQ(mbox_len(), 4);
     ASSERT_OPT(s, GT_OPT_ACTIVE, 6);
     for (int i = 0; i < 10; i++) {
@@ -159,7 +161,7 @@ GT_TEST(i10_03_limit_zero_is_no_limit)
     for (int i = 0; i < 100; i++)
         h_raw_send(peer, "line\n");
     WAIT_LEN(4);
-    h_msleep(H_SETTLE);
+    h_msleep(H_SETTLE); /* the behaviour under test: nothing more arrives */
     ASSERT_EQ(mbox_len(), 4);
     ASSERT_OK(gt_set_mailbox_limit(0));
     WAIT_LEN(100);
@@ -209,7 +211,7 @@ GT_TEST(i10_03_controlling_process_resumes_a_stalled_socket)
     for (int i = 0; i < 6; i++)
         h_raw_send(peer, "y\n");
     WAIT_LEN(2);
-    h_msleep(H_SETTLE);
+    H_WAIT_UNTIL(h_sock_mbox_stalled(s));
     gt_pid holder = h_spawn(h_holder_fn, NULL);
     ASSERT_OK(gt_controlling_process(s, holder));
     size_t n = 0;
@@ -236,7 +238,7 @@ GT_TEST(i10_03_resumes_at_half_the_limit)
     WAIT_LEN(10);
     for (int i = 0; i < 4; i++)
         gt_msg_free(h_expect_line(__LINE__, s, GT_MSG_TCP));
-    h_msleep(H_SETTLE);
+    h_msleep(H_SETTLE); /* the behaviour under test: nothing more arrives */
     ASSERT_EQ(mbox_len(), 6); /* above half: still stopped */
     gt_msg_free(h_expect_line(__LINE__, s, GT_MSG_TCP));
     WAIT_LEN(10); /* at half: read on, up to the limit */
@@ -258,7 +260,7 @@ GT_TEST(i10_03_drained_by_controlling_process_resumes_the_others)
         h_raw_send(pa, "a\n");
     WAIT_LEN(4);
     h_raw_send(pb, "b\n");
-    h_msleep(H_SETTLE);
+    h_msleep(H_SETTLE); /* the behaviour under test: b does not arrive */
     ASSERT_EQ(mbox_len(), 4); /* b is stopped too: the limit is the owner's */
     gt_pid holder = h_spawn(h_holder_fn, NULL);
     ASSERT_OK(gt_controlling_process(a, holder)); /* takes the 4 messages */

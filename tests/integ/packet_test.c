@@ -5,6 +5,7 @@
  * nothing sent; see gentcp.h gt_send).  [inet]
  */
 #include "helpers.h"
+#include "h_probe.h"
 
 static gt_socket raw_server(int type, int packet_size, bool active, bool eoc, int *fd)
 {
@@ -54,7 +55,7 @@ GT_TEST(r77_frame_split_across_writes)
     const char frame[] = "\0\0\0\12abcdefghij";
     for (size_t i = 0; i < sizeof frame - 1; i++) {
         h_raw_write(fd, frame + i, 1);
-        h_msleep(2);
+        h_wait_inq(s, i + 1); /* one segment per byte */
     }
     ASSERT_RECV(s, 0, H_WAIT, "abcdefghij");
     close(fd);
@@ -210,7 +211,7 @@ GT_TEST(r78_oversize_passive_closes)
     ASSERT_OK(gt_send(p, "\0\0120123456789", 12));
     ASSERT_RECV(s, 0, H_WAIT, "0123456789");
     ASSERT_OK(gt_send(p, "\0\0130123456789A", 13));
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 13);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
     ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);

@@ -18,7 +18,7 @@ static void raw_trickle(int fd, const void *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         h_raw_write(fd, (const char *)p + i, 1);
         if (i % 3 == 0)
-            usleep(1000);
+            usleep(1000); /* the behaviour under test: pieces, read apart */
     }
 }
 

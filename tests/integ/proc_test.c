@@ -5,6 +5,7 @@
  * stack guard page, gt_mailbox_fd readiness.
  */
 #include "helpers.h"
+#include "h_probe.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -212,7 +213,7 @@ GT_TEST(proc_hibernate_wakes_on_message)
     struct hib h = {gt_self(), 0};
     gt_pid pid = h_spawn(hib_start_fn, &h);
     h_wait_int(H_TAG_GO, H_WAIT);
-    h_msleep(H_SETTLE);
+    H_WAIT_UNTIL(h_proc_parked(pid)); /* hibernated */
     ASSERT(gt_is_alive(pid));
     ASSERT_EQ(h.woken, 0);
     ASSERT_OK(gt_post(pid, 4242, "w", 1));
@@ -265,7 +266,7 @@ static void block_sleep_fn(void *arg)
 {
     struct blocker *b = arg;
     h_post_int(b->parent, H_TAG_GO, 4);
-    gt_sleep(200);
+    gt_sleep(200); /* the behaviour under test: a process that sleeps */
     b->rc = 0;
     h_post_int(b->parent, H_TAG_DONE, 4);
 }
@@ -490,7 +491,7 @@ GT_TEST(proc_stack_guard_page_segv)
         gt_spawn_opts o = {.stack_size = 64 * 1024};
         if (gt_spawn(overflow_fn, NULL, &o, &pid) != 0)
             _exit(3);
-        gt_sleep(5000);
+        gt_sleep(5000); /* bounded: the overflow kills us before */
         _exit(4); /* the overflow did not kill us */
     }
     close(errp[1]);
@@ -528,7 +529,7 @@ struct poster {
 static void poster_fn(void *arg)
 {
     struct poster *p = arg;
-    gt_sleep(50);
+    gt_sleep(50); /* the behaviour under test: a message that comes late */
     gt_post(p->to, 9, "late", 4);
 }
 

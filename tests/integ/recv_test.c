@@ -3,6 +3,7 @@
  * S = socket under test (accepted, passive), P = its peer (passive).
  */
 #include "helpers.h"
+#include "h_probe.h"
 
 /* A helper process that sends a string on a socket after a short pause. */
 struct late_send {
@@ -14,7 +15,7 @@ struct late_send {
 static void late_send_fn(void *arg)
 {
     struct late_send *ls = arg;
-    gt_sleep(ls->delay_ms);
+    gt_sleep(ls->delay_ms); /* the behaviour under test: data that comes late */
     gt_send(ls->sock, ls->data, strlen(ls->data));
 }
 
@@ -50,7 +51,7 @@ GT_TEST(r22_recv0_raw_capped_by_buffer)
     static char big[100000];
     memset(big, 'q', sizeof big);
     ASSERT_OK(gt_send(p, big, sizeof big));
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 1461); /* more than buffer: the cap decides */
     gt_msg *m = NULL;
     ASSERT_OK(gt_recv(s, 0, H_WAIT, &m));
     ASSERT(m->len >= 1 && m->len <= 1460); /* default buffer 1460 */
@@ -69,7 +70,7 @@ GT_TEST(r22_recv0_one_packet)
            &p, &s);
     h_send(p, "first");
     h_send(p, "second");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 15);
     ASSERT_RECV(s, 0, H_WAIT, "first");
     ASSERT_RECV(s, 0, H_WAIT, "second");
     ASSERT_RECV_ERR(s, 0, 0, GT_ETIMEOUT);
@@ -132,7 +133,7 @@ GT_TEST(r24_recv_n_with_packet_einval)
     h_pair(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2)), GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(2)), NULL,
            &p, &s);
     h_send(p, "pkt");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 5);
     ASSERT_RECV_ERR(s, 3, H_WAIT, -EINVAL);
     ASSERT_RECV(s, 0, H_WAIT, "pkt"); /* nothing lost */
     ASSERT_OK(gt_setopts(s, GT_OPTS(GT_PACKET(4))));
@@ -157,10 +158,10 @@ GT_TEST(r25_recv_timeout_zero_with_data)
     gt_socket p, s;
     h_ppair(&p, &s);
     h_send(p, "abc");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 3);
     ASSERT_RECV(s, 0, 0, "abc");
     h_send(p, "xyz");
-    h_msleep(H_SETTLE);
+    h_wait_inq(s, 3);
     ASSERT_RECV(s, 3, 0, "xyz");
 }
 
@@ -197,7 +198,7 @@ GT_TEST(r26_concurrent_recv_ealready)
     struct recv_job j = {.parent = gt_self(), .sock = s, .len = 0, .timeout = H_WAIT};
     h_spawn(recv_job_fn, &j);
     h_wait_int(H_TAG_GO, H_WAIT);
-    h_msleep(H_SETTLE); /* let the helper's recv become pending */
+    H_WAIT_UNTIL(h_sock_recv_pending(s));
     ASSERT_RECV_ERR(s, 0, H_WAIT, -EALREADY);
     h_send(p, "x");
     ASSERT_OK(h_wait_int(H_TAG_DONE, H_WAIT));
@@ -241,7 +242,7 @@ GT_TEST(r28_data_then_closed_then_enotconn)
     h_ppair(&p, &s);
     h_send(p, "data");
     ASSERT_OK(gt_close(p));
-    h_msleep(H_SETTLE);
+    h_wait_peer_end(s);
     ASSERT_RECV(s, 0, H_WAIT, "data");
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
@@ -271,6 +272,6 @@ GT_TEST(r30_send_after_peer_fin_ok)
     gt_socket p, s;
     h_ppair(&p, &s);
     ASSERT_OK(gt_close(p));
-    h_msleep(H_SETTLE);
+    h_wait_peer_end(s);
     ASSERT_OK(gt_send(s, "x", 1));
 }

@@ -339,7 +339,7 @@ static int counting_lookup(const char *host, int family, struct sockaddr_storage
     for (int m = atomic_load(&max_in_flight); now > m;)
         if (atomic_compare_exchange_weak(&max_in_flight, &m, now))
             break;
-    usleep(2000);
+    usleep(2000); /* the behaviour under test: slow lookups overlap */
     /* 192.0.2.N for "hN.example": each answer is the asker's own. */
     int k = atoi(host + 1);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0xC0000200u + (uint32_t)k)};

@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 
+/* the behaviour under test: a process busy for a while */
 static void nap_fn(void *arg) { gt_sleep((int64_t)(intptr_t)arg); }
 
 GT_TEST(stop_waits_for_processes)
@@ -87,7 +88,8 @@ GT_TEST(stop_drains_the_callers_queued_output)
     ASSERT_EQ(read(sent[0], &c, 1), 1);
     close(sent[0]);
     /* A gt_stop that did not wait would have ended the child by now, with
-     * most of its queue; a right one waits for us whatever the timing. */
+     * most of its queue; a right one waits for us whatever the timing.
+     * The behaviour under test: the child is still there after 300 ms. */
     h_msleep(300);
     char buf[65536];
     size_t got = 0;

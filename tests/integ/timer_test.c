@@ -119,7 +119,7 @@ GT_TEST(timer_cancel_after_fire_keeps_message)
     ASSERT(m != NULL);
     gt_msg_free(m);
     ASSERT_OK(gt_send_after(10, gt_self(), TAG_T, "kept", 4, &ref));
-    h_msleep(100);
+    h_wait_mbox(1); /* it fired */
     ASSERT_EQ(gt_cancel_timer(ref), -1);
     m = next_timer_msg(0);
     ASSERT(m != NULL);
@@ -139,8 +139,7 @@ GT_TEST(timer_to_dead_process)
     ASSERT_EQ(gt_read_timer(ref), -1);
     ASSERT_EQ(gt_cancel_timer(ref), -1);
     ASSERT_OK(gt_send_after(10, dead, TAG_T, "x", 1, &ref));
-    h_msleep(100); /* fires into nothing */
-    ASSERT_EQ(gt_read_timer(ref), -1);
+    H_WAIT_UNTIL(gt_read_timer(ref) == -1); /* fires into nothing */
 }
 
 GT_TEST(timer_bad_arguments)

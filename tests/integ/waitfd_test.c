@@ -310,6 +310,8 @@ GT_TEST(i10_4_idle_while_waiting)
     until_set(&a.started);
     until_set(&b.started);
     struct timespec settle = {0, 200 * 1000000}, span = {0, 400 * 1000000};
+    /* the behaviour under test: CPU over time spent idle, once the spin
+     * window is far past */
     nanosleep(&settle, NULL);
     int64_t c0 = cpu_us(), t0 = h_now_ms();
     nanosleep(&span, NULL);

@@ -1,18 +1,20 @@
 /*
- * h_sock.h -- probes into a socket's kernel state and waiters, for tests
- * that must wait until the peer's bytes, FIN or reset have reached the
- * socket, or until a helper process is parked in recv/accept, before
- * they act.  Through the socket's internals (socket/sock.h): no public call
- * tells these, and they change nothing (poll and SIOCINQ read nothing).
+ * h_probe.h -- probes into a socket's kernel state and waiters and into a
+ * process's state, for tests that must wait until the peer's bytes, FIN or
+ * reset have reached the socket, or until a helper process is parked,
+ * before they act.  Through the internals (socket/sock.h, runtime.h): no
+ * public call tells these, and they change nothing (poll and SIOCINQ read
+ * nothing).
  */
-#ifndef GT_INTEG_H_SOCK_H
-#define GT_INTEG_H_SOCK_H
+#ifndef GT_INTEG_H_PROBE_H
+#define GT_INTEG_H_PROBE_H
 
 #include <linux/sockios.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 
 #include "helpers.h"
+#include "runtime/runtime.h"
 #include "socket/sock.h"
 
 /* poll(2)'s revents for events on h's fd now; 0 without an fd. */
@@ -74,6 +76,36 @@ static inline bool h_sock_flush_queued(gt_socket h)
         return false;
     bool r = s->flush_queued;
     gt__sock_release(s);
+    return r;
+}
+
+/* h stopped reading at its owner's mailbox limit. */
+static inline bool h_sock_mbox_stalled(gt_socket h)
+{
+    gt__sock *s = gt__sock_acquire(h);
+    if (!s)
+        return false;
+    bool r = s->mbox_stalled;
+    gt__sock_release(s);
+    return r;
+}
+
+/* pid is parked (in a wait of any kind: receive, sleep, recv, accept) or
+ * hibernated.  An OS-thread process shows only a parked receive. */
+static inline bool h_proc_parked(gt_pid pid)
+{
+    gt__proc *p = gt__proc_lookup(pid);
+    if (!p)
+        return false;
+    bool r;
+    if (p->is_thread) {
+        gt__lock(&p->mbox.lock, GT__LK_MBOX);
+        r = p->mbox.receiving;
+        gt__unlock(&p->mbox.lock);
+    } else {
+        r = atomic_load(&p->state) == P_WAITING;
+    }
+    gt__proc_unref(p);
     return r;
 }
 
