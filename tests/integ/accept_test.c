@@ -117,6 +117,7 @@ GT_TEST(r66_accept_timeouts)
     ASSERT_ERR(gt_accept(l, -7, &a), GT_ETIMEOUT); /* gentcp.h: negative = 0 */
     gt_socket c = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE));
     h_wait_acceptable(l);
+    H_WAIT_UNTIL(h_sock_seen_readable(l)); /* timeout 0: see h_probe.h */
     ASSERT_OK(gt_accept(l, 0, &a));
     h_send(c, "hi");
     ASSERT_RECV(a, 0, H_WAIT, "hi");

@@ -159,9 +159,11 @@ GT_TEST(r25_recv_timeout_zero_with_data)
     h_ppair(&p, &s);
     h_send(p, "abc");
     h_wait_inq(s, 3);
+    H_WAIT_UNTIL(h_sock_seen_readable(s)); /* timeout 0: see h_probe.h */
     ASSERT_RECV(s, 0, 0, "abc");
     h_send(p, "xyz");
     h_wait_inq(s, 3);
+    H_WAIT_UNTIL(h_sock_seen_readable(s));
     ASSERT_RECV(s, 3, 0, "xyz");
 }
 
