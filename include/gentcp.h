@@ -101,7 +101,9 @@ const char *gt_version(void);
     XX(TRUNCATED, "truncated", "the peer closed in the middle of a packet")   \
     XX(KILL, "kill", "the untrappable exit reason given to gt_kill")          \
     XX(KILLED, "killed", "the process was killed by gt_kill(pid, GT_EKILL)")  \
-    XX(EXITING, "exiting", "an exit signal is ending the calling process")
+    XX(EXITING, "exiting", "an exit signal is ending the calling process")    \
+    XX(FORKED, "forked", "gentcp's runtime belongs to the parent process: "   \
+                         "not usable in a child of fork()")
 
 enum gt_err {
     GT_OK = 0,
@@ -183,6 +185,25 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
  * program), GT_EBADARG from a spawned process, -EALREADY while another
  * thread is in gt_stop. */
 int gt_stop(int64_t timeout_ms);
+
+/* fork(): a child forked after the runtime started (after the first call
+ * that starts it) cannot use gentcp.  Only the forking thread exists
+ * there; the schedulers, and with them every process and socket of the
+ * parent, do not.  So in the child every call that touches the runtime
+ * fails at once with GT_EFORKED (the "forked" reason), never hangs:
+ * gt_init, gt_spawn, gt_stop, the socket, message, timer, name, link,
+ * signal and gt_wait_fd calls; gt_self, gt_whereis and gt_owner return the
+ * none pid, gt_is_alive and gt_trap_exit false, gt_cancel_timer and
+ * gt_read_timer GT_EFORKED; gt_yield and gt_exit only return, except that
+ * the end of a spawned process that forked (its function returns in the
+ * child, or it calls gt_exit or gt_hibernate there) ends the child with
+ * _exit(0) for reason normal, else _exit(1).  What needs no runtime still
+ * works: gt_err_name, gt_strerror, gt_version, gt_msg_free of a message
+ * received before the fork, gt_decode_packet, gt_addr_str, the name
+ * functions.  The parent's descriptors stay open in the child until it
+ * closes them or execs (gentcp opens them all close-on-exec); a
+ * gt_signal_subscribe'd signal has its earlier disposition back in the
+ * child.  To use gentcp in a child: exec, or fork before the first call. */
 
 /* The calling process (an OS thread becomes one on first use). */
 gt_pid gt_self(void);

@@ -89,6 +89,8 @@ static void signal_locked(gt__proc *p, gt_pid from, int reason, bool kill)
 
 int gt_kill(gt_pid pid, int reason)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     gt__proc *p = gt__proc_lookup(pid);
     if (!p)
@@ -102,6 +104,8 @@ int gt_kill(gt_pid pid, int reason)
 
 bool gt_trap_exit(bool on)
 {
+    if (gt__forked())
+        return false;
     gt__proc *self = gt__self();
     if (!self)
         return false;
@@ -181,6 +185,8 @@ int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child
 
 int gt_link(gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
@@ -206,6 +212,8 @@ int gt_link(gt_pid pid)
 
 int gt_unlink(gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
@@ -251,6 +259,8 @@ void gt__links_exit(gt__proc *p, int reason)
 
 int gt_at_exit(void (*fn)(void *), void *arg)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!fn)
         return GT_EBADARG;
     gt__proc *self = gt__self();

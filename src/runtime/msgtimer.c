@@ -147,12 +147,16 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
 int gt_send_after(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                   gt_timer *ref_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return start(ms, dest, tag, data, len, false, ref_out);
 }
 
 int gt_start_timer(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                    gt_timer *ref_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return start(ms, dest, tag, data, len, true, ref_out);
 }
 
@@ -168,6 +172,8 @@ static int64_t time_left(const msg_timer *t)
 
 int64_t gt_cancel_timer(gt_timer ref)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     msg_timer *t = ref.id ? gt__idmap_get(&timers, ref.id, timer_ref) : NULL;
     if (!t)
         return -1;
@@ -191,6 +197,8 @@ int64_t gt_cancel_timer(gt_timer ref)
 
 int64_t gt_read_timer(gt_timer ref)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     msg_timer *t = ref.id ? gt__idmap_get(&timers, ref.id, timer_ref) : NULL;
     if (!t)
         return -1;

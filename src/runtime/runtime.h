@@ -150,6 +150,12 @@ void gt__links_exit(gt__proc *p, int reason);
 int gt__link_new(gt__proc *parent, gt__proc *child);
 void gt__links_free(gt__proc *p);         /* the struct is being freed    */
 
+/* ---- fork.c, signals.c: fork() after the runtime started ---- */
+void gt__fork_watch(void);                /* once, as the runtime starts  */
+void gt__signals_fork_prepare(void);
+void gt__signals_fork_parent(void);
+void gt__signals_fork_child(void);        /* the parent's dispositions back */
+
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);
 void gt__mbox_close(gt__mailbox *m);      /* frees queued messages */
