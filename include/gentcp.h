@@ -422,11 +422,13 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
 /* Timers that end in a message.  After ms milliseconds (0 .. GT_TIMER_MAX_MS),
  * dest receives a copy of the len bytes at data with tag: as a GT_MSG_USER
  * (gt_send_after, erlang:send_after/3) or as a GT_MSG_TIMEOUT whose timer
- * field is *ref_out (gt_start_timer, {timeout, Ref, Msg}).  A timer to a
- * process that is dead by then sends nothing.  Returns 0, GT_EBADARG (ms out
+ * field is *ref_out (gt_start_timer, {timeout, Ref, Msg}).  As in Erlang,
+ * a timer is cancelled when dest is not alive or exits: it sends nothing
+ * and its memory is freed with the exit, not at its deadline (gt_read_timer
+ * and gt_cancel_timer then return -1).  Returns 0, GT_EBADARG (ms out
  * of range, NULL ref_out, NULL data with len), GT_ESYSTEM_LIMIT or -ENOMEM.
  * Callable from any process or thread; a timer costs one allocation of
- * about 80 bytes plus its payload until it fires or is cancelled. */
+ * about 100 bytes plus its payload until it fires or is cancelled. */
 #define GT_TIMER_MAX_MS ((int64_t)1 << 42) /* ~139 years */
 int gt_send_after(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                   gt_timer *ref_out);

@@ -309,6 +309,7 @@ static void proc_exit_common(gt__proc *p, int reason)
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
+    gt__msgtimers_exit(p); /* Erlang cancels the timers to a dead pid */
     /* Links before monitors: a process that both links and monitors gets
      * the EXIT (or its exit signal) first, the DOWN after. */
     gt__links_exit(p, reason);

@@ -80,6 +80,7 @@ struct gt__proc {
     bool exiting;
     bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
+    struct gt__msg_timer *timers; /* pending timers to p (plock), msgtimer.c */
     gt_pid *links;              /* linked processes (plock), links.c    */
     int nlinks, cap_links;
     _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
@@ -155,6 +156,10 @@ void gt__fork_watch(void);                /* once, as the runtime starts  */
 void gt__signals_fork_prepare(void);
 void gt__signals_fork_parent(void);
 void gt__signals_fork_child(void);        /* the parent's dispositions back */
+
+/* ---- msgtimer.c ---- */
+void gt__msgtimers_exit(gt__proc *p);     /* at exit: cancel timers to p  */
+size_t gt__msgtimer_count(void);          /* timers allocated (tests)     */
 
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);
