@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "runtime/context.h"
+#include "util/idset.h"
 
 /* process states, moved by atomic CAS so that a wake from any thread and
  * the scheduler's own bookkeeping never both enqueue a process */
@@ -81,8 +82,7 @@ struct gt__proc {
     bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
     struct gt__msg_timer *timers; /* pending timers to p (plock), msgtimer.c */
-    gt_pid *links;              /* linked processes (plock), links.c    */
-    int nlinks, cap_links;
+    gt__idset links;            /* linked pids (plock), links.c         */
     _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
                                    the reason (links.c); first one wins */
     struct gt__at_exit *at_exit;/* hooks, run at exit; own thread only  */
