@@ -101,7 +101,9 @@ const char *gt_version(void);
     XX(TRUNCATED, "truncated", "the peer closed in the middle of a packet")   \
     XX(KILL, "kill", "the untrappable exit reason given to gt_kill")          \
     XX(KILLED, "killed", "the process was killed by gt_kill(pid, GT_EKILL)")  \
-    XX(EXITING, "exiting", "an exit signal is ending the calling process")
+    XX(EXITING, "exiting", "an exit signal is ending the calling process")    \
+    XX(FORKED, "forked", "gentcp's runtime belongs to the parent process: "   \
+                         "not usable in a child of fork()")
 
 enum gt_err {
     GT_OK = 0,
@@ -183,6 +185,25 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
  * program), GT_EBADARG from a spawned process, -EALREADY while another
  * thread is in gt_stop. */
 int gt_stop(int64_t timeout_ms);
+
+/* fork(): a child forked after the runtime started (after the first call
+ * that starts it) cannot use gentcp.  Only the forking thread exists
+ * there; the schedulers, and with them every process and socket of the
+ * parent, do not.  So in the child every call that touches the runtime
+ * fails at once with GT_EFORKED (the "forked" reason), never hangs:
+ * gt_init, gt_spawn, gt_stop, the socket, message, timer, name, link,
+ * signal and gt_wait_fd calls; gt_self, gt_whereis and gt_owner return the
+ * none pid, gt_is_alive and gt_trap_exit false, gt_cancel_timer and
+ * gt_read_timer GT_EFORKED; gt_yield and gt_exit only return, except that
+ * the end of a spawned process that forked (its function returns in the
+ * child, or it calls gt_exit or gt_hibernate there) ends the child with
+ * _exit(0) for reason normal, else _exit(1).  What needs no runtime still
+ * works: gt_err_name, gt_strerror, gt_version, gt_msg_free of a message
+ * received before the fork, gt_decode_packet, gt_addr_str, the name
+ * functions.  The parent's descriptors stay open in the child until it
+ * closes them or execs (gentcp opens them all close-on-exec); a
+ * gt_signal_subscribe'd signal has its earlier disposition back in the
+ * child.  To use gentcp in a child: exec, or fork before the first call. */
 
 /* The calling process (an OS thread becomes one on first use). */
 gt_pid gt_self(void);
@@ -401,11 +422,13 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
 /* Timers that end in a message.  After ms milliseconds (0 .. GT_TIMER_MAX_MS),
  * dest receives a copy of the len bytes at data with tag: as a GT_MSG_USER
  * (gt_send_after, erlang:send_after/3) or as a GT_MSG_TIMEOUT whose timer
- * field is *ref_out (gt_start_timer, {timeout, Ref, Msg}).  A timer to a
- * process that is dead by then sends nothing.  Returns 0, GT_EBADARG (ms out
+ * field is *ref_out (gt_start_timer, {timeout, Ref, Msg}).  As in Erlang,
+ * a timer is cancelled when dest is not alive or exits: it sends nothing
+ * and its memory is freed with the exit, not at its deadline (gt_read_timer
+ * and gt_cancel_timer then return -1).  Returns 0, GT_EBADARG (ms out
  * of range, NULL ref_out, NULL data with len), GT_ESYSTEM_LIMIT or -ENOMEM.
  * Callable from any process or thread; a timer costs one allocation of
- * about 80 bytes plus its payload until it fires or is cancelled. */
+ * about 100 bytes plus its payload until it fires or is cancelled. */
 #define GT_TIMER_MAX_MS ((int64_t)1 << 42) /* ~139 years */
 int gt_send_after(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                   gt_timer *ref_out);

@@ -60,6 +60,14 @@ static inline bool gt__expired(int64_t deadline)
 /* Starts the runtime with defaults if nobody did; returns 0 or an error. */
 int gt__rt_ensure(void);
 
+/* True in a child of fork() made after the runtime started: every public
+ * call that touches the runtime returns GT_EFORKED on entry (runtime/fork.c). */
+extern atomic_int gt__forked_flag;
+static inline bool gt__forked(void)
+{
+    return atomic_load_explicit(&gt__forked_flag, memory_order_relaxed);
+}
+
 /* The calling process; creates one for a foreign OS thread.  NULL only when
  * out of memory. */
 gt__proc *gt__self(void);

@@ -30,6 +30,8 @@ void gt__live_dec(void)
 
 int gt_stop(int64_t timeout_ms)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;

@@ -4,13 +4,15 @@
  * release what it holds.  The rules are in gentcp.h ("Links and exit
  * signals"); docs/DESIGN.md says why a kill works the way it does.
  *
- * A link is recorded on both sides, each in its process's `links` array
- * under that process's plock.  The receiver's own array is the authority:
- * an exiting process signals a linked process only if it finds itself in
- * that process's array, removing itself there under both locks.  So once
- * gt_unlink has removed the other side from the caller's array, no signal
- * from that link can reach the caller any more, even from an exit already
- * under way.
+ * A link is recorded on both sides, each in its process's `links` set
+ * (util/idset.h: O(1) add, remove and lookup, so that a supervisor with
+ * thousands of links links and unlinks one worker as fast as one with a
+ * single link) under that process's plock.  The receiver's own set is the
+ * authority: an exiting process signals a linked process only if it finds
+ * itself in that process's set, removing itself there under both locks.
+ * So once gt_unlink has removed the other side from the caller's set, no
+ * signal from that link can reach the caller any more, even from an exit
+ * already under way.
  *
  * Lock order: two plocks are taken in the order of their pids (link and
  * unlink change two processes at once, as does an exit); plock, then a
@@ -89,6 +91,8 @@ static void signal_locked(gt__proc *p, gt_pid from, int reason, bool kill)
 
 int gt_kill(gt_pid pid, int reason)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     gt__proc *p = gt__proc_lookup(pid);
     if (!p)
@@ -102,6 +106,8 @@ int gt_kill(gt_pid pid, int reason)
 
 bool gt_trap_exit(bool on)
 {
+    if (gt__forked())
+        return false;
     gt__proc *self = gt__self();
     if (!self)
         return false;
@@ -112,7 +118,7 @@ bool gt_trap_exit(bool on)
     return old;
 }
 
-/* ---- the links arrays ---- */
+/* ---- the links sets ---- */
 
 static void lock2(gt__proc *a, gt__proc *b)
 {
@@ -126,61 +132,28 @@ static void unlock2(gt__proc *a, gt__proc *b)
     gt__unlock(&b->plock);
 }
 
-static int find(const gt__proc *p, uint64_t id)
-{
-    for (int i = p->nlinks - 1; i >= 0; i--)
-        if (p->links[i].id == id)
-            return i;
-    return -1;
-}
-
-/* Appends id to p's links; plock held, id known to be absent. */
-static int add(gt__proc *p, uint64_t id)
-{
-    if (p->nlinks == p->cap_links) {
-        int cap = p->cap_links ? p->cap_links * 2 : 2;
-        gt_pid *l = realloc(p->links, (size_t)cap * sizeof *l);
-        if (!l)
-            return -ENOMEM;
-        p->links = l;
-        p->cap_links = cap;
-    }
-    p->links[p->nlinks++] = (gt_pid){id};
-    return 0;
-}
-
-/* plock held; true if the link was there */
-static bool del(gt__proc *p, uint64_t id)
-{
-    int i = find(p, id);
-    if (i < 0)
-        return false;
-    p->links[i] = p->links[--p->nlinks];
-    return true;
-}
-
 /* Links a (the caller) and b both ways, unless b is exiting (GT_ENOPROC).
- * Between two live processes a link is on both sides or on neither, so
- * the shorter array says whether it exists: a supervisor with thousands of
- * links links another worker in O(1).  fresh: b is new, nothing to check. */
-static int link2(gt__proc *a, gt__proc *b, bool fresh)
+ * Between two live processes a link is on both sides or on neither. */
+static int link2(gt__proc *a, gt__proc *b)
 {
     int rc = GT_ENOPROC;
     lock2(a, b);
     if (!b->exiting) {
-        rc = 0;
-        bool linked = !fresh && (a->nlinks <= b->nlinks ? find(a, b->id) : find(b, a->id)) >= 0;
-        if (!linked && (rc = add(a, b->id)) == 0 && (rc = add(b, a->id)) != 0)
-            del(a, b->id);
+        rc = gt__idset_add(&a->links, b->id);
+        if (rc == 1 && (rc = gt__idset_add(&b->links, a->id)) < 0)
+            gt__idset_del(&a->links, b->id);
+        rc = rc < 0 ? rc : 0;
     }
     unlock2(a, b);
     return rc;
 }
 
-int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child, true); }
+int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child); }
 
 int gt_link(gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
@@ -189,7 +162,7 @@ int gt_link(gt_pid pid)
     gt__proc *p = gt__proc_lookup(pid);
     int rc = GT_ENOPROC;
     if (p) {
-        rc = link2(self, p, false);
+        rc = link2(self, p);
         gt__proc_unref(p);
     }
     if (rc != GT_ENOPROC)
@@ -206,6 +179,8 @@ int gt_link(gt_pid pid)
 
 int gt_unlink(gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
@@ -214,13 +189,13 @@ int gt_unlink(gt_pid pid)
     gt__proc *p = gt__proc_lookup(pid);
     if (p) {
         lock2(self, p);
-        del(p, self->id);
-        del(self, pid.id);
+        gt__idset_del(&p->links, self->id);
+        gt__idset_del(&self->links, pid.id);
         unlock2(self, p);
         gt__proc_unref(p);
     } else { /* dead or exiting: our side is what decides (see the top) */
         gt__lock(&self->plock, GT__LK_PLOCK);
-        del(self, pid.id);
+        gt__idset_del(&self->links, pid.id);
         gt__unlock(&self->plock);
     }
     return 0;
@@ -229,28 +204,28 @@ int gt_unlink(gt_pid pid)
 void gt__links_exit(gt__proc *p, int reason)
 {
     gt__lock(&p->plock, GT__LK_PLOCK); /* exiting is set: no link is added now */
-    gt_pid *links = p->links;
-    int n = p->nlinks;
-    p->links = NULL;
-    p->nlinks = p->cap_links = 0;
+    gt__idset links = p->links;
+    p->links = (gt__idset)GT__IDSET_INIT;
     gt__unlock(&p->plock);
-    for (int i = 0; i < n; i++) {
-        gt__proc *l = gt__proc_lookup(links[i]);
+    for (size_t i = 0; i < links.cap; i++) {
+        gt__proc *l = links.slots[i] ? gt__proc_lookup((gt_pid){links.slots[i]}) : NULL;
         if (!l)
             continue;
         lock2(p, l);
-        if (del(l, p->id))
+        if (gt__idset_del(&l->links, p->id))
             signal_locked(l, gt__proc_pid(p), reason, false);
         unlock2(p, l);
         gt__proc_unref(l);
     }
-    free(links);
+    gt__idset_free(&links);
 }
 
 /* ---- exit hooks ---- */
 
 int gt_at_exit(void (*fn)(void *), void *arg)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!fn)
         return GT_EBADARG;
     gt__proc *self = gt__self();
@@ -276,7 +251,7 @@ void gt__at_exit_run(gt__proc *p)
 
 void gt__links_free(gt__proc *p)
 {
-    free(p->links);
+    gt__idset_free(&p->links);
     gt__at_exit *h;
     while ((h = p->at_exit)) { /* a process that never exited */
         p->at_exit = h->next;

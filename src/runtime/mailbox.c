@@ -172,6 +172,8 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
 
 int gt_post(gt_pid pid, int tag, const void *data, size_t len)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (len && !data)
         return GT_EBADARG;
     gt__proc *p = gt__proc_lookup(pid);
@@ -237,6 +239,8 @@ static bool resume_due(gt__mailbox *m)
 
 int gt_set_mailbox_limit(size_t max_msgs)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *p = gt__self();
     if (!p)
         return -ENOMEM;
@@ -276,6 +280,8 @@ static void drain_efd_if_empty(gt__mailbox *m)
 
 int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **msg_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *p = gt__self();
     if (!p)
         return -ENOMEM;
@@ -328,6 +334,8 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
 
 int gt_receive(int64_t timeout_ms, gt_msg **msg_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return gt_receive_match(NULL, NULL, timeout_ms, msg_out);
 }
 
@@ -339,6 +347,8 @@ bool gt_match_socket(const gt_msg *msg, void *arg)
 
 int gt_mailbox_fd(void)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *p = gt__self();
     if (!p)
         return -ENOMEM;
@@ -391,6 +401,8 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
 
 int gt_mailbox_len(gt_pid pid, size_t *len_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!len_out)
         return GT_EBADARG;
     gt__proc *p = gt__proc_lookup(pid);

@@ -18,6 +18,16 @@
  * Handles are ids in a table of their own (util/idmap.c), so a stale or
  * forged gt_timer is recognised, never followed.
  *
+ * A timer to a pid is cancelled when that process is not alive or exits,
+ * as in Erlang ("If Dest is a pid, the timer is automatically canceled if
+ * the process referred to by the pid is not alive, or if the process
+ * exits", erlang:start_timer/4): a pending timer is in its destination's
+ * `timers` list (under the destination's plock) from its start until it
+ * fires or is cancelled, and the exit cancels what it finds there, so a
+ * long timer to a dead process holds no memory until its deadline.  A
+ * start finds the destination alive and not exiting under that plock, or
+ * the timer is cancelled at once.
+ *
  * Memory: a timer is one block, its payload included; the message itself
  * is made at expiry.
  */
@@ -31,14 +41,17 @@
 
 enum { T_PENDING, T_FIRED, T_CANCELLED };
 
-typedef struct msg_timer {
+typedef struct gt__msg_timer {
     gt__tnode node;         /* first: the heap hands back &node           */
-    atomic_int refs;        /* the home's (until fired or removed) + lookups */
+    atomic_int refs;        /* the home's (until fired or removed), the
+                               destination list's (while listed), lookups */
     atomic_int state;       /* T_*                                         */
     gt__sched *home;
     int64_t due;            /* the deadline, immutable: node.deadline is the
                                home thread's, this one any thread's        */
     gt_pid dest;
+    struct gt__msg_timer *dprev, *dnext; /* in dest's `timers` (its plock) */
+    bool listed;            /* in that list (dest's plock)                 */
     uint64_t id;            /* handle, until fired or cancelled            */
     bool with_ref;          /* start_timer: {timeout, Ref, Msg}            */
     int tag;
@@ -47,13 +60,67 @@ typedef struct msg_timer {
 } msg_timer;
 
 static gt__idmap timers = GT__IDMAP_INIT;
+static atomic_size_t live; /* timers allocated, for the tests */
+
+size_t gt__msgtimer_count(void) { return atomic_load(&live); }
 
 static void timer_ref(void *t) { atomic_fetch_add(&((msg_timer *)t)->refs, 1); }
 
 static void timer_unref(msg_timer *t)
 {
-    if (atomic_fetch_sub(&t->refs, 1) == 1)
+    if (atomic_fetch_sub(&t->refs, 1) == 1) {
         free(t);
+        atomic_fetch_sub(&live, 1);
+    }
+}
+
+/* ---- the destination's list ---- */
+
+/* Lists t in p's timers, unless p is exiting (false: dest is dead). */
+static bool list_add(gt__proc *p, msg_timer *t)
+{
+    gt__lock(&p->plock, GT__LK_PLOCK);
+    bool ok = !p->exiting;
+    if (ok) {
+        timer_ref(t); /* the list's */
+        t->dprev = NULL;
+        t->dnext = p->timers;
+        if (p->timers)
+            p->timers->dprev = t;
+        p->timers = t;
+        t->listed = true;
+    }
+    gt__unlock(&p->plock);
+    return ok;
+}
+
+/* plock held */
+static void list_unlink(gt__proc *p, msg_timer *t)
+{
+    if (t->dprev)
+        t->dprev->dnext = t->dnext;
+    else
+        p->timers = t->dnext;
+    if (t->dnext)
+        t->dnext->dprev = t->dprev;
+    t->listed = false;
+}
+
+/* t fired or was cancelled: out of its destination's list.  A destination
+ * no longer in the pid table is exiting, and its exit unlists t. */
+static void list_del(msg_timer *t)
+{
+    gt__proc *p = gt__proc_lookup(t->dest);
+    if (!p)
+        return;
+    gt__lock(&p->plock, GT__LK_PLOCK);
+    bool was = t->listed;
+    if (was)
+        list_unlink(p, t);
+    gt__unlock(&p->plock);
+    gt__proc_unref(p);
+    if (was)
+        timer_unref(t); /* the list's; the caller holds another */
 }
 
 /* Home thread: the deadline passed. */
@@ -63,6 +130,7 @@ static void timer_fire(gt__tnode *n)
     int expect = T_PENDING;
     if (atomic_compare_exchange_strong(&t->state, &expect, T_FIRED)) {
         gt__idmap_del(&timers, t->id);
+        list_del(t);
         gt__proc *p = gt__proc_lookup(t->dest);
         if (p) { /* a timer to a dead process ends quietly, as in Erlang */
             gt_msg *m = gt__msg_new(t->with_ref ? GT_MSG_TIMEOUT : GT_MSG_USER, t->len);
@@ -113,6 +181,7 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
     msg_timer *t = malloc(sizeof *t + len);
     if (!t)
         return -ENOMEM;
+    atomic_fetch_add(&live, 1);
     atomic_init(&t->refs, 1);
     atomic_init(&t->state, T_PENDING);
     t->due = gt__now_ms() + ms;
@@ -123,10 +192,21 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
     t->len = len;
     if (len)
         memcpy(t->data, data, len);
+    t->listed = false;
     uint64_t id = t->id = gt__idmap_add(&timers, t);
     if (!id) {
-        free(t);
+        timer_unref(t);
         return GT_ESYSTEM_LIMIT;
+    }
+    gt__proc *p = gt__proc_lookup(dest);
+    bool alive = p && list_add(p, t);
+    if (p)
+        gt__proc_unref(p);
+    if (!alive) { /* cancelled at once: the handle reads false */
+        gt__idmap_del(&timers, id);
+        timer_unref(t);
+        *ref_out = (gt_timer){id};
+        return 0;
     }
     /* The handle goes out only once the insert is in hand, so a cancel
      * always finds the timer in the heap or on its way there. */
@@ -136,8 +216,10 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
     else
         err = gt__sched_defer(t->home, timer_insert_remote, t);
     if (err) {
+        atomic_store(&t->state, T_CANCELLED); /* for an exit that takes the list */
         gt__idmap_del(&timers, id);
-        free(t);
+        list_del(t);
+        timer_unref(t);
         return err;
     }
     *ref_out = (gt_timer){id}; /* not t->id: t may have fired and gone */
@@ -147,12 +229,16 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
 int gt_send_after(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                   gt_timer *ref_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return start(ms, dest, tag, data, len, false, ref_out);
 }
 
 int gt_start_timer(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                    gt_timer *ref_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return start(ms, dest, tag, data, len, true, ref_out);
 }
 
@@ -166,31 +252,60 @@ static int64_t time_left(const msg_timer *t)
     return left < 0 ? 0 : left;
 }
 
+/* Moves a pending t to CANCELLED and out of the heap; false if it had
+ * fired or was cancelled already.  The caller holds a reference;
+ * unlist: also out of the destination's list (not when the exit of the
+ * destination took the list). */
+static bool cancel(msg_timer *t, bool unlist)
+{
+    int expect = T_PENDING;
+    if (!atomic_compare_exchange_strong(&t->state, &expect, T_CANCELLED))
+        return false;
+    gt__idmap_del(&timers, t->id);
+    if (unlist)
+        list_del(t);
+    timer_ref(t);
+    if (gt__tls_sched == t->home)
+        timer_remove_remote(t); /* the heap is ours: out now */
+    else if (gt__sched_defer(t->home, timer_remove_remote, t) != 0)
+        timer_unref(t); /* dropped at its deadline instead */
+    return true;
+}
+
 int64_t gt_cancel_timer(gt_timer ref)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     msg_timer *t = ref.id ? gt__idmap_get(&timers, ref.id, timer_ref) : NULL;
     if (!t)
         return -1;
-    int64_t left = -1;
-    int expect = T_PENDING;
-    if (atomic_compare_exchange_strong(&t->state, &expect, T_CANCELLED)) {
-        gt__idmap_del(&timers, t->id);
-        left = time_left(t);
-        if (gt__tls_sched == t->home) {
-            timer_ref(t);
-            timer_remove_remote(t); /* the heap is ours: out now */
-        } else {
-            timer_ref(t);
-            if (gt__sched_defer(t->home, timer_remove_remote, t) != 0)
-                timer_unref(t); /* dropped at its deadline instead */
-        }
-    }
+    int64_t left = time_left(t);
+    if (!cancel(t, true))
+        left = -1;
     timer_unref(t);
     return left;
 }
 
+void gt__msgtimers_exit(gt__proc *p)
+{
+    gt__lock(&p->plock, GT__LK_PLOCK); /* exiting is set: none is added now */
+    msg_timer *list = p->timers;
+    p->timers = NULL;
+    for (msg_timer *t = list; t; t = t->dnext)
+        t->listed = false;
+    gt__unlock(&p->plock);
+    while (list) {
+        msg_timer *t = list;
+        list = t->dnext; /* unlisted: nobody else follows these links */
+        cancel(t, false);
+        timer_unref(t); /* the list's */
+    }
+}
+
 int64_t gt_read_timer(gt_timer ref)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     msg_timer *t = ref.id ? gt__idmap_get(&timers, ref.id, timer_ref) : NULL;
     if (!t)
         return -1;

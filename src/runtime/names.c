@@ -83,6 +83,8 @@ static bool valid_name(const char *name, size_t *len)
 
 int gt_register(const char *name, gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     size_t len;
     if (!valid_name(name, &len))
         return GT_EBADARG;
@@ -132,6 +134,8 @@ static void remove_at(name_entry **link)
 
 int gt_unregister(const char *name)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     size_t len;
     if (!valid_name(name, &len))
         return GT_EBADARG;
@@ -146,6 +150,8 @@ int gt_unregister(const char *name)
 
 gt_pid gt_whereis(const char *name)
 {
+    if (gt__forked())
+        return (gt_pid){0};
     size_t len;
     gt_pid pid = {0};
     if (!valid_name(name, &len))

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/sched.h"
 #include "util/idmap.h"
@@ -103,12 +104,16 @@ gt__proc *gt__self(void)
 
 gt_pid gt_self(void)
 {
+    if (gt__forked())
+        return (gt_pid){0};
     gt__proc *p = gt__self();
     return p ? (gt_pid){p->id} : (gt_pid){0};
 }
 
 bool gt_is_alive(gt_pid pid)
 {
+    if (gt__forked())
+        return false;
     gt__proc *p = gt__proc_lookup(pid);
     if (!p)
         return false;
@@ -176,7 +181,7 @@ void gt__park(int64_t deadline)
 
 void gt_yield(void)
 {
-    gt__proc *p = gt__self();
+    gt__proc *p = gt__forked() ? NULL : gt__self();
     if (!p || p->is_thread) {
         sched_yield();
         return;
@@ -186,6 +191,8 @@ void gt_yield(void)
 
 int gt_sleep(int64_t ms)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *p = gt__self();
     if (!p)
         return -ENOMEM;
@@ -235,6 +242,8 @@ static void *thread_entry(void *arg)
 
 int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     int err = gt__rt_ensure();
     if (err)
         return err;
@@ -300,6 +309,7 @@ static void proc_exit_common(gt__proc *p, int reason)
     gt__idmap_del(&procs, p->id);
     atomic_store(&p->state, P_DEAD);
     gt__mbox_close(&p->mbox);
+    gt__msgtimers_exit(p); /* Erlang cancels the timers to a dead pid */
     /* Links before monitors: a process that both links and monitors gets
      * the EXIT (or its exit signal) first, the DOWN after. */
     gt__links_exit(p, reason);
@@ -327,9 +337,26 @@ static void proc_exit_common(gt__proc *p, int reason)
 
 void gt_exit(void) { gt_exit_with(0); }
 
+/* A child of fork() has no runtime to end a process in (fork.c).  A
+ * process of the parent that forked goes on in the child as plain code on
+ * the only thread: when it ends, there is nothing to return to, so the
+ * child ends (_exit: no atexit handler or stdio buffer of the parent runs
+ * twice), with status 0 for normal, else 1.  Any other thread has only an
+ * identity to release, and that belongs to the parent. */
+static void forked_exit(int reason)
+{
+    gt__proc *p = gt__tls_proc;
+    if (p && !p->thread_owned)
+        _exit(reason == 0 ? 0 : 1);
+}
+
 void gt_exit_with(int reason)
 {
     gt__proc *p = gt__tls_proc;
+    if (gt__forked()) {
+        forked_exit(reason);
+        return;
+    }
     if (!p)
         return;
     proc_exit_common(p, reason);
@@ -349,7 +376,7 @@ void gt_exit_with(int reason)
 static void thread_proc_dtor(void *arg)
 {
     gt__proc *p = arg;
-    if (!p || atomic_load(&p->state) == P_DEAD)
+    if (!p || gt__forked() || atomic_load(&p->state) == P_DEAD)
         return;
     gt__tls_proc = p;
     proc_exit_common(p, 0);
@@ -359,6 +386,10 @@ static void thread_proc_dtor(void *arg)
 
 void gt_hibernate(gt_proc_fn fn, void *arg)
 {
+    if (gt__forked()) { /* cannot return an error: see forked_exit */
+        forked_exit(GT_EFORKED);
+        _exit(1);
+    }
     gt__proc *p = gt__self();
     if (!fn || !p) { /* nothing to restart: the process ends */
         gt_exit();
@@ -400,6 +431,8 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
  * no memory for it would leave the watcher waiting for ever. */
 int gt_monitor(gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;

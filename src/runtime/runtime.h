@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "runtime/context.h"
+#include "util/idset.h"
 
 /* process states, moved by atomic CAS so that a wake from any thread and
  * the scheduler's own bookkeeping never both enqueue a process */
@@ -80,8 +81,8 @@ struct gt__proc {
     bool exiting;
     bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
-    gt_pid *links;              /* linked processes (plock), links.c    */
-    int nlinks, cap_links;
+    struct gt__msg_timer *timers; /* pending timers to p (plock), msgtimer.c */
+    gt__idset links;            /* linked pids (plock), links.c         */
     _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
                                    the reason (links.c); first one wins */
     struct gt__at_exit *at_exit;/* hooks, run at exit; own thread only  */
@@ -149,6 +150,16 @@ void gt__links_exit(gt__proc *p, int reason);
 /* spawn_link: links a new process (not yet running) to its parent. */
 int gt__link_new(gt__proc *parent, gt__proc *child);
 void gt__links_free(gt__proc *p);         /* the struct is being freed    */
+
+/* ---- fork.c, signals.c: fork() after the runtime started ---- */
+void gt__fork_watch(void);                /* once, as the runtime starts  */
+void gt__signals_fork_prepare(void);
+void gt__signals_fork_parent(void);
+void gt__signals_fork_child(void);        /* the parent's dispositions back */
+
+/* ---- msgtimer.c ---- */
+void gt__msgtimers_exit(gt__proc *p);     /* at exit: cancel timers to p  */
+size_t gt__msgtimer_count(void);          /* timers allocated (tests)     */
 
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);

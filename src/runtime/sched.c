@@ -323,6 +323,7 @@ static void rt_start(void)
 {
     const char *env;
     atomic_store(&rt_started, 1);
+    gt__fork_watch();
     nscheds = gt__cpu_budget();
     if ((env = getenv("GT_SCHEDULERS")) && atoi(env) > 0)
         nscheds = atoi(env);
@@ -371,6 +372,8 @@ static void rt_start(void)
 
 int gt_init(const gt_config *cfg)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     static atomic_int called;
     if (cfg && (cfg->schedulers > GT__MAX_SCHEDULERS || cfg->stack_size > GT__MAX_STACK))
         return GT_EBADARG;
@@ -386,12 +389,16 @@ int gt_init(const gt_config *cfg)
 
 int gt_schedulers(void)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     int err = gt__rt_ensure();
     return err ? err : nscheds;
 }
 
 int gt__rt_ensure(void)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     pthread_once(&rt_once, rt_start);
     return rt_error;
 }

@@ -154,6 +154,8 @@ static int check_call(int signo, gt_pid *me)
 
 int gt_signal_subscribe(int signo)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt_pid me;
     int rc = check_call(signo, &me);
     if (rc)
@@ -194,6 +196,8 @@ out:
 
 int gt_signal_unsubscribe(int signo)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt_pid me;
     int rc = check_call(signo, &me);
     if (rc)
@@ -210,4 +214,20 @@ int gt_signal_unsubscribe(int signo)
     maybe_uninstall(signo);
     gt__unlock(&sig_lock);
     return found ? 0 : GT_EBADARG;
+}
+
+/* fork(): a signal sent to the child must not reach the parent's
+ * subscribers through the pipe they share, nor be swallowed by a
+ * dispatcher the child does not have.  The child gets back the
+ * dispositions found before gentcp's, read under sig_lock so that a
+ * subscription under way on another thread is either done or not begun. */
+void gt__signals_fork_prepare(void) { gt__lock(&sig_lock, GT__LK_SIGNALS); }
+void gt__signals_fork_parent(void) { gt__unlock(&sig_lock); }
+
+void gt__signals_fork_child(void)
+{
+    for (int signo = 1; signo < NSIG; signo++)
+        if (subs[signo].installed)
+            sigaction(signo, &subs[signo].old, NULL);
+    gt__unlock(&sig_lock);
 }

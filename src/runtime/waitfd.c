@@ -64,6 +64,8 @@ static int check(int fd, uint32_t events, uint32_t *got)
 
 int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (fd < 0 || events == 0 || (events & ~(GT_FD_READ | GT_FD_WRITE)))
         return GT_EBADARG;
     int64_t deadline = gt__deadline(timeout_ms);

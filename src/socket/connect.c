@@ -114,6 +114,8 @@ static int create_begin(create_req *r, gt_optlist opts, bool listen, int port, g
 
 int gt_listen(int port, gt_optlist opts, gt_socket *out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     create_req r;
     int rc = create_begin(&r, opts, true, port, out);
     if (rc)
@@ -173,6 +175,8 @@ static void acc_remove(gt__sock *s, gt__waiter *w)
 
 int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!out)
         return GT_EBADARG;
     out->id = 0;
@@ -336,6 +340,8 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
 
 int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, gt_socket *out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     create_req r;
     int rc = create_begin(&r, opts, false, port, out);
     if (rc)
@@ -390,16 +396,22 @@ static int name_of(gt_socket h, bool peer, struct sockaddr_storage *a, socklen_t
 
 int gt_sockname(gt_socket h, struct sockaddr_storage *a, socklen_t *len)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return a ? name_of(h, false, a, len) : GT_EBADARG;
 }
 
 int gt_peername(gt_socket h, struct sockaddr_storage *a, socklen_t *len)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return a ? name_of(h, true, a, len) : GT_EBADARG;
 }
 
 int gt_port(gt_socket h, int *port)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     struct sockaddr_storage a;
     int rc = name_of(h, false, &a, NULL);
     if (rc)

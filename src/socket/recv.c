@@ -476,6 +476,8 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
 
 int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!msg_out)
         return GT_EBADARG;
     *msg_out = NULL;

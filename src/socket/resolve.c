@@ -293,6 +293,8 @@ int gt__resolve(const char *host, int family, int64_t deadline, struct sockaddr_
 int gt_getaddrs(const char *host, int family, int64_t timeout_ms, struct sockaddr_storage *addrs,
                 size_t cap, size_t *n_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (n_out)
         *n_out = 0;
     if (!host || !addrs || !cap || !n_out)

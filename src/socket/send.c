@@ -307,6 +307,8 @@ static int send_begin(gt__sock *s)
 
 int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     size_t len;
     int rc = check_iov(iov, iovcnt, &len);
     if (rc)
@@ -391,6 +393,8 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
 
 int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     size_t len;
     int rc = check_iov(packets, count, &len);
     if (sent)
@@ -437,12 +441,16 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
 
 int gt_send(gt_socket h, const void *data, size_t len)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     struct iovec v = {(void *)data, len};
     return gt_sendv(h, &v, len ? 1 : 0);
 }
 
 int gt_shutdown(gt_socket h, gt_shutdown_how how)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (how != GT_SHUT_READ && how != GT_SHUT_WRITE && how != GT_SHUT_READ_WRITE)
         return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);

@@ -271,6 +271,8 @@ static void drop_closed_msg(gt_socket h)
 
 int gt_close(gt_socket h)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__sock *s = gt__sock_get(h);
     if (!s) {
         drop_closed_msg(h);
@@ -291,6 +293,8 @@ int gt_close(gt_socket h)
 
 gt_pid gt_owner(gt_socket h)
 {
+    if (gt__forked())
+        return (gt_pid){0};
     gt__sock *s = gt__sock_acquire(h);
     gt_pid pid = {0};
     if (s) {
@@ -329,6 +333,8 @@ static bool hand_over(void *arg)
 
 int gt_controlling_process(gt_socket h, gt_pid pid)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__proc *self = gt__self();
     if (!self)
         return -ENOMEM;
@@ -433,6 +439,8 @@ static void io_event(gt__io *w, uint32_t ev)
  * (docs/spec/semantics.md rule 44). */
 int gt_setopts(gt_socket h, gt_optlist l)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return -EINVAL;
@@ -443,6 +451,8 @@ int gt_setopts(gt_socket h, gt_optlist l)
 
 int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (n && !opts)
         return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);

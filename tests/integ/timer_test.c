@@ -7,6 +7,8 @@
  */
 #include "helpers.h"
 
+#include "runtime/runtime.h" /* gt__msgtimer_count: timers allocated */
+
 #define TAG_T 4242
 
 static bool match_timer_kind(const gt_msg *m, void *arg)
@@ -222,4 +224,85 @@ GT_TEST(timer_hundred_thousand)
     struct many mt = {gt_self(), 100000};
     h_spawn(many_fn, &mt);
     ASSERT_EQ(h_wait_int(H_TAG_DONE, 20 * H_WAIT), 1);
+}
+
+/* Issue 10: a timer to a pid is cancelled when that process exits (Erlang:
+ * "automatically canceled if the process referred to by the pid is not
+ * alive, or if the process exits"), so 100,000 hour-long timers to a
+ * process that ends hold no memory once it has ended, whether they were
+ * started by the process itself (homed on its scheduler) or by another
+ * thread (homed round robin); and one started to a dead pid is freed at
+ * once. */
+struct self_timers { gt_pid parent; int n; };
+
+static void self_timers_fn(void *arg)
+{
+    struct self_timers *st = arg;
+    gt_timer ref;
+    int bad = 0;
+    for (int i = 0; i < st->n; i++)
+        bad |= gt_send_after(3600 * 1000, gt_self(), TAG_T, &i, sizeof i, &ref) != 0;
+    h_post_int(st->parent, H_TAG_DONE, !bad);
+    int tag = H_TAG_GO;
+    gt_msg *m = NULL;
+    if (gt_receive_match(h_match_tag, &tag, 20 * H_WAIT, &m) == 0)
+        gt_msg_free(m);
+}
+
+static bool timers_back_to(size_t base)
+{
+    for (int i = 0; i < 10 * H_WAIT && gt__msgtimer_count() != base; i++)
+        h_msleep(1);
+    return gt__msgtimer_count() == base;
+}
+
+GT_TEST(i10_timers_to_an_exited_process_are_freed)
+{
+    enum { N = 50000 };
+    size_t base = gt__msgtimer_count();
+    struct self_timers st = {gt_self(), N};
+    gt_pid p = h_spawn(self_timers_fn, &st);
+    ASSERT_EQ(h_wait_int(H_TAG_DONE, 20 * H_WAIT), 1);
+    gt_timer refs[4];
+    for (int i = 0; i < N; i++)
+        ASSERT_OK(gt_start_timer(3600 * 1000, p, TAG_T, NULL, 0, &refs[i % 4]));
+    ASSERT_EQ(gt__msgtimer_count(), base + 2 * N);
+    ASSERT(gt_read_timer(refs[0]) > 0);
+    h_post_int(p, H_TAG_GO, 0);
+    h_wait_dead(p);
+    ASSERT(timers_back_to(base));
+    ASSERT_EQ(gt_read_timer(refs[0]), -1);
+    ASSERT_EQ(gt_cancel_timer(refs[1]), -1);
+    /* to a dead pid: nothing is kept */
+    gt_timer r;
+    ASSERT_OK(gt_send_after(3600 * 1000, p, TAG_T, "x", 1, &r));
+    ASSERT(r.id != 0);
+    ASSERT_EQ(gt__msgtimer_count(), base);
+    ASSERT_EQ(gt_read_timer(r), -1);
+}
+
+/* A timer that fired or was cancelled leaves its destination's list: the
+ * destination's exit afterwards finds nothing to cancel twice, and what is
+ * cancelled from another thread while the destination exits is freed once
+ * (ASan and valgrind check the "once"). */
+GT_TEST(i10_timers_fired_and_cancelled_leave_the_destination)
+{
+    size_t base = gt__msgtimer_count();
+    struct self_timers st = {gt_self(), 0};
+    gt_pid p = h_spawn(self_timers_fn, &st);
+    ASSERT_EQ(h_wait_int(H_TAG_DONE, 20 * H_WAIT), 1);
+    gt_timer fired, cancelled, racing[100];
+    ASSERT_OK(gt_send_after(0, p, TAG_T, NULL, 0, &fired));
+    ASSERT_OK(gt_send_after(3600 * 1000, p, TAG_T, NULL, 0, &cancelled));
+    for (int i = 0; i < 100; i++)
+        ASSERT_OK(gt_send_after(3600 * 1000, p, TAG_T, NULL, 0, &racing[i]));
+    ASSERT(gt_cancel_timer(cancelled) > 0);
+    for (int i = 0; i < 10 * H_WAIT && gt_read_timer(fired) != -1; i++)
+        h_msleep(1);
+    ASSERT_EQ(gt_read_timer(fired), -1);
+    h_post_int(p, H_TAG_GO, 0);
+    for (int i = 0; i < 100; i++)
+        gt_cancel_timer(racing[i]); /* races the exit's cancel */
+    h_wait_dead(p);
+    ASSERT(timers_back_to(base));
 }
