@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "packet/packet.h"
+#include "socket/stats.h"
 #include "util/buf.h"
 
 typedef struct gt__sock gt__sock;
@@ -60,6 +61,10 @@ typedef struct gt__createopts {
     bool reuseaddr;
     bool reuseport;                 /* listen: SO_REUSEPORT before bind  */
     int v6only;                     /* -1 unset; applied before bind     */
+    const void *local_path;         /* {ifaddr, {local, P}}: borrowed    */
+    size_t local_path_len;
+    bool has_local_path;
+    int fd;                         /* {fd, Fd}; -1 when not given       */
 } gt__createopts;
 
 /* ---- the socket ----------------------------------------------------------- */
@@ -158,6 +163,7 @@ struct gt__sock {
     bool lingering;        /* closed, fd kept while a process drains out */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
+    gt__sockstat stat;     /* gt_getstat's counters                      */
 };
 
 /* ---- socket.c -------------------------------------------------------------- */
@@ -165,6 +171,9 @@ struct gt__sock {
  * caller holds one reference.  NULL on failure (the caller keeps fd). */
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
+/* Calls fn(s, arg) for every socket in the handle table, in slot order,
+ * holding a reference (not the lock) during the call. */
+void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg);
 void gt__sock_unref(gt__sock *s);
 
 /* The entry and exit of a socket call: look up and lock (NULL for a stale
