@@ -256,8 +256,10 @@ GT_TEST(i7_17_socket_admin)
     ASSERT(gt_addr_str(&sa, buf, 0) != NULL);
     ASSERT(strcmp(gt_addr_str(&sa, buf, 3), "12") == 0); /* cut short */
     memset(&sa, 0, sizeof sa);
-    sa.ss_family = AF_UNIX; /* neither inet nor inet6 */
+    sa.ss_family = AF_APPLETALK; /* neither inet, inet6 nor local */
     ASSERT(strcmp(gt_addr_str(&sa, buf, sizeof buf), "") == 0);
+    sa.ss_family = AF_UNIX; /* an unbound local end */
+    ASSERT(strcmp(gt_addr_str(&sa, buf, sizeof buf), "local:") == 0);
 }
 
 GT_TEST(i7_17_decode_packet)
