@@ -498,7 +498,7 @@ typedef enum gt_optname {
                             several listen sockets share a port, each with
                             its own accept queue, the kernel spreading the
                             connections (OTP 26's {reuseport, true})     */
-    GT_OPT_LOCAL,        /* bytes: {ifaddr, {local, Path}}: an AF_UNIX
+    GT_OPT_LOCAL,        /* bin: {ifaddr, {local, Path}}: an AF_UNIX  
                             stream socket bound to Path (listen, and the
                             local end of a connect); a leading NUL byte
                             names an abstract socket.  At most 107 bytes,
@@ -571,10 +571,10 @@ typedef struct gt_opt {
             int on;
             int seconds;
         } linger;
-        struct {
-            const void *ptr; /* GT_OPT_LOCAL: borrowed for the call */
+        struct {         /* GT_OPT_LOCAL: borrowed, never written */
+            void *p;
             size_t len;
-        } bytes;
+        } bin;
     } v;
 } gt_opt;
 
@@ -598,7 +598,7 @@ typedef struct gt_optlist {
 #define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
 #define GT__OPT_LINGER(on_, secs)                                              \
     ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
-#define GT__OPT_BYTES(n, p, l) ((gt_opt){.name = (n), .v.bytes = {(p), (l)}})
+#define GT__OPT_BIN(n, p_, len_) ((gt_opt){.name = (n), .v.bin = {(p_), (len_)}})
 #else
 /* C++ (11 or later) has no compound literals: the builders are functions,
  * and GT_OPTS(...) is a temporary array that lives until the end of the
@@ -627,12 +627,12 @@ inline gt_opt gt__opt_linger(int on, int seconds)
     o.v.linger.seconds = seconds;
     return o;
 }
-inline gt_opt gt__opt_bytes(gt_optname n, const void *p, size_t len)
+inline gt_opt gt__opt_bin(gt_optname n, void *p, size_t len)
 {
     gt_opt o = gt_opt();
     o.name = n;
-    o.v.bytes.ptr = p;
-    o.v.bytes.len = len;
+    o.v.bin.p = p;
+    o.v.bin.len = len;
     return o;
 }
 template <size_t N> struct gt__opt_array {
@@ -654,7 +654,7 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
 #define GT__OPT_S(n, x) gt__opt_s((n), (x))
 #define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
-#define GT__OPT_BYTES(n, p, l) gt__opt_bytes((n), (p), (l))
+#define GT__OPT_BIN(n, p_, len_) gt__opt_bin((n), (p_), (len_))
 #endif
 #define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
 #define GT_ACTIVE_FALSE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V)
@@ -697,8 +697,8 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT_DISCARD_PARTIAL(b) GT__OPT_I(GT_OPT_DISCARD_PARTIAL, b)
 /* {ifaddr, {local, Path}}: a path (a C string), or len bytes that may
  * start with NUL (an abstract name, Erlang's <<0, ...>>). */
-#define GT_LOCAL(path) GT__OPT_BYTES(GT_OPT_LOCAL, (path), strlen(path))
-#define GT_LOCAL_BYTES(p, len) GT__OPT_BYTES(GT_OPT_LOCAL, (p), (len))
+#define GT_LOCAL(path) GT__OPT_BIN(GT_OPT_LOCAL, (void *)(path), strlen(path))
+#define GT_LOCAL_BYTES(p, len) GT__OPT_BIN(GT_OPT_LOCAL, (void *)(p), (len))
 #define GT_FD(fd) GT__OPT_I(GT_OPT_FD, fd)
 
 /* The atom name of an option ("packet_size"), or NULL. */

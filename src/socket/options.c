@@ -153,7 +153,7 @@ static bool valid_value(const gt_opt *op)
     case T_BACKEND: return v == GT_BACKEND_INET || v == GT_BACKEND_SOCKET;
     case T_LINGER: return (op->v.linger.on == 0 || op->v.linger.on == 1) && op->v.linger.seconds >= 0;
     case T_DELIM: return true; /* inet takes any integer and keeps its low byte */
-    case T_BYTES: return op->v.bytes.ptr != NULL || op->v.bytes.len == 0;
+    case T_BYTES: return op->v.bin.p != NULL || op->v.bin.len == 0;
     case T_FD: return v >= 0 && v <= INT32_MAX;
     }
     return false;
@@ -200,8 +200,8 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_FD: c->fd = (int)op->v.i; break;
         case GT_OPT_LOCAL:
             c->has_local_path = true;
-            c->local_path = op->v.bytes.ptr;
-            c->local_path_len = op->v.bytes.len;
+            c->local_path = op->v.bin.p;
+            c->local_path_len = op->v.bin.len;
             break;
         default:
             if (n == cap)

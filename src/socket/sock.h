@@ -101,6 +101,7 @@ struct gt__sock {
                                        closes the socket)                */
     gt__sockopts o;
     int family;
+    gt__sockstat stat;              /* gt_getstat's counters             */
 
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
@@ -163,7 +164,6 @@ struct gt__sock {
     bool lingering;        /* closed, fd kept while a process drains out */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
-    gt__sockstat stat;     /* gt_getstat's counters                      */
 };
 
 /* ---- socket.c -------------------------------------------------------------- */
@@ -171,9 +171,6 @@ struct gt__sock {
  * caller holds one reference.  NULL on failure (the caller keeps fd). */
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
-/* Calls fn(s, arg) for every socket in the handle table, in slot order,
- * holding a reference (not the lock) during the call. */
-void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg);
 void gt__sock_unref(gt__sock *s);
 
 /* The entry and exit of a socket call: look up and lock (NULL for a stale
@@ -190,6 +187,10 @@ static inline void gt__sock_release(gt__sock *s)
     gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
+
+/* Calls fn(s, arg) for every socket in the handle table, in slot order,
+ * holding a reference (not the lock) during the call. */
+void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg);
 
 /* closed / enotconn for a socket that cannot carry data any more (closed
  * by us; a listen socket; closed by the driver after EOF), else 0. */
