@@ -498,7 +498,7 @@ typedef enum gt_optname {
                             several listen sockets share a port, each with
                             its own accept queue, the kernel spreading the
                             connections (OTP 26's {reuseport, true})     */
-    GT_OPT_LOCAL,        /* bin: {ifaddr, {local, Path}}: an AF_UNIX  
+    GT_OPT_LOCAL,        /* bin: {ifaddr, {local, Path}}: an AF_UNIX
                             stream socket bound to Path (listen, and the
                             local end of a connect); a leading NUL byte
                             names an abstract socket.  At most 107 bytes,
