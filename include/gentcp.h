@@ -51,6 +51,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -519,6 +521,25 @@ typedef enum gt_optname {
                             several listen sockets share a port, each with
                             its own accept queue, the kernel spreading the
                             connections (OTP 26's {reuseport, true})     */
+    GT_OPT_LOCAL,        /* bin: {ifaddr, {local, Path}}: an AF_UNIX
+                            stream socket bound to Path (listen, and the
+                            local end of a connect); a leading NUL byte
+                            names an abstract socket.  At most 107 bytes,
+                            else -EINVAL (as inet); the port must be 0.
+                            Path is never unlinked, by close either (as
+                            Erlang): a second listen on it fails with
+                            -EADDRINUSE until the file is removed        */
+    GT_OPT_FD,           /* i: {fd, Fd}: listen and connect adopt this
+                            open socket instead of making one (systemd
+                            socket activation).  From a successful call
+                            on, gentcp owns it (made non-blocking and
+                            close-on-exec, closed by gt_close); a failing
+                            call leaves it the caller's.  listen calls
+                            listen() on it again (the backlog option);
+                            connect connects it, or, if it is connected
+                            already, adopts it as is (Erlang: eisconn,
+                            docs/DEVIATIONS.md).  -EBADF if not open,
+                            -ENOTSOCK, -EINVAL if not SOCK_STREAM        */
     GT_OPT_COUNT_
 } gt_optname;
 
@@ -573,6 +594,10 @@ typedef struct gt_opt {
             int on;
             int seconds;
         } linger;
+        struct {         /* GT_OPT_LOCAL: borrowed, never written */
+            void *p;
+            size_t len;
+        } bin;
     } v;
 } gt_opt;
 
@@ -596,6 +621,7 @@ typedef struct gt_optlist {
 #define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
 #define GT__OPT_LINGER(on_, secs)                                              \
     ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#define GT__OPT_BIN(n, p_, len_) ((gt_opt){.name = (n), .v.bin = {(p_), (len_)}})
 #else
 /* C++ (11 or later) has no compound literals: the builders are functions,
  * and GT_OPTS(...) is a temporary array that lives until the end of the
@@ -624,6 +650,14 @@ inline gt_opt gt__opt_linger(int on, int seconds)
     o.v.linger.seconds = seconds;
     return o;
 }
+inline gt_opt gt__opt_bin(gt_optname n, void *p, size_t len)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.bin.p = p;
+    o.v.bin.len = len;
+    return o;
+}
 template <size_t N> struct gt__opt_array {
     gt_opt a[N];
     operator gt_optlist() const
@@ -643,6 +677,7 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
 #define GT__OPT_S(n, x) gt__opt_s((n), (x))
 #define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
+#define GT__OPT_BIN(n, p_, len_) gt__opt_bin((n), (p_), (len_))
 #endif
 #define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
 #define GT_ACTIVE_FALSE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V)
@@ -683,6 +718,11 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT_DONTROUTE(b) GT__OPT_I(GT_OPT_DONTROUTE, b)
 #define GT_LINE_LENGTH(n) GT__OPT_I(GT_OPT_LINE_LENGTH, n)
 #define GT_DISCARD_PARTIAL(b) GT__OPT_I(GT_OPT_DISCARD_PARTIAL, b)
+/* {ifaddr, {local, Path}}: a path (a C string), or len bytes that may
+ * start with NUL (an abstract name, Erlang's <<0, ...>>). */
+#define GT_LOCAL(path) GT__OPT_BIN(GT_OPT_LOCAL, (void *)(path), strlen(path))
+#define GT_LOCAL_BYTES(p, len) GT__OPT_BIN(GT_OPT_LOCAL, (void *)(p), (len))
+#define GT_FD(fd) GT__OPT_I(GT_OPT_FD, fd)
 
 /* The atom name of an option ("packet_size"), or NULL. */
 const char *gt_opt_name(gt_optname name);
@@ -712,6 +752,25 @@ int gt_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out);
  * GT_EBADARG for NULL or "". */
 int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms,
                gt_socket *sock_out);
+
+/* gen_tcp:connect(SockAddr, Opts, Timeout): connects to an address given
+ * whole, with nothing to look up: a sockaddr_in, a sockaddr_in6 (its
+ * sin6_scope_id chooses the interface of a link-local address such as
+ * fe80::1%eth0; gt_connect takes "fe80::1%eth0" too), or a sockaddr_un
+ * (Erlang's {local, Path}: see gt_local_sockaddr).  len is the address's
+ * length (for AF_UNIX it decides an abstract name's length).  Options and
+ * timeout as gt_connect; GT_EBADARG for addr NULL, a len too short for its
+ * family, or another family. */
+int gt_connect_sockaddr(const struct sockaddr *addr, socklen_t len, gt_optlist opts,
+                        int64_t timeout_ms, gt_socket *sock_out);
+
+/* Erlang's {local, Path} as a sockaddr_un in *out and its length in
+ * *len_out: path_len bytes of path (a leading NUL for an abstract name).
+ * 0, -EINVAL when longer than 107 bytes (inet's einval), GT_EBADARG for a
+ * NULL pointer (path may be NULL when path_len is 0: Linux then picks an
+ * abstract name at bind). */
+int gt_local_sockaddr(const void *path, size_t path_len, struct sockaddr_storage *out,
+                      socklen_t *len_out);
 
 /* inet:getaddrs/3: the addresses of host (a name or a literal address) for
  * family AF_INET or AF_INET6 (Erlang's inet, inet6; any other is -EINVAL).
@@ -789,13 +848,74 @@ int gt_port(gt_socket sock, int *port_out);
 int gt_sockname(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
 int gt_peername(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
 
-/* Formats an address as "127.0.0.1:5678" or "[::1]:5678" into buf (cut
- * short to len - 1 bytes).  Returns buf, with "" for a NULL addr or one
- * neither IPv4 nor IPv6; a static "" if buf is NULL or len is 0. */
+/* Formats an address as "127.0.0.1:5678", "[::1]:5678" ("[fe80::1%lo]:5678"
+ * with a scope id) or, for AF_UNIX, "local:/path" ("local:@name" for an
+ * abstract name, whose trailing NUL bytes are not shown; "local:" for an
+ * unbound end) into buf (cut short to len - 1 bytes).  Returns buf, with ""
+ * for a NULL addr or another family; a static "" if buf is NULL or len is
+ * 0.  On an AF_UNIX socket gt_port gives 0 (inet:port/1 returns the path,
+ * which gt_sockname gives). */
 const char *gt_addr_str(const struct sockaddr_storage *addr, char *buf, size_t len);
 
 /* The process that controls sock, or {0} if it is closed. */
 gt_pid gt_owner(gt_socket sock);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics and the socket listing (inet:getstat/1, inet:i/0)             */
+/* ------------------------------------------------------------------------ */
+
+/* inet:getstat/1's counters, as inet_drv keeps them.  A packet is what one
+ * message (active) or one gt_recv delivers, and what one gt_send (one packet
+ * of gt_send_many) hands over; its length includes the packet header.
+ *   recv_oct, send_oct: bytes read from / handed to the kernel's socket
+ *     (send_oct: every byte of every accepted send, queued or written);
+ *   recv_cnt, send_cnt: packets received / sent;
+ *   recv_max, send_max: the longest packet;
+ *   recv_avg, send_avg: the running average packet length (truncated);
+ *   recv_dvi: the running average of each packet's deviation from the
+ *     average at that point, absolute value, truncated (inet_drv's);
+ *   send_pend: bytes queued in gentcp, not yet taken by the kernel.
+ * The counters cost a few arithmetic operations per packet under the
+ * socket lock already held.  A listen socket's are all 0. */
+typedef struct gt_stats {
+    uint64_t recv_oct, recv_cnt, recv_max, recv_avg, recv_dvi;
+    uint64_t send_oct, send_cnt, send_max, send_avg, send_pend;
+} gt_stats;
+
+/* 0 and *out; -EINVAL for a stale handle (as inet), GT_EBADARG for out
+ * NULL. */
+int gt_getstat(gt_socket sock, gt_stats *out);
+
+/* One socket as gt_sockets_list sees it. */
+typedef struct gt_sockinfo {
+    gt_socket sock;
+    gt_pid owner;                  /* {0} once closed                   */
+    int family;                    /* AF_INET, AF_INET6, AF_UNIX         */
+    int backend;                   /* GT_BACKEND_*                       */
+    const char *state;             /* static: "LISTEN", "CONNECTED",
+                                      "CONNECTING" or "CLOSED" (the
+                                      input ended and inet's driver
+                                      closed it; the handle waits for
+                                      its owner's gt_close)             */
+    struct sockaddr_storage local; /* ss_family 0 when unknown           */
+    struct sockaddr_storage peer;  /* ss_family 0: none (listen, gone)   */
+    gt_stats stats;
+    int64_t active;                /* as GT_OPT_ACTIVE                   */
+    int packet;                    /* gt_packet_type                     */
+    int mode;                      /* GT_MODE_*                          */
+} gt_sockinfo;
+
+/* Every open socket of the program (inet:i/0's data), in handle order:
+ * *out is an array of *n entries that the caller frees with free() (NULL
+ * when *n is 0).  0, -ENOMEM, GT_EBADARG for NULL pointers.  A snapshot:
+ * sockets may come and go while it is taken. */
+int gt_sockets_list(gt_sockinfo **out, size_t *n);
+
+/* inet:i/0: prints the list to f, one line per socket under a header:
+ * Id, Backend, Recv (recv_oct), Sent (send_oct), Owner, Local Address,
+ * Foreign Address, State, Active, Packet.  0, -ENOMEM, GT_EBADARG for f
+ * NULL, or -EIO when writing fails. */
+int gt_sockets_print(FILE *f);
 
 /* ======================================================================== */
 /* Packet decoding: erlang:decode_packet/3 in C.  Pure: no I/O, no           */

@@ -4,12 +4,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "socket/resolve.h"
@@ -38,6 +41,52 @@ static int new_fd(int family)
 static socklen_t addr_len(int family)
 {
     return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+int gt_local_sockaddr(const void *path, size_t path_len, struct sockaddr_storage *out,
+                      socklen_t *len_out)
+{
+    if (!out || !len_out || (!path && path_len))
+        return GT_EBADARG;
+    struct sockaddr_un *un = (struct sockaddr_un *)out;
+    /* inet takes 107 bytes and refuses 108 (one for a NUL), pathnames and
+     * abstract names alike */
+    if (path_len >= sizeof un->sun_path)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    un->sun_family = AF_UNIX;
+    if (path_len)
+        memcpy(un->sun_path, path, path_len);
+    /* a pathname's length includes its NUL, as the kernel reports it back;
+     * an abstract name is exactly its bytes */
+    bool abstract = path_len && ((const char *)path)[0] == '\0';
+    *len_out = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + !abstract);
+    if (!path_len)
+        *len_out = sizeof(sa_family_t); /* autobind */
+    return 0;
+}
+
+/* An adopted descriptor ({fd, Fd}): checked to be an open stream socket
+ * (else it stays the caller's), then made ours: non-blocking,
+ * close-on-exec.  Returns its family or a negative error. */
+static int adopt_fd(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return gt__errno(); /* ebadf, as inet */
+    int type = 0, family = 0;
+    socklen_t l = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0)
+        return gt__errno(); /* enotsock */
+    l = sizeof family;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) != 0)
+        return gt__errno();
+    if (type != SOCK_STREAM ||
+        (family != AF_INET && family != AF_INET6 && family != AF_UNIX))
+        return -EINVAL;
+    if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+        return gt__errno();
+    return family;
 }
 
 static void set_port(struct sockaddr_storage *a, int port)
@@ -112,6 +161,56 @@ static int create_begin(create_req *r, gt_optlist opts, bool listen, int port, g
     return port < 0 || port > 65535 ? GT_EBADARG : 0;
 }
 
+/* Makes, binds and listens the listen socket's descriptor. */
+static int listen_fd(const gt__createopts *c, int port, int *family_out)
+{
+    if (c->fd >= 0) { /* adopted: bound already, listen() sets the backlog */
+        int family = adopt_fd(c->fd);
+        if (family < 0)
+            return family;
+        if (listen(c->fd, c->backlog) != 0) {
+            int rc = gt__errno();
+            close(c->fd); /* ours from adopt_fd on */
+            return rc;
+        }
+        *family_out = family;
+        return c->fd;
+    }
+    int family = *family_out = c->family ? c->family : AF_INET;
+    struct sockaddr_storage a;
+    socklen_t alen = addr_len(family);
+    int rc;
+    if (family == AF_UNIX) {
+        if (port != 0)
+            return GT_EBADARG; /* Erlang: a function_clause */
+        if ((rc = gt_local_sockaddr(c->local_path, c->local_path_len, &a, &alen)))
+            return rc;
+    } else {
+        local_addr(c, family, port, &a);
+    }
+    if (c->v6only >= 0 && family != AF_INET6)
+        return -EINVAL; /* rule 72 */
+    int fd = new_fd(family);
+    if (fd < 0)
+        return fd;
+    int one = 1;
+    if (c->reuseaddr)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (c->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        rc = gt__errno();
+        close(fd);
+        return rc;
+    }
+    if (c->v6only >= 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &c->v6only, sizeof c->v6only);
+    if (bind(fd, (struct sockaddr *)&a, alen) != 0 || listen(fd, c->backlog) != 0) {
+        rc = gt__errno();
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 int gt_listen(int port, gt_optlist opts, gt_socket *out)
 {
     if (gt__forked())
@@ -120,35 +219,12 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
     int rc = create_begin(&r, opts, true, port, out);
     if (rc)
         return rc;
-    gt__createopts c = r.c;
-    if (port == 0 && c.port > 0)
-        port = c.port; /* {port, P} is the same as the first argument */
-    int family = c.family ? c.family : AF_INET;
-    int fd = new_fd(family);
+    if (port == 0 && r.c.port > 0)
+        port = r.c.port; /* {port, P} is the same as the first argument */
+    int family = 0;
+    int fd = listen_fd(&r.c, port, &family);
     if (fd < 0)
         return fd;
-    int one = 1;
-    if (c.reuseaddr)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (c.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-        rc = gt__errno();
-        close(fd);
-        return rc;
-    }
-    if (c.v6only >= 0 && family != AF_INET6) {
-        close(fd);
-        return -EINVAL; /* rule 72 */
-    }
-    if (c.v6only >= 0)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &c.v6only, sizeof c.v6only);
-    struct sockaddr_storage a;
-    local_addr(&c, family, port, &a);
-    if (bind(fd, (struct sockaddr *)&a, addr_len(family)) != 0 ||
-        listen(fd, c.backlog) != 0) {
-        rc = gt__errno();
-        close(fd);
-        return rc;
-    }
     gt__sock *s;
     rc = finish_socket(fd, K_LISTEN, family, r.self, &r.o, r.sockopts, r.nsock, &s);
     if (rc)
@@ -292,35 +368,69 @@ static int connect_wait(gt__sock *s, int64_t deadline)
     }
 }
 
-static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const gt__sockopts *o,
-                       const gt__createopts *c, const gt_opt *sockopts, size_t nsock,
-                       int64_t deadline, gt__sock **out)
+/* The descriptor for one connect attempt to a `family` address: the
+ * adopted one ({fd, Fd}), or a new one bound to the ifaddr/port options.
+ * *connected: an adopted descriptor that is connected already. */
+static int connect_fd(const gt__createopts *c, int family, bool *connected)
 {
-    int family = to->ss_family;
+    *connected = false;
+    if (c->fd >= 0) {
+        int fam = adopt_fd(c->fd);
+        if (fam < 0)
+            return fam;
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        *connected = getpeername(c->fd, (struct sockaddr *)&peer, &pl) == 0;
+        if (!*connected && fam != family) {
+            close(c->fd);
+            return -EAFNOSUPPORT;
+        }
+        return c->fd;
+    }
     int fd = new_fd(family);
+    if (fd < 0 || !(c->has_local || c->port > 0 || c->has_local_path))
+        return fd;
+    struct sockaddr_storage a;
+    socklen_t alen = addr_len(family);
+    int rc = 0;
+    if (family == AF_UNIX)
+        rc = gt_local_sockaddr(c->local_path, c->local_path_len, &a, &alen);
+    else
+        local_addr(c, family, c->port > 0 ? c->port : 0, &a);
+    int one = 1;
+    if (rc == 0 && c->reuseaddr)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (rc == 0 && bind(fd, (struct sockaddr *)&a, alen) != 0)
+        rc = gt__errno();
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static int try_connect(gt__proc *self, const struct sockaddr_storage *to, socklen_t tolen,
+                       const gt__sockopts *o, const gt__createopts *c, const gt_opt *sockopts,
+                       size_t nsock, int64_t deadline, gt__sock **out)
+{
+    bool connected;
+    int fd = connect_fd(c, to->ss_family, &connected);
     if (fd < 0)
         return fd;
-    if (c->has_local || c->port > 0) {
-        struct sockaddr_storage a;
-        local_addr(c, family, c->port > 0 ? c->port : 0, &a);
-        int one = 1;
-        if (c->reuseaddr)
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, (struct sockaddr *)&a, addr_len(family)) != 0) {
-            int rc = gt__errno();
-            close(fd);
-            return rc;
-        }
+    int family = to->ss_family;
+    if (connected) { /* an adopted connected socket keeps its own family */
+        socklen_t l = sizeof family;
+        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l);
     }
     gt__sock *s;
     int rc = finish_socket(fd, K_CONNECTING, family, self, o, sockopts, nsock, &s);
     if (rc)
         return rc;
     gt__lock(&s->lock, GT__LK_SOCK);
-    s->writable = false;
-    if (connect(s->fd, (const struct sockaddr *)to, addr_len(family)) == 0)
+    s->writable = connected;
+    if (!connected && connect(s->fd, (const struct sockaddr *)to, tolen) == 0)
         s->writable = true;
-    else if (errno != EINPROGRESS)
+    else if (!connected && errno != EINPROGRESS)
         rc = gt__errno();
     if (rc == 0)
         rc = connect_wait(s, deadline);
@@ -338,6 +448,14 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
     return 0;
 }
 
+/* What gt_connect and gt_connect_sockaddr check before the first attempt. */
+static int connect_begin(int64_t timeout_ms)
+{
+    if (timeout_ms == 0)
+        return GT_ETIMEOUT; /* rule 71: even for a refused port */
+    return gt__exit_check();
+}
+
 int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, gt_socket *out)
 {
     if (gt__forked())
@@ -348,12 +466,12 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
         return rc;
     if (!host || !*host)
         return GT_EBADARG; /* Erlang raises badarg for "" too */
+    if (r.c.family == AF_UNIX)
+        return GT_EBADARG; /* a local ifaddr needs a local address */
+    if ((rc = connect_begin(timeout_ms)))
+        return rc;
     gt__createopts c = r.c;
     int64_t deadline = gt__deadline(timeout_ms);
-    if (timeout_ms == 0)
-        return GT_ETIMEOUT; /* rule 71: even for a refused port */
-    if ((rc = gt__exit_check()))
-        return rc;
 
     /* Names are looked up off the scheduler threads, within the timeout. */
     struct sockaddr_storage addrs[CONNECT_ADDRS_MAX];
@@ -363,14 +481,46 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
         struct sockaddr_storage to = addrs[i];
         set_port(&to, port);
         gt__sock *s = NULL;
-        rc = try_connect(r.self, &to, &r.o, &c, r.sockopts, r.nsock, deadline, &s);
+        rc = try_connect(r.self, &to, addr_len(to.ss_family), &r.o, &c, r.sockopts, r.nsock,
+                         deadline, &s);
         if (rc == 0) {
             *out = (gt_socket){s->id};
             gt__sock_unref(s);
             break;
         }
-        if (rc == GT_ETIMEOUT || rc == -EINVAL || rc == GT_EEXITING)
-            break;
+        if (rc == GT_ETIMEOUT || rc == -EINVAL || rc == GT_EEXITING || c.fd >= 0)
+            break; /* an adopted descriptor is closed after one failure */
+    }
+    return rc;
+}
+
+int gt_connect_sockaddr(const struct sockaddr *addr, socklen_t len, gt_optlist opts,
+                        int64_t timeout_ms, gt_socket *out)
+{
+    create_req r;
+    int rc = create_begin(&r, opts, false, 0, out);
+    if (rc)
+        return rc;
+    if (!addr || len < (socklen_t)sizeof(sa_family_t) || len > (socklen_t)sizeof(struct sockaddr_storage))
+        return GT_EBADARG;
+    int family = addr->sa_family;
+    if (!((family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) ||
+          (family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) ||
+          family == AF_UNIX))
+        return GT_EBADARG;
+    if (r.c.family && r.c.family != family)
+        return GT_EBADARG; /* as Erlang's inet6 with a {local, _} address */
+    if ((rc = connect_begin(timeout_ms)))
+        return rc;
+    struct sockaddr_storage to;
+    memset(&to, 0, sizeof to);
+    memcpy(&to, addr, len);
+    gt__sock *s = NULL;
+    rc = try_connect(r.self, &to, len, &r.o, &r.c, r.sockopts, r.nsock,
+                     gt__deadline(timeout_ms), &s);
+    if (rc == 0) {
+        *out = (gt_socket){s->id};
+        gt__sock_unref(s);
     }
     return rc;
 }
@@ -384,6 +534,7 @@ static int name_of(gt_socket h, bool peer, struct sockaddr_storage *a, socklen_t
         return -EINVAL; /* inet, rule 44 */
     int rc = 0;
     socklen_t l = sizeof *a;
+    memset(a, 0, sizeof *a); /* an abstract name is known by its length */
     if (s->fd < 0)
         rc = -EINVAL;
     else if ((peer ? getpeername : getsockname)(s->fd, (struct sockaddr *)a, &l) != 0)
@@ -416,10 +567,23 @@ int gt_port(gt_socket h, int *port)
     int rc = name_of(h, false, &a, NULL);
     if (rc)
         return rc;
-    if (port)
+    if (port && a.ss_family == AF_UNIX)
+        *port = 0; /* inet:port/1 gives the path: see gt_sockname */
+    else if (port)
         *port = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
                                               : ((struct sockaddr_in *)&a)->sin_port);
     return 0;
+}
+
+/* "local:/path", "local:@abstract" (its trailing NULs not shown). */
+static void local_str(const struct sockaddr_un *un, char *buf, size_t len)
+{
+    size_t n = sizeof un->sun_path;
+    while (n && un->sun_path[n - 1] == '\0')
+        n--;
+    bool abstract = n && un->sun_path[0] == '\0';
+    snprintf(buf, len, "local:%s%.*s", abstract ? "@" : "", (int)(n - abstract),
+             un->sun_path + abstract);
 }
 
 const char *gt_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
@@ -427,12 +591,22 @@ const char *gt_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
     char ip[INET6_ADDRSTRLEN] = "?";
     if (!buf || !len)
         return "";
-    if (!a || (a->ss_family != AF_INET && a->ss_family != AF_INET6)) {
+    if (!a || (a->ss_family != AF_INET && a->ss_family != AF_INET6 && a->ss_family != AF_UNIX)) {
         buf[0] = '\0';
+    } else if (a->ss_family == AF_UNIX) {
+        local_str((const struct sockaddr_un *)a, buf, len);
     } else if (a->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const void *)a;
         inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-        snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+        char scope[IF_NAMESIZE + 12] = "";
+        if (s6->sin6_scope_id) { /* as getaddrinfo takes it back */
+            char ifn[IF_NAMESIZE];
+            if (if_indextoname(s6->sin6_scope_id, ifn))
+                snprintf(scope, sizeof scope, "%%%s", ifn);
+            else
+                snprintf(scope, sizeof scope, "%%%u", (unsigned)s6->sin6_scope_id);
+        }
+        snprintf(buf, len, "[%s%s]:%u", ip, scope, ntohs(s6->sin6_port));
     } else {
         const struct sockaddr_in *s4 = (const void *)a;
         inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);

@@ -14,7 +14,7 @@
 #include "socket/sock.h"
 
 enum { T_BOOL, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
-       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM };
+       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM, T_BYTES, T_FD };
 enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
        W_ALL = W_SET | W_CREATE };
 
@@ -53,7 +53,9 @@ enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
     XX(DONTROUTE, "dontroute", T_BOOL, W_SET)                                  \
     XX(LINE_LENGTH, "line_length", T_UINT, W_ALL)                              \
     XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)                      \
-    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)
+    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)                              \
+    XX(LOCAL, "local", T_BYTES, W_CREATE)                                      \
+    XX(FD, "fd", T_FD, W_CREATE)
 
 static const struct {
     const char *name;
@@ -151,6 +153,8 @@ static bool valid_value(const gt_opt *op)
     case T_BACKEND: return v == GT_BACKEND_INET || v == GT_BACKEND_SOCKET;
     case T_LINGER: return (op->v.linger.on == 0 || op->v.linger.on == 1) && op->v.linger.seconds >= 0;
     case T_DELIM: return true; /* inet takes any integer and keeps its low byte */
+    case T_BYTES: return op->v.bin.p != NULL || op->v.bin.len == 0;
+    case T_FD: return v >= 0 && v <= INT32_MAX;
     }
     return false;
 }
@@ -180,6 +184,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
     c->backlog = 5;
     c->port = -1;
     c->v6only = -1;
+    c->fd = -1;
     const char *ip = NULL;
     for (size_t i = 0; i < l.count; i++) { /* create options: last wins */
         const gt_opt *op = &l.opts[i];
@@ -192,6 +197,12 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_REUSEPORT: c->reuseport = op->v.i; break;
         case GT_OPT_IP: ip = op->v.s; break;
         case GT_OPT_IPV6_V6ONLY: c->v6only = (int)op->v.i; break;
+        case GT_OPT_FD: c->fd = (int)op->v.i; break;
+        case GT_OPT_LOCAL:
+            c->has_local_path = true;
+            c->local_path = op->v.bin.p;
+            c->local_path_len = op->v.bin.len;
+            break;
         default:
             if (n == cap)
                 return GT_EBADARG;
@@ -205,14 +216,29 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         c->has_local = true;
         c->family = c->local.ss_family;
     }
+    if (c->has_local_path) { /* local with inet/inet6 or an ip: badarg */
+        if (c->family)
+            return GT_EBADARG;
+        c->family = AF_UNIX;
+    }
     *nsock = n;
     return 0;
 }
 
 /* ---- kernel options ---- */
 
+/* kernel_opt's answer for an option that an AF_UNIX socket does not have
+ * but inet accepts and ignores (nodelay); getopts omits it. */
+#define K_IGNORED 2
+
 static int kernel_opt(gt_optname n, int family, int *level, int *name)
 {
+    if (family == AF_UNIX) { /* what OTP 25 does on {local, _} sockets */
+        if (n == GT_OPT_NODELAY)
+            return K_IGNORED;
+        if (n == GT_OPT_TOS || n == GT_OPT_TTL || n == GT_OPT_IPV6_V6ONLY)
+            return -EINVAL;
+    }
     switch (n) {
     case GT_OPT_NODELAY: *level = IPPROTO_TCP; *name = TCP_NODELAY; return 0;
     case GT_OPT_KEEPALIVE: *level = SOL_SOCKET; *name = SO_KEEPALIVE; return 0;
@@ -331,6 +357,8 @@ static int set_one(gt__sock *s, const gt_opt *op)
     }
     int level, name;
     int k = kernel_opt(op->name, s->family, &level, &name);
+    if ((k < 0 || k == K_IGNORED) && s->family == AF_UNIX)
+        return s->o.backend == GT_BACKEND_SOCKET ? -EOPNOTSUPP : k < 0 ? k : 0;
     if (k < 0)
         return k;
     if (k > 0)
@@ -438,7 +466,7 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
     }
     int level, name;
     int k = kernel_opt(op->name, s->family, &level, &name);
-    if (k < 0) {
+    if (k < 0 || k == K_IGNORED) {
         op->name = GT_OPT_END_; /* not an option of this socket: omitted */
         return 0;
     }

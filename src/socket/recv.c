@@ -48,6 +48,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
     for (;;) {
         ssize_t n = read(s->fd, buf, cap);
         if (n > 0) {
+            gt__stat_read(&s->stat, (uint64_t)n);
             /* A short read took all there was: the next arrival raises a
              * new edge, so the EAGAIN read that would confirm it is one
              * system call per event saved.  Not once the peer's FIN or a
@@ -149,6 +150,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     if (!m)
         return -ENOMEM;
     m->sock = (gt_socket){s->id};
+    gt__stat_packet_in(&s->stat, total);
     *out = m;
     return (ssize_t)sp.total;
 }
@@ -210,8 +212,10 @@ static gt_msg *take_tail(gt__sock *s)
     gt_msg *m;
     if (t == GT_PKT_RAW || t == GT_PKT_LINE) {
         m = gt__msg_new(GT_MSG_TCP, n);
-        if (m)
+        if (m) {
             memcpy(m->data, gt__buf_head(&s->in), n);
+            gt__stat_packet_in(&s->stat, n);
+        }
     } else {
         m = gt__msg_new(GT_MSG_TCP_ERROR, 0);
         if (m)

@@ -347,6 +347,8 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
             if (rc == 0)
                 rc = gt__buf_append_iov(&s->out, iov, iovcnt, 0);
         }
+        if (rc == 0)
+            gt__stat_packet_out(&s->stat, len + hlen);
         if (rc == 0 && out_pending(s))
             rc = push_queue(s, before, len + hlen);
     }
@@ -423,6 +425,7 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
         if (rc)
             break;
         total += hlen + packets[queued].iov_len;
+        gt__stat_packet_out(&s->stat, hlen + packets[queued].iov_len);
     }
     if (fail) {
         if (rc == 0)

@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "packet/packet.h"
+#include "socket/stats.h"
 #include "util/buf.h"
 
 typedef struct gt__sock gt__sock;
@@ -60,6 +61,10 @@ typedef struct gt__createopts {
     bool reuseaddr;
     bool reuseport;                 /* listen: SO_REUSEPORT before bind  */
     int v6only;                     /* -1 unset; applied before bind     */
+    const void *local_path;         /* {ifaddr, {local, P}}: borrowed    */
+    size_t local_path_len;
+    bool has_local_path;
+    int fd;                         /* {fd, Fd}; -1 when not given       */
 } gt__createopts;
 
 /* ---- the socket ----------------------------------------------------------- */
@@ -96,6 +101,7 @@ struct gt__sock {
                                        closes the socket)                */
     gt__sockopts o;
     int family;
+    gt__sockstat stat;              /* gt_getstat's counters             */
 
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
@@ -181,6 +187,10 @@ static inline void gt__sock_release(gt__sock *s)
     gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
+
+/* Calls fn(s, arg) for every socket in the handle table, in slot order,
+ * holding a reference (not the lock) during the call. */
+void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg);
 
 /* closed / enotconn for a socket that cannot carry data any more (closed
  * by us; a listen socket; closed by the driver after EOF), else 0. */

@@ -21,6 +21,23 @@ gt__sock *gt__sock_get(gt_socket h)
     return h.id ? gt__idmap_get(&socks, h.id, ref_cb) : NULL;
 }
 
+void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg)
+{
+    for (uint32_t n = 1; n < GT__ID_SLOTS; n++) {
+        gt__idslot *sl = gt__idmap_slot(&socks, n);
+        if (!sl)
+            break; /* segments are allocated in order: none after a gap */
+        if (!atomic_load(&sl->ptr))
+            continue;
+        uint64_t id = (atomic_load(&sl->gen) << GT__ID_SLOT_BITS) | n;
+        gt__sock *s = gt__sock_get((gt_socket){id});
+        if (s) {
+            fn(s, arg);
+            gt__sock_unref(s);
+        }
+    }
+}
+
 void gt__sock_unref(gt__sock *s)
 {
     if (atomic_fetch_sub(&s->refs, 1) != 1)

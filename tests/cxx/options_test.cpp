@@ -66,6 +66,23 @@ int main()
           "packet4_roundtrip", gt_err_name(rc));
     gt_msg_free(m);
 
+    /* the bytes builder: an abstract local name ({ifaddr, {local, <<0,...>>}}) */
+    static const char lname[] = "\0gt-cxx-local";
+    gt_socket ll, lc;
+    struct sockaddr_storage sa;
+    socklen_t salen = 0;
+    rc = gt_listen(0, GT_OPTS(GT_LOCAL_BYTES(lname, sizeof lname - 1), GT_ACTIVE_FALSE), &ll);
+    if (rc == 0)
+        rc = gt_local_sockaddr(lname, sizeof lname - 1, &sa, &salen);
+    if (rc == 0)
+        rc = gt_connect_sockaddr(reinterpret_cast<struct sockaddr *>(&sa), salen,
+                                 GT_OPTS(GT_ACTIVE_FALSE), 5000, &lc);
+    check(rc == 0, "local_bytes_builder", gt_err_name(rc));
+    if (rc == 0) {
+        gt_close(lc);
+        gt_close(ll);
+    }
+
     gt_decode_result res;
     const char hdr[] = "x-my-header: v\r\n\r\n";
     rc = gt_decode_packet(GT_PKT_HTTPH, hdr, sizeof hdr - 1, nullptr, &res);

@@ -256,8 +256,37 @@ GT_TEST(i7_17_socket_admin)
     ASSERT(gt_addr_str(&sa, buf, 0) != NULL);
     ASSERT(strcmp(gt_addr_str(&sa, buf, 3), "12") == 0); /* cut short */
     memset(&sa, 0, sizeof sa);
-    sa.ss_family = AF_UNIX; /* neither inet nor inet6 */
+    sa.ss_family = AF_APPLETALK; /* neither inet, inet6 nor local */
     ASSERT(strcmp(gt_addr_str(&sa, buf, sizeof buf), "") == 0);
+    sa.ss_family = AF_UNIX; /* an unbound local end */
+    ASSERT(strcmp(gt_addr_str(&sa, buf, sizeof buf), "local:") == 0);
+}
+
+/* issue 9 items 3 and 4: addresses, {fd, Fd}, statistics, the listing */
+GT_TEST(i9_api_args_addresses_and_stats)
+{
+    gt_socket s = {0};
+    struct sockaddr_storage sa;
+    socklen_t len;
+    gt_stats st;
+    size_t n;
+    gt_sockinfo *v;
+    ASSERT_ERR(gt_connect_sockaddr(NULL, 16, GT_NOOPTS, 100, &s), GT_EBADARG);
+    ASSERT_ERR(gt_connect_sockaddr((struct sockaddr *)&sa, 1, GT_NOOPTS, 100, &s), GT_EBADARG);
+    ASSERT_ERR(gt_connect_sockaddr((struct sockaddr *)&sa, 1000, GT_NOOPTS, 100, &s), GT_EBADARG);
+    ASSERT_ERR(gt_local_sockaddr(NULL, 1, &sa, &len), GT_EBADARG);
+    ASSERT_ERR(gt_local_sockaddr("x", 1, NULL, &len), GT_EBADARG);
+    ASSERT_ERR(gt_local_sockaddr("x", 1, &sa, NULL), GT_EBADARG);
+    ASSERT_ERR(gt_local_sockaddr("x", SIZE_MAX, &sa, &len), -EINVAL);
+    ASSERT_ERR(gt_listen(0, GT_OPTS(GT_LOCAL_BYTES(NULL, 5)), &s), GT_EBADARG);
+    ASSERT_ERR(gt_listen(0, GT_OPTS(GT_FD(-1)), &s), GT_EBADARG);
+    ASSERT_ERR(gt_listen(0, GT_OPTS(GT_FD(INT64_MAX)), &s), GT_EBADARG);
+    ASSERT_ERR(gt_setopts(s, GT_OPTS(GT_FD(3))), -EINVAL);
+    ASSERT_ERR(gt_getstat(BOGUS, &st), -EINVAL);
+    ASSERT_ERR(gt_getstat((gt_socket){0}, NULL), GT_EBADARG);
+    ASSERT_ERR(gt_sockets_list(NULL, &n), GT_EBADARG);
+    ASSERT_ERR(gt_sockets_list(&v, NULL), GT_EBADARG);
+    ASSERT_ERR(gt_sockets_print(NULL), GT_EBADARG);
 }
 
 GT_TEST(i7_17_decode_packet)

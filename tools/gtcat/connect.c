@@ -1,5 +1,6 @@
 /*
- * connect.c -- `gtcat connect HOST PORT [--packet P] [--timeout MS]`.
+ * connect.c -- `gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS]
+ * [--backend B]`.
  *
  * Copies stdin to the socket and the socket to stdout.  With a length
  * packet type each stdin line (without its newline) is one packet and each
@@ -159,33 +160,45 @@ int cmd_connect(int argc, char **argv)
 {
     static const struct option longopts[] = {{"packet", required_argument, NULL, 'p'},
                                              {"timeout", required_argument, NULL, 't'},
+                                             {"backend", required_argument, NULL, 'B'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    int packet = GT_PKT_RAW, c;
+    int packet = GT_PKT_RAW, c, backend = GT_BACKEND_INET;
     int64_t timeout = GT_INFINITY;
     const char *arg;
     while ((c = next_opt(argc, argv, longopts, &arg)) != -1) {
         switch (c) {
         case 'p': packet = parse_packet(arg); break;
         case 't': timeout = parse_ms("--timeout", arg); break;
+        case 'B': backend = parse_backend(arg); break;
         default: usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind != 2)
-        usage_error("connect needs HOST and PORT");
+    gtcat_local local;
+    bool is_local = argc - optind == 1 && parse_local(argv[optind], &local);
+    if (argc - optind != 2 && !is_local)
+        usage_error("connect needs HOST and PORT, or local:PATH");
     const char *host = argv[optind];
-    int port = parse_port(argv[optind + 1]);
+    int port = is_local ? 0 : parse_port(argv[optind + 1]);
     gt_socket s;
     /* show_econnreset: a reset is an error to report, not a clean close */
-    int rc = gt_connect(host, port,
-                        GT_OPTS(GT_BINARY, GT_PACKET(packet), GT_ACTIVE_FALSE,
-                                GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true)),
-                        timeout, &s);
-    if (rc) {
-        char what[300];
+    gt_optlist opts = GT_OPTS(GT_INET_BACKEND(backend), GT_BINARY, GT_PACKET(packet),
+                              GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true));
+    int rc;
+    char what[300];
+    if (is_local) {
+        struct sockaddr_storage to;
+        socklen_t len;
+        rc = gt_local_sockaddr(local.path, local.len, &to, &len);
+        if (rc == 0)
+            rc = gt_connect_sockaddr((struct sockaddr *)&to, len, opts, timeout, &s);
+        snprintf(what, sizeof what, "connect %s", host);
+    } else {
+        rc = gt_connect(host, port, opts, timeout, &s);
         snprintf(what, sizeof what, "connect %s:%d", host, port);
-        die(what, rc);
     }
+    if (rc)
+        die(what, rc);
     session sess = {.sock = s, .framed = packet != GT_PKT_RAW};
     gt_pid rp, wp;
     if ((rc = gt_spawn(reader_main, &sess, NULL, &rp)) != 0 || (rc = gt_monitor(rp)) != 0 ||

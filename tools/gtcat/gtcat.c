@@ -1,8 +1,9 @@
 /*
  * gtcat -- try gentcp from a shell.
  *
- *   gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR]
- *   gtcat connect HOST PORT [--packet P] [--timeout MS]
+ *   gtcat listen PORT|local:PATH [--packet P] [--active MODE] [--echo] [--hibernate]
+ *                [--bind ADDR] [--backend B] [--fd N]
+ *   gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B]
  *   gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE] [--once]
  *
  * listen.c, connect.c and decode.c hold the commands; this file the usage,
@@ -21,8 +22,9 @@
 #include "gtcat.h"
 
 static const char usage_text[] =
-    "usage: gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR]\n"
-    "       gtcat connect HOST PORT [--packet P] [--timeout MS]\n"
+    "usage: gtcat listen PORT|local:PATH [--packet P] [--active MODE] [--echo] [--hibernate]\n"
+    "                    [--bind ADDR] [--backend B] [--fd N]\n"
+    "       gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B]\n"
     "       gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE]"
     " [--once]\n"
     "       gtcat --help\n"
@@ -30,6 +32,10 @@ static const char usage_text[] =
     "MODE: true|false|once|N, N in 1..32767 (default true)\n"
     "ADDR: an IPv4 or IPv6 address, any or loopback (default any)\n"
     "MS:   connect timeout in milliseconds (default none)\n"
+    "PATH: an AF_UNIX socket's path (gen_tcp's {local, Path}); @NAME: an abstract name\n"
+    "B:    inet|socket, gen_tcp's inet_backend (default inet)\n"
+    "N:    serve this already listening descriptor (socket activation: 3), no PORT\n"
+    "listen prints every socket (as inet:i()) on stderr at SIGUSR1.\n"
     "TYPE: raw 0 1 2 4 asn1 sunrm cdr fcgi tpkt line http httph http_bin httph_bin\n"
     "connect exits when the peer closes, even with stdin still open.\n"
     "Exit status: 0 done, 1 a network or I/O error (refused, timeout, reset ...), 2 a usage"

@@ -35,6 +35,23 @@ long long parse_ms(const char *what, const char *s);
  * error. */
 int parse_packet(const char *s);
 
+/* A local:PATH argument (addr.c): path (NUL first for local:@NAME) and its
+ * length, as GT_LOCAL_BYTES and gt_local_sockaddr take them. */
+typedef struct gtcat_local {
+    char path[108];
+    size_t len;
+} gtcat_local;
+
+/* true and *out for "local:PATH" (a usage error when PATH is empty or
+ * longer than 107 bytes); false for anything else. */
+bool parse_local(const char *arg, gtcat_local *out);
+
+/* --backend inet|socket: GT_BACKEND_*, or a usage error. */
+int parse_backend(const char *s);
+
+/* --fd N: a descriptor number, or a usage error. */
+int parse_fd(const char *s);
+
 /* Writes n bytes at p (and a newline when framed) to stdout, whole, under a
  * lock shared by every connection process. */
 void print_packet(const void *p, size_t n, bool framed);

@@ -1,8 +1,9 @@
 /*
- * listen.c -- `gtcat listen PORT [--packet P] [--active MODE] [--echo]
- * [--hibernate] [--bind ADDR]`.
+ * listen.c -- `gtcat listen PORT|local:PATH [--packet P] [--active MODE]
+ * [--echo] [--hibernate] [--bind ADDR] [--backend B] [--fd N]`.
  *
- * Prints "listening on PORT" first (useful with port 0) and accepts any
+ * Prints "listening on PORT" ("listening on local:PATH") first (useful with
+ * port 0) and accepts any
  * number of connections, a process each.  With --echo every packet goes
  * back framed the same way; without it packets are written to stdout (with
  * a newline after each for a framed type).
@@ -11,7 +12,11 @@
  * connection stops reading, answers the packets it has already received,
  * and closes (its queued output still goes out); gtcat exits 0 once all
  * are done, or 1 if some are still busy after STOP_MS (a peer that does not
- * read).
+ * read).  SIGUSR1 prints the inet:i()-style list of every socket
+ * (gt_sockets_print) on stderr and goes on.
+ *
+ * --fd N serves a listen socket made by someone else (systemd socket
+ * activation: fd 3): gentcp adopts it ({fd, N}) and closes it at the end.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -385,8 +390,8 @@ static void acceptor(void *arg)
     }
 }
 
-/* The signal that stops the server. */
-static bool is_stop_signal(const gt_msg *m, void *arg)
+/* The signals: stop, or print the socket list. */
+static bool is_signal(const gt_msg *m, void *arg)
 {
     (void)arg;
     return m->kind == GT_MSG_SIGNAL;
@@ -421,20 +426,25 @@ static int stop(listener *ls, int n, const server *srv, int signo)
 }
 
 /* Starts the acceptors, spread over the listen sockets, then waits for
- * SIGTERM or SIGINT. */
+ * SIGTERM or SIGINT (SIGUSR1: the socket list on stderr). */
 static int serve(listener *ls, int n, const server *srv)
 {
-    if (gt_signal_subscribe(SIGTERM) != 0 || gt_signal_subscribe(SIGINT) != 0)
+    if (gt_signal_subscribe(SIGTERM) != 0 || gt_signal_subscribe(SIGINT) != 0 ||
+        gt_signal_subscribe(SIGUSR1) != 0)
         die("signals", -EINVAL);
     for (int i = 0; i < ACCEPTORS; i++)
         if (gt_spawn(acceptor, &ls[i % n], NULL, NULL) != 0 && i < n)
             die("spawn", -ENOMEM);
     for (;;) {
         gt_msg *m;
-        if (gt_receive_match(is_stop_signal, NULL, GT_INFINITY, &m) == 0) {
+        if (gt_receive_match(is_signal, NULL, GT_INFINITY, &m) == 0) {
             int signo = m->tag;
             gt_msg_free(m);
-            return stop(ls, n, srv, signo);
+            if (signo != SIGUSR1)
+                return stop(ls, n, srv, signo);
+            int rc = gt_sockets_print(stderr);
+            if (rc)
+                fprintf(stderr, "gtcat: socket list: %s\n", gt_err_name(rc));
         }
     }
 }
@@ -459,10 +469,11 @@ int cmd_listen(int argc, char **argv)
         {"packet", required_argument, NULL, 'p'}, {"active", required_argument, NULL, 'a'},
         {"echo", no_argument, NULL, 'e'},         {"hibernate", no_argument, NULL, 'H'},
         {"bind", required_argument, NULL, 'b'},   {"help", no_argument, NULL, 'h'},
+        {"backend", required_argument, NULL, 'B'}, {"fd", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0}};
     server srv = {.packet = GT_PKT_RAW, .active = GT_ACTIVE_TRUE};
     const char *bind = NULL, *arg;
-    int c;
+    int c, backend = 0, fd = -1;
     while ((c = next_opt(argc, argv, longopts, &arg)) != -1) {
         switch (c) {
         case 'p': srv.packet = parse_packet(arg); break;
@@ -470,12 +481,21 @@ int cmd_listen(int argc, char **argv)
         case 'e': srv.echo = true; break;
         case 'H': srv.hibernate = true; break;
         case 'b': bind = arg; break;
+        case 'B': backend = parse_backend(arg); break;
+        case 'f': fd = parse_fd(arg); break;
         default: usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind != argc - 1)
-        usage_error(optind == argc ? "listen needs a PORT" : "listen takes one PORT");
-    int port = parse_port(argv[optind]);
+    /* --fd: the adopted socket has its address already */
+    bool has_addr = optind < argc;
+    if (argc - optind > 1 || has_addr == (fd >= 0))
+        usage_error(fd >= 0 ? "--fd takes no PORT"
+                    : has_addr ? "listen takes one PORT" : "listen needs a PORT");
+    gtcat_local local;
+    bool is_local = has_addr && parse_local(argv[optind], &local);
+    int port = has_addr && !is_local ? parse_port(argv[optind]) : 0;
+    if (is_local && bind)
+        usage_error("local:PATH takes no --bind");
     if (srv.echo)
         keep_heap();
     /* exit_on_close false: a peer that half-closes (shutdown(write)) still
@@ -485,24 +505,43 @@ int cmd_listen(int argc, char **argv)
      * (a port of our own) LISTENERS sockets share it with reuseport, each
      * with its own accept queue: a burst of connects overflows none.  A
      * port given is listened on once, so that one in use stays eaddrinuse. */
-    gt_opt opts[] = {GT_BINARY,          GT_PACKET(srv.packet),      GT_ACTIVE_FALSE,
-                     GT_REUSEADDR(true), GT_BACKLOG(LISTEN_BACKLOG), GT_EXIT_ON_CLOSE(false),
-                     GT_REUSEPORT(port == 0), GT_IP(bind)};
-    size_t nopts = sizeof opts / sizeof opts[0] - (bind ? 0 : 1);
+    /* A local path or an adopted descriptor is one listen socket: no
+     * reuseport (a second bind of the path is eaddrinuse). */
+    bool shared = port == 0 && !is_local && fd < 0;
+    gt_opt opts[12];
+    size_t nopts = 0;
+    if (backend)
+        opts[nopts++] = GT_INET_BACKEND(backend); /* it has to be first */
+    gt_opt common[] = {GT_BINARY,          GT_PACKET(srv.packet),      GT_ACTIVE_FALSE,
+                       GT_REUSEADDR(true), GT_BACKLOG(LISTEN_BACKLOG), GT_EXIT_ON_CLOSE(false),
+                       GT_REUSEPORT(shared)};
+    memcpy(opts + nopts, common, sizeof common);
+    nopts += sizeof common / sizeof common[0];
+    if (bind)
+        opts[nopts++] = GT_IP(bind);
+    if (is_local)
+        opts[nopts++] = GT_LOCAL_BYTES(local.path, local.len);
+    if (fd >= 0)
+        opts[nopts++] = GT_FD(fd);
     static listener ls[LISTENERS];
     int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
     if (rc == GT_EBADARG && bind)
         usage_error("bad --bind address '%s'", bind);
     if (rc)
         die("listen", rc);
-    bool shared = port == 0;
+    struct sockaddr_storage name;
+    char where[160];
+    gt_sockname(ls[0].ls, &name, NULL);
     gt_port(ls[0].ls, &port);
     int n = 1;
     while (shared && n < LISTENERS && gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls) == 0)
         n++;
     for (int i = 0; i < n; i++)
         ls[i].srv = &srv;
-    printf("listening on %d\n", port);
+    if (name.ss_family == AF_UNIX)
+        printf("listening on %s\n", gt_addr_str(&name, where, sizeof where));
+    else
+        printf("listening on %d\n", port);
     fflush(stdout);
     return serve(ls, n, &srv);
 }

@@ -1,0 +1,53 @@
+/*
+ * stats.h -- inet:getstat's counters of one socket (gt_getstat), updated
+ * on the data path under the socket lock that is held there anyway.
+ *
+ * The averages are inet_drv's running means in double precision
+ * (inet_input_count, inet_output_count), so that the numbers agree with
+ * Erlang's for the same traffic, deviation included; recv_oct/send_oct
+ * count bytes at the read and at the accepted send.
+ */
+#ifndef GT_SOCK_STATS_H
+#define GT_SOCK_STATS_H
+
+#include <stdint.h>
+
+typedef struct gt__sockstat {
+    uint64_t recv_oct, recv_cnt, recv_max;
+    uint64_t send_oct, send_cnt, send_max;
+    double recv_avg, recv_dvi, send_avg;
+} gt__sockstat;
+
+/* n bytes read from the socket. */
+static inline void gt__stat_read(gt__sockstat *st, uint64_t n) { st->recv_oct += n; }
+
+/* Counts and lengths go to double through int64_t: one instruction, where
+ * an unsigned 64-bit conversion is a branchy sequence on x86-64 (both are
+ * far below 2^63). */
+static inline double gt__stat_d(uint64_t v) { return (double)(int64_t)v; }
+
+/* One packet of len bytes (header included) delivered. */
+static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len)
+{
+    uint64_t n = st->recv_cnt + 1;
+    double dn = gt__stat_d(n), dl = gt__stat_d(len);
+    double avg = st->recv_avg + (dl - st->recv_avg) / dn;
+    st->recv_avg = avg;
+    st->recv_dvi += ((dl - avg) - st->recv_dvi) / dn;
+    if (len > st->recv_max)
+        st->recv_max = len;
+    st->recv_cnt = n;
+}
+
+/* One packet of len bytes (header included) accepted by a send. */
+static inline void gt__stat_packet_out(gt__sockstat *st, uint64_t len)
+{
+    uint64_t n = st->send_cnt + 1;
+    st->send_avg += (gt__stat_d(len) - st->send_avg) / gt__stat_d(n);
+    if (len > st->send_max)
+        st->send_max = len;
+    st->send_cnt = n;
+    st->send_oct += len;
+}
+
+#endif
