@@ -496,6 +496,35 @@ typedef enum gt_optname {
                             several listen sockets share a port, each with
                             its own accept queue, the kernel spreading the
                             connections (OTP 26's {reuseport, true})     */
+    /* issue 9 (docs/OPTIONS.md has every option's row): */
+    GT_OPT_RAW,          /* raw: {level, name, p, len}: setsockopt(level,
+                            name) with len bytes at p; getopts reads at
+                            most len bytes into p (the caller's buffer)
+                            and sets len to what the kernel returned    */
+    GT_OPT_RECVTOS,      /* b: IP_RECVTOS, read back through pktoptions   */
+    GT_OPT_RECVTTL,      /* b: IP_RECVTTL                                  */
+    GT_OPT_RECVTCLASS,   /* b: IPV6_RECVTCLASS (inet6 sockets only)        */
+    GT_OPT_PKTOPTIONS,   /* getopts only: pkt {tos, ttl, tclass} of the
+                            last segment received (IP_PKTOPTIONS), -1
+                            where absent                                 */
+    GT_OPT_TCLASS,       /* i: IPV6_TCLASS (inet6 sockets only)            */
+    GT_OPT_HIGH_MSGQ_WATERMARK, /* i >= 1: senders waiting on the socket
+                            are suspended while the bytes they wait with
+                            exceed it ... */
+    GT_OPT_LOW_MSGQ_WATERMARK,  /* i >= 1: ... until below this (inet)     */
+    GT_OPT_BIND_TO_DEVICE, /* bin: interface name (SO_BINDTODEVICE): setopts
+                            takes p as a NUL-terminated name ("" unbinds);
+                            getopts fills the caller's buffer p of len
+                            bytes with the name and its NUL, and sets len
+                            to the name's length                         */
+    GT_OPT_NETNS,        /* s: listen/connect only: the socket is made in
+                            the network namespace of this file
+                            (/var/run/netns/NAME); needs CAP_SYS_ADMIN   */
+    GT_OPT_DELIVER,      /* i: GT_DELIVER_TERM | GT_DELIVER_PORT (accepted
+                            and read back; messages keep one form)       */
+    GT_OPT_NOPUSH,       /* b: TCP_CORK (inet; the socket backend ignores
+                            it, as OTP 25 does)                          */
+    GT_OPT_BROADCAST,    /* b: SO_BROADCAST (inet backend only)            */
     GT_OPT_COUNT_
 } gt_optname;
 
@@ -520,6 +549,7 @@ typedef enum gt_optname {
 enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
 enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
 enum gt_family { GT_INET = 4, GT_INET6 = 6 };
+enum gt_deliver { GT_DELIVER_TERM = 0, GT_DELIVER_PORT = 1 };
 
 /* {packet, T}.  0, 1, 2, 4 are their own values so GT_PACKET(4) reads as in
  * Erlang. */
@@ -550,6 +580,18 @@ typedef struct gt_opt {
             int on;
             int seconds;
         } linger;
+        struct {         /* GT_OPT_RAW                          */
+            int level, name;
+            void *p;     /* setopts: borrowed; getopts: filled */
+            size_t len;  /* getopts: capacity in, length out   */
+        } raw;
+        struct {         /* GT_OPT_BIND_TO_DEVICE               */
+            void *p;
+            size_t len;
+        } bin;
+        struct {         /* GT_OPT_PKTOPTIONS: -1 = absent      */
+            int tos, ttl, tclass;
+        } pkt;
     } v;
 } gt_opt;
 
@@ -573,6 +615,9 @@ typedef struct gt_optlist {
 #define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
 #define GT__OPT_LINGER(on_, secs)                                              \
     ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#define GT__OPT_RAW(l_, n_, p_, len_)                                          \
+    ((gt_opt){.name = GT_OPT_RAW, .v.raw = {(l_), (n_), (void *)(p_), (len_)}})
+#define GT__OPT_BIN(n, p_, len_) ((gt_opt){.name = (n), .v.bin = {(p_), (len_)}})
 #else
 /* C++ (11 or later) has no compound literals: the builders are functions,
  * and GT_OPTS(...) is a temporary array that lives until the end of the
@@ -620,6 +665,26 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
 #define GT__OPT_S(n, x) gt__opt_s((n), (x))
 #define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
+inline gt_opt gt__opt_raw(int level, int name, void *p, size_t len)
+{
+    gt_opt o = gt_opt();
+    o.name = GT_OPT_RAW;
+    o.v.raw.level = level;
+    o.v.raw.name = name;
+    o.v.raw.p = p;
+    o.v.raw.len = len;
+    return o;
+}
+inline gt_opt gt__opt_bin(gt_optname n, void *p, size_t len)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.bin.p = p;
+    o.v.bin.len = len;
+    return o;
+}
+#define GT__OPT_RAW(l_, n_, p_, len_) gt__opt_raw((l_), (n_), (void *)(p_), (len_))
+#define GT__OPT_BIN(n, p_, len_) gt__opt_bin((n), (p_), (len_))
 #endif
 #define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
 #define GT_ACTIVE_FALSE GT__OPT_I(GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V)
@@ -660,6 +725,20 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT_DONTROUTE(b) GT__OPT_I(GT_OPT_DONTROUTE, b)
 #define GT_LINE_LENGTH(n) GT__OPT_I(GT_OPT_LINE_LENGTH, n)
 #define GT_DISCARD_PARTIAL(b) GT__OPT_I(GT_OPT_DISCARD_PARTIAL, b)
+#define GT_RECVTOS(b) GT__OPT_I(GT_OPT_RECVTOS, b)
+#define GT_RECVTTL(b) GT__OPT_I(GT_OPT_RECVTTL, b)
+#define GT_RECVTCLASS(b) GT__OPT_I(GT_OPT_RECVTCLASS, b)
+#define GT_TCLASS(n) GT__OPT_I(GT_OPT_TCLASS, n)
+#define GT_HIGH_MSGQ_WATERMARK(n) GT__OPT_I(GT_OPT_HIGH_MSGQ_WATERMARK, n)
+#define GT_LOW_MSGQ_WATERMARK(n) GT__OPT_I(GT_OPT_LOW_MSGQ_WATERMARK, n)
+#define GT_NETNS(path) GT__OPT_S(GT_OPT_NETNS, path)
+#define GT_DELIVER(d) GT__OPT_I(GT_OPT_DELIVER, d)
+#define GT_NOPUSH(b) GT__OPT_I(GT_OPT_NOPUSH, b)
+#define GT_BROADCAST(b) GT__OPT_I(GT_OPT_BROADCAST, b)
+/* {raw, Level, Name, Bin} with len bytes at p; {bind_to_device, Name}
+ * with a NUL-terminated interface name ("" unbinds). */
+#define GT_RAW(level_, name_, p_, len_) GT__OPT_RAW(level_, name_, p_, len_)
+#define GT_BIND_TO_DEVICE(str) GT__OPT_BIN(GT_OPT_BIND_TO_DEVICE, (void *)(str), 0)
 
 /* The atom name of an option ("packet_size"), or NULL. */
 const char *gt_opt_name(gt_optname name);

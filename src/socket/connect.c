@@ -21,9 +21,12 @@
 
 /* Out of descriptors, listen and connect say emfile (enfile) as Erlang
  * does, not system_limit. */
-static int new_fd(int family)
+static int new_fd(int family, const char *netns)
 {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    if (netns)
+        return gt__kopt_netns_socket(netns, family, type);
+    int fd = socket(family, type, 0);
     return fd < 0 ? gt__errno() : fd;
 }
 
@@ -122,7 +125,7 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
     if (port == 0 && c.port > 0)
         port = c.port; /* {port, P} is the same as the first argument */
     int family = c.family ? c.family : AF_INET;
-    int fd = new_fd(family);
+    int fd = new_fd(family, c.netns);
     if (fd < 0)
         return fd;
     int one = 1;
@@ -293,7 +296,7 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
                        int64_t deadline, gt__sock **out)
 {
     int family = to->ss_family;
-    int fd = new_fd(family);
+    int fd = new_fd(family, c->netns);
     if (fd < 0)
         return fd;
     if (c->has_local || c->port > 0) {
