@@ -4,8 +4,9 @@
  *   gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR]
  *   gtcat connect HOST PORT [--packet P] [--timeout MS]
  *   gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE] [--once]
+ *   gtcat getopts [--backend inet|socket]
  *
- * listen.c, connect.c and decode.c hold the commands; this file the usage,
+ * listen.c, connect.c, decode.c and getopts.c hold the commands; this file the usage,
  * the shared parsing and main.  --help anywhere prints the usage on stdout
  * and exits 0; a usage error prints it on stderr and exits 2; a network or
  * I/O error exits 1.
@@ -25,12 +26,15 @@ static const char usage_text[] =
     "       gtcat connect HOST PORT [--packet P] [--timeout MS]\n"
     "       gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE]"
     " [--once]\n"
+    "       gtcat getopts [--backend inet|socket]\n"
     "       gtcat --help\n"
     "P:    raw|0|1|2|4|line|asn1|sunrm|cdr|fcgi|tpkt (default raw)\n"
     "MODE: true|false|once|N, N in 1..32767 (default true)\n"
     "ADDR: an IPv4 or IPv6 address, any or loopback (default any)\n"
     "MS:   connect timeout in milliseconds (default none)\n"
     "TYPE: raw 0 1 2 4 asn1 sunrm cdr fcgi tpkt line http httph http_bin httph_bin\n"
+    "getopts prints ROLE OPTION VALUE for a listen, connected and accepted socket,\n"
+    "      VALUE as OTP 25's inet:getopts(S, [OPTION]) in ~w syntax.\n"
     "connect exits when the peer closes, even with stdin still open.\n"
     "Exit status: 0 done, 1 a network or I/O error (refused, timeout, reset ...), 2 a usage"
     " error.\n";
@@ -148,5 +152,7 @@ int main(int argc, char **argv)
         return cmd_connect(argc - 1, argv + 1);
     if (strcmp(cmd, "decode") == 0)
         return cmd_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "getopts") == 0)
+        return cmd_getopts(argc - 1, argv + 1);
     usage_error("unknown command '%s'", cmd);
 }
