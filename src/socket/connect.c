@@ -299,12 +299,12 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, const 
     int fd = new_fd(family, c->netns);
     if (fd < 0)
         return fd;
+    int one = 1;
+    if (c->reuseaddr) /* before any bind, and read back as set (OTP 25) */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (c->has_local || c->port > 0) {
         struct sockaddr_storage a;
         local_addr(c, family, c->port > 0 ? c->port : 0, &a);
-        int one = 1;
-        if (c->reuseaddr)
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (bind(fd, (struct sockaddr *)&a, addr_len(family)) != 0) {
             int rc = gt__errno();
             close(fd);

@@ -418,3 +418,30 @@ GT_TEST(i9_2_netns_and_bind_to_device)
                -ENOENT);
     gt_close(l);
 }
+
+/* The SOL_SOCKET/TCP options that are the kernel's: set at connect and by
+ * setopts, each shows on the fd (Linux doubles the buffer sizes). */
+GT_TEST(i9_2_socket_level_options_on_fd)
+{
+    gt_socket c, a;
+    h_pair(GT_NOOPTS, GT_OPTS(GT_NODELAY(1), GT_KEEPALIVE(1), GT_REUSEADDR(1), GT_RECBUF(65536)),
+           NULL, &c, &a);
+    int fd = fd_of(c);
+    ASSERT_EQ(kget(fd, IPPROTO_TCP, TCP_NODELAY), 1);
+    ASSERT_EQ(kget(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    ASSERT_EQ(kget(fd, SOL_SOCKET, SO_REUSEADDR), 1);
+    ASSERT_EQ(kget(fd, SOL_SOCKET, SO_RCVBUF), 2 * 65536);
+    ASSERT_EQ(gt_setopts(c, GT_OPTS(GT_NODELAY(0), GT_KEEPALIVE(0), GT_SNDBUF(32768),
+                                    GT_LINGER(1, 7))), 0);
+    ASSERT_EQ(kget(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+    ASSERT_EQ(kget(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    ASSERT_EQ(kget(fd, SOL_SOCKET, SO_SNDBUF), 2 * 32768);
+    struct linger lg;
+    socklen_t ll = sizeof lg;
+    ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &ll), 0);
+    ASSERT_EQ(lg.l_onoff, 1);
+    ASSERT_EQ(lg.l_linger, 7);
+    ASSERT_OPT(c, GT_OPT_SNDBUF, 2 * 32768);
+    gt_close(c);
+    gt_close(a);
+}
