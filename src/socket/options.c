@@ -449,8 +449,9 @@ static int get_linger(gt__sock *s, gt_opt *op)
 
 static int set_recbuf(gt__sock *s, const gt_opt *op)
 {
-    if (!s->o.buffer_set && op->v.i > s->o.buffer)
-        s->o.buffer = op->v.i; /* rule 8: recbuf raises an unset buffer */
+    /* rule 8: on inet, recbuf raises an unset buffer; socket: no coupling */
+    if (s->o.backend == GT_BACKEND_INET && !s->o.buffer_set && op->v.i > s->o.buffer)
+        s->o.buffer = op->v.i;
     return 1; /* and on to the kernel */
 }
 

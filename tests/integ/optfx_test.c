@@ -445,3 +445,22 @@ GT_TEST(i9_2_socket_level_options_on_fd)
     gt_close(c);
     gt_close(a);
 }
+
+/* rule 8: recbuf raises an unset buffer on inet only (OTP 25 socket:
+ * buffer stays 8192 after {recbuf,65536}). */
+GT_TEST(r8_recbuf_buffer_coupling_inet_only)
+{
+    gt_socket l, c;
+    ASSERT_EQ(gt_listen(0, GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_IP("127.0.0.1")), &l), 0);
+    c = h_connect(h_port(l), GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_RECBUF(65536)));
+    ASSERT_OPT(c, GT_OPT_BUFFER, 8192);
+    ASSERT_EQ(gt_setopts(l, GT_OPTS(GT_RECBUF(30000))), 0);
+    ASSERT_OPT(l, GT_OPT_BUFFER, 8192);
+    gt_close(c);
+    gt_close(l);
+    gt_socket c4, a4;
+    h_pair(GT_NOOPTS, GT_OPTS(GT_RECBUF(65536)), NULL, &c4, &a4);
+    ASSERT_OPT(c4, GT_OPT_BUFFER, 65536);
+    gt_close(c4);
+    gt_close(a4);
+}
