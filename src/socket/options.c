@@ -632,22 +632,26 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
  * not inherit line_delimiter (rule 12). */
 void gt__opts_inherit(gt__sock *from, gt__sock *to)
 {
-    gt_opt v[GT_OPT_COUNT_];
-    size_t n = 0;
-    gt__lock(&from->lock, GT__LK_SOCK);
-    for (int i = 1; i < GT_OPT_COUNT_; i++) {
-        if (!table[i].inherit || !(from->o.inherit_set & (UINT64_C(1) << i)))
-            continue;
-        memset(&v[n], 0, sizeof v[n]);
-        v[n].name = (gt_optname)i;
-        if (gt__opts_get_locked(from, &v[n]) == 0 && v[n].name != GT_OPT_END_)
-            n++;
-    }
-    gt__unlock(&from->lock);
     gt__lock(&to->lock, GT__LK_SOCK);
     if (to->o.backend == GT_BACKEND_INET)
         to->o.line_delimiter = '\n';
-    for (size_t i = 0; i < n; i++)
-        set_one(to, &v[i]);
     gt__unlock(&to->lock);
+    gt__lock(&from->lock, GT__LK_SOCK);
+    uint64_t set = from->o.inherit_set;
+    gt__unlock(&from->lock);
+    for (int i = 1; i < GT_OPT_COUNT_; i++) { /* one lock at a time */
+        if (!table[i].inherit || !(set & (UINT64_C(1) << i)))
+            continue;
+        gt_opt v;
+        memset(&v, 0, sizeof v);
+        v.name = (gt_optname)i;
+        gt__lock(&from->lock, GT__LK_SOCK);
+        int rc = gt__opts_get_locked(from, &v);
+        gt__unlock(&from->lock);
+        if (rc || v.name == GT_OPT_END_)
+            continue;
+        gt__lock(&to->lock, GT__LK_SOCK);
+        set_one(to, &v);
+        gt__unlock(&to->lock);
+    }
 }
