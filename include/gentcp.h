@@ -835,7 +835,10 @@ int gt_controlling_process(gt_socket sock, gt_pid new_owner);
  * ipv6_v6only on an IPv4 socket, which Erlang silently omits) comes back
  * with its name set to GT_OPT_END_.  An unknown name fails the whole call
  * with -EINVAL, as does a stale handle or opts NULL with a count in
- * setopts; opts NULL with a count in getopts is GT_EBADARG. */
+ * setopts; opts NULL with a count in getopts is GT_EBADARG.  For
+ * GT_OPT_RAW and GT_OPT_BIND_TO_DEVICE getopts writes into the caller's
+ * buffer (v.raw.p / v.bin.p, capacity in len); GT_OPT_PKTOPTIONS is
+ * getopts only.  docs/OPTIONS.md lists every option. */
 int gt_setopts(gt_socket sock, gt_optlist opts);
 int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
 
