@@ -540,6 +540,35 @@ typedef enum gt_optname {
                             already, adopts it as is (Erlang: eisconn,
                             docs/DEVIATIONS.md).  -EBADF if not open,
                             -ENOTSOCK, -EINVAL if not SOCK_STREAM        */
+    /* issue 9 (docs/OPTIONS.md has every option's row): */
+    GT_OPT_RAW,          /* raw: {level, name, p, len}: setsockopt(level,
+                            name) with len bytes at p; getopts reads at
+                            most len bytes into p (the caller's buffer)
+                            and sets len to what the kernel returned    */
+    GT_OPT_RECVTOS,      /* b: IP_RECVTOS, read back through pktoptions   */
+    GT_OPT_RECVTTL,      /* b: IP_RECVTTL                                  */
+    GT_OPT_RECVTCLASS,   /* b: IPV6_RECVTCLASS (inet6 sockets only)        */
+    GT_OPT_PKTOPTIONS,   /* getopts only: pkt {tos, ttl, tclass} of the
+                            last segment received (IP_PKTOPTIONS), -1
+                            where absent                                 */
+    GT_OPT_TCLASS,       /* i: IPV6_TCLASS (inet6 sockets only)            */
+    GT_OPT_HIGH_MSGQ_WATERMARK, /* i >= 1: senders waiting on the socket
+                            are suspended while the bytes they wait with
+                            exceed it ... */
+    GT_OPT_LOW_MSGQ_WATERMARK,  /* i >= 1: ... until below this (inet)     */
+    GT_OPT_BIND_TO_DEVICE, /* bin: interface name (SO_BINDTODEVICE): setopts
+                            takes p as a NUL-terminated name ("" unbinds);
+                            getopts fills the caller's buffer p of len
+                            bytes with the name and its NUL, and sets len
+                            to the name's length                         */
+    GT_OPT_NETNS,        /* s: listen/connect only: the socket is made in
+                            the network namespace of this file
+                            (/var/run/netns/NAME); needs CAP_SYS_ADMIN   */
+    GT_OPT_DELIVER,      /* i: GT_DELIVER_TERM | GT_DELIVER_PORT (accepted
+                            and read back; messages keep one form)       */
+    GT_OPT_NOPUSH,       /* b: TCP_CORK (inet; the socket backend ignores
+                            it, as OTP 25 does)                          */
+    GT_OPT_BROADCAST,    /* b: SO_BROADCAST (inet backend only)            */
     GT_OPT_COUNT_
 } gt_optname;
 
@@ -564,6 +593,7 @@ typedef enum gt_optname {
 enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
 enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
 enum gt_family { GT_INET = 4, GT_INET6 = 6 };
+enum gt_deliver { GT_DELIVER_TERM = 0, GT_DELIVER_PORT = 1 };
 
 /* {packet, T}.  0, 1, 2, 4 are their own values so GT_PACKET(4) reads as in
  * Erlang. */
@@ -594,10 +624,19 @@ typedef struct gt_opt {
             int on;
             int seconds;
         } linger;
-        struct {         /* GT_OPT_LOCAL: borrowed, never written */
+        struct {         /* GT_OPT_LOCAL: borrowed, never written;
+                            GT_OPT_BIND_TO_DEVICE: see the option */
             void *p;
             size_t len;
         } bin;
+        struct {         /* GT_OPT_RAW                          */
+            int level, name;
+            void *p;     /* setopts: borrowed; getopts: filled */
+            size_t len;  /* getopts: capacity in, length out   */
+        } raw;
+        struct {         /* GT_OPT_PKTOPTIONS: -1 = absent      */
+            int tos, ttl, tclass;
+        } pkt;
     } v;
 } gt_opt;
 
@@ -621,6 +660,8 @@ typedef struct gt_optlist {
 #define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
 #define GT__OPT_LINGER(on_, secs)                                              \
     ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
+#define GT__OPT_RAW(l_, n_, p_, len_)                                          \
+    ((gt_opt){.name = GT_OPT_RAW, .v.raw = {(l_), (n_), (void *)(p_), (len_)}})
 #define GT__OPT_BIN(n, p_, len_) ((gt_opt){.name = (n), .v.bin = {(p_), (len_)}})
 #else
 /* C++ (11 or later) has no compound literals: the builders are functions,
@@ -677,6 +718,17 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
 #define GT__OPT_S(n, x) gt__opt_s((n), (x))
 #define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
+inline gt_opt gt__opt_raw(int level, int name, void *p, size_t len)
+{
+    gt_opt o = gt_opt();
+    o.name = GT_OPT_RAW;
+    o.v.raw.level = level;
+    o.v.raw.name = name;
+    o.v.raw.p = p;
+    o.v.raw.len = len;
+    return o;
+}
+#define GT__OPT_RAW(l_, n_, p_, len_) gt__opt_raw((l_), (n_), (void *)(p_), (len_))
 #define GT__OPT_BIN(n, p_, len_) gt__opt_bin((n), (p_), (len_))
 #endif
 #define GT_INET_BACKEND(b) GT__OPT_I(GT_OPT_INET_BACKEND, b)
@@ -723,6 +775,20 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT_LOCAL(path) GT__OPT_BIN(GT_OPT_LOCAL, (void *)(path), strlen(path))
 #define GT_LOCAL_BYTES(p, len) GT__OPT_BIN(GT_OPT_LOCAL, (void *)(p), (len))
 #define GT_FD(fd) GT__OPT_I(GT_OPT_FD, fd)
+#define GT_RECVTOS(b) GT__OPT_I(GT_OPT_RECVTOS, b)
+#define GT_RECVTTL(b) GT__OPT_I(GT_OPT_RECVTTL, b)
+#define GT_RECVTCLASS(b) GT__OPT_I(GT_OPT_RECVTCLASS, b)
+#define GT_TCLASS(n) GT__OPT_I(GT_OPT_TCLASS, n)
+#define GT_HIGH_MSGQ_WATERMARK(n) GT__OPT_I(GT_OPT_HIGH_MSGQ_WATERMARK, n)
+#define GT_LOW_MSGQ_WATERMARK(n) GT__OPT_I(GT_OPT_LOW_MSGQ_WATERMARK, n)
+#define GT_NETNS(path) GT__OPT_S(GT_OPT_NETNS, path)
+#define GT_DELIVER(d) GT__OPT_I(GT_OPT_DELIVER, d)
+#define GT_NOPUSH(b) GT__OPT_I(GT_OPT_NOPUSH, b)
+#define GT_BROADCAST(b) GT__OPT_I(GT_OPT_BROADCAST, b)
+/* {raw, Level, Name, Bin} with len bytes at p; {bind_to_device, Name}
+ * with a NUL-terminated interface name ("" unbinds). */
+#define GT_RAW(level_, name_, p_, len_) GT__OPT_RAW(level_, name_, p_, len_)
+#define GT_BIND_TO_DEVICE(str) GT__OPT_BIN(GT_OPT_BIND_TO_DEVICE, (void *)(str), 0)
 
 /* The atom name of an option ("packet_size"), or NULL. */
 const char *gt_opt_name(gt_optname name);
@@ -838,7 +904,10 @@ int gt_controlling_process(gt_socket sock, gt_pid new_owner);
  * ipv6_v6only on an IPv4 socket, which Erlang silently omits) comes back
  * with its name set to GT_OPT_END_.  An unknown name fails the whole call
  * with -EINVAL, as does a stale handle or opts NULL with a count in
- * setopts; opts NULL with a count in getopts is GT_EBADARG. */
+ * setopts; opts NULL with a count in getopts is GT_EBADARG.  For
+ * GT_OPT_RAW and GT_OPT_BIND_TO_DEVICE getopts writes into the caller's
+ * buffer (v.raw.p / v.bin.p, capacity in len); GT_OPT_PKTOPTIONS is
+ * getopts only.  docs/OPTIONS.md lists every option. */
 int gt_setopts(gt_socket sock, gt_optlist opts);
 int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
 

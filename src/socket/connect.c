@@ -24,9 +24,12 @@
 
 /* Out of descriptors, listen and connect say emfile (enfile) as Erlang
  * does, not system_limit. */
-static int new_fd(int family)
+static int new_fd(int family, const char *netns)
 {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    if (netns)
+        return gt__kopt_netns_socket(netns, family, type);
+    int fd = socket(family, type, 0);
     return fd < 0 ? gt__errno() : fd;
 }
 
@@ -190,7 +193,7 @@ static int listen_fd(const gt__createopts *c, int port, int *family_out)
     }
     if (c->v6only >= 0 && family != AF_INET6)
         return -EINVAL; /* rule 72 */
-    int fd = new_fd(family);
+    int fd = new_fd(family, c->netns);
     if (fd < 0)
         return fd;
     int one = 1;
@@ -387,8 +390,13 @@ static int connect_fd(const gt__createopts *c, int family, bool *connected)
         }
         return c->fd;
     }
-    int fd = new_fd(family);
-    if (fd < 0 || !(c->has_local || c->port > 0 || c->has_local_path))
+    int fd = new_fd(family, c->netns);
+    if (fd < 0)
+        return fd;
+    int one = 1;
+    if (c->reuseaddr) /* before any bind, and read back as set (OTP 25) */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!(c->has_local || c->port > 0 || c->has_local_path))
         return fd;
     struct sockaddr_storage a;
     socklen_t alen = addr_len(family);
@@ -397,9 +405,6 @@ static int connect_fd(const gt__createopts *c, int family, bool *connected)
         rc = gt_local_sockaddr(c->local_path, c->local_path_len, &a, &alen);
     else
         local_addr(c, family, c->port > 0 ? c->port : 0, &a);
-    int one = 1;
-    if (rc == 0 && c->reuseaddr)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (rc == 0 && bind(fd, (struct sockaddr *)&a, alen) != 0)
         rc = gt__errno();
     if (rc) {

@@ -1,69 +1,169 @@
 /*
- * options.c -- every socket option in one table: names, value types, where
- * an option may appear (setopts, listen, connect), validation, defaults,
- * application (to gentcp state or to the kernel) and reading back.
+ * options.c -- every socket option in one table (docs/OPTIONS.md): its
+ * atom, value type, the calls that take it, the backends that take it,
+ * how each backend reports it, its default per backend, the gentcp field
+ * that stores it and the kernel option it maps to per family.  Setting,
+ * reading back, defaults and accept inheritance all walk the table; an
+ * option with an effect beyond storing names one function here (the
+ * socket layer's calls do the delivering, re-arming and closing).
  */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "socket/sock.h"
 
-enum { T_BOOL, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
-       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM, T_BYTES, T_FD };
+enum { T_BOOL = 1, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
+       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM, T_MSGQ, T_RAW, T_DEVICE, T_PATH, T_DELIVER,
+       T_BYTES, T_FD, T_NONE /* getopts only */ };
 enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
        W_ALL = W_SET | W_CREATE };
+enum { BK_INET = 1 << GT_BACKEND_INET, BK_SOCKET = 1 << GT_BACKEND_SOCKET,
+       BK_BOTH = BK_INET | BK_SOCKET };
+/* How getopts answers, per backend: R_DEFAULT is the value for an option
+ * setopts takes, else einval; R_OMIT leaves it out ({ok,[]}). */
+enum { R_DEFAULT = 0, R_VALUE, R_OMIT, R_EINVAL };
+enum { IB = 0, SB = 1 }; /* index of inet / socket in per-backend columns */
 
-/* XX(enum suffix, atom, value type, where it is allowed) */
-#define OPT_MAP(XX)                                                            \
-    XX(INET_BACKEND, "inet_backend", T_BACKEND, W_CREATE)                      \
-    XX(ACTIVE, "active", T_ACTIVE, W_ALL)                                      \
-    XX(PACKET, "packet", T_PACKET, W_ALL)                                      \
-    XX(PACKET_SIZE, "packet_size", T_UINT, W_ALL)                              \
-    XX(MODE, "mode", T_MODE, W_ALL)                                            \
-    XX(HEADER, "header", T_UINT, W_ALL)                                        \
-    XX(BUFFER, "buffer", T_INT, W_ALL)                                         \
-    XX(REUSEADDR, "reuseaddr", T_BOOL, W_ALL)                                  \
-    XX(BACKLOG, "backlog", T_INT, W_LISTEN)                                    \
-    XX(IP, "ip", T_IP, W_CREATE)                                               \
-    XX(PORT, "port", T_PORT, W_CREATE)                                         \
-    XX(FAMILY, "family", T_FAMILY, W_CREATE)                                   \
-    XX(NODELAY, "nodelay", T_BOOL, W_ALL)                                      \
-    XX(KEEPALIVE, "keepalive", T_BOOL, W_ALL)                                  \
-    XX(SEND_TIMEOUT, "send_timeout", T_TIMEOUT, W_ALL)                         \
-    XX(SEND_TIMEOUT_CLOSE, "send_timeout_close", T_BOOL, W_ALL)                \
-    XX(EXIT_ON_CLOSE, "exit_on_close", T_BOOL, W_ALL)                          \
-    XX(SHOW_ECONNRESET, "show_econnreset", T_BOOL, W_ALL)                      \
-    XX(HIGH_WATERMARK, "high_watermark", T_INT, W_ALL)                         \
-    XX(LOW_WATERMARK, "low_watermark", T_INT, W_ALL)                           \
-    XX(RECBUF, "recbuf", T_UINT, W_ALL)                                        \
-    XX(SNDBUF, "sndbuf", T_UINT, W_ALL)                                        \
-    XX(LINGER, "linger", T_LINGER, W_ALL)                                      \
-    XX(DELAY_SEND, "delay_send", T_BOOL, W_ALL)                                \
-    XX(LINE_DELIMITER, "line_delimiter", T_DELIM, W_SET | W_CONNECT)           \
-    XX(TOS, "tos", T_UINT, W_ALL)                                              \
-    XX(PRIORITY, "priority", T_UINT, W_ALL)                                    \
-    XX(TTL, "ttl", T_UINT, W_ALL)                                              \
-    XX(IPV6_V6ONLY, "ipv6_v6only", T_BOOL, W_SET | W_LISTEN)                   \
-    XX(DEBUG, "debug", T_BOOL, W_ALL)                                          \
-    XX(DONTROUTE, "dontroute", T_BOOL, W_SET)                                  \
-    XX(LINE_LENGTH, "line_length", T_UINT, W_ALL)                              \
-    XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)                      \
-    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)                              \
-    XX(LOCAL, "local", T_BYTES, W_CREATE)                                      \
-    XX(FD, "fd", T_FD, W_CREATE)
+typedef struct kopt {
+    int level, name; /* level < 0: none on this family */
+} kopt;
 
-static const struct {
+typedef struct opt_row {
     const char *name;
-    int type, where;
-} table[GT_OPT_COUNT_] = {
-#define ROW(e, atom, type, where) [GT_OPT_##e] = {atom, type, where},
-    OPT_MAP(ROW)
-#undef ROW
+    unsigned char type, where;
+    unsigned char backends; /* setopts/create elsewhere: einval (badarg) */
+    unsigned char report[2];
+    bool inherit;           /* prim_inet copies it to an accepted socket */
+    bool boolean;           /* the kernel's int reads back as 0/1        */
+    unsigned short off, size; /* field in gt__sockopts; size 0: none     */
+    int64_t def[2];
+    bool kernel;            /* kernel option: k[0] on AF_INET, k[1] AF_INET6 */
+    kopt k[2];
+    /* the effect beyond storing (or the whole setting); 0 or -errno */
+    int (*set)(gt__sock *s, const gt_opt *op);
+    int (*get)(gt__sock *s, gt_opt *op);
+} opt_row;
+
+#define ROW(atom, t, w, bk) .name = (atom), .type = (t), .where = (w), .backends = (bk)
+#define REP(inet, socket) .report = {(inet), (socket)}
+#define F(f) .off = offsetof(gt__sockopts, f), .size = sizeof(((gt__sockopts *)0)->f)
+#define DEF(i, so) .def = {(i), (so)}
+#define K(l, n) .kernel = true, .k = {{(l), (n)}, {(l), (n)}}
+#define K46(l4, n4, l6, n6) .kernel = true, .k = {{(l4), (n4)}, {(l6), (n6)}}
+
+static int set_active(gt__sock *s, const gt_opt *op);
+static int set_packet(gt__sock *s, const gt_opt *op);
+static int set_buffer(gt__sock *s, const gt_opt *op);
+static int set_high(gt__sock *s, const gt_opt *op);
+static int set_low(gt__sock *s, const gt_opt *op);
+static int get_low(gt__sock *s, gt_opt *op);
+static int set_high_msgq(gt__sock *s, const gt_opt *op);
+static int set_low_msgq(gt__sock *s, const gt_opt *op);
+static int set_linger(gt__sock *s, const gt_opt *op);
+static int get_linger(gt__sock *s, gt_opt *op);
+static int set_recbuf(gt__sock *s, const gt_opt *op);
+static int get_zero(gt__sock *s, gt_opt *op);
+static int get_pktoptions(gt__sock *s, gt_opt *op);
+static int set_raw(gt__sock *s, const gt_opt *op);
+static int get_raw(gt__sock *s, gt_opt *op);
+static int set_device(gt__sock *s, const gt_opt *op);
+static int get_device(gt__sock *s, gt_opt *op);
+static int set_ignored(gt__sock *s, const gt_opt *op);
+
+static const opt_row table[GT_OPT_COUNT_] = {
+    [GT_OPT_INET_BACKEND] = {ROW("inet_backend", T_BACKEND, W_CREATE, BK_BOTH)},
+    [GT_OPT_ACTIVE] = {ROW("active", T_ACTIVE, W_ALL, BK_BOTH), F(active),
+                       DEF(GT_ACTIVE_TRUE_V, GT_ACTIVE_TRUE_V), .set = set_active},
+    [GT_OPT_PACKET] = {ROW("packet", T_PACKET, W_ALL, BK_BOTH), F(packet), .set = set_packet},
+    [GT_OPT_PACKET_SIZE] = {ROW("packet_size", T_UINT, W_ALL, BK_BOTH), F(packet_size),
+                            DEF(0, 64 << 20)},
+    [GT_OPT_MODE] = {ROW("mode", T_MODE, W_ALL, BK_BOTH), F(mode), DEF(GT_MODE_LIST, GT_MODE_LIST)},
+    [GT_OPT_HEADER] = {ROW("header", T_UINT, W_ALL, BK_BOTH), F(header)},
+    [GT_OPT_BUFFER] = {ROW("buffer", T_INT, W_ALL, BK_BOTH), F(buffer), DEF(1460, 8192),
+                       .set = set_buffer},
+    [GT_OPT_REUSEADDR] = {ROW("reuseaddr", T_BOOL, W_ALL, BK_BOTH), .boolean = true,
+                          K(SOL_SOCKET, SO_REUSEADDR)},
+    [GT_OPT_BACKLOG] = {ROW("backlog", T_INT, W_LISTEN, BK_BOTH)},
+    [GT_OPT_IP] = {ROW("ip", T_IP, W_CREATE, BK_BOTH)},
+    [GT_OPT_PORT] = {ROW("port", T_PORT, W_CREATE, BK_BOTH)},
+    [GT_OPT_FAMILY] = {ROW("family", T_FAMILY, W_CREATE, BK_BOTH)},
+    [GT_OPT_NODELAY] = {ROW("nodelay", T_BOOL, W_ALL, BK_BOTH), .inherit = true, .boolean = true,
+                        K(IPPROTO_TCP, TCP_NODELAY)},
+    [GT_OPT_KEEPALIVE] = {ROW("keepalive", T_BOOL, W_ALL, BK_BOTH), .inherit = true,
+                          .boolean = true, K(SOL_SOCKET, SO_KEEPALIVE)},
+    [GT_OPT_SEND_TIMEOUT] = {ROW("send_timeout", T_TIMEOUT, W_ALL, BK_BOTH), F(send_timeout),
+                             DEF(-1, -1)},
+    [GT_OPT_SEND_TIMEOUT_CLOSE] = {ROW("send_timeout_close", T_BOOL, W_ALL, BK_BOTH),
+                                   F(send_timeout_close)},
+    [GT_OPT_EXIT_ON_CLOSE] = {ROW("exit_on_close", T_BOOL, W_ALL, BK_BOTH), F(exit_on_close),
+                              DEF(1, 1)},
+    [GT_OPT_SHOW_ECONNRESET] = {ROW("show_econnreset", T_BOOL, W_ALL, BK_BOTH), F(show_econnreset)},
+    /* socket: OTP 25 reports no high_watermark, and low_watermark is
+     * SO_RCVLOWAT (semantics.md rule 10) */
+    [GT_OPT_HIGH_WATERMARK] = {ROW("high_watermark", T_INT, W_ALL, BK_BOTH), REP(R_VALUE, R_OMIT),
+                               F(high_watermark), DEF(8192, 8192), .set = set_high},
+    [GT_OPT_LOW_WATERMARK] = {ROW("low_watermark", T_INT, W_ALL, BK_BOTH), F(low_watermark),
+                              DEF(4096, 4096), .set = set_low, .get = get_low},
+    [GT_OPT_RECBUF] = {ROW("recbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_RCVBUF),
+                       .set = set_recbuf},
+    [GT_OPT_SNDBUF] = {ROW("sndbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_SNDBUF)},
+    [GT_OPT_LINGER] = {ROW("linger", T_LINGER, W_ALL, BK_BOTH), .inherit = true,
+                       .set = set_linger, .get = get_linger},
+    [GT_OPT_DELAY_SEND] = {ROW("delay_send", T_BOOL, W_ALL, BK_BOTH), F(delay_send)},
+    /* inet cannot read it back (rule 1) */
+    [GT_OPT_LINE_DELIMITER] = {ROW("line_delimiter", T_DELIM, W_SET | W_CONNECT, BK_BOTH),
+                               REP(R_EINVAL, R_VALUE), F(line_delimiter), DEF('\n', '\n')},
+    [GT_OPT_TOS] = {ROW("tos", T_UINT, W_ALL, BK_BOTH), .inherit = true,
+                    K46(IPPROTO_IP, IP_TOS, IPPROTO_IPV6, IPV6_TCLASS)},
+    [GT_OPT_PRIORITY] = {ROW("priority", T_UINT, W_ALL, BK_BOTH), .inherit = true,
+                         K(SOL_SOCKET, SO_PRIORITY)},
+    [GT_OPT_TTL] = {ROW("ttl", T_UINT, W_ALL, BK_BOTH), .inherit = true,
+                    K46(IPPROTO_IP, IP_TTL, IPPROTO_IPV6, IPV6_UNICAST_HOPS)},
+    /* rule 72: an IPv4 socket has none (set einval, get omitted) */
+    [GT_OPT_IPV6_V6ONLY] = {ROW("ipv6_v6only", T_BOOL, W_SET | W_LISTEN, BK_BOTH), .boolean = true,
+                            K46(-1, 0, IPPROTO_IPV6, IPV6_V6ONLY)},
+    [GT_OPT_DEBUG] = {ROW("debug", T_BOOL, W_ALL, BK_BOTH), .get = get_zero},
+    [GT_OPT_DONTROUTE] = {ROW("dontroute", T_BOOL, W_SET, BK_BOTH), .boolean = true,
+                          K(SOL_SOCKET, SO_DONTROUTE)},
+    [GT_OPT_LINE_LENGTH] = {ROW("line_length", T_UINT, W_ALL, BK_BOTH), F(line_length)},
+    [GT_OPT_DISCARD_PARTIAL] = {ROW("discard_partial", T_BOOL, W_ALL, BK_BOTH), F(discard_partial)},
+    [GT_OPT_REUSEPORT] = {ROW("reuseport", T_BOOL, W_LISTEN, BK_BOTH)},
+    [GT_OPT_RAW] = {ROW("raw", T_RAW, W_ALL, BK_BOTH), REP(R_VALUE, R_VALUE), .set = set_raw,
+                    .get = get_raw},
+    [GT_OPT_RECVTOS] = {ROW("recvtos", T_BOOL, W_ALL, BK_BOTH), .inherit = true, .boolean = true,
+                        K46(IPPROTO_IP, IP_RECVTOS, -1, 0)},
+    [GT_OPT_RECVTTL] = {ROW("recvttl", T_BOOL, W_ALL, BK_BOTH), .inherit = true, .boolean = true,
+                        K46(IPPROTO_IP, IP_RECVTTL, -1, 0)},
+    [GT_OPT_RECVTCLASS] = {ROW("recvtclass", T_BOOL, W_ALL, BK_BOTH), .boolean = true,
+                           K46(-1, 0, IPPROTO_IPV6, IPV6_RECVTCLASS)},
+    [GT_OPT_PKTOPTIONS] = {ROW("pktoptions", T_NONE, 0, 0), REP(R_VALUE, R_VALUE),
+                           .get = get_pktoptions},
+    [GT_OPT_TCLASS] = {ROW("tclass", T_UINT, W_ALL, BK_BOTH),
+                       K46(-1, 0, IPPROTO_IPV6, IPV6_TCLASS)},
+    /* socket: accepted and ignored, not reported (rule 11) */
+    [GT_OPT_HIGH_MSGQ_WATERMARK] = {ROW("high_msgq_watermark", T_MSGQ, W_ALL, BK_BOTH),
+                                    REP(R_VALUE, R_OMIT), F(high_msgq_watermark),
+                                    DEF(8192, 8192), .set = set_high_msgq},
+    [GT_OPT_LOW_MSGQ_WATERMARK] = {ROW("low_msgq_watermark", T_MSGQ, W_ALL, BK_BOTH),
+                                   REP(R_VALUE, R_OMIT), F(low_msgq_watermark),
+                                   DEF(4096, 4096), .set = set_low_msgq},
+    [GT_OPT_BIND_TO_DEVICE] = {ROW("bind_to_device", T_DEVICE, W_ALL, BK_BOTH), .set = set_device,
+                               .get = get_device},
+    [GT_OPT_NETNS] = {ROW("netns", T_PATH, W_CREATE, BK_BOTH), REP(R_OMIT, R_EINVAL)},
+    [GT_OPT_DELIVER] = {ROW("deliver", T_DELIVER, W_ALL, BK_BOTH), F(deliver)},
+    /* socket: accepted, ignored, not reported, as in OTP 25 */
+    [GT_OPT_NOPUSH] = {ROW("nopush", T_BOOL, W_ALL, BK_BOTH), REP(R_VALUE, R_OMIT), .boolean = true,
+                       K(IPPROTO_TCP, TCP_CORK), .set = set_ignored},
+    [GT_OPT_LOCAL] = {ROW("local", T_BYTES, W_CREATE, BK_BOTH)},
+    [GT_OPT_FD] = {ROW("fd", T_FD, W_CREATE, BK_BOTH)},
+    [GT_OPT_BROADCAST] = {ROW("broadcast", T_BOOL, W_ALL, BK_INET), REP(R_VALUE, R_EINVAL),
+                          .boolean = true, K(SOL_SOCKET, SO_BROADCAST)},
 };
 
 const char *gt_opt_name(gt_optname n)
@@ -71,21 +171,36 @@ const char *gt_opt_name(gt_optname n)
     return n > 0 && n < GT_OPT_COUNT_ ? table[n].name : NULL;
 }
 
+static void field_store(gt__sockopts *o, const opt_row *r, int64_t v)
+{
+    char *p = (char *)o + r->off;
+    switch (r->size) {
+    case sizeof(bool): { bool b = v != 0; memcpy(p, &b, sizeof b); break; }
+    case sizeof(int): { int i = (int)v; memcpy(p, &i, sizeof i); break; }
+    case sizeof(int64_t): memcpy(p, &v, sizeof v); break;
+    }
+}
+
+static int64_t field_load(const gt__sockopts *o, const opt_row *r)
+{
+    const char *p = (const char *)o + r->off;
+    switch (r->size) {
+    case sizeof(bool): { bool b; memcpy(&b, p, sizeof b); return b; }
+    case sizeof(int): { int i; memcpy(&i, p, sizeof i); return i; }
+    case sizeof(int64_t): { int64_t v; memcpy(&v, p, sizeof v); return v; }
+    }
+    return 0;
+}
+
+static int bk_index(int backend) { return backend == GT_BACKEND_SOCKET ? SB : IB; }
+
 void gt__opts_defaults(gt__sockopts *o, int backend)
 {
     memset(o, 0, sizeof *o);
     o->backend = backend;
-    o->active = GT_ACTIVE_TRUE_V;
-    o->packet = GT_PKT_RAW;
-    o->packet_size = backend == GT_BACKEND_SOCKET ? 64 << 20 : 0;
-    o->mode = GT_MODE_LIST;
-    o->buffer = backend == GT_BACKEND_SOCKET ? 8192 : 1460;
-    o->send_timeout = -1;
-    o->exit_on_close = true;
-    o->high_watermark = 8192;
-    o->low_watermark = 4096;
-    o->line_delimiter = '\n';
-    o->deliver_term = true;
+    for (int n = 1; n < GT_OPT_COUNT_; n++)
+        if (table[n].size)
+            field_store(o, &table[n], table[n].def[bk_index(backend)]);
 }
 
 static bool valid_packet(int64_t v)
@@ -153,6 +268,13 @@ static bool valid_value(const gt_opt *op)
     case T_BACKEND: return v == GT_BACKEND_INET || v == GT_BACKEND_SOCKET;
     case T_LINGER: return (op->v.linger.on == 0 || op->v.linger.on == 1) && op->v.linger.seconds >= 0;
     case T_DELIM: return true; /* inet takes any integer and keeps its low byte */
+    case T_MSGQ: return v >= 1 && v <= INT32_MAX; /* rule 11: 0 is einval */
+    case T_RAW:
+        return op->v.raw.level >= 0 && op->v.raw.name >= 0 && op->v.raw.len <= INT32_MAX &&
+               (op->v.raw.p || !op->v.raw.len);
+    case T_DEVICE: return !op->v.bin.p || strlen(op->v.bin.p) < 16 /* IFNAMSIZ */;
+    case T_PATH: return op->v.s != NULL;
+    case T_DELIVER: return v == GT_DELIVER_TERM || v == GT_DELIVER_PORT;
     case T_BYTES: return op->v.bin.p != NULL || op->v.bin.len == 0;
     case T_FD: return v >= 0 && v <= INT32_MAX;
     }
@@ -161,24 +283,26 @@ static bool valid_value(const gt_opt *op)
 
 static bool known(gt_optname n) { return n > 0 && n < GT_OPT_COUNT_ && table[n].name; }
 
+/* May op appear in this call (W_*) on this backend, with this value? */
+static bool accepted(const gt_opt *op, int where, int backend)
+{
+    return known(op->name) && (table[op->name].where & where) &&
+           (table[op->name].backends & (1 << backend)) && valid_value(op);
+}
+
 int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__createopts *c,
                           gt_opt *sockopts, size_t *nsock)
 {
     size_t cap = *nsock, n = 0;
-    int backend = GT_BACKEND_INET;
     if (l.count && !l.opts)
         return GT_EBADARG;
-    for (size_t i = 0; i < l.count; i++) {
-        const gt_opt *op = &l.opts[i];
-        if (!known(op->name) || !valid_value(op) ||
-            !(table[op->name].where & (listen ? W_LISTEN : W_CONNECT)))
+    int backend = GT_BACKEND_INET; /* inet_backend has to be the first option */
+    if (l.count && l.opts[0].name == GT_OPT_INET_BACKEND && valid_value(&l.opts[0]))
+        backend = (int)l.opts[0].v.i;
+    for (size_t i = 0; i < l.count; i++)
+        if (!accepted(&l.opts[i], listen ? W_LISTEN : W_CONNECT, backend) ||
+            (i && l.opts[i].name == GT_OPT_INET_BACKEND))
             return GT_EBADARG;
-        if (op->name == GT_OPT_INET_BACKEND) {
-            if (i != 0)
-                return GT_EBADARG; /* it has to be the first option */
-            backend = (int)op->v.i;
-        }
-    }
     gt__opts_defaults(o, backend);
     memset(c, 0, sizeof *c);
     c->backlog = 5;
@@ -197,6 +321,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_REUSEPORT: c->reuseport = op->v.i; break;
         case GT_OPT_IP: ip = op->v.s; break;
         case GT_OPT_IPV6_V6ONLY: c->v6only = (int)op->v.i; break;
+        case GT_OPT_NETNS: c->netns = op->v.s; break;
         case GT_OPT_FD: c->fd = (int)op->v.i; break;
         case GT_OPT_LOCAL:
             c->has_local_path = true;
@@ -225,68 +350,12 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
     return 0;
 }
 
-/* ---- kernel options ---- */
-
-/* kernel_opt's answer for an option that an AF_UNIX socket does not have
- * but inet accepts and ignores (nodelay); getopts omits it. */
-#define K_IGNORED 2
-
-static int kernel_opt(gt_optname n, int family, int *level, int *name)
-{
-    if (family == AF_UNIX) { /* what OTP 25 does on {local, _} sockets */
-        if (n == GT_OPT_NODELAY)
-            return K_IGNORED;
-        if (n == GT_OPT_TOS || n == GT_OPT_TTL || n == GT_OPT_IPV6_V6ONLY)
-            return -EINVAL;
-    }
-    switch (n) {
-    case GT_OPT_NODELAY: *level = IPPROTO_TCP; *name = TCP_NODELAY; return 0;
-    case GT_OPT_KEEPALIVE: *level = SOL_SOCKET; *name = SO_KEEPALIVE; return 0;
-    case GT_OPT_REUSEADDR: *level = SOL_SOCKET; *name = SO_REUSEADDR; return 0;
-    case GT_OPT_RECBUF: *level = SOL_SOCKET; *name = SO_RCVBUF; return 0;
-    case GT_OPT_SNDBUF: *level = SOL_SOCKET; *name = SO_SNDBUF; return 0;
-    case GT_OPT_PRIORITY: *level = SOL_SOCKET; *name = SO_PRIORITY; return 0;
-    case GT_OPT_DONTROUTE: *level = SOL_SOCKET; *name = SO_DONTROUTE; return 0;
-    case GT_OPT_TOS:
-        if (family == AF_INET6) { *level = IPPROTO_IPV6; *name = IPV6_TCLASS; }
-        else { *level = IPPROTO_IP; *name = IP_TOS; }
-        return 0;
-    case GT_OPT_TTL:
-        if (family == AF_INET6) { *level = IPPROTO_IPV6; *name = IPV6_UNICAST_HOPS; }
-        else { *level = IPPROTO_IP; *name = IP_TTL; }
-        return 0;
-    case GT_OPT_IPV6_V6ONLY:
-        if (family != AF_INET6)
-            return -EINVAL; /* rule 72: on an IPv4 socket */
-        *level = IPPROTO_IPV6; *name = IPV6_V6ONLY;
-        return 0;
-    default:
-        return 1; /* not a kernel option */
-    }
-}
-
-/* Linux sets SO_PRIORITY from the TOS bits whenever IP_TOS changes, so
- * priority 3 then tos 96 would leave priority 0.  inet_drv keeps options
- * independent (setopt_prio_tos_trick): it reads the priority first and
- * sets it again afterwards, ignoring EPERM (a priority the kernel chose
- * that we may not set back).  IPV6_TCLASS leaves the priority alone. */
-static int set_ip_tos(int fd, int tos)
-{
-    int prio = 0;
-    socklen_t l = sizeof prio;
-    bool have_prio = getsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, &l) == 0;
-    if (setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos))
-        return gt__errno();
-    if (have_prio && setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio) &&
-        errno != EPERM)
-        return gt__errno();
-    return 0;
-}
+/* ---- the effects beyond storing ---- */
 
 /* {active, V} (docs/spec/semantics.md rules 15-18, 21). */
-static int set_active(gt__sock *s, int64_t v)
+static int set_active(gt__sock *s, const gt_opt *op)
 {
-    int64_t cur = s->o.active;
+    int64_t v = op->v.i, cur = s->o.active;
     if (is_active_atom(v)) {
         bool from_n = !is_active_atom(cur);
         s->o.active = v;
@@ -306,71 +375,201 @@ static int set_active(gt__sock *s, int64_t v)
     return 0;
 }
 
-static unsigned inherit_bit(gt_optname name);
+static int set_packet(gt__sock *s, const gt_opt *op)
+{
+    if (s->o.packet != (int)op->v.i)
+        s->http_state = 0;
+    s->o.packet = (int)op->v.i;
+    return 0;
+}
+
+static int set_buffer(gt__sock *s, const gt_opt *op)
+{
+    s->o.buffer = op->v.i < 1 ? 1 : op->v.i; /* rule 7: clamped to 1 */
+    s->o.buffer_set = true;
+    return 0;
+}
+
+/* rule 10: negative is 0, and the other mark follows */
+static int set_high(gt__sock *s, const gt_opt *op)
+{
+    s->o.high_watermark = op->v.i < 0 ? 0 : op->v.i;
+    if (s->o.low_watermark > s->o.high_watermark)
+        s->o.low_watermark = s->o.high_watermark;
+    return 0;
+}
+
+/* socket: also SO_RCVLOWAT, which is what OTP 25's socket backend maps it
+ * to and reports (rule 10) */
+static int set_low(gt__sock *s, const gt_opt *op)
+{
+    s->o.low_watermark = op->v.i < 0 ? 0 : op->v.i;
+    if (s->o.high_watermark < s->o.low_watermark)
+        s->o.high_watermark = s->o.low_watermark;
+    if (s->o.backend != GT_BACKEND_SOCKET || s->fd < 0)
+        return 0;
+    int iv = (int)op->v.i;
+    return setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &iv, sizeof iv) ? gt__errno() : 0;
+}
+
+static int get_low(gt__sock *s, gt_opt *op)
+{
+    if (s->o.backend != GT_BACKEND_SOCKET) {
+        op->v.i = s->o.low_watermark;
+        return 0;
+    }
+    int iv = 0;
+    socklen_t l = sizeof iv;
+    if (s->fd < 0 || getsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &iv, &l))
+        return -EINVAL;
+    op->v.i = iv;
+    return 0;
+}
+
+/* rule 11: as the byte marks, low <= high */
+static int set_high_msgq(gt__sock *s, const gt_opt *op)
+{
+    s->o.high_msgq_watermark = op->v.i;
+    if (s->o.low_msgq_watermark > s->o.high_msgq_watermark)
+        s->o.low_msgq_watermark = s->o.high_msgq_watermark;
+    return 0;
+}
+
+static int set_low_msgq(gt__sock *s, const gt_opt *op)
+{
+    s->o.low_msgq_watermark = op->v.i;
+    if (s->o.high_msgq_watermark < s->o.low_msgq_watermark)
+        s->o.high_msgq_watermark = s->o.low_msgq_watermark;
+    return 0;
+}
+
+static int set_linger(gt__sock *s, const gt_opt *op)
+{
+    s->o.linger_on = op->v.linger.on;
+    s->o.linger_secs = op->v.linger.seconds;
+    if (s->fd < 0)
+        return 0;
+    struct linger lg = {op->v.linger.on, op->v.linger.seconds};
+    return setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) ? gt__errno() : 0;
+}
+
+static int get_linger(gt__sock *s, gt_opt *op)
+{
+    struct linger lg;
+    socklen_t l = sizeof lg;
+    if (s->fd < 0)
+        return -EINVAL;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, &l))
+        return gt__errno();
+    op->v.linger.on = lg.l_onoff ? 1 : 0;
+    op->v.linger.seconds = lg.l_linger;
+    return 0;
+}
+
+static int set_recbuf(gt__sock *s, const gt_opt *op)
+{
+    /* rule 8: on inet, recbuf raises an unset buffer; socket: no coupling */
+    if (s->o.backend == GT_BACKEND_INET && !s->o.buffer_set && op->v.i > s->o.buffer)
+        s->o.buffer = op->v.i;
+    return 1; /* and on to the kernel */
+}
+
+static int get_zero(gt__sock *s, gt_opt *op)
+{
+    (void)s;
+    op->v.i = 0;
+    return 0;
+}
+
+static int get_pktoptions(gt__sock *s, gt_opt *op)
+{
+    if (s->fd < 0)
+        return -EINVAL;
+    return gt__kopt_get_pktoptions(s->fd, s->family, &op->v.pkt.tos, &op->v.pkt.ttl,
+                                   &op->v.pkt.tclass);
+}
+
+static int set_raw(gt__sock *s, const gt_opt *op)
+{
+    return s->fd < 0 ? 0 : gt__kopt_raw_set(s->fd, op);
+}
+
+static int get_raw(gt__sock *s, gt_opt *op)
+{
+    if (!valid_value(op))
+        return -EINVAL;
+    return s->fd < 0 ? -EINVAL : gt__kopt_raw_get(s->fd, op);
+}
+
+static int set_device(gt__sock *s, const gt_opt *op)
+{
+    return s->fd < 0 ? 0 : gt__kopt_device_set(s->fd, op->v.bin.p);
+}
+
+static int get_device(gt__sock *s, gt_opt *op)
+{
+    return s->fd < 0 ? -EINVAL : gt__kopt_device_get(s->fd, op);
+}
+
+/* the socket backend takes the option and does nothing (OTP 25) */
+static int set_ignored(gt__sock *s, const gt_opt *op)
+{
+    (void)op;
+    return s->o.backend == GT_BACKEND_SOCKET ? 0 : 1;
+}
+
+/* ---- setting and reading back ---- */
+
+/* The kernel option of row r on this socket's family: NULL when the
+ * family has none (rule 72: ipv6_v6only on IPv4). */
+static const kopt *kernel_of(const gt__sock *s, const opt_row *r)
+{
+    const kopt *k = &r->k[s->family == AF_INET6 ? 1 : 0];
+    return k->level < 0 ? NULL : k;
+}
+
+/* An AF_UNIX socket has no TCP or IP options.  OTP 25 on {local, _}:
+ * inet accepts nodelay and ignores it, answers einval for the IP ones
+ * (tos, ttl, ...); the socket backend says enotsup for all of them.
+ * getopts leaves them out.  0: not such an option; else the answer. */
+static int unix_answer(const gt__sock *s, const opt_row *r)
+{
+    if (s->family != AF_UNIX || !r->kernel)
+        return 0;
+    int level = r->k[0].level >= 0 ? r->k[0].level : r->k[1].level;
+    if (level != IPPROTO_TCP && level != IPPROTO_IP && level != IPPROTO_IPV6)
+        return 0;
+    if (s->o.backend == GT_BACKEND_SOCKET)
+        return -EOPNOTSUPP;
+    return level == IPPROTO_TCP ? 1 : -EINVAL;
+}
 
 static int set_one(gt__sock *s, const gt_opt *op)
 {
-    int64_t v = op->v.i;
-    s->o.inherit_set |= inherit_bit(op->name);
-    switch (op->name) {
-    case GT_OPT_ACTIVE: return set_active(s, v);
-    case GT_OPT_PACKET:
-        if (s->o.packet != (int)v)
-            s->http_state = 0;
-        s->o.packet = (int)v;
-        return 0;
-    case GT_OPT_PACKET_SIZE: s->o.packet_size = v; return 0;
-    case GT_OPT_MODE: s->o.mode = (int)v; return 0;
-    case GT_OPT_HEADER: s->o.header = (int)v; return 0;
-    case GT_OPT_BUFFER:
-        s->o.buffer = v < 1 ? 1 : v; /* rule 7: clamped to 1 */
-        s->o.buffer_set = true;
-        return 0;
-    case GT_OPT_SEND_TIMEOUT: s->o.send_timeout = v; return 0;
-    case GT_OPT_SEND_TIMEOUT_CLOSE: s->o.send_timeout_close = v; return 0;
-    case GT_OPT_EXIT_ON_CLOSE: s->o.exit_on_close = v; return 0;
-    case GT_OPT_SHOW_ECONNRESET: s->o.show_econnreset = v; return 0;
-    case GT_OPT_DELAY_SEND: s->o.delay_send = v; return 0;
-    case GT_OPT_LINE_DELIMITER: s->o.line_delimiter = v; return 0;
-    case GT_OPT_DEBUG: return 0;
-    case GT_OPT_LINE_LENGTH: s->o.line_length = v; return 0;
-    case GT_OPT_DISCARD_PARTIAL: s->o.discard_partial = v; return 0;
-    case GT_OPT_HIGH_WATERMARK: /* rule 10 */
-        s->o.high_watermark = v < 0 ? 0 : v;
-        if (s->o.low_watermark > s->o.high_watermark)
-            s->o.low_watermark = s->o.high_watermark;
-        return 0;
-    case GT_OPT_LOW_WATERMARK:
-        s->o.low_watermark = v < 0 ? 0 : v;
-        if (s->o.high_watermark < s->o.low_watermark)
-            s->o.high_watermark = s->o.low_watermark;
-        return 0;
-    case GT_OPT_LINGER: {
-        s->o.linger_on = op->v.linger.on;
-        s->o.linger_secs = op->v.linger.seconds;
-        if (s->fd < 0)
-            return 0;
-        struct linger lg = {op->v.linger.on, op->v.linger.seconds};
-        return setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) ? gt__errno() : 0;
+    const opt_row *r = &table[op->name];
+    int ua = unix_answer(s, r);
+    if (ua)
+        return ua < 0 ? ua : 0;
+    if (r->inherit)
+        s->o.inherit_set |= UINT64_C(1) << op->name;
+    if (r->size && !r->set)
+        field_store(&s->o, r, op->v.i);
+    if (r->set) { /* it stores the value itself */
+        int rc = r->set(s, op);
+        if (rc <= 0)
+            return rc; /* done (or failed); 1: on to the kernel */
     }
-    default: break;
-    }
-    int level, name;
-    int k = kernel_opt(op->name, s->family, &level, &name);
-    if ((k < 0 || k == K_IGNORED) && s->family == AF_UNIX)
-        return s->o.backend == GT_BACKEND_SOCKET ? -EOPNOTSUPP : k < 0 ? k : 0;
-    if (k < 0)
-        return k;
-    if (k > 0)
+    if (!r->kernel)
+        return 0;
+    const kopt *k = kernel_of(s, r);
+    if (!k)
         return -EINVAL;
-    if (op->name == GT_OPT_RECBUF && !s->o.buffer_set && v > s->o.buffer)
-        s->o.buffer = v; /* rule 8: recbuf raises an unset buffer */
     if (s->fd < 0)
         return 0;
-    int iv = (int)v;
-    if (level == IPPROTO_IP && name == IP_TOS)
-        return set_ip_tos(s->fd, iv);
-    return setsockopt(s->fd, level, name, &iv, sizeof iv) ? gt__errno() : 0;
+    int iv = (int)op->v.i;
+    if (k->level == IPPROTO_IP && k->name == IP_TOS)
+        return gt__kopt_set_ip_tos(s->fd, iv);
+    return setsockopt(s->fd, k->level, k->name, &iv, sizeof iv) ? gt__errno() : 0;
 }
 
 /* true, false, once, or any {active,N} */
@@ -388,7 +587,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
     for (size_t i = 0; i < n; i++) /* type errors reject the whole list */
-        if (!known(opts[i].name) || !(table[opts[i].name].where & W_SET) || !valid_value(&opts[i]))
+        if (!accepted(&opts[i], W_SET | (creating ? W_CREATE : 0), s->o.backend))
             return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
@@ -427,96 +626,67 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 {
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
-    if (!known(op->name) || !(table[op->name].where & W_SET))
+    if (!known(op->name))
         return -EINVAL;
-    switch (op->name) {
-    case GT_OPT_ACTIVE: op->v.i = s->o.active; return 0;
-    case GT_OPT_PACKET: op->v.i = s->o.packet; return 0;
-    case GT_OPT_PACKET_SIZE: op->v.i = s->o.packet_size; return 0;
-    case GT_OPT_MODE: op->v.i = s->o.mode; return 0;
-    case GT_OPT_HEADER: op->v.i = s->o.header; return 0;
-    case GT_OPT_BUFFER: op->v.i = s->o.buffer; return 0;
-    case GT_OPT_SEND_TIMEOUT: op->v.i = s->o.send_timeout; return 0;
-    case GT_OPT_SEND_TIMEOUT_CLOSE: op->v.i = s->o.send_timeout_close; return 0;
-    case GT_OPT_EXIT_ON_CLOSE: op->v.i = s->o.exit_on_close; return 0;
-    case GT_OPT_SHOW_ECONNRESET: op->v.i = s->o.show_econnreset; return 0;
-    case GT_OPT_DELAY_SEND: op->v.i = s->o.delay_send; return 0;
-    case GT_OPT_LINE_DELIMITER:
-        if (s->o.backend == GT_BACKEND_INET)
-            return -EINVAL; /* inet cannot read it back (rule 1) */
-        op->v.i = s->o.line_delimiter;
-        return 0;
-    case GT_OPT_DEBUG: op->v.i = 0; return 0;
-    case GT_OPT_LINE_LENGTH: op->v.i = s->o.line_length; return 0;
-    case GT_OPT_DISCARD_PARTIAL: op->v.i = s->o.discard_partial; return 0;
-    case GT_OPT_HIGH_WATERMARK: op->v.i = s->o.high_watermark; return 0;
-    case GT_OPT_LOW_WATERMARK: op->v.i = s->o.low_watermark; return 0;
-    default: break;
-    }
-    if (s->fd < 0)
+    const opt_row *r = &table[op->name];
+    int rep = r->report[bk_index(s->o.backend)];
+    if (rep == R_DEFAULT)
+        rep = r->where & W_SET ? R_VALUE : R_EINVAL;
+    if (rep == R_EINVAL)
         return -EINVAL;
-    if (op->name == GT_OPT_LINGER) {
-        struct linger lg;
-        socklen_t l = sizeof lg;
-        if (getsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, &l))
-            return gt__errno();
-        op->v.linger.on = lg.l_onoff ? 1 : 0;
-        op->v.linger.seconds = lg.l_linger;
+    if (rep == R_OMIT) {
+        op->name = GT_OPT_END_;
         return 0;
     }
-    int level, name;
-    int k = kernel_opt(op->name, s->family, &level, &name);
-    if (k < 0 || k == K_IGNORED) {
+    if (r->get)
+        return r->get(s, op);
+    if (r->size) {
+        op->v.i = field_load(&s->o, r);
+        return 0;
+    }
+    if (!r->kernel || s->fd < 0)
+        return -EINVAL;
+    const kopt *k = kernel_of(s, r);
+    if (!k || unix_answer(s, r)) {
         op->name = GT_OPT_END_; /* not an option of this socket: omitted */
         return 0;
     }
-    if (k)
-        return -EINVAL;
     int iv = 0;
     socklen_t l = sizeof iv;
-    if (getsockopt(s->fd, level, name, &iv, &l))
+    if (getsockopt(s->fd, k->level, k->name, &iv, &l))
         return gt__errno();
-    op->v.i = (op->name == GT_OPT_NODELAY || op->name == GT_OPT_KEEPALIVE ||
-               op->name == GT_OPT_REUSEADDR || op->name == GT_OPT_DONTROUTE ||
-               op->name == GT_OPT_IPV6_V6ONLY) ? (iv != 0) : iv;
+    op->v.i = r->boolean ? (iv != 0) : iv;
     return 0;
 }
 
-/* What an accepted socket takes from its listen socket beyond the gentcp
- * options it already copied: the kernel options prim_inet copies after
- * accept (nodelay, keepalive, priority, linger, tos, ttl).  inet does not
- * inherit line_delimiter (rule 12). */
-static const gt_optname inherited[] = {GT_OPT_NODELAY, GT_OPT_LINGER, GT_OPT_KEEPALIVE,
-                                       GT_OPT_PRIORITY, GT_OPT_TOS,    GT_OPT_TTL};
-
-static unsigned inherit_bit(gt_optname name)
-{
-    for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++)
-        if (inherited[i] == name)
-            return 1u << i;
-    return 0;
-}
-
+/* accept: the gentcp fields came with the listen socket's whole option
+ * set; the kernel options prim_inet copies after accept (rows marked
+ * inherit) are copied here, but only those set on the listen socket: the
+ * others hold the kernel's own values on both sockets, and copying them
+ * cost 12 system calls per accepted connection (issue 11).  inet does
+ * not inherit line_delimiter (rule 12). */
 void gt__opts_inherit(gt__sock *from, gt__sock *to)
 {
-    /* Only the options set on the listen socket are copied: the others
-     * hold the kernel's own values on both sockets, and copying them cost
-     * 12 system calls per accepted connection (issue 11). */
-    gt_opt v[sizeof inherited / sizeof inherited[0]];
-    size_t n = 0;
-    gt__lock(&from->lock, GT__LK_SOCK);
-    for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++) {
-        if (!(from->o.inherit_set & (1u << i)))
-            continue;
-        v[n].name = inherited[i];
-        if (gt__opts_get_locked(from, &v[n]) == 0)
-            n++;
-    }
-    gt__unlock(&from->lock);
     gt__lock(&to->lock, GT__LK_SOCK);
     if (to->o.backend == GT_BACKEND_INET)
         to->o.line_delimiter = '\n';
-    for (size_t i = 0; i < n; i++)
-        set_one(to, &v[i]);
     gt__unlock(&to->lock);
+    gt__lock(&from->lock, GT__LK_SOCK);
+    uint64_t set = from->o.inherit_set;
+    gt__unlock(&from->lock);
+    for (int i = 1; i < GT_OPT_COUNT_; i++) { /* one lock at a time */
+        if (!table[i].inherit || !(set & (UINT64_C(1) << i)))
+            continue;
+        gt_opt v;
+        memset(&v, 0, sizeof v);
+        v.name = (gt_optname)i;
+        gt__lock(&from->lock, GT__LK_SOCK);
+        int rc = gt__opts_get_locked(from, &v);
+        gt__unlock(&from->lock);
+        if (rc || v.name == GT_OPT_END_)
+            continue;
+        gt__lock(&to->lock, GT__LK_SOCK);
+        set_one(to, &v);
+        gt__unlock(&to->lock);
+    }
 }

@@ -150,7 +150,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     if (!m)
         return -ENOMEM;
     m->sock = (gt_socket){s->id};
-    gt__stat_packet_in(&s->stat, total);
+    gt__stat_packet_in(&s->stat, sp.total);
     *out = m;
     return (ssize_t)sp.total;
 }

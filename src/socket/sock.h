@@ -43,12 +43,13 @@ typedef struct gt__sockopts {
     int64_t line_length;    /* gentcp: line truncation, 0 = none         */
     bool linger_on;         /* SO_LINGER as last set, for close          */
     int linger_secs;
-    unsigned inherit_set;   /* the options an accepted socket copies
+    uint64_t inherit_set;   /* the options an accepted socket copies
                                (gt__opts_inherit) that were ever set on
-                               this socket, one bit each: the others hold
-                               the kernel's own values                   */
+                               this socket, bit 1 << gt_optname: the
+                               others hold the kernel's own values       */
     bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
-    bool deliver_term;
+    int64_t deliver;        /* GT_DELIVER_*: stored and reported only    */
+    int64_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
 } gt__sockopts;
 
 /* Creation-only settings gathered from a listen/connect option list. */
@@ -65,6 +66,8 @@ typedef struct gt__createopts {
     size_t local_path_len;
     bool has_local_path;
     int fd;                         /* {fd, Fd}; -1 when not given       */
+    const char *netns;              /* {netns, Path}, borrowed for the
+                                       call, or NULL                     */
 } gt__createopts;
 
 /* ---- the socket ----------------------------------------------------------- */
@@ -258,5 +261,16 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
  * one (rule 12); lock of neither held. */
 void gt__opts_inherit(gt__sock *from, gt__sock *to);
 int gt__opts_get_locked(gt__sock *s, gt_opt *opt);
+
+/* ---- opt_kernel.c --------------------------------------------------------- */
+/* The options whose kernel side is more than one int setsockopt.  Each
+ * returns 0 or a negative errno (netns_socket: the new fd). */
+int gt__kopt_set_ip_tos(int fd, int tos);
+int gt__kopt_get_pktoptions(int fd, int family, int *tos, int *ttl, int *tclass);
+int gt__kopt_raw_get(int fd, gt_opt *op);
+int gt__kopt_raw_set(int fd, const gt_opt *op);
+int gt__kopt_device_set(int fd, const char *name);
+int gt__kopt_device_get(int fd, gt_opt *op);
+int gt__kopt_netns_socket(const char *path, int family, int type);
 
 #endif

@@ -5,8 +5,9 @@
  *                [--bind ADDR] [--backend B] [--fd N]
  *   gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B]
  *   gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE] [--once]
+ *   gtcat getopts [--backend inet|socket]
  *
- * listen.c, connect.c and decode.c hold the commands; this file the usage,
+ * listen.c, connect.c, decode.c and getopts.c hold the commands; this file the usage,
  * the shared parsing and main.  --help anywhere prints the usage on stdout
  * and exits 0; a usage error prints it on stderr and exits 2; a network or
  * I/O error exits 1.
@@ -27,6 +28,7 @@ static const char usage_text[] =
     "       gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B]\n"
     "       gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE]"
     " [--once]\n"
+    "       gtcat getopts [--backend inet|socket]\n"
     "       gtcat --help\n"
     "P:    raw|0|1|2|4|line|asn1|sunrm|cdr|fcgi|tpkt (default raw)\n"
     "MODE: true|false|once|N, N in 1..32767 (default true)\n"
@@ -37,6 +39,8 @@ static const char usage_text[] =
     "N:    serve this already listening descriptor (socket activation: 3), no PORT\n"
     "listen prints every socket (as inet:i()) on stderr at SIGUSR1.\n"
     "TYPE: raw 0 1 2 4 asn1 sunrm cdr fcgi tpkt line http httph http_bin httph_bin\n"
+    "getopts prints ROLE OPTION VALUE for a listen, connected and accepted socket,\n"
+    "      VALUE as OTP 25's inet:getopts(S, [OPTION]) in ~w syntax.\n"
     "connect exits when the peer closes, even with stdin still open.\n"
     "Exit status: 0 done, 1 a network or I/O error (refused, timeout, reset ...), 2 a usage"
     " error.\n";
@@ -154,5 +158,7 @@ int main(int argc, char **argv)
         return cmd_connect(argc - 1, argv + 1);
     if (strcmp(cmd, "decode") == 0)
         return cmd_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "getopts") == 0)
+        return cmd_getopts(argc - 1, argv + 1);
     usage_error("unknown command '%s'", cmd);
 }

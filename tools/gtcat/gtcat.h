@@ -59,5 +59,6 @@ void print_packet(const void *p, size_t n, bool framed);
 int cmd_listen(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_getopts(int argc, char **argv);
 
 #endif
