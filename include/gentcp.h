@@ -717,12 +717,30 @@ int gt_getaddrs(const char *host, int family, int64_t timeout_ms, struct sockadd
  * the queue to high_watermark waits (send_timeout applies) until the queue
  * drains to low_watermark, and every other sender waits behind it. */
 int gt_send(gt_socket sock, const void *data, size_t len);
+/* On the socket backend ({inet_backend, socket}) there is no queue: a send
+ * returns once the kernel took the whole packet (senders take turns), or
+ * fails with GT_ETIMEOUT when send_timeout expires first; with
+ * send_timeout_close the socket is then closed (later calls: GT_ECLOSED).
+ * Erlang returns {error, {timeout, RestData}} there: gt_send_partial and
+ * gt_sendv_partial tell the caller the rest. */
 
 /* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet.
  * GT_EBADARG for a negative or larger iovcnt, iov NULL with iovcnt > 0, an
  * iovec with a NULL base and a non-zero length (also data NULL with len > 0
  * in gt_send), or lengths whose sum overflows size_t. */
 int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
+
+/* gt_send / gt_sendv that also report progress: *sent (may be NULL) is the
+ * number of bytes of the packet -- its {packet,1|2|4} header first, then
+ * the data -- that the socket took.  Socket backend: the bytes the kernel
+ * took, whatever the result; on GT_ETIMEOUT the unsent rest, Erlang's
+ * RestData, is the packet's last (header + len - *sent) bytes, so with no
+ * header (raw, line, ...) it is data + *sent; a packet whose header did not
+ * go out completely has *sent below the header's length.  inet backend:
+ * header + len when the send returned 0 or GT_ETIMEOUT (the data is queued
+ * and still goes out, rule 33), else 0. */
+int gt_send_partial(gt_socket sock, const void *data, size_t len, size_t *sent);
+int gt_sendv_partial(gt_socket sock, const struct iovec *iov, int iovcnt, size_t *sent);
 
 /* Sends count packets, each framed on its own, with one lock and (unless
  * the kernel pushes back) one write: for pipelined protocols, where one

@@ -161,7 +161,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
                           gt_opt *sockopts, size_t *nsock)
 {
     size_t cap = *nsock, n = 0;
-    int backend = GT_BACKEND_INET;
+    int backend = gt__backend_default();
     if (l.count && !l.opts)
         return GT_EBADARG;
     for (size_t i = 0; i < l.count; i++) {
@@ -264,7 +264,7 @@ static int set_active(gt__sock *s, int64_t v)
     if (is_active_atom(v)) {
         bool from_n = !is_active_atom(cur);
         s->o.active = v;
-        if (v == GT_ACTIVE_FALSE_V && from_n && s->o.backend == GT_BACKEND_SOCKET)
+        if (v == GT_ACTIVE_FALSE_V && from_n && gt__be(s)->passive_from_false)
             gt__sock_passive_msg(s); /* rule 18: socket backend only */
         return 0;
     }
@@ -359,9 +359,20 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         return -EINVAL;
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
-    for (size_t i = 0; i < n; i++) /* type errors reject the whole list */
+    const gt__backend *be = gt__be(s);
+    bool sets_active = false;
+    for (size_t i = 0; i < n; i++) { /* type errors reject the whole list */
         if (!known(opts[i].name) || !(table[opts[i].name].where & W_SET) || !valid_value(&opts[i]))
             return -EINVAL;
+        sets_active |= opts[i].name == GT_OPT_ACTIVE;
+        /* AF_UNIX has no Nagle: the socket backend refuses (rules 74, 101) */
+        if (opts[i].name == GT_OPT_NODELAY && s->family == AF_UNIX && be->local_nodelay_enotsup)
+            return -ENOTSUP;
+    }
+    /* the socket backend refuses to activate a socket whose end of input
+     * was reported, and sends nothing (rules 21, 47) */
+    if (sets_active && s->input_end_told && be->activate_ended_einval)
+        return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
     bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
@@ -375,7 +386,8 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     /* inet selects for input again only when the active mode changes
      * ({active,N} to {active,M} is no change): that ends the pause after
      * an active emsgsize (recv.c) */
-    if (active_mode(was_active) != active_mode(s->o.active))
+    if (active_mode(was_active) != active_mode(s->o.active) ||
+        (sets_active && be->emsgsize_keeps)) /* the socket backend: any activation */
         s->read_paused = false;
     if (s->o.active == GT_ACTIVE_FALSE_V || s->kind != K_CONN)
         return 0;
