@@ -23,7 +23,9 @@
  *      a socket: GT_ECLOSED from accept, send, sendv, send_many, recv,
  *        shutdown and controlling_process; -EINVAL from setopts, getopts,
  *        port, sockname and peername (as inet's calls); gt_close returns 0
- *        and gt_owner {0};
+ *        and gt_owner {0}.  A closed socket of the socket backend answers
+ *        GT_ECLOSED from all of these, gt_close included (the handle
+ *        remembers its backend; docs/spec/semantics.md rules 41, 44);
  *      a process: GT_ENOPROC from gt_post; GT_EBADARG from
  *        controlling_process to it; gt_monitor returns 0 and the
  *        GT_MSG_DOWN arrives at once; gt_is_alive is false.
@@ -517,6 +519,18 @@ typedef enum gt_optname {
 #define GT_ACTIVE_TRUE_V ((INT64_C(1) << 32) + 1)
 #define GT_ACTIVE_ONCE_V ((INT64_C(1) << 32) + 2)
 
+/* {inet_backend, B}, which must be the first option of gt_listen or
+ * gt_connect (an accepted socket has its listen socket's).  A list without
+ * it takes the process's default: the environment variable
+ * GENTCP_INET_BACKEND ("inet" or "socket"; anything else is inet), read
+ * once, at the process's first socket -- as Erlang reads ERL_FLAGS
+ * "-kernel inet_backend socket" at boot -- else inet.  The option, the
+ * program's explicit choice, always wins over the environment; gt_config
+ * has no backend field.  What differs on the socket backend
+ * (docs/spec/semantics.md section 10): blocking send (gt_send_partial),
+ * immediate close and shutdown(write), closed forever after the end of
+ * input, queued recvs, kept emsgsize, lines cut at packet_size, einval for
+ * an activation after the end, controlling_process to a dead process ok. */
 enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
 enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
 enum gt_family { GT_INET = 4, GT_INET6 = 6 };
@@ -757,7 +771,10 @@ int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *se
 int gt_recv(gt_socket sock, size_t length, int64_t timeout_ms, gt_msg **msg_out);
 
 /* gen_tcp:close/1.  Returns 0 also when the socket is already closed
- * (inet backend), as Erlang does. */
+ * (inet backend), as Erlang does; the socket backend returns GT_ECLOSED
+ * then (rule 41).  inet waits for queued output (rule 43); the socket
+ * backend has none and closes at once: a send still writing gets
+ * GT_ECLOSED. */
 int gt_close(gt_socket sock);
 
 typedef enum gt_shutdown_how { GT_SHUT_READ = 1, GT_SHUT_WRITE, GT_SHUT_READ_WRITE } gt_shutdown_how;
@@ -773,13 +790,14 @@ int gt_controlling_process(gt_socket sock, gt_pid new_owner);
  * opts[i] whose name is set; an option this socket does not have (as
  * ipv6_v6only on an IPv4 socket, which Erlang silently omits) comes back
  * with its name set to GT_OPT_END_.  An unknown name fails the whole call
- * with -EINVAL, as does a stale handle or opts NULL with a count in
- * setopts; opts NULL with a count in getopts is GT_EBADARG. */
+ * with -EINVAL, as does a stale handle (GT_ECLOSED on the socket backend)
+ * or opts NULL with a count in setopts; opts NULL with a count in getopts
+ * is GT_EBADARG. */
 int gt_setopts(gt_socket sock, gt_optlist opts);
 int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
 
 /* inet:port/1, inet:sockname/1, inet:peername/1.  A stale handle is -EINVAL
- * (inet); port_out and len may be NULL, addr may not (GT_EBADARG). */
+ * (inet; GT_ECLOSED on the socket backend); port_out and len may be NULL, addr may not (GT_EBADARG). */
 int gt_port(gt_socket sock, int *port_out);
 int gt_sockname(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
 int gt_peername(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
