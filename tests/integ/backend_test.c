@@ -4,7 +4,7 @@
  * Every test runs one scenario on both backends, S being the socket under
  * test ({inet_backend, B} first in its options) and P a plain inet peer;
  * the expected answers per backend are those a live OTP 25 node gives for
- * the same scenario (tests/interop/backend.escript prints them, and
+ * the same scenario (tests/interop/backend_probe.escript prints them, and
  * tests/interop/diff-cases.txt holds the cases diff.sh compares step by
  * step against the node).
  */
