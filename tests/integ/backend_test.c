@@ -583,3 +583,21 @@ GT_TEST(r101_local_nodelay_enotsup)
     SKIP("local (AF_UNIX) sockets are not in this branch yet: the check is in "
          "gt__opts_set_locked (options.c), its test comes with them");
 }
+
+/* ---- gt_send_many: one lock and one write on inet, packet by packet on
+ * the socket backend; the peer gets the same frames ---- */
+
+BOTH(r35_send_many_on_both_backends)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_2)), GT_OPTS(GT_PACKET(GT_PKT_2)), &s, &p);
+    struct iovec v[3] = {{"one", 3}, {"", 0}, {"three", 5}};
+    int sent = -1;
+    ASSERT_OK(gt_send_many(s, v, 3, &sent));
+    ASSERT_EQ(sent, 3);
+    ASSERT_RECV(p, 0, H_WAIT, "one");
+    ASSERT_RECV(p, 0, H_WAIT, "");
+    ASSERT_RECV(p, 0, H_WAIT, "three");
+    gt_close(s);
+    gt_close(p);
+}
