@@ -371,7 +371,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     }
     /* the socket backend refuses to activate a socket whose end of input
      * was reported, and sends nothing (rules 21, 47) */
-    if (sets_active && s->input_end_told && be->activate_ended_einval)
+    if ((sets_active && s->input_end_told && be->activate_ended_einval) || s->reset_read)
         return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
@@ -411,6 +411,8 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 {
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
+    if (s->reset_read)
+        return -EINVAL; /* gen_tcp_socket closed it at the reset */
     if (!known(op->name) || !(table[op->name].where & W_SET))
         return -EINVAL;
     switch (op->name) {

@@ -198,6 +198,10 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
  * (tcp_recv_closed). */
 static int end_reason(const gt__sock *s)
 {
+    /* gen_tcp_socket reports any end as econnreset with show_econnreset,
+     * a FIN included (cleanup_recv_reply; checked on OTP 25) */
+    if (gt__be(s)->closed_forever)
+        return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
     if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
         return -ECONNRESET;
     return GT_ECLOSED;
@@ -212,6 +216,7 @@ static void end_reported(gt__sock *s, int reason)
 {
     s->input_end_told = true;
     if (gt__be(s)->closed_forever) { /* a reset once, then closed (rule 54) */
+        s->reset_read |= s->read_err == -ECONNRESET;
         s->read_err = 0;
         s->eof = true;
     } else if (reason == GT_ECLOSED) {

@@ -39,12 +39,15 @@ static int window(const uint8_t *hdr, size_t hlen, const struct iovec *iov, int 
     return n;
 }
 
-/* What a failed write reports: econnreset for a reset the kernel reports
- * with show_econnreset, closed otherwise (EPIPE: the connection is gone or
- * our own shutdown(write) is done; rules 51, 54). */
+/* What a failed write reports: gen_tcp_socket takes EPIPE (the peer is
+ * gone, or our own shutdown(write) is done) for a reset, and a reset is
+ * econnreset with show_econnreset, closed without (rules 51, 54); other
+ * errors as they are. */
 static int write_error(const gt__sock *s, int err)
 {
-    return err == -ECONNRESET && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
+    if (err == -ECONNRESET || err == -EPIPE)
+        return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
+    return err;
 }
 
 static void next_sender(gt__sock *s)
@@ -74,7 +77,7 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
                            int iovcnt, size_t *sent)
 {
     *sent = 0;
-    if (s->state == S_CLOSED)
+    if (s->state == S_CLOSED || s->reset_read)
         return GT_ECLOSED;
     if (s->kind == K_LISTEN)
         return -ENOTCONN;

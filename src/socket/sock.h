@@ -138,6 +138,9 @@ struct gt__sock {
     bool input_end_told;   /* the end of input went to the user (a recv's
                               closed, a tcp_closed): the socket backend
                               answers an activation einval (rule 21)     */
+    bool reset_read;       /* socket backend: that end was a reset, and
+                              gen_tcp_socket closed the socket: sends
+                              closed, options einval                     */
 
     /* waiting processes */
     gt__waiter *reader;            /* the passive recv reading now       */

@@ -601,3 +601,63 @@ BOTH(r35_send_many_on_both_backends)
     gt_close(s);
     gt_close(p);
 }
+
+/* ---- rules 51, 54: show_econnreset on the socket backend ---- */
+
+/* gen_tcp_socket reports any end of input as econnreset with
+ * show_econnreset, a FIN included (tests/interop/diff-cases.txt
+ * sockbk/r54_fin_show_*) */
+BOTH(r54_fin_with_show_econnreset)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_NOOPTS, &s, &p);
+    gt_close(p);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, BY(b, GT_ECLOSED, -ECONNRESET));
+    ASSERT_RECV_ERR(s, 0, H_WAIT, BY(b, -ENOTCONN, GT_ECLOSED));
+    gt_close(s);
+    bpair(b, GT_OPTS(GT_ACTIVE_TRUE, GT_SHOW_ECONNRESET(true)), GT_NOOPTS, &s, &p);
+    gt_close(p);
+    if (SOCK(b))
+        EXPECT_TCP_ERROR(s, -ECONNRESET);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 100);
+    gt_close(s);
+}
+
+/* A reset read by recv: gen_tcp_socket closes the socket, so sends answer
+ * closed and options einval, and close is ok once, then closed. */
+BOTH(r53_reset_read_closes_the_socket_backend)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_FALSE), GT_NOOPTS, &s, &p);
+    rst(p);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    if (SOCK(b)) {
+        ASSERT_ERR(gt_send(s, "a", 1), GT_ECLOSED);
+        ASSERT_ERR(gt_send(s, "b", 1), GT_ECLOSED);
+        gt_opt o = {.name = GT_OPT_ACTIVE};
+        ASSERT_ERR(gt_getopts(s, &o, 1), -EINVAL);
+        ASSERT_ERR(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)), -EINVAL);
+        ASSERT_OK(gt_close(s));
+        ASSERT_ERR(gt_close(s), GT_ECLOSED);
+    } else {
+        ASSERT_ERR(gt_send(s, "a", 1), GT_ECLOSED);
+        ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+        ASSERT_OK(gt_close(s));
+        ASSERT_OK(gt_close(s));
+    }
+}
+
+/* After our own shutdown(write) a send's EPIPE is a reset to both
+ * backends: econnreset with show_econnreset; the socket backend says so
+ * every time. */
+BOTH(r51_send_after_shutdown_with_show_econnreset)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_FALSE, GT_SHOW_ECONNRESET(true)), GT_NOOPTS, &s, &p);
+    ASSERT_OK(gt_shutdown(s, GT_SHUT_WRITE));
+    ASSERT_RECV_ERR(p, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_ERR(gt_send(s, "a", 1), -ECONNRESET);
+    ASSERT_ERR(gt_send(s, "b", 1), BY(b, -ENOTCONN, -ECONNRESET));
+    gt_close(s);
+}
