@@ -12,6 +12,7 @@ static const gt__backend inet_backend = {
     .id = GT_BACKEND_INET,
     .name = "inet",
     .close_drains = true,
+    .close_drops_closed = true,
     .deferred_shutdown = true,
 };
 

@@ -23,6 +23,8 @@ typedef struct gt__backend {
                                 the kernel, a timeout leaves the rest to the
                                 caller                                        */
     bool close_drains;       /* rule 43: close waits for the queue           */
+    bool close_drops_closed; /* rule 42: close takes one {tcp_closed,S} out
+                                of the caller's mailbox                       */
     bool deferred_shutdown;  /* rule 50: shutdown(write) after the queue     */
     bool closed_forever;     /* rules 28, 53, 96: the end of input is closed
                                 on every later call, the fd stays open (no
@@ -33,7 +35,8 @@ typedef struct gt__backend {
     bool recv_length_any;    /* rules 23, 24: Length ignored when packet is
                                 not raw, and not bounded by 64 MiB            */
     bool emsgsize_keeps;     /* rules 78, 79: a bad packet keeps the socket
-                                and is reported again                         */
+                                open (passive, no tcp_closed); a {packet,
+                                1|2|4} one is reported again                  */
     bool line_cut_at_size;   /* rule 83: lines cut at packet_size            */
     bool activate_ended_einval; /* rules 21, 47: {active,_} after the end of
                                 input was reported is einval, no message     */
@@ -59,6 +62,10 @@ static inline uint64_t gt__sock_id_mark(uint64_t id, int backend)
     return backend == GT_BACKEND_SOCKET ? id | GT__SOCK_ID_SOCKET_BIT : id;
 }
 static inline uint64_t gt__sock_id_slot(uint64_t id) { return id & ~GT__SOCK_ID_SOCKET_BIT; }
+static inline int gt__sock_id_backend(uint64_t id)
+{
+    return id & GT__SOCK_ID_SOCKET_BIT ? GT_BACKEND_SOCKET : GT_BACKEND_INET;
+}
 
 /* What a call on a handle no longer in the table answers: closed on the
  * socket backend, inet_err (inet's own answer) on inet. */

@@ -282,6 +282,22 @@ static int set_active(gt__sock *s, int64_t v)
 
 static unsigned inherit_bit(gt_optname name);
 
+/* gen_tcp_socket's read-side options (server_read_opts): once the end of
+ * input was reported (its closed_read state) getopts and setopts of these
+ * answer einval.  Lock held. */
+static bool read_opt_gone(const gt__sock *s, gt_optname n)
+{
+    if (!s->input_end_told || !gt__be(s)->activate_ended_einval)
+        return false;
+    switch (n) {
+    case GT_OPT_ACTIVE: case GT_OPT_MODE: case GT_OPT_HEADER: case GT_OPT_LINE_DELIMITER:
+    case GT_OPT_EXIT_ON_CLOSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int set_one(gt__sock *s, const gt_opt *op)
 {
     int64_t v = op->v.i;
@@ -360,18 +376,17 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
     const gt__backend *be = gt__be(s);
-    bool sets_active = false;
     for (size_t i = 0; i < n; i++) { /* type errors reject the whole list */
         if (!known(opts[i].name) || !(table[opts[i].name].where & W_SET) || !valid_value(&opts[i]))
             return -EINVAL;
-        sets_active |= opts[i].name == GT_OPT_ACTIVE;
+        if (read_opt_gone(s, opts[i].name))
+            return -EINVAL; /* rules 21, 47 */
         /* AF_UNIX has no Nagle: the socket backend refuses (rules 74, 101) */
         if (opts[i].name == GT_OPT_NODELAY && s->family == AF_UNIX && be->local_nodelay_enotsup)
             return -ENOTSUP;
     }
-    /* the socket backend refuses to activate a socket whose end of input
-     * was reported, and sends nothing (rules 21, 47) */
-    if ((sets_active && s->input_end_told && be->activate_ended_einval) || s->reset_read)
+    /* the socket backend refuses options after a reset closed it */
+    if (s->reset_read)
         return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
@@ -386,8 +401,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     /* inet selects for input again only when the active mode changes
      * ({active,N} to {active,M} is no change): that ends the pause after
      * an active emsgsize (recv.c) */
-    if (active_mode(was_active) != active_mode(s->o.active) ||
-        (sets_active && be->emsgsize_keeps)) /* the socket backend: any activation */
+    if (active_mode(was_active) != active_mode(s->o.active))
         s->read_paused = false;
     if (s->o.active == GT_ACTIVE_FALSE_V || s->kind != K_CONN)
         return 0;
@@ -411,7 +425,7 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 {
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
-    if (s->reset_read)
+    if (s->reset_read || read_opt_gone(s, op->name))
         return -EINVAL; /* gen_tcp_socket closed it at the reset */
     if (!known(op->name) || !(table[op->name].where & W_SET))
         return -EINVAL;

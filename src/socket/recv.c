@@ -272,6 +272,17 @@ static gt_msg *take_tail(gt__sock *s)
     return m;
 }
 
+/* The socket backend after a packet error (rules 78, 79): gen_tcp_socket
+ * checks a {packet,1|2|4} header by peeking at the kernel, so the bad
+ * packet stays and is reported again; other types drop what it had read,
+ * and reading goes on.  The socket stays open either way. */
+static void keep_after_packet_error(gt__sock *s)
+{
+    int t = s->o.packet;
+    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
+        in_consume(s, in_avail(s));
+}
+
 static bool input_ended(const gt__sock *s) { return s->eof || s->read_err || s->read_shut; }
 
 /* ---- active delivery ---- */
@@ -373,10 +384,11 @@ static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, 
 static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 {
     if (pkt_err && gt__be(s)->emsgsize_keeps) {
-        /* the socket backend keeps the bad packet and the socket: the next
-         * activation reports it again (rule 79) */
+        /* the socket backend keeps the socket and goes passive
+         * (gen_tcp_socket's recv_stop), with no tcp_closed */
         chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
-        s->read_paused = true;
+        keep_after_packet_error(s);
+        s->o.active = GT_ACTIVE_FALSE_V;
         return;
     }
     if (pkt_err) {
@@ -398,6 +410,8 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
             chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, reason));
         end_reported(s, reason);
     }
+    if (gt__be(s)->closed_forever)
+        s->o.active = GT_ACTIVE_FALSE_V; /* gen_tcp_socket's recv_stop */
     if (!s->closed_sent) {
         s->closed_sent = true;
         s->input_end_told = true;
@@ -612,8 +626,10 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             /* inet throws its input away (tcp_recv_error); with
              * exit_on_close=false the next recv reads on from the kernel
              * (rule 78) */
-            if (rc == -EMSGSIZE && be->emsgsize_keeps)
-                break; /* kept: every recv reports it again (rule 78) */
+            if (rc == -EMSGSIZE && be->emsgsize_keeps) {
+                keep_after_packet_error(s);
+                break;
+            }
             if (rc == -EMSGSIZE)
                 in_consume(s, in_avail(s));
             if (rc == -EMSGSIZE && s->o.exit_on_close)

@@ -266,6 +266,8 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
  * already closed as well (docs/spec/semantics.md rule 42). */
 static void drop_closed_msg(gt_socket h)
 {
+    if (!gt__backend_of(gt__sock_id_backend(h.id))->close_drops_closed)
+        return; /* inet only */
     gt__proc *self = gt__self();
     if (self)
         gt__mbox_drop_closed(self, h);

@@ -417,7 +417,8 @@ BOTH(r99_emsgsize_passive_keeps_the_socket)
     ASSERT_OK(gt_send(p, oversize, sizeof oversize - 1));
     ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
     if (SOCK(b)) {
-        ASSERT_RECV_ERR(s, 0, 300, -EMSGSIZE); /* again, and again */
+        /* the bad {packet,2} header stays (gen_tcp_socket peeks at it) */
+        ASSERT_RECV_ERR(s, 0, 300, -EMSGSIZE);
         ASSERT_RECV_ERR(s, 0, 300, -EMSGSIZE);
         ASSERT_OK(gt_send(s, "x", 1)); /* {packet,2}: 0,1,"x" */
         gt_msg *m = NULL;
@@ -440,6 +441,7 @@ BOTH(r99_emsgsize_active_no_tcp_closed)
     ASSERT_OK(gt_send(p, oversize, sizeof oversize - 1));
     EXPECT_TCP_ERROR(s, -EMSGSIZE);
     if (SOCK(b)) {
+        ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V); /* passive now */
         EXPECT_NO_MSG(s, 200);
         ASSERT_OK(gt_send(p, "\x00\x02ok", 4));
         EXPECT_NO_MSG(s, 200); /* stopped at the bad packet */
@@ -660,4 +662,40 @@ BOTH(r51_send_after_shutdown_with_show_econnreset)
     ASSERT_ERR(gt_send(s, "a", 1), -ECONNRESET);
     ASSERT_ERR(gt_send(s, "b", 1), BY(b, -ENOTCONN, -ECONNRESET));
     gt_close(s);
+}
+
+/* ---- rule 42: close and a tcp_closed already in the mailbox ---- */
+
+BOTH(r42_close_takes_tcp_closed_on_inet_only)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_TRUE), GT_NOOPTS, &s, &p);
+    gt_close(p);
+    size_t n = 0;
+    for (int i = 0; i < H_WAIT / 5 && gt_mailbox_len(gt_self(), &n) == 0 && n < 1; i++)
+        gt_sleep(5);
+    ASSERT_EQ(n, 1); /* the tcp_closed */
+    ASSERT_OK(gt_close(s));
+    if (SOCK(b))
+        EXPECT_MSG(s, GT_MSG_TCP_CLOSED); /* gen_tcp_socket leaves it */
+    EXPECT_NO_MSG(s, 50);
+}
+
+/* Other packet types drop what was read with the bad packet, and reading
+ * goes on: the next line arrives (tests/interop/diff-cases.txt
+ * sockbk/r79_http_emsgsize_drops_and_reads_on). */
+BOTH(r78_emsgsize_http_drops_and_reads_on)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_HTTP_BIN), GT_PACKET_SIZE(20),
+                     GT_EXIT_ON_CLOSE(false)), GT_NOOPTS, &s, &p);
+    h_send(p, "GET /abcdefghijklmnopqrstuvwxyz HTTP/1.1\r\n");
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
+    h_send(p, "GET / HTTP/1.1\r\n");
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_recv(s, 0, H_WAIT, &m));
+    ASSERT_EQ(m->kind, GT_MSG_HTTP);
+    gt_msg_free(m);
+    gt_close(s);
+    gt_close(p);
 }
