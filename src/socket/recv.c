@@ -85,8 +85,10 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
     if (gt__buf_reserve(&s->in, chunk) != 0)
         return -ENOMEM;
     ssize_t n = read_fd(s, s->in.data + s->in.len, s->in.cap - s->in.len);
-    if (n > 0)
+    if (n > 0) {
         s->in.len += (size_t)n;
+        s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
+    }
     return n;
 }
 
@@ -251,7 +253,9 @@ static gt_msg *take_tail(gt__sock *s)
     size_t n = in_avail(s);
     if (!n)
         return NULL;
-    if (s->o.discard_partial) { /* Erlang's behaviour, asked for */
+    if (s->o.discard_partial || s->pkt_err_kept) { /* Erlang's behaviour, asked
+                                                      for; a bad packet */
+        s->pkt_err_kept = false;
         in_consume(s, n);
         return NULL;
     }
@@ -272,15 +276,16 @@ static gt_msg *take_tail(gt__sock *s)
     return m;
 }
 
-/* The socket backend after a packet error (rules 78, 79): gen_tcp_socket
- * checks a {packet,1|2|4} header by peeking at the kernel, so the bad
- * packet stays and is reported again; other types drop what it had read,
- * and reading goes on.  The socket stays open either way. */
+/* The socket backend after a packet error (rules 78, 79): the socket stays
+ * open and the bad bytes stay.  gen_tcp_socket checks a {packet,1|2|4}
+ * header by peeking at the kernel, so the next recv reports it again at
+ * once; other types keep what was read in its buffer and decode it again
+ * with the next bytes that arrive (so: timeout while none come, the error
+ * again when some do; the end of input drops them). */
 static void keep_after_packet_error(gt__sock *s)
 {
     int t = s->o.packet;
-    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
-        in_consume(s, in_avail(s));
+    s->pkt_err_kept = t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4;
 }
 
 static bool input_ended(const gt__sock *s) { return s->eof || s->read_err || s->read_shut; }
@@ -361,6 +366,8 @@ static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, 
                            int *err)
 {
     size_t used = 0;
+    if (s->pkt_err_kept)
+        return 0; /* no new bytes yet */
     while (active_on(s) && used < n && !stall(s, c)) {
         size_t need;
         gt_msg *m = NULL;
@@ -615,7 +622,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             break;
         size_t need = 0;
         gt_msg *m = NULL;
-        ssize_t r = take_packet(s, gt__buf_head(&s->in), in_avail(s), length, &need, &m);
+        ssize_t r = s->pkt_err_kept ? 0 /* wait for new bytes */
+                    : take_packet(s, gt__buf_head(&s->in), in_avail(s), length, &need, &m);
         if (r > 0) {
             in_consume(s, (size_t)r);
             *msg_out = m;

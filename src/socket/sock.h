@@ -138,6 +138,9 @@ struct gt__sock {
     bool input_end_told;   /* the end of input went to the user (a recv's
                               closed, a tcp_closed): the socket backend
                               answers an activation einval (rule 21)     */
+    bool pkt_err_kept;     /* socket backend: a bad packet (not {packet,
+                              1|2|4}) stays in `in`; framing waits for
+                              new bytes, then fails again (recv.c)       */
     bool reset_read;       /* socket backend: that end was a reset, and
                               gen_tcp_socket closed the socket: sends
                               closed, options einval                     */
