@@ -23,7 +23,9 @@
  *      a socket: GT_ECLOSED from accept, send, sendv, send_many, recv,
  *        shutdown and controlling_process; -EINVAL from setopts, getopts,
  *        port, sockname and peername (as inet's calls); gt_close returns 0
- *        and gt_owner {0};
+ *        and gt_owner {0}.  A closed socket of the socket backend answers
+ *        GT_ECLOSED from all of these, gt_close included (the handle
+ *        remembers its backend; docs/spec/semantics.md rules 41, 44);
  *      a process: GT_ENOPROC from gt_post; GT_EBADARG from
  *        controlling_process to it; gt_monitor returns 0 and the
  *        GT_MSG_DOWN arrives at once; gt_is_alive is false.
@@ -590,6 +592,18 @@ typedef enum gt_optname {
 #define GT_ACTIVE_TRUE_V ((INT64_C(1) << 32) + 1)
 #define GT_ACTIVE_ONCE_V ((INT64_C(1) << 32) + 2)
 
+/* {inet_backend, B}, which must be the first option of gt_listen or
+ * gt_connect (an accepted socket has its listen socket's).  A list without
+ * it takes the process's default: the environment variable
+ * GENTCP_INET_BACKEND ("inet" or "socket"; anything else is inet), read
+ * once, at the process's first socket -- as Erlang reads ERL_FLAGS
+ * "-kernel inet_backend socket" at boot -- else inet.  The option, the
+ * program's explicit choice, always wins over the environment; gt_config
+ * has no backend field.  What differs on the socket backend
+ * (docs/spec/semantics.md section 10): blocking send (gt_send_partial),
+ * immediate close and shutdown(write), closed forever after the end of
+ * input, queued recvs, kept emsgsize, lines cut at packet_size, einval for
+ * an activation after the end, controlling_process to a dead process ok. */
 enum gt_backend { GT_BACKEND_INET = 1, GT_BACKEND_SOCKET = 2 };
 enum gt_mode { GT_MODE_LIST = 0, GT_MODE_BINARY = 1 };
 enum gt_family { GT_INET = 4, GT_INET6 = 6 };
@@ -865,12 +879,30 @@ int gt_getaddrs(const char *host, int family, int64_t timeout_ms, struct sockadd
  * the queue to high_watermark waits (send_timeout applies) until the queue
  * drains to low_watermark, and every other sender waits behind it. */
 int gt_send(gt_socket sock, const void *data, size_t len);
+/* On the socket backend ({inet_backend, socket}) there is no queue: a send
+ * returns once the kernel took the whole packet (senders take turns), or
+ * fails with GT_ETIMEOUT when send_timeout expires first; with
+ * send_timeout_close the socket is then closed (later calls: GT_ECLOSED).
+ * Erlang returns {error, {timeout, RestData}} there: gt_send_partial and
+ * gt_sendv_partial tell the caller the rest. */
 
 /* gen_tcp:send/2 with iodata: the iovcnt (<= 1024) iovecs are one packet.
  * GT_EBADARG for a negative or larger iovcnt, iov NULL with iovcnt > 0, an
  * iovec with a NULL base and a non-zero length (also data NULL with len > 0
  * in gt_send), or lengths whose sum overflows size_t. */
 int gt_sendv(gt_socket sock, const struct iovec *iov, int iovcnt);
+
+/* gt_send / gt_sendv that also report progress: *sent (may be NULL) is the
+ * number of bytes of the packet -- its {packet,1|2|4} header first, then
+ * the data -- that the socket took.  Socket backend: the bytes the kernel
+ * took, whatever the result; on GT_ETIMEOUT the unsent rest, Erlang's
+ * RestData, is the packet's last (header + len - *sent) bytes, so with no
+ * header (raw, line, ...) it is data + *sent; a packet whose header did not
+ * go out completely has *sent below the header's length.  inet backend:
+ * header + len when the send returned 0 or GT_ETIMEOUT (the data is queued
+ * and still goes out, rule 33), else 0. */
+int gt_send_partial(gt_socket sock, const void *data, size_t len, size_t *sent);
+int gt_sendv_partial(gt_socket sock, const struct iovec *iov, int iovcnt, size_t *sent);
 
 /* Sends count packets, each framed on its own, with one lock and (unless
  * the kernel pushes back) one write: for pipelined protocols, where one
@@ -887,7 +919,10 @@ int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *se
 int gt_recv(gt_socket sock, size_t length, int64_t timeout_ms, gt_msg **msg_out);
 
 /* gen_tcp:close/1.  Returns 0 also when the socket is already closed
- * (inet backend), as Erlang does. */
+ * (inet backend), as Erlang does; the socket backend returns GT_ECLOSED
+ * then (rule 41).  inet waits for queued output (rule 43); the socket
+ * backend has none and closes at once: a send still writing gets
+ * GT_ECLOSED. */
 int gt_close(gt_socket sock);
 
 typedef enum gt_shutdown_how { GT_SHUT_READ = 1, GT_SHUT_WRITE, GT_SHUT_READ_WRITE } gt_shutdown_how;
@@ -903,16 +938,16 @@ int gt_controlling_process(gt_socket sock, gt_pid new_owner);
  * opts[i] whose name is set; an option this socket does not have (as
  * ipv6_v6only on an IPv4 socket, which Erlang silently omits) comes back
  * with its name set to GT_OPT_END_.  An unknown name fails the whole call
- * with -EINVAL, as does a stale handle or opts NULL with a count in
- * setopts; opts NULL with a count in getopts is GT_EBADARG.  For
- * GT_OPT_RAW and GT_OPT_BIND_TO_DEVICE getopts writes into the caller's
- * buffer (v.raw.p / v.bin.p, capacity in len); GT_OPT_PKTOPTIONS is
- * getopts only.  docs/OPTIONS.md lists every option. */
+ * with -EINVAL, as does a stale handle (GT_ECLOSED on the socket backend)
+ * or opts NULL with a count in setopts; opts NULL with a count in getopts
+ * is GT_EBADARG.  For GT_OPT_RAW and GT_OPT_BIND_TO_DEVICE getopts writes
+ * into the caller's buffer (v.raw.p / v.bin.p, capacity in len);
+ * GT_OPT_PKTOPTIONS is getopts only.  docs/OPTIONS.md lists every option. */
 int gt_setopts(gt_socket sock, gt_optlist opts);
 int gt_getopts(gt_socket sock, gt_opt *opts, size_t count);
 
 /* inet:port/1, inet:sockname/1, inet:peername/1.  A stale handle is -EINVAL
- * (inet); port_out and len may be NULL, addr may not (GT_EBADARG). */
+ * (inet; GT_ECLOSED on the socket backend); port_out and len may be NULL, addr may not (GT_EBADARG). */
 int gt_port(gt_socket sock, int *port_out);
 int gt_sockname(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);
 int gt_peername(gt_socket sock, struct sockaddr_storage *addr, socklen_t *len);

@@ -536,7 +536,7 @@ static int name_of(gt_socket h, bool peer, struct sockaddr_storage *a, socklen_t
 {
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
-        return -EINVAL; /* inet, rule 44 */
+        return gt__sock_stale_err(h, -EINVAL); /* rule 44 */
     int rc = 0;
     socklen_t l = sizeof *a;
     memset(a, 0, sizeof *a); /* an abstract name is known by its length */

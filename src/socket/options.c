@@ -296,7 +296,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
     size_t cap = *nsock, n = 0;
     if (l.count && !l.opts)
         return GT_EBADARG;
-    int backend = GT_BACKEND_INET; /* inet_backend has to be the first option */
+    int backend = gt__backend_default(); /* inet_backend has to be the first option */
     if (l.count && l.opts[0].name == GT_OPT_INET_BACKEND && valid_value(&l.opts[0]))
         backend = (int)l.opts[0].v.i;
     for (size_t i = 0; i < l.count; i++)
@@ -359,7 +359,7 @@ static int set_active(gt__sock *s, const gt_opt *op)
     if (is_active_atom(v)) {
         bool from_n = !is_active_atom(cur);
         s->o.active = v;
-        if (v == GT_ACTIVE_FALSE_V && from_n && s->o.backend == GT_BACKEND_SOCKET)
+        if (v == GT_ACTIVE_FALSE_V && from_n && gt__be(s)->passive_from_false)
             gt__sock_passive_msg(s); /* rule 18: socket backend only */
         return 0;
     }
@@ -539,9 +539,25 @@ static int unix_answer(const gt__sock *s, const opt_row *r)
     int level = r->k[0].level >= 0 ? r->k[0].level : r->k[1].level;
     if (level != IPPROTO_TCP && level != IPPROTO_IP && level != IPPROTO_IPV6)
         return 0;
-    if (s->o.backend == GT_BACKEND_SOCKET)
+    if (gt__be(s)->local_ip_opts_enotsup)
         return -EOPNOTSUPP;
     return level == IPPROTO_TCP ? 1 : -EINVAL;
+}
+
+/* gen_tcp_socket's read-side options (server_read_opts): once the end of
+ * input was reported (its closed_read state) getopts and setopts of these
+ * answer einval.  Lock held. */
+static bool read_opt_gone(const gt__sock *s, gt_optname n)
+{
+    if (!s->input_end_told || !gt__be(s)->activate_ended_einval)
+        return false;
+    switch (n) {
+    case GT_OPT_ACTIVE: case GT_OPT_MODE: case GT_OPT_HEADER: case GT_OPT_LINE_DELIMITER:
+    case GT_OPT_EXIT_ON_CLOSE:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static int set_one(gt__sock *s, const gt_opt *op)
@@ -586,9 +602,18 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         return -EINVAL;
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
-    for (size_t i = 0; i < n; i++) /* type errors reject the whole list */
+    for (size_t i = 0; i < n; i++) { /* type errors reject the whole list */
         if (!accepted(&opts[i], W_SET | (creating ? W_CREATE : 0), s->o.backend))
             return -EINVAL;
+        if (read_opt_gone(s, opts[i].name))
+            return -EINVAL; /* rules 21, 47 */
+        int ua = unix_answer(s, &table[opts[i].name]); /* rules 74, 101 */
+        if (ua < 0)
+            return ua;
+    }
+    /* the socket backend refuses options after a reset closed it */
+    if (s->reset_read)
+        return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
     bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
@@ -626,6 +651,8 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 {
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
+    if (s->reset_read || read_opt_gone(s, op->name))
+        return -EINVAL; /* gen_tcp_socket closed it at the reset */
     if (!known(op->name))
         return -EINVAL;
     const opt_row *r = &table[op->name];

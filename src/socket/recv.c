@@ -80,12 +80,16 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
 {
     if (s->fd < 0 || !s->readable || s->eof || s->read_err)
         return 0;
-    size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
+    /* a recv of more than 64 MiB (socket backend) grows the buffer as the
+     * data comes, not all at once */
+    size_t chunk = want > READ_CHUNK && want <= RECV_MAX_LENGTH ? want : READ_CHUNK;
     if (gt__buf_reserve(&s->in, chunk) != 0)
         return -ENOMEM;
     ssize_t n = read_fd(s, s->in.data + s->in.len, s->in.cap - s->in.len);
-    if (n > 0)
+    if (n > 0) {
         s->in.len += (size_t)n;
+        s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
+    }
     return n;
 }
 
@@ -108,6 +112,11 @@ static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__p
         .line_delimiter = (uint8_t)s->o.line_delimiter, /* inet: the low byte */
         .http_state = s->http_state,
     };
+    /* the socket backend cuts lines at packet_size (rule 83) */
+    if (t == GT_PKT_LINE && !o.line_length && o.packet_size && gt__be(s)->line_cut_at_size) {
+        o.line_length = o.packet_size;
+        o.packet_size = 0;
+    }
     if (t == GT_PKT_LINE || gt__pkt_is_http(t))
         s->scan_bytes += n - resume;
     int r = gt__pkt_frame(t, &o, buf, n, &resume, sp);
@@ -160,6 +169,10 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
  * (tcp_recv_closed). */
 static int end_reason(const gt__sock *s)
 {
+    /* gen_tcp_socket reports any end as econnreset with show_econnreset,
+     * a FIN included (cleanup_recv_reply; checked on OTP 25) */
+    if (gt__be(s)->closed_forever)
+        return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
     if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
         return -ECONNRESET;
     return GT_ECLOSED;
@@ -172,7 +185,12 @@ static int end_reason(const gt__sock *s)
  * 47, 54). */
 static void end_reported(gt__sock *s, int reason)
 {
-    if (reason == GT_ECLOSED) {
+    s->input_end_told = true;
+    if (gt__be(s)->closed_forever) { /* a reset once, then closed (rule 54) */
+        s->reset_read |= s->read_err == -ECONNRESET;
+        s->read_err = 0;
+        s->eof = true;
+    } else if (reason == GT_ECLOSED) {
         s->dly_close_send = !s->end_met_busy;
     } else if (!s->o.exit_on_close) {
         s->read_err = 0;
@@ -204,7 +222,9 @@ static gt_msg *take_tail(gt__sock *s)
     size_t n = in_avail(s);
     if (!n)
         return NULL;
-    if (s->o.discard_partial) { /* Erlang's behaviour, asked for */
+    if (s->o.discard_partial || s->pkt_err_kept) { /* Erlang's behaviour, asked
+                                                      for; a bad packet */
+        s->pkt_err_kept = false;
         in_consume(s, n);
         return NULL;
     }
@@ -225,6 +245,18 @@ static gt_msg *take_tail(gt__sock *s)
     if (m)
         m->sock = (gt_socket){s->id};
     return m;
+}
+
+/* The socket backend after a packet error (rules 78, 79): the socket stays
+ * open and the bad bytes stay.  gen_tcp_socket checks a {packet,1|2|4}
+ * header by peeking at the kernel, so the next recv reports it again at
+ * once; other types keep what was read in its buffer and decode it again
+ * with the next bytes that arrive (so: timeout while none come, the error
+ * again when some do; the end of input drops them). */
+static void keep_after_packet_error(gt__sock *s)
+{
+    int t = s->o.packet;
+    s->pkt_err_kept = t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4;
 }
 
 static bool input_ended(const gt__sock *s) { return s->eof || s->read_err || s->read_shut; }
@@ -298,25 +330,29 @@ static bool stall(gt__sock *s, const chain *c)
     return true;
 }
 
-/* Frames packets from (buf, n) while active; returns bytes consumed or a
- * negative error. */
-static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, bool *passive)
+/* Frames packets from (buf, n) while active; returns the bytes of the
+ * packets delivered, and sets *err to a packet error (-EMSGSIZE, -ENOMEM)
+ * that stopped it at the packet after them. */
+static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, bool *passive,
+                           int *err)
 {
     size_t used = 0;
+    if (s->pkt_err_kept)
+        return 0; /* no new bytes yet */
     while (active_on(s) && used < n && !stall(s, c)) {
         size_t need;
         gt_msg *m = NULL;
         ssize_t r = take_packet(s, buf + used, n - used, 0, &need, &m);
         if (r < 0)
-            return r;
-        if (r == 0)
+            *err = (int)r;
+        if (r <= 0)
             break;
         used += (size_t)r;
         chain_add(c, m);
         if (count_packet(s))
             *passive = true;
     }
-    return (ssize_t)used;
+    return used;
 }
 
 /* The socket's input ended while active: tail, error, tcp_closed, and with
@@ -325,6 +361,14 @@ static ssize_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c,
  * 21: inet activating a socket it closed). */
 static void deliver_end(gt__sock *s, chain *c, int pkt_err)
 {
+    if (pkt_err && gt__be(s)->emsgsize_keeps) {
+        /* the socket backend keeps the socket and goes passive
+         * (gen_tcp_socket's recv_stop), with no tcp_closed */
+        chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
+        keep_after_packet_error(s);
+        s->o.active = GT_ACTIVE_FALSE_V;
+        return;
+    }
     if (pkt_err) {
         /* inet's tcp_recv_error: the input is thrown away and, with
          * exit_on_close=false, reading stops until the next activation
@@ -344,8 +388,11 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
             chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, reason));
         end_reported(s, reason);
     }
+    if (gt__be(s)->closed_forever)
+        s->o.active = GT_ACTIVE_FALSE_V; /* gen_tcp_socket's recv_stop */
     if (!s->closed_sent) {
         s->closed_sent = true;
+        s->input_end_told = true;
         chain_add(c, sock_msg(s, GT_MSG_TCP_CLOSED, 0));
     }
 }
@@ -372,11 +419,11 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
     ssize_t n = read_fd(s, scratch, cap);
     if (n <= 0)
         return 0; /* EAGAIN; the end of input is seen by the caller */
-    ssize_t used = deliver_from(s, scratch, (size_t)n, c, passive);
-    if (used < 0)
-        return (int)used;
-    struct iovec rest = {scratch + used, (size_t)(n - used)};
-    return gt__buf_append_iov(&s->in, &rest, 1, 0);
+    int err = 0;
+    size_t used = deliver_from(s, scratch, (size_t)n, c, passive, &err);
+    struct iovec rest = {scratch + used, (size_t)n - used};
+    int rc = gt__buf_append_iov(&s->in, &rest, 1, 0);
+    return err ? err : rc;
 }
 
 /* Reads and frames while the socket is active.  Returns 0, or the error
@@ -385,10 +432,10 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
 static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
 {
     while (active_on(s)) {
-        ssize_t r = deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive);
-        if (r < 0)
-            return (int)r;
-        in_consume(s, (size_t)r);
+        int err = 0;
+        in_consume(s, deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive, &err));
+        if (err)
+            return err;
         /* stalled: neither more reads nor the end of input, which must
          * come after the packets still buffered */
         if (!active_on(s) || s->mbox_stalled || stall(s, c))
@@ -417,7 +464,9 @@ void gt__sock_deliver(gt__sock *s)
     bool finished = false;
     if (err || ended) {
         deliver_end(s, &c, err);
-        finished = s->o.exit_on_close;
+        /* the socket backend keeps the socket: sends still go to the
+         * kernel (rule 46) */
+        finished = s->o.exit_on_close && !gt__be(s)->closed_forever;
     }
     if (passive)
         chain_add(&c, sock_msg(s, GT_MSG_TCP_PASSIVE, 0));
@@ -438,7 +487,7 @@ static int passive_end(gt__sock *s)
     int reason = s->wr_broken ? closed_recv_reason(s) : end_reason(s);
     if (!s->wr_broken)
         end_reported(s, reason);
-    if (s->o.exit_on_close) {
+    if (s->o.exit_on_close && !gt__be(s)->closed_forever) {
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
@@ -478,6 +527,36 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
     return next;
 }
 
+/* The socket backend queues a recv behind the one reading (rule 26): the
+ * caller waits, FIFO, until none reads and it is first in line.  Returns
+ * 0 (its turn: it left the queue), or timeout / closed / an exit.  Lock
+ * held. */
+static int recv_turn(gt__sock *s, gt__proc *self, int64_t timeout_ms, int64_t deadline)
+{
+    gt__waiter q = {.proc = self};
+    gt__waiter **pp = &s->recv_queue;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = &q;
+    int rc = 0;
+    while (rc == 0 && !q.done && (s->reader || s->recv_queue != &q)) {
+        if (gt__expired(deadline))
+            rc = GT_ETIMEOUT;
+        else if (timeout_ms != 0 && (rc = gt__exit_check()))
+            break;
+        else
+            gt__sock_wait(s, &q, deadline);
+    }
+    if (q.done) /* woken by close: the queue is gone */
+        return q.result;
+    for (pp = &s->recv_queue; *pp; pp = &(*pp)->next)
+        if (*pp == &q) {
+            *pp = q.next;
+            break;
+        }
+    return rc;
+}
+
 int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
 {
     if (gt__forked())
@@ -493,15 +572,22 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     if (!s)
         return GT_ECLOSED;
     gt__sock_flush_delayed(s); /* its failure decides the answer (rule 56) */
+    const gt__backend *be = gt__be(s);
+    if (be->recv_length_any && s->o.packet != GT_PKT_RAW)
+        length = 0; /* rule 24: ignored */
     int rc = gt__sock_conn_err(s);
     if (rc == 0 && s->wr_broken && active_on(s))
         rc = closed_recv_reason(s); /* inet closed it: no einval */
+    else if (rc == 0 && be->closed_forever && s->input_end_told && !in_avail(s))
+        rc = GT_ECLOSED; /* rule 96, active or not */
     else if (rc == 0 && (active_on(s) || (length && s->o.packet != GT_PKT_RAW)))
         rc = -EINVAL; /* rules 20, 24 */
-    else if (rc == 0 && length > RECV_MAX_LENGTH)
+    else if (rc == 0 && length > RECV_MAX_LENGTH && !be->recv_length_any)
         rc = -ENOMEM; /* rule 23 */
-    else if (rc == 0 && s->reader)
+    else if (rc == 0 && s->reader && !be->queued_recv)
         rc = -EALREADY; /* rule 26: one recv at a time (inet) */
+    else if (rc == 0 && (s->reader || s->recv_queue))
+        rc = recv_turn(s, self, timeout_ms, deadline);
     gt__waiter w = {.proc = self};
     while (rc == 0) {
         /* killed: a recv that could wait takes nothing more */
@@ -509,7 +595,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             break;
         size_t need = 0;
         gt_msg *m = NULL;
-        ssize_t r = take_packet(s, gt__buf_head(&s->in), in_avail(s), length, &need, &m);
+        ssize_t r = s->pkt_err_kept ? 0 /* wait for new bytes */
+                    : take_packet(s, gt__buf_head(&s->in), in_avail(s), length, &need, &m);
         if (r > 0) {
             in_consume(s, (size_t)r);
             *msg_out = m;
@@ -520,6 +607,10 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             /* inet throws its input away (tcp_recv_error); with
              * exit_on_close=false the next recv reads on from the kernel
              * (rule 78) */
+            if (rc == -EMSGSIZE && be->emsgsize_keeps) {
+                keep_after_packet_error(s);
+                break;
+            }
             if (rc == -EMSGSIZE)
                 in_consume(s, in_avail(s));
             if (rc == -EMSGSIZE && s->o.exit_on_close)
@@ -566,6 +657,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             break;
         }
     }
+    if (s->recv_queue)
+        gt__wake(s->recv_queue->proc); /* the next recv's turn */
     gt__sock_release(s);
     return rc;
 }

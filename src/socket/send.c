@@ -21,8 +21,7 @@
 
 static size_t out_pending(const gt__sock *s) { return gt__buf_avail(&s->out); }
 
-/* sendmsg without SIGPIPE; returns bytes, 0 on EAGAIN, or -errno. */
-static ssize_t write_iov(gt__sock *s, const struct iovec *iov, int n)
+ssize_t gt__sock_writev(gt__sock *s, const struct iovec *iov, int n)
 {
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
     for (;;) {
@@ -85,7 +84,7 @@ void gt__sock_flush(gt__sock *s)
         return;
     while (out_pending(s) && s->writable) {
         struct iovec v = {gt__buf_head(&s->out), out_pending(s)};
-        ssize_t w = write_iov(s, &v, 1);
+        ssize_t w = gt__sock_writev(s, &v, 1);
         if (w < 0) {
             write_failed(s, (int)w, s->send_caller || s->busy_sender);
             return;
@@ -305,17 +304,38 @@ static int send_begin(gt__sock *s)
     return rc;
 }
 
-int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
+/* The socket backend's send of one packet (send_block.c). */
+static int send_packet_blocking(gt__sock *s, const struct iovec *iov, int iovcnt, size_t len,
+                                size_t *sent)
 {
+    uint8_t hdr[4];
+    size_t hlen = 0;
+    *sent = 0;
     if (gt__forked())
         return GT_EFORKED;
-    size_t len;
+    int rc = make_header(s->o.packet, len, hdr, &hlen);
+    return rc ? rc : gt__sock_send_blocking(s, hdr, hlen, iov, iovcnt, sent);
+}
+
+int gt_sendv_partial(gt_socket h, const struct iovec *iov, int iovcnt, size_t *sent)
+{
+    size_t len, dummy;
+    if (!sent)
+        sent = &dummy;
+    *sent = 0;
+    if (gt__forked())
+        return GT_EFORKED;
     int rc = check_iov(iov, iovcnt, &len);
     if (rc)
         return rc;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
+    if (gt__be(s)->blocking_send) {
+        rc = send_packet_blocking(s, iov, iovcnt, len, sent);
+        gt__sock_release(s);
+        return rc;
+    }
     rc = send_begin(s);
     size_t before = out_pending(s);
     uint8_t hdr[4];
@@ -335,7 +355,7 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
             for (int i = 0; i < iovcnt; i++)
                 if (iov[i].iov_len)
                     v[n++] = iov[i];
-            ssize_t w = write_iov(s, v, n);
+            ssize_t w = gt__sock_writev(s, v, n);
             if (w < 0)
                 rc = write_failed(s, (int)w, true);
             else
@@ -352,8 +372,23 @@ int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
         if (rc == 0 && out_pending(s))
             rc = push_queue(s, before, len + hlen);
     }
+    /* inet: the queue took all of it, also when the busy wait timed out
+     * (the data stays queued, rule 33) */
+    if (rc == 0 || rc == GT_ETIMEOUT)
+        *sent = len + hlen;
     gt__sock_release(s);
     return rc;
+}
+
+int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
+{
+    return gt_sendv_partial(h, iov, iovcnt, NULL);
+}
+
+int gt_send_partial(gt_socket h, const void *data, size_t len, size_t *sent)
+{
+    struct iovec v = {(void *)data, len};
+    return gt_sendv_partial(h, &v, len ? 1 : 0, sent);
 }
 
 /* gt_send_many hands a packet of at least DIRECT_MIN bytes to the kernel
@@ -381,7 +416,7 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
         v[n++] = (struct iovec){gt__buf_head(&s->out), queued};
     v[n++] = (struct iovec){(void *)hdr, hlen};
     v[n++] = *body;
-    ssize_t w = write_iov(s, v, n);
+    ssize_t w = gt__sock_writev(s, v, n);
     if (w < 0) {
         *fail = write_failed(s, (int)w, true); /* the caller is the sender */
         return 0;
@@ -406,6 +441,17 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
+    if (gt__be(s)->blocking_send) {
+        int done = 0;
+        size_t part;
+        while (rc == 0 && done < count)
+            if ((rc = send_packet_blocking(s, &packets[done], 1, packets[done].iov_len, &part)) == 0)
+                done++;
+        if (sent)
+            *sent = done;
+        gt__sock_release(s);
+        return rc;
+    }
     rc = send_begin(s);
     size_t before = out_pending(s), total = 0;
     int queued = 0, fail = 0;
@@ -471,11 +517,19 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
             gt__sock_deliver(s);
     }
     if (rc == 0 && how != GT_SHUT_READ && s->state == S_OPEN && !s->shut_wr_done) {
-        /* inet defers the shutdown until queued output is in the kernel */
-        if (out_pending(s))
+        /* inet defers the shutdown until queued output is in the kernel;
+         * the socket backend has no queue: a sender still writing finds
+         * the shutdown at its next write (closed, rule 50) */
+        if (out_pending(s) && gt__be(s)->deferred_shutdown) {
             s->shut_wr_pending = true;
-        else
+        } else {
             do_shutdown_wr(s);
+            if (s->blocking_sender) {
+                s->writable = true; /* the next write fails at once */
+                for (gt__waiter *w = s->writers; w; w = w->next)
+                    gt__wake(w->proc);
+            }
+        }
     }
     gt__sock_release(s);
     return rc;

@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "packet/packet.h"
 #include "socket/stats.h"
+#include "socket/backend.h"
 #include "util/buf.h"
 
 typedef struct gt__sock gt__sock;
@@ -143,9 +144,20 @@ struct gt__sock {
     bool dly_econnreset;   /* ... with a reset shown: recv or activation
                               reports econnreset, once                    */
     int http_state;
+    bool input_end_told;   /* the end of input went to the user (a recv's
+                              closed, a tcp_closed): the socket backend
+                              answers an activation einval (rule 21)     */
+    bool pkt_err_kept;     /* socket backend: a bad packet (not {packet,
+                              1|2|4}) stays in `in`; framing waits for
+                              new bytes, then fails again (recv.c)       */
+    bool reset_read;       /* socket backend: that end was a reset, and
+                              gen_tcp_socket closed the socket: sends
+                              closed, options einval                     */
 
     /* waiting processes */
-    gt__waiter *reader;            /* the one passive recv (inet)        */
+    gt__waiter *reader;            /* the passive recv reading now       */
+    gt__waiter *recv_queue;        /* socket backend: the recvs waiting
+                                      their turn behind it, FIFO (rule 26) */
     gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
     int64_t acc_retry_at;  /* accept4 ran out of descriptors: no new try
                               before this (monotonic ms), see connect.c  */
@@ -165,6 +177,9 @@ struct gt__sock {
     bool send_caller;      /* a send call is writing: a failure is its own
                               reply (else: a background failure)           */
     bool lingering;        /* closed, fd kept while a process drains out */
+    bool blocking_sender;  /* socket backend: a send is writing from its
+                              caller's memory; other senders wait their
+                              turn (send_block.c)                          */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
 };
@@ -175,6 +190,9 @@ struct gt__sock {
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
 void gt__sock_unref(gt__sock *s);
+
+/* The socket's backend (backend.h). */
+static inline const gt__backend *gt__be(const gt__sock *s) { return gt__backend_of(s->o.backend); }
 
 /* The entry and exit of a socket call: look up and lock (NULL for a stale
  * handle), then unlock and drop the reference. */
@@ -233,6 +251,9 @@ void gt__sock_passive_msg(gt__sock *s);
 int gt__sock_send_failed(gt__sock *s, int reason, bool caller);
 
 /* ---- send.c ---------------------------------------------------------------- */
+/* sendmsg without SIGPIPE; returns bytes, 0 on EAGAIN (writable cleared),
+ * or -errno.  Lock held. */
+ssize_t gt__sock_writev(gt__sock *s, const struct iovec *iov, int n);
 /* Writes queued output; wakes blocked senders below the low mark, runs a
  * pending shutdown(write) or close.  Lock held. */
 void gt__sock_flush(gt__sock *s);
@@ -244,6 +265,15 @@ void gt__sock_flush_delayed(gt__sock *s);
 /* Ends the busy state, if any: the busy sender gets result, the senders
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);
+
+/* ---- send_block.c ------------------------------------------------------------ */
+/* The socket backend's send (rule 35): writes the packet -- hdr (hlen
+ * bytes) then the pieces of iov -- straight from the caller's memory,
+ * waiting for the kernel to take all of it or for send_timeout; other
+ * senders wait their turn.  *sent: the packet's bytes the kernel took.
+ * Lock held. */
+int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const struct iovec *iov,
+                           int iovcnt, size_t *sent);
 
 /* ---- options.c ------------------------------------------------------------ */
 void gt__opts_defaults(gt__sockopts *o, int backend);

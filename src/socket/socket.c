@@ -18,7 +18,8 @@ static void ref_cb(void *s) { atomic_fetch_add(&((gt__sock *)s)->refs, 1); }
 
 gt__sock *gt__sock_get(gt_socket h)
 {
-    return h.id ? gt__idmap_get(&socks, h.id, ref_cb) : NULL;
+    uint64_t id = gt__sock_id_slot(h.id);
+    return id ? gt__idmap_get(&socks, id, ref_cb) : NULL;
 }
 
 void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg)
@@ -106,8 +107,8 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     s->res.ops = &res_ops;
     s->owner = owner;
     gt__proc_ref(owner);
-    s->id = gt__idmap_add(&socks, s);
-    if (!s->id) {
+    s->id = gt__sock_id_mark(gt__idmap_add(&socks, s), o->backend);
+    if (!gt__sock_id_slot(s->id)) {
         s->fd = -1; /* the caller still owns fd on failure */
         atomic_store(&s->refs, 1);
         gt__sock_unref(s);
@@ -260,13 +261,14 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
         gt__wake(s->reader->proc);
         s->reader = NULL;
     }
+    gt__waiters_wake_all(&s->recv_queue, err);
     gt__waiters_wake_all(&s->acc_head, err);
     s->acc_tail = NULL;
     gt__sock_unbusy(s, err);
     gt__waiters_wake_all(&s->writers, err);
     if (state == S_CLOSED) {
         gt__buf_free(&s->in);
-        gt__idmap_del(&socks, s->id);
+        gt__idmap_del(&socks, gt__sock_id_slot(s->id));
         if (s->owner) {
             gt__resource_unlink(s->owner, &s->res);
             gt__proc_unref(s->owner);
@@ -281,6 +283,8 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
  * already closed as well (docs/spec/semantics.md rule 42). */
 static void drop_closed_msg(gt_socket h)
 {
+    if (!gt__backend_of(gt__sock_id_backend(h.id))->close_drops_closed)
+        return; /* inet only */
     gt__proc *self = gt__self();
     if (self)
         gt__mbox_drop_closed(self, h);
@@ -293,13 +297,14 @@ int gt_close(gt_socket h)
     gt__sock *s = gt__sock_get(h);
     if (!s) {
         drop_closed_msg(h);
-        return 0; /* inet: closing a closed socket is ok */
+        return gt__sock_stale_err(h, 0); /* inet: closing a closed socket is ok */
     }
     gt__lock(&s->lock, GT__LK_SOCK);
     gt__sock_flush_delayed(s);
     if (abortive(s))
         gt__buf_free(&s->out);
-    else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN)
+    else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN &&
+             gt__be(s)->close_drains)
         drain(s); /* the caller can wait: no linger process needed */
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
     gt__unlock(&s->lock);
@@ -348,6 +353,21 @@ static bool hand_over(void *arg)
     return !ho->closed_seen;
 }
 
+/* controlling_process to a dead process.  inet finds the target dead only
+ * at port_connect, after it set the socket passive and sent the pending
+ * messages to the dead process; the socket stays passive: badarg.  The
+ * socket backend hands the socket over, and the dead owner's exit closes
+ * it: ok, then closed (rule 59).  gentcp keeps the pending messages with
+ * the caller in both (docs/DEVIATIONS.md row 9).  Lock held. */
+static int dead_target(gt__sock *s)
+{
+    s->o.active = GT_ACTIVE_FALSE_V;
+    if (!gt__be(s)->ctl_dead_ok)
+        return GT_EBADARG;
+    gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+    return 0;
+}
+
 int gt_controlling_process(gt_socket h, gt_pid pid)
 {
     if (gt__forked())
@@ -365,12 +385,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
     } else if (s->owner != self) {
         rc = GT_ENOT_OWNER;
     } else if (!(to = gt__proc_lookup(pid)) || !gt__proc_alive(to)) {
-        /* inet finds the target dead only at port_connect, after it set
-         * the socket passive and sent the pending messages to the dead
-         * process; the socket stays passive.  gentcp keeps the messages
-         * (docs/DEVIATIONS.md row 9). */
-        rc = GT_EBADARG;
-        s->o.active = GT_ACTIVE_FALSE_V;
+        rc = dead_target(s);
     } else if (to != self) {
         /* The new owner may be exiting: once its exit has emptied its
          * socket list, a socket linked there would stay open with a dead
@@ -386,10 +401,8 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
          * Lock order: s, to's plock, then the mailboxes. */
         handover ho = {self, to, h, false};
         int moved = gt__resource_move(&s->res, self, to, hand_over, &ho);
-        if (moved < 0) {
-            rc = GT_EBADARG;
-            s->o.active = GT_ACTIVE_FALSE_V; /* as for a dead target, above */
-        }
+        if (moved < 0)
+            rc = dead_target(s);
         if (ho.closed_seen)
             s->o.active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
         if (moved == 1) {
@@ -452,15 +465,15 @@ static void io_event(gt__io *w, uint32_t ev)
 
 /* ---- options on a live socket ---- */
 
-/* inet answers einval for options and addresses of a closed socket
- * (docs/spec/semantics.md rule 44). */
+/* inet answers einval for options and addresses of a closed socket, the
+ * socket backend closed (docs/spec/semantics.md rule 44). */
 int gt_setopts(gt_socket h, gt_optlist l)
 {
     if (gt__forked())
         return GT_EFORKED;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
-        return -EINVAL;
+        return gt__sock_stale_err(h, -EINVAL);
     int rc = gt__opts_set_locked(s, l.opts, l.count, false);
     gt__sock_release(s);
     return rc;
@@ -474,7 +487,7 @@ int gt_getopts(gt_socket h, gt_opt *opts, size_t n)
         return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
-        return -EINVAL;
+        return gt__sock_stale_err(h, -EINVAL);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = gt__opts_get_locked(s, &opts[i]);

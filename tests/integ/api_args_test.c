@@ -189,6 +189,14 @@ GT_TEST(i7_17_send)
     struct iovec huge[2] = {{"x", SIZE_MAX / 2 + 2}, {"y", SIZE_MAX / 2 + 2}};
     ASSERT_ERR(gt_sendv(c, huge, 2), GT_EBADARG); /* the sum overflows */
     ASSERT_ERR(gt_send_many(c, huge, 2, &sent), GT_EBADARG);
+    size_t part = 42;
+    ASSERT_ERR(gt_send_partial(c, NULL, 5, &part), GT_EBADARG);
+    ASSERT_EQ(part, 0);
+    ASSERT_ERR(gt_sendv_partial(c, huge, 2, &part), GT_EBADARG);
+    ASSERT_ERR(gt_sendv_partial(c, bad + 1, -1, NULL), GT_EBADARG);
+    ASSERT_ERR(gt_send_partial(BOGUS, "x", 1, &part), GT_ECLOSED);
+    ASSERT_OK(gt_send_partial(c, "x", 1, NULL));
+    ASSERT_RECV(a, 0, H_WAIT, "x");
     ASSERT_ERR(gt_send(BOGUS, "x", 1), GT_ECLOSED);
     ASSERT_ERR(gt_send((gt_socket){0}, "x", 1), GT_ECLOSED);
     ASSERT_ERR(gt_shutdown(c, (gt_shutdown_how)0), GT_EBADARG);

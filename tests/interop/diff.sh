@@ -10,7 +10,8 @@
 # (being fixed) still prints FAIL, marked as known.
 #
 # diff-cases.txt holds hand-written minimal reproductions of the differences
-# found so far; they run too.
+# found so far, and the socket backend's cases (sockbk/..., inet_backend=socket
+# first: docs/spec/semantics.md section 10); they run too.
 #
 # Env: B (build dir), DIFF_SEED (default 1), DIFF_N (extra random scenarios,
 # default 0), DIFF_JOBS (parallel shards per side, default 2), DIFF_ONLY

@@ -116,6 +116,7 @@ typedef struct {
     size_t n;
     int packet;  /* the last packet= given, -1 if none */
     int buffer;  /* the last buffer= given, -1 if none */
+    int backend; /* inet_backend= given (first), else GT_BACKEND_INET */
     char err[64];
 } optset;
 
@@ -182,6 +183,9 @@ static bool parse_opt(optset *o, char *kv)
         op.v.i = GT_ACTIVE_TRUE_V;
     } else if (name == GT_OPT_ACTIVE && !strcmp(v, "false")) {
         op.v.i = GT_ACTIVE_FALSE_V;
+    } else if (name == GT_OPT_INET_BACKEND) {
+        op.v.i = !strcmp(v, "socket") ? GT_BACKEND_SOCKET : GT_BACKEND_INET;
+        o->backend = (int)op.v.i;
     } else if (name == GT_OPT_MODE) {
         op.v.i = !strcmp(v, "binary") ? GT_MODE_BINARY : GT_MODE_LIST;
     } else if (!strcmp(v, "true") || !strcmp(v, "false")) {
@@ -214,6 +218,7 @@ static bool parse_opts(optset *o, char *s, bool create)
 {
     o->n = 0;
     o->packet = o->buffer = -1;
+    o->backend = GT_BACKEND_INET;
     o->err[0] = 0;
     if (strcmp(s, "-")) {
         char *save = NULL;
@@ -224,7 +229,8 @@ static bool parse_opts(optset *o, char *s, bool create)
     if (compat() && o->n + 2 <= MAX_OPTS) {
         if (create)
             o->v[o->n++] = GT_DISCARD_PARTIAL(true);
-        if (create || o->buffer >= 0)
+        /* the socket backend cuts lines at packet_size, as gentcp does */
+        if ((create || o->buffer >= 0) && o->backend == GT_BACKEND_INET)
             o->v[o->n++] = GT_LINE_LENGTH(o->buffer >= 0 ? (o->buffer < 1 ? 1 : o->buffer) : 1460);
     }
     return true;
@@ -432,8 +438,12 @@ static void sender(void *arg)
         if (m->kind == GT_MSG_USER && m->tag == TAG_SEND && m->len >= sizeof(gt_socket)) {
             gt_socket s;
             memcpy(&s, m->data, sizeof s);
-            int rc = gt_send(s, m->data + sizeof s, m->len - sizeof s);
-            gt_post(m->from, TAG_SENT, &rc, sizeof rc);
+            size_t len = m->len - sizeof s, sent = 0;
+            /* rc, then whether a timeout left an unsent rest (the socket
+             * backend's {error,{timeout,RestData}}) */
+            int r[2] = {gt_send_partial(s, m->data + sizeof s, len, &sent), 0};
+            r[1] = r[0] == GT_ETIMEOUT && sent < len;
+            gt_post(m->from, TAG_SENT, r, sizeof r);
         }
         gt_msg_free(m);
     }
@@ -551,6 +561,7 @@ typedef struct {
     int pending;     /* sends whose result is not printed yet */
     int packet;      /* current packet type, for merging raw messages */
     gt_pid ctl_owner;
+    bool timeout_close; /* send_timeout_close=true was given */
 } state;
 
 static int await_send(text *t, state *st, int64_t ms)
@@ -565,11 +576,15 @@ static int await_send(text *t, state *st, int64_t ms)
         tx_add(t, "pending");
         return 0;
     }
-    int rc;
-    memcpy(&rc, m->data, sizeof rc);
+    int r[2];
+    memcpy(r, m->data, sizeof r);
     gt_msg_free(m);
     st->pending--;
-    tx_result(t, rc);
+    /* Erlang gives no RestData when send_timeout_close closes the socket */
+    if (r[1] && !st->timeout_close)
+        tx_add(t, "{error,{timeout,rest}}");
+    else
+        tx_result(t, r[0]);
     return 0;
 }
 
@@ -583,9 +598,14 @@ static bool open_pair(text *t, state *st, bool listen_side, char *optstr, int rc
         return false;
     }
     gt_opt all[MAX_OPTS + 2] = {GT_INET_BACKEND(GT_BACKEND_INET), GT_IP("127.0.0.1")};
-    memcpy(all + 2, o.v, o.n * sizeof(gt_opt));
-    gt_optlist ol = {all, o.n + 2};
+    size_t first = o.n && o.v[0].name == GT_OPT_INET_BACKEND; /* it leads the list */
+    all[0].v.i = o.backend;
+    memcpy(all + 2, o.v + first, (o.n - first) * sizeof(gt_opt));
+    gt_optlist ol = {all, o.n - first + 2};
     st->packet = o.packet >= 0 ? o.packet : GT_PKT_RAW;
+    for (size_t i = 0; i < o.n; i++)
+        if (o.v[i].name == GT_OPT_SEND_TIMEOUT_CLOSE)
+            st->timeout_close = o.v[i].v.i;
     int rc;
     if (listen_side) {
         gt_socket l;
