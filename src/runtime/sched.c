@@ -61,6 +61,12 @@ static bool rt_configured;
 static atomic_int rt_started;
 
 int gt__sched_count(void) { return nscheds; }
+
+gt__sched *gt__sched_all(int *n)
+{
+    *n = nscheds;
+    return scheds;
+}
 size_t gt__default_stack_size(void) { return default_stack; }
 
 gt__sched *gt__sched_pick(int hint)
@@ -89,14 +95,22 @@ void gt__sched_enqueue(gt__sched *s, gt__proc *p)
         else
             s->rq_head = p;
         s->rq_tail = p;
+        s->rq_len++;
         return;
     }
+    gt__sched_enqueue_chain(s, p, p, 1);
+}
+
+void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n)
+{
+    tail->rq_next = NULL;
     gt__lock(&s->remote_lock, GT__LK_REMOTE);
     if (s->remote_tail)
-        s->remote_tail->rq_next = p;
+        s->remote_tail->rq_next = head;
     else
-        s->remote_head = p;
-    s->remote_tail = p;
+        s->remote_head = head;
+    s->remote_tail = tail;
+    s->remote_len += n;
     atomic_store(&s->remote_pending, 1);
     gt__unlock(&s->remote_lock);
     remote_kick(s);
@@ -157,7 +171,9 @@ static void take_remote(gt__sched *s)
 {
     gt__lock(&s->remote_lock, GT__LK_REMOTE);
     gt__proc *h = s->remote_head, *t = s->remote_tail;
+    int n = s->remote_len;
     s->remote_head = s->remote_tail = NULL;
+    s->remote_len = 0;
     gt__deferred *d = s->deferred;
     s->deferred = NULL;
     atomic_store(&s->remote_pending, 0);
@@ -169,6 +185,7 @@ static void take_remote(gt__sched *s)
         else
             s->rq_head = h;
         s->rq_tail = t;
+        s->rq_len += n;
     }
     /* Pushed LIFO; run them in the order they were queued. */
     gt__deferred *rev = NULL;
@@ -220,6 +237,10 @@ static void run_one(gt__sched *s, gt__proc *p)
         p->fiber.stack_size = p->stack.size;
         gt__fiber_create(&p->fiber);
         p->fiber.sp = gt__ctx_make(p->stack.base, p->stack.size, gt__proc_entry, p);
+    }
+    if (p->rehome) { /* moved here: its sockets follow before it runs */
+        p->rehome = false;
+        gt__resources_rehome(p);
     }
     atomic_store(&p->state, P_RUNNING);
     s->current = p;
@@ -279,11 +300,13 @@ static void *sched_main(void *arg)
     struct epoll_event ev[MAX_EVENTS];
     for (;;) {
         take_remote(s);
+        gt__steal_check(s);
         for (int i = 0; i < RUN_BATCH && s->rq_head && !s->defer_local; i++) {
             gt__proc *p = s->rq_head;
             s->rq_head = p->rq_next;
             if (!s->rq_head)
                 s->rq_tail = NULL;
+            s->rq_len--;
             run_one(s, p);
         }
         fire_timers(s);
@@ -296,6 +319,7 @@ static void *sched_main(void *arg)
                 n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
             }
             if (n == 0) {
+                gt__steal_idle(s); /* spun for nothing: ask for work */
                 atomic_store(&s->sleeping, 1);
                 atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
                 if (!atomic_load(&s->remote_pending)) {
@@ -308,6 +332,7 @@ static void *sched_main(void *arg)
                     n = epoll_wait(s->epfd, ev, MAX_EVENTS, wait);
                 }
                 atomic_store(&s->sleeping, 0);
+                gt__steal_awake(s);
             }
         }
         if (n > 0)
@@ -337,6 +362,12 @@ static void rt_start(void)
         spin_us = rt_config.spin_us;
     spin_ns = spin_us < 0 ? 0 : spin_us > INT_MAX / 1000 ? INT_MAX : spin_us * 1000;
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;
+    int steal = 1;
+    if ((env = getenv("GT_STEAL")) && *env)
+        steal = atoi(env);
+    if (rt_configured && rt_config.steal)
+        steal = rt_config.steal;
+    gt__steal_on = steal > 0 && nscheds > 1;
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     default_stack = (default_stack + ps - 1) & ~(ps - 1);
 
