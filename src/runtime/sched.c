@@ -297,6 +297,7 @@ static void *sched_main(void *arg)
     gt__sched *s = arg;
     gt__tls_sched = s;
     gt__fiber_init_thread(&s->fiber);
+    s->awake_since = gt__now_ns();
     struct epoll_event ev[MAX_EVENTS];
     for (;;) {
         take_remote(s);
