@@ -121,7 +121,7 @@ static void pinned_fn(void *arg)
 
 /* A movable process spawned on the busy scheduler ends up running on the
  * idle one; a pinned one beside it never moves. */
-GT_TEST(i7_01_idle_scheduler_takes_a_runnable_process)
+GT_TEST(i10_7_01_idle_scheduler_takes_a_runnable_process)
 {
     setup(1);
     start_hog();
@@ -143,7 +143,7 @@ static void stay_fn(void *arg)
 
 /* The off switch (gt_config.steal < 0, or GT_STEAL=0): today's behaviour,
  * every process stays where it was spawned. */
-GT_TEST(i7_02_steal_off_keeps_processes_home)
+GT_TEST(i10_7_02_steal_off_keeps_processes_home)
 {
     setup(-1);
     start_hog();
@@ -201,7 +201,7 @@ static void sock_mover_fn(void *arg)
 /* A moved process's sockets move with it: their events reach its new home
  * (the data arrives while the old home's thread is busy), and recv, send
  * and close from the new home work. */
-GT_TEST(i7_03_moved_process_sockets_follow)
+GT_TEST(i10_7_03_moved_process_sockets_follow)
 {
     setup(1);
     gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE));
@@ -279,7 +279,7 @@ static bool match_down(const gt_msg *msg, void *arg)
 /* A process moved while a timer, a monitor and a link target it is still
  * reached by each: the timer's message and a post arrive, its exit reason
  * reaches the monitor (DOWN) and the linked process (EXIT). */
-GT_TEST(i7_04_moved_process_reached_by_timer_monitor_link)
+GT_TEST(i10_7_04_moved_process_reached_by_timer_monitor_link)
 {
     setup(1);
     gt_pid t = spawn_on(targeted_fn, NULL, 1, true);
@@ -336,7 +336,7 @@ static void churn_fn(void *arg)
 /* Many processes woken over and over while the schedulers hand them
  * around: every round completes (for tsan and asan: the heaps, run queues
  * and watchers under migration). */
-GT_TEST(i7_05_churn_under_migration)
+GT_TEST(i10_7_05_churn_under_migration)
 {
     setup(1);
     start_hog();
