@@ -4,6 +4,7 @@
 #
 #   bash bench/skew.sh            conns=1000 secs=3, 3 runs each, medians
 #   CONNS=200 SECS=2 REPS=1 ...   smaller
+#   WORK_US=50 ...                each request also costs 50 us of server CPU
 #
 # Server: build/bench/gt_skew (2 schedulers; every connection's process and
 # socket start on scheduler 1).  Client: build/bench/load rr (one {packet,4}
@@ -13,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
-CONNS=${CONNS:-1000} SECS=${SECS:-3} REPS=${REPS:-3} SIZE=${SIZE:-64}
+CONNS=${CONNS:-1000} SECS=${SECS:-3} REPS=${REPS:-3} SIZE=${SIZE:-64} WORK_US=${WORK_US:-0}
 make -s -j2 "$B/bench/gt_skew" "$B/bench/load" >/dev/null || exit 1
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 TMP=$(mktemp -d /tmp/gentcp-skew.XXXXXX)
@@ -25,7 +26,7 @@ ticks() { for f in /proc/"$1"/task/*/stat; do
     awk -v t="${f%/stat}" '{sub(/.*\) /, ""); print t, $12 + $13}' "$f" 2>/dev/null; done; }
 
 run() { # $1 = steal value; prints "rate s1_cpu s2_cpu"
-    exec 3> >(exec "$B/bench/gt_skew" steal="$1" >"$TMP/srv.out" 2>"$TMP/srv.err")
+    exec 3> >(exec "$B/bench/gt_skew" steal="$1" work_us="$WORK_US" >"$TMP/srv.out" 2>"$TMP/srv.err")
     local spid=$! port="" i
     for i in $(seq 100); do
         port=$(awk '/listening on/ {print $3}' "$TMP/srv.out" 2>/dev/null)
