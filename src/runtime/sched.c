@@ -96,12 +96,13 @@ void gt__sched_enqueue(gt__sched *s, gt__proc *p)
             s->rq_head = p;
         s->rq_tail = p;
         s->rq_len++;
+        s->rq_movable += !p->bound;
         return;
     }
-    gt__sched_enqueue_chain(s, p, p, 1);
+    gt__sched_enqueue_chain(s, p, p, 1, !p->bound);
 }
 
-void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n)
+void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n, int movable)
 {
     tail->rq_next = NULL;
     gt__lock(&s->remote_lock, GT__LK_REMOTE);
@@ -111,6 +112,7 @@ void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n
         s->remote_head = head;
     s->remote_tail = tail;
     s->remote_len += n;
+    s->remote_movable += movable;
     atomic_store(&s->remote_pending, 1);
     gt__unlock(&s->remote_lock);
     remote_kick(s);
@@ -171,9 +173,9 @@ static void take_remote(gt__sched *s)
 {
     gt__lock(&s->remote_lock, GT__LK_REMOTE);
     gt__proc *h = s->remote_head, *t = s->remote_tail;
-    int n = s->remote_len;
+    int n = s->remote_len, movable = s->remote_movable;
     s->remote_head = s->remote_tail = NULL;
-    s->remote_len = 0;
+    s->remote_len = s->remote_movable = 0;
     gt__deferred *d = s->deferred;
     s->deferred = NULL;
     atomic_store(&s->remote_pending, 0);
@@ -186,6 +188,7 @@ static void take_remote(gt__sched *s)
             s->rq_head = h;
         s->rq_tail = t;
         s->rq_len += n;
+        s->rq_movable += movable;
     }
     /* Pushed LIFO; run them in the order they were queued. */
     gt__deferred *rev = NULL;
@@ -308,6 +311,7 @@ static void *sched_main(void *arg)
             if (!s->rq_head)
                 s->rq_tail = NULL;
             s->rq_len--;
+            s->rq_movable -= !p->bound;
             run_one(s, p);
         }
         fire_timers(s);

@@ -24,12 +24,13 @@ struct gt__sched {
     gt__proc *current;
     gt__proc *rq_head, *rq_tail;/* local run queue                       */
     int rq_len;                 /* processes in it                       */
+    int rq_movable;             /* of which not pinned (steal.c)         */
     atomic_int hungry;          /* asleep with nothing to run: a busy
                                    scheduler may hand it processes       */
     int64_t awake_since;        /* ns: the end of its last sleep (steal.c) */
     pthread_mutex_t remote_lock;/* guards remote_* and deferred          */
     gt__proc *remote_head, *remote_tail;
-    int remote_len;
+    int remote_len, remote_movable;
     gt__deferred *deferred;
     atomic_int remote_pending;  /* remote_head or deferred is non-empty  */
     bool defer_local;           /* a process of this scheduler deferred a
@@ -53,13 +54,14 @@ void gt__steal_give(gt__sched *s);
  * hungry, no system call. */
 static inline void gt__steal_check(gt__sched *s)
 {
-    if (gt__steal_on && s->rq_len >= 2 &&
+    if (gt__steal_on && s->rq_len >= 2 && s->rq_movable > 0 &&
         atomic_load_explicit(&gt__nhungry, memory_order_relaxed) > 0)
         gt__steal_give(s);
 }
 gt__sched *gt__sched_all(int *n);
-/* Appends a chain of n runnable processes (linked by rq_next) to s's
- * remote queue, from another thread. */
-void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n);
+/* Appends a chain of n runnable processes (linked by rq_next), `movable`
+ * of them not pinned, to s's remote queue, from another thread. */
+void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n,
+                             int movable);
 
 #endif

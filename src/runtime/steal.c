@@ -53,10 +53,7 @@ static void move_out(gt__sched *from, gt__sched *to, gt__proc *p)
  * that would wait longest here. */
 static void give(gt__sched *s, gt__sched *to, int want)
 {
-    int movable = 0;
-    for (gt__proc *p = s->rq_head; p; p = p->rq_next)
-        movable += !p->bound;
-    int skip = movable > want ? movable - want : 0;
+    int skip = s->rq_movable > want ? s->rq_movable - want : 0;
     gt__proc *prev = NULL, *head = NULL, *tail = NULL;
     int n = 0;
     for (gt__proc *p = s->rq_head, *next; p; p = next) {
@@ -72,6 +69,7 @@ static void give(gt__sched *s, gt__sched *to, int want)
         if (s->rq_tail == p)
             s->rq_tail = prev;
         s->rq_len--;
+        s->rq_movable--;
         move_out(s, to, p);
         p->rq_next = NULL;
         if (tail)
@@ -82,7 +80,7 @@ static void give(gt__sched *s, gt__sched *to, int want)
         n++;
     }
     if (n)
-        gt__sched_enqueue_chain(to, head, tail, n);
+        gt__sched_enqueue_chain(to, head, tail, n, n);
 }
 
 void gt__steal_give(gt__sched *s)
@@ -96,7 +94,7 @@ void gt__steal_give(gt__sched *s)
         return;
     int nsched;
     gt__sched *all = gt__sched_all(&nsched);
-    for (int i = 0; i < nsched && s->rq_len >= 2; i++) {
+    for (int i = 0; i < nsched && s->rq_len >= 2 && s->rq_movable > 0; i++) {
         gt__sched *to = &all[i];
         if (to == s || !atomic_load_explicit(&to->hungry, memory_order_relaxed))
             continue;
