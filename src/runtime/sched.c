@@ -3,11 +3,14 @@
  *
  * One loop iteration, in order:
  *   1. take work other threads queued for us (woken processes, deferred
- *      calls such as ending a closed fd's watcher registration);
+ *      calls such as ending a closed fd's watcher registration, processes
+ *      a busy scheduler handed us); if another scheduler sleeps hungry and
+ *      we have been busy, hand it half our movable processes (steal.c);
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready; otherwise spin
- *      (poll without sleeping) for spin_us, then sleep until the next timer.
+ *      (poll without sleeping) for spin_us, then ask for work (hungry) and
+ *      sleep until the next timer.
  *
  * Why spin: on this kind of VM, waking a sleeping vCPU costs ~45 us, more
  * than a loopback round trip.  A scheduler that keeps polling for a short
