@@ -75,14 +75,15 @@ static void gb_check(int rc, const char *what)
         gb_die("%s: %s (%s)", what, gt_err_name(rc), gt_strerror(rc));
 }
 
-/* Starts the runtime (schedulers= spin_us= stack= arguments, 0 = default),
+/* Starts the runtime (schedulers= spin_us= stack= steal= arguments, 0 = default),
  * then runs fn(arg) in a spawned process (proc=spawn, the default) or on the
  * main thread (proc=thread) and returns when it has ended. */
 static void gb_run(gt_proc_fn fn, void *arg)
 {
     gt_config cfg = {.schedulers = (int)gb_arg("schedulers", 0),
                      .spin_us = (int)gb_arg("spin_us", 0),
-                     .stack_size = (size_t)gb_arg("stack", 0)};
+                     .stack_size = (size_t)gb_arg("stack", 0),
+                     .steal = (int)gb_arg("steal", 0)};
     gb_check(gt_init(&cfg), "gt_init");
     if (strcmp(gb_sarg("proc", "spawn"), "thread") == 0) {
         fn(arg);

@@ -141,12 +141,16 @@ typedef struct gt_socket {
 
 /* Runtime configuration, read once by gt_init().  A field set here (non-zero)
  * wins; a zero field takes the environment's value (GT_SCHEDULERS,
- * GT_SPIN_US) if set, else the default. */
+ * GT_SPIN_US, GT_STEAL) if set, else the default. */
 typedef struct gt_config {
     int schedulers;   /* scheduler threads; default: see gt_schedulers() */
     int spin_us;      /* how long an idle scheduler polls before it sleeps;
                          default 50 us, negative = never spin (see DESIGN.md) */
     size_t stack_size;/* default process stack; default 64 KiB */
+    int steal;        /* an idle scheduler takes runnable processes (and
+                         their sockets) from a busy one: > 0 on, < 0 off;
+                         0 = GT_STEAL if set (0 off, 1 on), else on
+                         (docs/DESIGN.md, "Balance") */
 } gt_config;
 
 /* Starts the runtime.  Optional: the first API call starts it with defaults.
@@ -170,6 +174,8 @@ typedef struct gt_spawn_opts {
                           blocking calls) instead of a scheduler */
     int scheduler;     /* -1 or 0 = round robin; k>0 pins to scheduler k-1 */
     bool link;         /* spawn_link: linked to the caller before it runs */
+    bool movable;      /* with scheduler k>0: starts there without pinning,
+                          so an idle scheduler may take it like any other */
 } gt_spawn_opts;
 
 /* Starts fn(arg) as a new process.  opts and pid_out may be NULL; fn NULL or

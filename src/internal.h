@@ -218,6 +218,11 @@ typedef struct gt__resource_ops {
      * it (a socket paused by gt__mbox_over_limit reads again), then drops
      * the hold.  Runs in the owner, no runtime lock held.  May be NULL. */
     void (*resume)(gt__resource *r);
+    /* The owner moved to another scheduler (docs/DESIGN.md, "Balance"): r
+     * follows it (a socket's fd watcher moves, gt__io_move), then drops
+     * the hold.  Runs on the owner's new scheduler thread, before the
+     * owner runs there, no runtime lock held.  May be NULL. */
+    void (*rehome)(gt__resource *r, gt__proc *owner);
 } gt__resource_ops;
 struct gt__resource {
     gt__resource *next, *prev;

@@ -46,7 +46,12 @@ int gt__io_start(gt__io *w, gt__sched *home, int fd, void (*cb)(gt__io *, uint32
 
 bool gt__io_move(gt__io *w, gt__proc *p)
 {
+    /* p may be moving to another scheduler meanwhile (steal.c): its home
+     * is read under its plock, where the move writes it; a move after
+     * this read re-homes p's sockets again (gt__resources_rehome). */
+    gt__lock(&p->plock, GT__LK_PLOCK);
     gt__sched *to = p->sched, *from = w->home;
+    gt__unlock(&p->plock);
     if (!to || to == from || w->fd < 0)
         return false;
     if (add(to, w, w->fd) != 0)

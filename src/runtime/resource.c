@@ -86,17 +86,19 @@ void gt__resources_release(gt__proc *p)
     }
 }
 
-/* The owner, after a receive brought its mailbox below the limit.  A
- * resource's resume takes its own lock, which comes before plock: the
- * list is copied (with holds) under plock and resumed outside it. */
-void gt__resources_resume(gt__proc *p)
+/* Calls op on each of p's resources that has one (has(ops)).  An op takes
+ * the resource's own lock, which comes before plock: the list is copied
+ * (with holds) under plock and each op, which drops its hold, runs
+ * outside it. */
+static void for_each_held(gt__proc *p, bool (*has)(const gt__resource_ops *),
+                          void (*op)(gt__resource *, gt__proc *))
 {
     gt__resource *few[16], **held = few;
     size_t n = 0, cap = sizeof few / sizeof *few;
     gt__lock(&p->plock, GT__LK_PLOCK);
     size_t count = 0;
     for (gt__resource *r = p->resources; r; r = r->next)
-        count += r->ops->resume != NULL;
+        count += has(r->ops);
     if (count > cap) {
         gt__resource **big = malloc(count * sizeof *big);
         if (big) { /* else: the first 16 only (out of memory) */
@@ -105,14 +107,28 @@ void gt__resources_resume(gt__proc *p)
         }
     }
     for (gt__resource *r = p->resources; r && n < cap; r = r->next) {
-        if (r->ops->resume) {
+        if (has(r->ops)) {
             r->ops->hold(r);
             held[n++] = r;
         }
     }
     gt__unlock(&p->plock);
     for (size_t i = 0; i < n; i++)
-        held[i]->ops->resume(held[i]);
+        op(held[i], p);
     if (held != few)
         free(held);
 }
+
+static bool has_resume(const gt__resource_ops *o) { return o->resume != NULL; }
+static void do_resume(gt__resource *r, gt__proc *p) { (void)p; r->ops->resume(r); }
+
+/* The owner, after a receive brought its mailbox below the limit. */
+void gt__resources_resume(gt__proc *p) { for_each_held(p, has_resume, do_resume); }
+
+static bool has_rehome(const gt__resource_ops *o) { return o->rehome != NULL; }
+static void do_rehome(gt__resource *r, gt__proc *p) { r->ops->rehome(r, p); }
+
+/* p moved to another scheduler (steal.c), on the new one's thread before
+ * p runs there.  A resource that joins p's list after the copy was handed
+ * over with p's new home already set (gt__io_move reads it under plock). */
+void gt__resources_rehome(gt__proc *p) { for_each_held(p, has_rehome, do_rehome); }

@@ -56,7 +56,13 @@ typedef struct gt__monitor {
 
 struct gt__proc {
     gt__proc *rq_next;          /* run queue link                       */
-    gt__sched *sched;           /* home scheduler; NULL for OS threads  */
+    gt__sched *sched;           /* home scheduler; NULL for OS threads.
+                                   Changed only by steal.c while p is
+                                   runnable in a run queue, under plock;
+                                   other threads read it under plock     */
+    bool bound;                 /* spawned on a chosen scheduler: stays  */
+    bool rehome;                /* moved: its resources follow before it
+                                   runs next (its new home's thread)     */
     uint64_t id;                /* handle: index | generation << 20     */
     atomic_int state;           /* P_*                                  */
     atomic_int notified;        /* a wake arrived since the last park   */
@@ -129,6 +135,7 @@ void gt__io_event(gt__io *w, uint32_t events); /* the loop's dispatch */
 /* ---- resource.c ---- */
 void gt__resources_release(gt__proc *p);  /* at exit: release them all  */
 void gt__resources_resume(gt__proc *p);   /* the mailbox drained: resume */
+void gt__resources_rehome(gt__proc *p);   /* p moved: its fds follow it   */
 
 /* ---- cpus.c ---- */
 int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */

@@ -3,11 +3,14 @@
  *
  * One loop iteration, in order:
  *   1. take work other threads queued for us (woken processes, deferred
- *      calls such as ending a closed fd's watcher registration);
+ *      calls such as ending a closed fd's watcher registration, processes
+ *      a busy scheduler handed us); if another scheduler sleeps hungry and
+ *      we have been busy, hand it half our movable processes (steal.c);
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready; otherwise spin
- *      (poll without sleeping) for spin_us, then sleep until the next timer.
+ *      (poll without sleeping) for spin_us, then ask for work (hungry) and
+ *      sleep until the next timer.
  *
  * Why spin: on this kind of VM, waking a sleeping vCPU costs ~45 us, more
  * than a loopback round trip.  A scheduler that keeps polling for a short
@@ -61,6 +64,12 @@ static bool rt_configured;
 static atomic_int rt_started;
 
 int gt__sched_count(void) { return nscheds; }
+
+gt__sched *gt__sched_all(int *n)
+{
+    *n = nscheds;
+    return scheds;
+}
 size_t gt__default_stack_size(void) { return default_stack; }
 
 gt__sched *gt__sched_pick(int hint)
@@ -89,14 +98,24 @@ void gt__sched_enqueue(gt__sched *s, gt__proc *p)
         else
             s->rq_head = p;
         s->rq_tail = p;
+        s->rq_len++;
+        s->rq_movable += !p->bound;
         return;
     }
+    gt__sched_enqueue_chain(s, p, p, 1, !p->bound);
+}
+
+void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n, int movable)
+{
+    tail->rq_next = NULL;
     gt__lock(&s->remote_lock, GT__LK_REMOTE);
     if (s->remote_tail)
-        s->remote_tail->rq_next = p;
+        s->remote_tail->rq_next = head;
     else
-        s->remote_head = p;
-    s->remote_tail = p;
+        s->remote_head = head;
+    s->remote_tail = tail;
+    s->remote_len += n;
+    s->remote_movable += movable;
     atomic_store(&s->remote_pending, 1);
     gt__unlock(&s->remote_lock);
     remote_kick(s);
@@ -157,7 +176,9 @@ static void take_remote(gt__sched *s)
 {
     gt__lock(&s->remote_lock, GT__LK_REMOTE);
     gt__proc *h = s->remote_head, *t = s->remote_tail;
+    int n = s->remote_len, movable = s->remote_movable;
     s->remote_head = s->remote_tail = NULL;
+    s->remote_len = s->remote_movable = 0;
     gt__deferred *d = s->deferred;
     s->deferred = NULL;
     atomic_store(&s->remote_pending, 0);
@@ -169,6 +190,8 @@ static void take_remote(gt__sched *s)
         else
             s->rq_head = h;
         s->rq_tail = t;
+        s->rq_len += n;
+        s->rq_movable += movable;
     }
     /* Pushed LIFO; run them in the order they were queued. */
     gt__deferred *rev = NULL;
@@ -220,6 +243,10 @@ static void run_one(gt__sched *s, gt__proc *p)
         p->fiber.stack_size = p->stack.size;
         gt__fiber_create(&p->fiber);
         p->fiber.sp = gt__ctx_make(p->stack.base, p->stack.size, gt__proc_entry, p);
+    }
+    if (p->rehome) { /* moved here: its sockets follow before it runs */
+        p->rehome = false;
+        gt__resources_rehome(p);
     }
     atomic_store(&p->state, P_RUNNING);
     s->current = p;
@@ -276,14 +303,18 @@ static void *sched_main(void *arg)
     gt__sched *s = arg;
     gt__tls_sched = s;
     gt__fiber_init_thread(&s->fiber);
+    s->awake_since = gt__now_ns();
     struct epoll_event ev[MAX_EVENTS];
     for (;;) {
         take_remote(s);
+        gt__steal_check(s);
         for (int i = 0; i < RUN_BATCH && s->rq_head && !s->defer_local; i++) {
             gt__proc *p = s->rq_head;
             s->rq_head = p->rq_next;
             if (!s->rq_head)
                 s->rq_tail = NULL;
+            s->rq_len--;
+            s->rq_movable -= !p->bound;
             run_one(s, p);
         }
         fire_timers(s);
@@ -296,6 +327,7 @@ static void *sched_main(void *arg)
                 n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
             }
             if (n == 0) {
+                gt__steal_idle(s); /* spun for nothing: ask for work */
                 atomic_store(&s->sleeping, 1);
                 atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
                 if (!atomic_load(&s->remote_pending)) {
@@ -308,6 +340,7 @@ static void *sched_main(void *arg)
                     n = epoll_wait(s->epfd, ev, MAX_EVENTS, wait);
                 }
                 atomic_store(&s->sleeping, 0);
+                gt__steal_awake(s);
             }
         }
         if (n > 0)
@@ -338,6 +371,12 @@ static void rt_start(void)
         spin_us = rt_config.spin_us;
     spin_ns = spin_us < 0 ? 0 : spin_us > INT_MAX / 1000 ? INT_MAX : spin_us * 1000;
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;
+    int steal = 1;
+    if ((env = getenv("GT_STEAL")) && *env)
+        steal = atoi(env);
+    if (rt_configured && rt_config.steal)
+        steal = rt_config.steal;
+    gt__steal_on = steal > 0 && nscheds > 1;
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     default_stack = (default_stack + ps - 1) & ~(ps - 1);
 

@@ -1,9 +1,10 @@
 /*
  * sched.h -- a scheduler: one OS thread running processes from its run
- * queue and servicing its own epoll set.  Processes and sockets are homed
- * on one scheduler for life (no migration), so a scheduler's run queue,
- * timer heap and stack pool are touched only by its own thread; other
- * threads reach it through the locked `remote` queue and its eventfd.
+ * queue and servicing its own epoll set.  A scheduler's run queue, timer
+ * heap and stack pool are touched only by its own thread; other threads
+ * reach it through the locked `remote` queue and its eventfd.  Processes
+ * move between schedulers only by a busy scheduler handing runnable ones
+ * to an idle one that asked (steal.c), which keeps that rule.
  */
 #ifndef GT_SCHED_H
 #define GT_SCHED_H
@@ -22,8 +23,14 @@ struct gt__sched {
     gt__fiber fiber;            /* the scheduler thread's own stack      */
     gt__proc *current;
     gt__proc *rq_head, *rq_tail;/* local run queue                       */
+    int rq_len;                 /* processes in it                       */
+    int rq_movable;             /* of which not pinned (steal.c)         */
+    atomic_int hungry;          /* asleep with nothing to run: a busy
+                                   scheduler may hand it processes       */
+    int64_t awake_since;        /* ns: the end of its last sleep (steal.c) */
     pthread_mutex_t remote_lock;/* guards remote_* and deferred          */
     gt__proc *remote_head, *remote_tail;
+    int remote_len, remote_movable;
     gt__deferred *deferred;
     atomic_int remote_pending;  /* remote_head or deferred is non-empty  */
     bool defer_local;           /* a process of this scheduler deferred a
@@ -35,5 +42,26 @@ struct gt__sched {
     int npool;
     uint8_t *scratch;           /* GT__SCRATCH bytes for socket reads    */
 };
+
+/* ---- steal.c: balance (docs/DESIGN.md, "Balance") ---- */
+extern bool gt__steal_on;          /* set once at start-up */
+extern atomic_int gt__nhungry;     /* schedulers with `hungry` set */
+void gt__steal_idle(gt__sched *s); /* before sleeping: ask for work */
+void gt__steal_awake(gt__sched *s);/* after sleeping: withdraw it */
+/* Hands up to half of s's movable runnable processes to hungry schedulers. */
+void gt__steal_give(gt__sched *s);
+/* The loop's check, once per iteration: one relaxed load when no one is
+ * hungry, no system call. */
+static inline void gt__steal_check(gt__sched *s)
+{
+    if (gt__steal_on && s->rq_len >= 2 && s->rq_movable > 0 &&
+        atomic_load_explicit(&gt__nhungry, memory_order_relaxed) > 0)
+        gt__steal_give(s);
+}
+gt__sched *gt__sched_all(int *n);
+/* Appends a chain of n runnable processes (linked by rq_next), `movable`
+ * of them not pinned, to s's remote queue, from another thread. */
+void gt__sched_enqueue_chain(gt__sched *s, gt__proc *head, gt__proc *tail, int n,
+                             int movable);
 
 #endif

@@ -86,7 +86,21 @@ static void res_resume(gt__resource *r)
     gt__sock_unref(s);
 }
 
-static const gt__resource_ops res_ops = {res_hold, res_release, res_resume};
+static void rehome(gt__sock *s, gt__proc *owner);
+
+/* The owner moved to another scheduler (runtime/steal.c): the watcher
+ * follows, so that its events reach the owner's new home. */
+static void res_rehome(gt__resource *r, gt__proc *owner)
+{
+    gt__sock *s = gt__container_of(r, gt__sock, res);
+    gt__lock(&s->lock, GT__LK_SOCK);
+    if (s->owner == owner && s->state != S_CLOSED)
+        rehome(s, owner);
+    gt__unlock(&s->lock);
+    gt__sock_unref(s);
+}
+
+static const gt__resource_ops res_ops = {res_hold, res_release, res_resume, res_rehome};
 
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o)
 {

@@ -33,8 +33,8 @@ static void f_resume(gt__resource *r)
     f->holds--;
 }
 
-static const gt__resource_ops with_resume = {f_hold, f_release, f_resume};
-static const gt__resource_ops without_resume = {f_hold, f_release, NULL};
+static const gt__resource_ops with_resume = {.hold = f_hold, .release = f_release, .resume = f_resume};
+static const gt__resource_ops without_resume = {.hold = f_hold, .release = f_release};
 
 static void proc_init(gt__proc *p)
 {

@@ -1,0 +1,357 @@
+/*
+ * steal_test.c -- issue 10 item 7, balance: an idle scheduler takes runnable
+ * processes from a busy one, and a moved process's sockets, timers,
+ * monitors and links follow it (docs/DESIGN.md, "Balance").
+ *
+ * Each test runs two schedulers.  Scheduler 1 is kept busy by a "hog"
+ * pinned there (spawned with .scheduler = 1) that yields in a loop, so its
+ * run queue always holds the hog plus the process under test; scheduler 2
+ * has nothing to do, sleeps and asks for work.  Which scheduler a process
+ * runs on is told by its thread: a probe pinned to scheduler 2 records it.
+ */
+#include "helpers.h"
+
+#include <stdatomic.h>
+#include <sys/syscall.h>
+
+#define T_MOVED 0x6d76   /* payload: 1 moved, 0 not within the wait */
+#define T_RESULT 0x7273
+#define T_BLOCKING 0x626b
+#define T_TIMER 0x746d
+#define T_PING 0x7067
+#define MOVE_WAIT_MS 20000 /* bounded: a loaded box or tsan is slow */
+
+enum { HOG_YIELD, HOG_BLOCK, HOG_STOP };
+
+/* Thread ids by gettid(): glibc declares pthread_self() const, so the
+ * compiler may reuse its value across a yield that moved the process. */
+static atomic_long sched2_thread;
+static long tid(void) { return (long)syscall(SYS_gettid); }
+static atomic_int hog_phase;
+static atomic_int got_active; /* the moved process got its active data */
+static gt_pid main_pid;
+
+static bool on_sched2(void) { return tid() == atomic_load(&sched2_thread); }
+
+static void probe_fn(void *arg)
+{
+    (void)arg;
+    atomic_store(&sched2_thread, tid());
+    h_post_int(main_pid, H_TAG_DONE, 0);
+}
+
+/* Pinned to scheduler 1: yields until told otherwise; HOG_BLOCK then holds
+ * scheduler 1's thread in a CPU loop (no events handled there) until the
+ * moved process says its data arrived, and reports whether that happened. */
+static void hog_fn(void *arg)
+{
+    (void)arg;
+    int64_t end = h_now_ms() + 4 * MOVE_WAIT_MS;
+    while (atomic_load(&hog_phase) == HOG_YIELD && h_now_ms() < end)
+        gt_yield();
+    if (atomic_load(&hog_phase) != HOG_BLOCK)
+        return;
+    h_post_int(main_pid, T_BLOCKING, 0);
+    int64_t block_end = h_now_ms() + MOVE_WAIT_MS;
+    while (!atomic_load(&got_active) && h_now_ms() < block_end)
+        ;
+    h_post_int(main_pid, T_BLOCKING, atomic_load(&got_active));
+}
+
+static gt_pid spawn_on(gt_proc_fn fn, void *arg, int sched, bool movable)
+{
+    gt_pid pid = {0};
+    gt_spawn_opts o = {.scheduler = sched, .movable = movable};
+    ASSERT_OK(gt_spawn(fn, arg, &o, &pid));
+    return pid;
+}
+
+/* Two schedulers, stealing as asked, and the probe run. */
+static void setup(int steal)
+{
+    ASSERT_OK(gt_init(&(gt_config){.schedulers = 2, .steal = steal}));
+    main_pid = gt_self();
+    atomic_store(&hog_phase, HOG_YIELD);
+    spawn_on(probe_fn, NULL, 2, false);
+    h_wait_int(H_TAG_DONE, H_WAIT);
+}
+
+static void start_hog(void) { spawn_on(hog_fn, NULL, 1, false); }
+
+#define T_READY 0x7264
+/* A process started on scheduler 1 while it is idle (so it runs there
+ * first and what it creates is homed there) says so, then waits for GO. */
+static void ready_then_wait(void)
+{
+    h_post_int(main_pid, T_READY, on_sched2());
+    int tag = H_TAG_GO;
+    gt_msg *m = NULL;
+    if (gt_receive_match(h_match_tag, &tag, 2 * MOVE_WAIT_MS, &m) == 0)
+        gt_msg_free(m);
+}
+
+/* Yields until on scheduler 2 (true) or the wait ends (false). */
+static bool yield_until_moved(int64_t ms)
+{
+    int64_t end = h_now_ms() + ms;
+    while (!on_sched2() && h_now_ms() < end)
+        gt_yield();
+    return on_sched2();
+}
+
+static void mover_fn(void *arg)
+{
+    (void)arg;
+    h_post_int(main_pid, T_MOVED, yield_until_moved(MOVE_WAIT_MS));
+}
+
+static atomic_int pinned_seen_sched2, pinned_stop;
+
+static void pinned_fn(void *arg)
+{
+    (void)arg;
+    int64_t end = h_now_ms() + MOVE_WAIT_MS;
+    while (!atomic_load(&pinned_stop) && h_now_ms() < end) {
+        if (on_sched2())
+            atomic_store(&pinned_seen_sched2, 1);
+        gt_yield();
+    }
+    h_post_int(main_pid, H_TAG_DONE, 0);
+}
+
+/* A movable process spawned on the busy scheduler ends up running on the
+ * idle one; a pinned one beside it never moves. */
+GT_TEST(i10_7_01_idle_scheduler_takes_a_runnable_process)
+{
+    setup(1);
+    start_hog();
+    spawn_on(pinned_fn, NULL, 1, false);
+    spawn_on(mover_fn, NULL, 1, true);
+    ASSERT_EQ(h_wait_int(T_MOVED, 2 * MOVE_WAIT_MS), 1);
+    atomic_store(&pinned_stop, 1);
+    h_wait_int(H_TAG_DONE, 2 * MOVE_WAIT_MS);
+    ASSERT_EQ(atomic_load(&pinned_seen_sched2), 0);
+    atomic_store(&hog_phase, HOG_STOP);
+}
+
+static void stay_fn(void *arg)
+{
+    (void)arg;
+    bool moved = yield_until_moved(300);
+    h_post_int(main_pid, T_MOVED, moved);
+}
+
+/* The off switch (gt_config.steal < 0, or GT_STEAL=0): today's behaviour,
+ * every process stays where it was spawned. */
+GT_TEST(i10_7_02_steal_off_keeps_processes_home)
+{
+    setup(-1);
+    start_hog();
+    spawn_on(stay_fn, NULL, 1, true);
+    ASSERT_EQ(h_wait_int(T_MOVED, 2 * MOVE_WAIT_MS), 0);
+    atomic_store(&hog_phase, HOG_STOP);
+}
+
+static int listen_port;
+
+static int expect_active(gt_socket s, const char *want)
+{
+    gt_msg *m = NULL;
+    int rc = gt_receive(MOVE_WAIT_MS, &m);
+    if (rc)
+        return rc;
+    int ok = m->kind == GT_MSG_TCP && gt_sock_eq(m->sock, s) && m->len == strlen(want) &&
+             memcmp(m->data, want, m->len) == 0;
+    gt_msg_free(m);
+    return ok ? 0 : -1;
+}
+
+/* Owns two sockets made before the move (so watched by scheduler 1), moves,
+ * then uses both: active data arrives while scheduler 1 is held, so it was
+ * its new home that read it. */
+static void sock_mover_fn(void *arg)
+{
+    (void)arg;
+    gt_socket act = h_connect(listen_port, GT_OPTS(GT_ACTIVE_TRUE));
+    gt_socket pas = h_connect(listen_port, GT_OPTS(GT_ACTIVE_FALSE));
+    ready_then_wait();
+    bool moved = yield_until_moved(MOVE_WAIT_MS);
+    h_post_int(main_pid, T_MOVED, moved);
+    if (!moved)
+        return;
+    int result = expect_active(act, "hello");
+    atomic_store(&got_active, 1);
+    gt_msg *m = NULL;
+    if (!result)
+        result = gt_recv(pas, 5, MOVE_WAIT_MS, &m);
+    if (!result)
+        result = m->len == 5 && memcmp(m->data, "world", 5) == 0 ? 0 : -1;
+    gt_msg_free(m);
+    if (!result)
+        result = gt_send(act, "back1", 5);
+    if (!result)
+        result = gt_send(pas, "back2", 5);
+    if (!result)
+        result = gt_close(act);
+    if (!result)
+        result = gt_close(pas);
+    h_post_int(main_pid, T_RESULT, result);
+}
+
+/* A moved process's sockets move with it: their events reach its new home
+ * (the data arrives while the old home's thread is busy), and recv, send
+ * and close from the new home work. */
+GT_TEST(i10_7_03_moved_process_sockets_follow)
+{
+    setup(1);
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE));
+    listen_port = h_port(l);
+    gt_pid p = spawn_on(sock_mover_fn, NULL, 1, true);
+    gt_socket a1 = h_accept(l), a2 = h_accept(l);
+    ASSERT_EQ(h_wait_int(T_READY, MOVE_WAIT_MS), 0); /* on scheduler 1 */
+    start_hog();
+    h_post_int(p, H_TAG_GO, 0);
+    ASSERT_EQ(h_wait_int(T_MOVED, 2 * MOVE_WAIT_MS), 1);
+    atomic_store(&hog_phase, HOG_BLOCK);
+    h_wait_int(T_BLOCKING, MOVE_WAIT_MS); /* scheduler 1 is held from now */
+    h_send(a1, "hello");
+    h_send(a2, "world");
+    /* 1: the active data arrived before scheduler 1 was free again */
+    ASSERT_EQ(h_wait_int(T_BLOCKING, 2 * MOVE_WAIT_MS), 1);
+    ASSERT_EQ(h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS), 0);
+    h_recv_all(a1, "back1", 5);
+    h_recv_all(a2, "back2", 5);
+    gt_msg *m = NULL;
+    ASSERT_ERR(gt_recv(a1, 0, H_WAIT, &m), GT_ECLOSED);
+    ASSERT_ERR(gt_recv(a2, 0, H_WAIT, &m), GT_ECLOSED);
+    gt_close(a1);
+    gt_close(a2);
+    gt_close(l);
+}
+
+static gt_pid linker_pid;
+
+/* Traps exits, links to the target, tells main, reports the EXIT's reason. */
+static void linker_fn(void *arg)
+{
+    gt_pid target = *(gt_pid *)arg;
+    gt_trap_exit(true);
+    int rc = gt_link(target);
+    h_post_int(main_pid, H_TAG_DONE, rc);
+    gt_msg *m = NULL;
+    for (;;) {
+        if (gt_receive(2 * MOVE_WAIT_MS, &m) != 0) {
+            h_post_int(main_pid, T_RESULT, -1);
+            return;
+        }
+        bool exit = m->kind == GT_MSG_EXIT && gt_pid_eq(m->from, target);
+        int reason = m->reason;
+        gt_msg_free(m);
+        if (exit) {
+            h_post_int(main_pid, T_RESULT, reason);
+            return;
+        }
+    }
+}
+
+static void targeted_fn(void *arg)
+{
+    (void)arg;
+    ready_then_wait(); /* main has monitored and linked us */
+    /* a timer homed on scheduler 1's heap, due after the move */
+    gt_timer ref;
+    if (gt_send_after(200, gt_self(), T_TIMER, NULL, 0, &ref) != 0)
+        return;
+    bool moved = yield_until_moved(MOVE_WAIT_MS);
+    h_post_int(main_pid, T_MOVED, moved);
+    if (!moved)
+        return;
+    bool timer = h_got_tag(T_TIMER, MOVE_WAIT_MS);
+    bool ping = h_got_tag(T_PING, MOVE_WAIT_MS); /* main posts after the move */
+    gt_exit_with(timer && ping ? 42 : 43);
+}
+
+static bool match_down(const gt_msg *msg, void *arg)
+{
+    return msg->kind == GT_MSG_DOWN && gt_pid_eq(msg->from, *(gt_pid *)arg);
+}
+
+/* A process moved while a timer, a monitor and a link target it is still
+ * reached by each: the timer's message and a post arrive, its exit reason
+ * reaches the monitor (DOWN) and the linked process (EXIT). */
+GT_TEST(i10_7_04_moved_process_reached_by_timer_monitor_link)
+{
+    setup(1);
+    gt_pid t = spawn_on(targeted_fn, NULL, 1, true);
+    ASSERT_OK(gt_monitor(t));
+    linker_pid = spawn_on(linker_fn, &t, 2, false);
+    ASSERT_EQ(h_wait_int(H_TAG_DONE, MOVE_WAIT_MS), 0);
+    ASSERT_EQ(h_wait_int(T_READY, MOVE_WAIT_MS), 0); /* on scheduler 1 */
+    start_hog();
+    h_post_int(t, H_TAG_GO, 0);
+    ASSERT_EQ(h_wait_int(T_MOVED, 2 * MOVE_WAIT_MS), 1);
+    h_post_int(t, T_PING, 0);
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_receive_match(match_down, &t, 2 * MOVE_WAIT_MS, &m));
+    ASSERT_EQ(m->reason, 42);
+    gt_msg_free(m);
+    ASSERT_EQ(h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS), 42);
+    atomic_store(&hog_phase, HOG_STOP);
+}
+
+#define CHURN_PROCS 16
+#define CHURN_ROUNDS 40
+static atomic_int churn_moved;
+
+/* Each round: a timed receive woken by main's post (a park deadline left in
+ * the heap of the scheduler it may leave), then a byte through its own
+ * passive socket pair (a socket wake-up on whichever home it has now). */
+static void churn_fn(void *arg)
+{
+    (void)arg;
+    gt_socket c, a;
+    h_ppair(&c, &a);
+    bool moved = false;
+    int result = 0;
+    for (int i = 0; i < CHURN_ROUNDS && !result; i++) {
+        int tag = T_PING;
+        gt_msg *m = NULL;
+        result = gt_receive_match(h_match_tag, &tag, 2 * MOVE_WAIT_MS, &m);
+        gt_msg_free(m);
+        m = NULL;
+        if (!result)
+            result = gt_send(c, "x", 1);
+        if (!result)
+            result = gt_recv(a, 1, 2 * MOVE_WAIT_MS, &m);
+        gt_msg_free(m);
+        moved |= on_sched2();
+        h_post_int(main_pid, T_RESULT, result);
+    }
+    if (moved)
+        atomic_fetch_add(&churn_moved, 1);
+    gt_close(c);
+    gt_close(a);
+}
+
+/* Many processes woken over and over while the schedulers hand them
+ * around: every round completes (for tsan and asan: the heaps, run queues
+ * and watchers under migration). */
+GT_TEST(i10_7_05_churn_under_migration)
+{
+    setup(1);
+    start_hog();
+    gt_pid pids[CHURN_PROCS];
+    for (int i = 0; i < CHURN_PROCS; i++)
+        pids[i] = spawn_on(churn_fn, NULL, 1, true);
+    for (int r = 0; r < CHURN_ROUNDS; r++) {
+        for (int i = 0; i < CHURN_PROCS; i++)
+            h_post_int(pids[i], T_PING, r);
+        for (int i = 0; i < CHURN_PROCS; i++)
+            ASSERT_EQ(h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS), 0);
+    }
+    for (int i = 0; i < CHURN_PROCS; i++)
+        h_wait_dead(pids[i]);
+    atomic_store(&hog_phase, HOG_STOP);
+    printf("# %d of %d processes ran on the idle scheduler\n", atomic_load(&churn_moved),
+           CHURN_PROCS);
+}
