@@ -15,7 +15,9 @@
 #
 # Env: B (build dir), DIFF_SEED (default 1), DIFF_N (extra random scenarios,
 # default 0), DIFF_JOBS (parallel shards per side, default 2), DIFF_ONLY
-# (ERE: run only scenarios whose name matches), DIFF_VERBOSE=1 (print every
+# (ERE: run only scenarios whose name matches), DIFF_BACKEND=socket (run the
+# scenarios on the socket backend instead: the tos, low_watermark and header
+# options still differ there, see docs/TESTING.md), DIFF_VERBOSE=1 (print every
 # step of a differing scenario), KEEP_TMP=1 keeps the outputs.
 #   bash diff.sh FILE   runs FILE's scenarios instead (verbose): for
 #                       minimal reproductions.
@@ -43,6 +45,15 @@ elif ! escript "$ESC" gen "$seed" "$extra" >"$TMP/all.txt" 2>"$TMP/gen.err"; the
     echo "FAIL diff/generate: $(head -3 "$TMP/gen.err" | tr '\n' ' ')"; exit 0
 fi
 [ $# -ge 1 ] || cat "$HERE/diff-cases.txt" >>"$TMP/all.txt" # the reproductions
+if [ "${DIFF_BACKEND:-inet}" = socket ]; then
+    # every generated scenario again on the socket backend, named sock:...
+    # (open steps get inet_backend=socket first; the sockbk/ cases have it)
+    grep -v '^sockbk/' "$TMP/all.txt" | sed -E \
+        's/\t(listen|connect) -( |\|)/\t\1 inet_backend=socket\2/;
+         s/\t(listen|connect) ([^ -][^ ]*)/\t\1 inet_backend=socket,\2/; s/^/sock:/' \
+        >"$TMP/sock.txt"
+    cp "$TMP/sock.txt" "$TMP/all.txt"
+fi
 if [ -n "${DIFF_ONLY:-}" ]; then
     awk -F'\t' -v re="$DIFF_ONLY" '$1 ~ re' "$TMP/all.txt" >"$TMP/scen.txt"
 else
