@@ -138,8 +138,10 @@ typedef struct gt_socket {
  * GT_SPIN_US) if set, else the default. */
 typedef struct gt_config {
     int schedulers;   /* scheduler threads; default: see gt_schedulers() */
-    int spin_us;      /* how long an idle scheduler polls before it sleeps;
-                         default 50 us, negative = never spin (see DESIGN.md) */
+    int spin_us;      /* the longest an idle scheduler polls before it
+                         sleeps, spent only while its recent waits were
+                         short; default 50 us, negative = never spin
+                         (see DESIGN.md) */
     size_t stack_size;/* default process stack; default 64 KiB */
 } gt_config;
 
