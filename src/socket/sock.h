@@ -165,6 +165,9 @@ struct gt__sock {
  * caller holds one reference.  NULL on failure (the caller keeps fd). */
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
+/* Payload bytes copied from read buffers into packet messages, in total:
+ * the tests' witness that a big frame leaves its buffer uncopied. */
+uint64_t gt__sock_copied_total(void);
 void gt__sock_unref(gt__sock *s);
 
 /* The entry and exit of a socket call: look up and lock (NULL for a stale

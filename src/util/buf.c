@@ -96,6 +96,14 @@ void gt__buf_free(gt__buf *b)
     b->off = b->len = b->cap = 0;
 }
 
+void *gt__buf_steal(gt__buf *b)
+{
+    void *m = b->data;
+    b->data = NULL;
+    b->off = b->len = b->cap = 0;
+    return m;
+}
+
 /* An empty buffer takes memory from the pool when a pooled buffer is big
  * enough. */
 static bool take_pooled(gt__buf *b, size_t more)
