@@ -174,6 +174,8 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
         end = total - gt__pkt_trailer_len(t, buf, total);
     }
     gt_msg *m;
+    bool big = !gt__pkt_is_http(t) && end - start >= STEAL_MIN;
+    s->big_frame = big && total <= RESERVE_MAX ? (uint32_t)total : 0;
     if (gt__pkt_is_http(t)) {
         m = gt__msg_new(GT_MSG_HTTP, 0);
         if (m) {
@@ -183,7 +185,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
                 m = NULL;
             }
         }
-    } else if (end - start >= STEAL_MIN && buf == gt__buf_head(&s->in) && total == in_avail(s)) {
+    } else if (big && buf == gt__buf_head(&s->in) && total == in_avail(s)) {
         /* The frame is all the input buffer holds: the buffer becomes the
          * message, and its bytes are not copied again (issue 11).  The
          * caller's in_consume then finds the input empty. */
@@ -405,6 +407,8 @@ static int fill_for_frame(gt__sock *s)
     size_t need = 0;
     if (s->o.packet != GT_PKT_RAW && in_avail(s))
         frame(s, gt__buf_head(&s->in), in_avail(s), &need);
+    else if (!in_avail(s))
+        need = s->big_frame; /* the next frame is likely as big as the last */
     if (need >= STEAL_MIN && need > in_avail(s)) {
         /* A big frame: read up to its end and no further, so that it is
          * all the buffer holds and leaves in it uncopied (take_packet). */
@@ -450,6 +454,7 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
     if (used < 0)
         return (int)used;
     struct iovec rest = {scratch + used, (size_t)(n - used)};
+    atomic_fetch_add_explicit(&copied_total, rest.iov_len, memory_order_relaxed);
     /* The start of a big frame: room for all of it at once, so that the
      * rest is read in place and nothing moves again. */
     size_t frame_size = known_frame_size(s, rest.iov_base, rest.iov_len);
@@ -479,7 +484,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         }
         if (!s->readable)
             return 0;
-        int rc = in_avail(s) ? fill_for_frame(s) : read_scratch(s, c, passive);
+        int rc = in_avail(s) || s->big_frame ? fill_for_frame(s) : read_scratch(s, c, passive);
         if (rc < 0)
             return rc;
     }
