@@ -1,9 +1,11 @@
 /*
  * bulk_test.c -- big frames on the input side (issue 11 item 3): {packet,4}
  * frames of 64 KiB are read into the socket's buffer and leave in it as
- * the message, uncopied, intact and in order; small frames are still
- * copied out of the read buffer (the witness works).
+ * the message, uncopied, intact and in order, holding about the frame's
+ * size; small frames are still copied out of the read buffer (the witness
+ * works).
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -55,6 +57,12 @@ static uint64_t echo_frames(int nframes, size_t body)
             if (m->data[i] != byte_at(k, i))
                 gt_test_fail(__FILE__, __LINE__, "frame %d byte %zu: %u, want %u", k, i,
                              m->data[i], byte_at(k, i));
+        /* a message that kept its read buffer holds about its frame, not
+         * a power of two above it */
+        void *block = gt__envelope_of(m)->block;
+        if (block && malloc_usable_size(block) > 4 + body + 4096)
+            gt_test_fail(__FILE__, __LINE__, "frame %d: %zu bytes held for %zu", k,
+                         malloc_usable_size(block), body);
         gt_msg_free(m);
     }
     pthread_join(t, NULL);
