@@ -10,6 +10,13 @@
  *   load rr     port=P pid=S [conns=1000 size=64 secs=2 warm=0.5]
  *       conns connections, one request in flight on each (TCP_NODELAY);
  *       conns=1 is the classic pingpong.  Rate = round trips/s; RTT p50/p99.
+ *       pace=R: requests start on a schedule, R a second over all the
+ *       connections (each sends when its turn comes and its last echo is
+ *       in), for the CPU a server spends at a low request rate; pace=0
+ *       (the default) sends each request as the last echo arrives; hold=1
+ *       sends nothing after the first echo on each connection (an idle
+ *       server holding conns connections).  Paced and held runs put the
+ *       server's CPU as % of one core in aux.
  *   load accept port=P pid=S [conc=50 size=64 secs=2 warm=0.5]
  *       conc connectors, each looping connect + one echo + close.
  *       Rate = connections/s; p50/p99 of one cycle.
@@ -322,7 +329,11 @@ static int rr(void)
     uint8_t *req = malloc(fl), *buf = malloc(fl);
     put32(req, size);
     memset(req + 4, 'p', size);
+    double pace = farg("pace", 0);
+    bool hold = arg("hold", 0) != 0;
     struct conn *cs = calloc((size_t)nc, sizeof *cs);
+    double *due = calloc((size_t)nc, sizeof *due); /* paced: next start, 0 = in flight */
+    double *turn = calloc((size_t)nc, sizeof *turn); /* paced: the last turn's time */
     int ep = epoll_create1(0);
     for (long i = 0; i < nc; i++) {
         cs[i].fd = connect_blocking();
@@ -335,14 +346,35 @@ static int rr(void)
     double start = now_s(), last = start;
     for (long i = 0; i < nc; i++) {
         cs[i].sent = start;
-        write_all(cs[i].fd, req, fl); /* 68 bytes always fit the empty send buffer */
+        turn[i] = start + (pace > 0 ? (double)i / pace : 0);
+        due[i] = pace > 0 && i > 0 ? turn[i] : 0;
+        if (!due[i])
+            write_all(cs[i].fd, req, fl); /* 68 bytes always fit the empty send buffer */
     }
     struct window w = {0};
     int phase = 0; /* 0 warm-up, 1 timed, 2 over */
     struct epoll_event evs[256];
     while (phase < 2) {
-        int k = epoll_wait(ep, evs, 256, 100);
+        double tmo = 0.1;
+        if (pace > 0) { /* sleep until the next scheduled request */
+            double next = 1e300, t = now_s();
+            for (long i = 0; i < nc; i++)
+                if (due[i] > 0 && due[i] < next)
+                    next = due[i];
+            if (next - t < tmo)
+                tmo = next <= t ? 0 : next - t;
+        }
+        /* epoll_pwait2: a millisecond timeout would miss 1000 req/s turns */
+        struct timespec ts = {(time_t)tmo, (long)((tmo - (double)(time_t)tmo) * 1e9)};
+        int k = epoll_pwait2(ep, evs, 256, &ts, NULL);
         double t = now_s();
+        if (pace > 0)
+            for (long i = 0; i < nc; i++)
+                if (due[i] > 0 && due[i] <= t) {
+                    cs[i].sent = t;
+                    due[i] = 0;
+                    write_all(cs[i].fd, req, fl);
+                }
         if (phase == 0 && t - start >= warm) {
             win_open(&w, done);
             phase = 1;
@@ -350,7 +382,7 @@ static int rr(void)
             win_close(&w, done);
             phase = 2;
         }
-        if (t - last > STALL_S)
+        if (t - last > STALL_S && !hold && !(pace > 0 && pace * STALL_S < (double)nc))
             die("rr: no echo for %.0f s (%ld round trips done)", STALL_S, done);
         for (int i = 0; i < k; i++) {
             struct conn *c = evs[i].data.ptr;
@@ -367,11 +399,28 @@ static int rr(void)
             last = t;
             if (phase == 1)
                 sample((t - c->sent) * 1e6);
+            if (hold)
+                continue;
+            if (pace > 0) { /* its next turn: a late turn is taken at once, one
+                               more than a period late is dropped */
+                double period = (double)nc / pace;
+                turn[c - cs] += period;
+                if (turn[c - cs] < t - period)
+                    turn[c - cs] = t;
+                due[c - cs] = turn[c - cs];
+                continue;
+            }
             c->sent = now_s();
             write_all(c->fd, req, fl);
         }
     }
-    report(&w, "round_trips/s", 0, NULL, -1);
+    double pct_core = w.t1 > w.t0 && w.cpu0 >= 0 ? (w.cpu1 - w.cpu0) / (w.t1 - w.t0) / 1e4 : -1;
+    if (pace > 0 || hold)
+        report(&w, "round_trips/s", pct_core, "server_cpu_pct", -1);
+    else
+        report(&w, "round_trips/s", 0, NULL, -1);
+    free(due);
+    free(turn);
     for (long i = 0; i < nc; i++)
         close(cs[i].fd);
     return 0;

@@ -144,8 +144,10 @@ typedef struct gt_socket {
  * GT_SPIN_US, GT_STEAL) if set, else the default. */
 typedef struct gt_config {
     int schedulers;   /* scheduler threads; default: see gt_schedulers() */
-    int spin_us;      /* how long an idle scheduler polls before it sleeps;
-                         default 50 us, negative = never spin (see DESIGN.md) */
+    int spin_us;      /* the longest an idle scheduler polls before it
+                         sleeps, spent only while its recent waits were
+                         short; default 50 us, negative = never spin
+                         (see DESIGN.md) */
     size_t stack_size;/* default process stack; default 64 KiB */
     int steal;        /* an idle scheduler takes runnable processes (and
                          their sockets) from a busy one: > 0 on, < 0 off;

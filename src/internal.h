@@ -125,11 +125,17 @@ uint8_t *gt__sched_scratch(size_t *len);
 
 /* Allocates a message with room for len payload bytes at msg->data. */
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len);
+/* A message whose len payload bytes are at data, inside the allocation
+ * block (from malloc), which the message takes over and frees: a big frame
+ * handed on from a socket's input buffer without a copy.  NULL on failure
+ * (block still the caller's). */
+gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len);
 
 /* A message as allocated: the mailbox link sits in front of the public
  * gt_msg, so that it is no part of the public struct (nor of its ABI). */
 typedef struct gt__envelope {
     gt_msg *next;
+    void *block;    /* gt__msg_adopt's allocation, freed with the message */
     gt_msg msg;
 } gt__envelope;
 

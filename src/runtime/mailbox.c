@@ -87,10 +87,27 @@ gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
     return msg;
 }
 
+gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len)
+{
+    gt_msg *msg = gt__msg_new(kind, 0);
+    if (!msg)
+        return NULL;
+    gt__envelope_of(msg)->block = block;
+    msg->data = data;
+    msg->len = len;
+    return msg;
+}
+
 void gt_msg_free(gt_msg *msg)
 {
     if (!msg)
         return;
+    gt__envelope *env = gt__envelope_of(msg);
+    if (env->block) { /* gt__msg_adopt's: the payload is not in the envelope */
+        free(env->block);
+        env->block = NULL;
+        msg->len = 0; /* the envelope itself is a small one, cacheable */
+    }
     /* An http packet, when present, was allocated separately by the packet
      * layer as one block. */
     if (msg->http)

@@ -32,8 +32,8 @@ void gt__proc_unref(gt__proc *p)
     pthread_mutex_destroy(&p->mbox.lock);
     pthread_mutex_destroy(&p->plock);
     if (p->is_thread) {
-        pthread_mutex_destroy(&p->tlock);
-        pthread_cond_destroy(&p->tcond);
+        pthread_mutex_destroy(&p->tpark->lock);
+        pthread_cond_destroy(&p->tpark->cond);
     }
     for (int i = 0; i < p->nmonitors; i++) /* an exit that never ran */
         gt_msg_free(p->monitors[i].down);
@@ -54,7 +54,7 @@ static void park_timeout(gt__tnode *n)
 
 static gt__proc *proc_new(bool is_thread)
 {
-    gt__proc *p = calloc(1, sizeof *p);
+    gt__proc *p = calloc(1, sizeof *p + (is_thread ? sizeof(gt__tpark) : 0));
     if (!p)
         return NULL;
     atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */
@@ -65,14 +65,16 @@ static gt__proc *proc_new(bool is_thread)
     pthread_mutex_init(&p->plock, NULL);
     gt__mbox_init(&p->mbox);
     if (is_thread) {
-        pthread_mutex_init(&p->tlock, NULL);
+        _Static_assert(sizeof(gt__proc) % _Alignof(gt__tpark) == 0, "tpark follows the proc");
+        p->tpark = (gt__tpark *)(p + 1);
+        pthread_mutex_init(&p->tpark->lock, NULL);
         /* Deadlines are on CLOCK_MONOTONIC; a condition variable on the
          * default CLOCK_REALTIME would take them as long past and return
          * at once, turning every timed wait into a busy loop. */
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&p->tcond, &ca);
+        pthread_cond_init(&p->tpark->cond, &ca);
         pthread_condattr_destroy(&ca);
     }
     p->id = gt__idmap_add(&procs, p);
@@ -129,9 +131,9 @@ void gt__wake(gt__proc *p)
     atomic_store(&p->notified, 1);
     atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
     if (p->is_thread) {
-        gt__lock(&p->tlock, GT__LK_TLOCK);
-        pthread_cond_signal(&p->tcond);
-        gt__unlock(&p->tlock);
+        gt__lock(&p->tpark->lock, GT__LK_TLOCK);
+        pthread_cond_signal(&p->tpark->cond);
+        gt__unlock(&p->tpark->lock);
         return;
     }
     int expect = P_WAITING;
@@ -141,20 +143,21 @@ void gt__wake(gt__proc *p)
 
 static void thread_park(gt__proc *p, int64_t deadline)
 {
-    gt__lock(&p->tlock, GT__LK_TLOCK);
+    gt__tpark *tp = p->tpark;
+    gt__lock(&tp->lock, GT__LK_TLOCK);
     while (!atomic_load(&p->notified)) {
         if (deadline < 0) {
-            pthread_cond_wait(&p->tcond, &p->tlock);
+            pthread_cond_wait(&tp->cond, &tp->lock);
         } else {
             if (gt__expired(deadline))
                 break;
             struct timespec ts = {.tv_sec = deadline / 1000,
                                   .tv_nsec = (long)(deadline % 1000) * 1000000};
-            pthread_cond_timedwait(&p->tcond, &p->tlock, &ts);
+            pthread_cond_timedwait(&tp->cond, &tp->lock, &ts);
         }
     }
     atomic_store(&p->notified, 0);
-    gt__unlock(&p->tlock);
+    gt__unlock(&tp->lock);
 }
 
 void gt__park(int64_t deadline)

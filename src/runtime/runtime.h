@@ -54,6 +54,11 @@ typedef struct gt__monitor {
     gt_msg *down;
 } gt__monitor;
 
+typedef struct gt__tpark {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} gt__tpark;
+
 struct gt__proc {
     gt__proc *rq_next;          /* run queue link                       */
     gt__sched *sched;           /* home scheduler; NULL for OS threads.
@@ -74,11 +79,12 @@ struct gt__proc {
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;
     gt__tnode tnode;            /* the deadline of a timed park         */
-    /* OS-thread processes park on a condition variable instead. */
+    /* OS-thread processes park on a condition variable instead; it
+     * follows the struct in the same allocation, so that a coroutine
+     * process, the common kind, does not carry its 88 bytes (issue 11). */
     bool is_thread;
     bool thread_owned;          /* created for a foreign thread         */
-    pthread_mutex_t tlock;
-    pthread_cond_t tcond;
+    struct gt__tpark *tpark;    /* is_thread only, else NULL             */
     /* owned resources (sockets) and monitors, under plock */
     pthread_mutex_t plock;
     gt__resource *resources;

@@ -9,8 +9,9 @@
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready; otherwise spin
- *      (poll without sleeping) for spin_us, then ask for work (hungry) and
- *      sleep until the next timer.
+ *      (poll without sleeping) for up to spin_us while recent waits were
+ *      short (spin.h), then ask for work (hungry) and sleep until the next
+ *      timer.
  *
  * Why spin: on this kind of VM, waking a sleeping vCPU costs ~45 us, more
  * than a loopback round trip.  A scheduler that keeps polling for a short
@@ -320,8 +321,10 @@ static void *sched_main(void *arg)
         fire_timers(s);
         int n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
         if (n == 0 && !s->rq_head) {
-            /* Idle: spin, then sleep until the next timer or event. */
-            int64_t spin_end = gt__now_ns() + spin_ns;
+            /* Idle: spin while recent waits were short (spin.h), then
+             * sleep until the next timer or event. */
+            int64_t now = gt__now_ns();
+            int64_t spin_end = now + gt__spin_budget(&s->spin, now);
             while (n == 0 && gt__now_ns() < spin_end && !atomic_load(&s->remote_pending)) {
                 pause_ns(SPIN_POLL_NS);
                 n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
@@ -342,6 +345,7 @@ static void *sched_main(void *arg)
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);
             }
+            gt__spin_woke(&s->spin, gt__now_ns());
         }
         if (n > 0)
             handle_events(s, ev, n);
@@ -388,6 +392,7 @@ static void rt_start(void)
     for (int i = 0; i < nscheds; i++) {
         gt__sched *s = &scheds[i];
         s->index = i;
+        gt__spin_init(&s->spin, spin_ns);
         pthread_mutex_init(&s->remote_lock, NULL);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

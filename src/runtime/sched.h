@@ -10,6 +10,7 @@
 #define GT_SCHED_H
 
 #include "runtime/runtime.h"
+#include "runtime/spin.h"
 
 #define GT__STACK_POOL 64   /* cached default stacks per scheduler */
 #define GT__SCRATCH (64 * 1024)
@@ -38,6 +39,7 @@ struct gt__sched {
                                    port task runs between Erlang processes
                                    (delay_send's flush); own thread only  */
     gt__timers timers;
+    gt__spin spin;              /* the adaptive spin budget (spin.h)     */
     gt__stack pool[GT__STACK_POOL];
     int npool;
     uint8_t *scratch;           /* GT__SCRATCH bytes for socket reads    */

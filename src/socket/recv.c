@@ -17,7 +17,15 @@
 #include "socket/sock.h"
 
 #define READ_CHUNK (64 * 1024)
+#define RESERVE_MAX (1024 * 1024) /* a header's promise reserves no more */
+#define STEAL_MIN (32 * 1024) /* a frame at least this big that fills the
+                                 input buffer leaves in it, uncopied; a
+                                 smaller one is copied, to keep the buffer
+                                 (its memory may be up to twice the frame) */
 #define RECV_MAX_LENGTH (64u << 20) /* inet: recv(S, N > 64 MiB) -> enomem */
+
+static _Atomic uint64_t copied_total;
+uint64_t gt__sock_copied_total(void) { return atomic_load(&copied_total); }
 
 static size_t in_avail(const gt__sock *s) { return gt__buf_avail(&s->in); }
 
@@ -142,6 +150,8 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
         return r;
     }
     gt_msg *m;
+    bool big = !gt__pkt_is_http(t) && sp.body_len >= STEAL_MIN;
+    s->big_frame = big && sp.total <= RESERVE_MAX ? (uint32_t)sp.total : 0;
     if (gt__pkt_is_http(t)) {
         m = gt__msg_new(GT_MSG_HTTP, 0);
         if (m) {
@@ -151,10 +161,20 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
                 m = NULL;
             }
         }
+    } else if (big && buf == gt__buf_head(&s->in) && sp.total == in_avail(s)) {
+        /* The frame is all the input buffer holds: the buffer becomes the
+         * message, and its bytes are not copied again (issue 11).  The
+         * caller's in_consume then finds the input empty. */
+        uint8_t *block = s->in.data;
+        m = gt__msg_adopt(GT_MSG_TCP, block, (uint8_t *)buf + sp.body, sp.body_len);
+        if (m)
+            gt__buf_steal(&s->in);
     } else {
         m = gt__msg_new(GT_MSG_TCP, sp.body_len);
-        if (m)
+        if (m) {
             memcpy(m->data, buf + sp.body, sp.body_len);
+            atomic_fetch_add_explicit(&copied_total, sp.body_len, memory_order_relaxed);
+        }
     }
     if (!m)
         return -ENOMEM;
@@ -404,8 +424,37 @@ static int fill_for_frame(gt__sock *s)
     gt__pkt_span sp = {0};
     if (in_avail(s))
         frame(s, gt__buf_head(&s->in), in_avail(s), 0, &sp);
-    ssize_t n = gt__sock_fill(s, sp.need > in_avail(s) ? sp.need - in_avail(s) : 0);
+    size_t need = sp.need;
+    if (!in_avail(s))
+        need = s->big_frame; /* the next frame is likely as big as the last */
+    if (need >= STEAL_MIN && need > in_avail(s)) {
+        /* A big frame: read up to its end and no further, so that it is
+         * all the buffer holds and leaves in it uncopied (take_packet). */
+        size_t want = need - in_avail(s);
+        if (s->fd < 0 || !s->readable || s->eof || s->read_err)
+            return 0;
+        if (gt__buf_reserve(&s->in, want) != 0)
+            return -ENOMEM;
+        ssize_t n = read_fd(s, s->in.data + s->in.len, want);
+        if (n > 0)
+            s->in.len += (size_t)n;
+        return 0;
+    }
+    ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
     return n < 0 ? (int)n : 0;
+}
+
+/* A frame's total size when the framing of (buf, n) knows it from a
+ * fixed header alone (packet 1, 2, 4), else 0. */
+static size_t known_frame_size(const gt__sock *s, const uint8_t *buf, size_t n)
+{
+    int t = s->o.packet;
+    if ((t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4) || n < (size_t)t)
+        return 0;
+    size_t len = 0;
+    for (int i = 0; i < t; i++)
+        len = len << 8 | buf[i];
+    return len + (size_t)t;
 }
 
 /* One read into the scheduler's scratch buffer, framed straight out of it:
@@ -422,6 +471,13 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
     int err = 0;
     size_t used = deliver_from(s, scratch, (size_t)n, c, passive, &err);
     struct iovec rest = {scratch + used, (size_t)n - used};
+    atomic_fetch_add_explicit(&copied_total, rest.iov_len, memory_order_relaxed);
+    /* The start of a big frame: room for all of it at once, so that the
+     * rest is read in place and nothing moves again. */
+    size_t frame_size = known_frame_size(s, rest.iov_base, rest.iov_len);
+    if (frame_size >= STEAL_MIN && frame_size <= RESERVE_MAX && frame_size > rest.iov_len &&
+        gt__buf_reserve(&s->in, frame_size) != 0)
+        return err ? err : -ENOMEM;
     int rc = gt__buf_append_iov(&s->in, &rest, 1, 0);
     return err ? err : rc;
 }
@@ -446,7 +502,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         }
         if (!s->readable)
             return 0;
-        int rc = in_avail(s) ? fill_for_frame(s) : read_scratch(s, c, passive);
+        int rc = in_avail(s) || s->big_frame ? fill_for_frame(s) : read_scratch(s, c, passive);
         if (rc < 0)
             return rc;
     }

@@ -182,6 +182,9 @@ struct gt__sock {
                               turn (send_block.c)                          */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     bool flush_queued;
+    uint32_t big_frame;    /* the last packet's size when it was big (recv.c:
+                              the next read goes straight into the input
+                              buffer, sized for it), else 0               */
 };
 
 /* ---- socket.c -------------------------------------------------------------- */
@@ -189,6 +192,11 @@ struct gt__sock {
  * caller holds one reference.  NULL on failure (the caller keeps fd). */
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
+/* Bytes copied in user space on the input side (the scheduler's scratch
+ * buffer into a socket's input, input into packet messages), in total:
+ * the tests' witness that big frames go from the kernel to the message
+ * without a copy. */
+uint64_t gt__sock_copied_total(void);
 void gt__sock_unref(gt__sock *s);
 
 /* The socket's backend (backend.h). */

@@ -96,6 +96,14 @@ void gt__buf_free(gt__buf *b)
     b->off = b->len = b->cap = 0;
 }
 
+void *gt__buf_steal(gt__buf *b)
+{
+    void *m = b->data;
+    b->data = NULL;
+    b->off = b->len = b->cap = 0;
+    return m;
+}
+
 /* An empty buffer takes memory from the pool when a pooled buffer is big
  * enough. */
 static bool take_pooled(gt__buf *b, size_t more)
@@ -130,7 +138,9 @@ int gt__buf_reserve(gt__buf *b, size_t more)
         b->off = 0;
         return 0;
     }
-    size_t cap = b->cap ? b->cap * 2 : BUF_MIN;
+    /* An empty buffer gets what is asked for (a big frame's exact size:
+     * it may become the message, recv.c), a growing one doubles. */
+    size_t cap = b->cap ? b->cap * 2 : more > BUF_MIN ? more : BUF_MIN;
     while (cap - avail < more) {
         if (cap > SIZE_MAX / 2)
             return -ENOMEM;

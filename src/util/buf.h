@@ -35,6 +35,10 @@ void gt__buf_consume(gt__buf *b, size_t n);
 
 void gt__buf_free(gt__buf *b);
 
+/* Hands the buffer's memory (from malloc) to the caller, who frees it; the
+ * buffer is left empty.  NULL if it holds none. */
+void *gt__buf_steal(gt__buf *b);
+
 /* Bytes moved, and allocations (malloc/realloc) made, by every buffer of
  * the process: the tests' witnesses of the costs above. */
 uint64_t gt__buf_moved_total(void);

@@ -1,0 +1,37 @@
+/*
+ * spin.c -- the adaptive spin budget of an idle scheduler (see spin.h).
+ */
+#include "runtime/spin.h"
+
+#define HISTORY_MASK ((1u << GT__SPIN_HISTORY) - 1)
+
+void gt__spin_init(gt__spin *sp, int64_t max_ns)
+{
+    sp->max_ns = max_ns > 0 ? max_ns : 0;
+    sp->history = 0; /* a fresh scheduler has seen no conversation yet */
+    sp->idle_since = 0;
+}
+
+int64_t gt__spin_budget(gt__spin *sp, int64_t now)
+{
+    sp->idle_since = now;
+    int shorts = __builtin_popcount(sp->history & HISTORY_MASK);
+    return sp->max_ns * shorts / GT__SPIN_HISTORY;
+}
+
+void gt__spin_woke(gt__spin *sp, int64_t now)
+{
+    if (!sp->idle_since)
+        return;
+    int64_t waited = now - sp->idle_since;
+    sp->idle_since = 0;
+    if (!sp->max_ns)
+        return;
+    int64_t short_ns = sp->max_ns + GT__SPIN_WAKE_NS;
+    if (waited >= GT__SPIN_LONG_NS && waited > 4 * short_ns) {
+        sp->history = 0;
+        return;
+    }
+    unsigned is_short = waited <= short_ns;
+    sp->history = ((sp->history << 1) | is_short) & HISTORY_MASK;
+}

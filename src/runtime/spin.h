@@ -1,0 +1,43 @@
+/*
+ * spin.h -- how long an idle scheduler polls before it sleeps (issue 11
+ * item 3).
+ *
+ * Spinning buys latency (a request that lands while the scheduler still
+ * polls costs no vCPU wake-up, ~45 us here) and costs a core while it
+ * lasts.  It pays only when work comes back soon: a scheduler serving a
+ * request/response conversation.  A server idle most of the day, or
+ * answering 10-1000 requests a second, would spin after every request for
+ * nothing.  So the budget follows the last waits: each wait (from running
+ * out of work to the next work) is short (the spin would catch the next
+ * one) or not; the budget is the maximum times the share of short waits
+ * among the last GT__SPIN_HISTORY, and a long idle clears the history.
+ * Owned by its scheduler's thread: no locking.
+ */
+#ifndef GT_SPIN_H
+#define GT_SPIN_H
+
+#include <stdint.h>
+
+#define GT__SPIN_HISTORY 8
+/* A wait counts as short up to the maximum budget plus this: a wait that
+ * ended in a sleep includes the vCPU wake-up, which would otherwise make
+ * a conversation that only stopped spinning look slow forever. */
+#define GT__SPIN_WAKE_NS 100000
+/* Idle this long (and 4 short waits): whatever came before says nothing
+ * about what comes next. */
+#define GT__SPIN_LONG_NS 2000000
+
+typedef struct gt__spin {
+    int64_t max_ns;    /* the configured spin (spin_us); 0 = never spin    */
+    uint32_t history;  /* bit i: the i-th latest wait was short            */
+    int64_t idle_since;/* when the scheduler ran out of work; 0 = busy     */
+} gt__spin;
+
+void gt__spin_init(gt__spin *sp, int64_t max_ns);
+/* The scheduler ran out of work at now: how long to poll before sleeping. */
+int64_t gt__spin_budget(gt__spin *sp, int64_t now);
+/* Work arrived at now (events, a remote wake, a timer) after an idle
+ * period that gt__spin_budget began. */
+void gt__spin_woke(gt__spin *sp, int64_t now);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * spin_test.c -- the adaptive spin budget of an idle scheduler
+ * (src/runtime/spin.c, issue 11 item 3): it spins only while recent waits
+ * were short, in proportion to how many were, and not at all after a long
+ * idle or when spinning is off.
+ */
+#include "runtime/spin.h"
+#include "../test.h"
+
+#define US 1000
+#define MS 1000000
+
+/* One idle period of `waited` ns starting at *t; returns its budget. */
+static int64_t wait_once(gt__spin *sp, int64_t *t, int64_t waited)
+{
+    int64_t b = gt__spin_budget(sp, *t);
+    *t += waited;
+    gt__spin_woke(sp, *t);
+    *t += 5 * US; /* the work that the wake-up brought */
+    return b;
+}
+
+GT_TEST(i11_3_spin_none_until_short_waits_seen)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US);
+    int64_t t = 1 * MS;
+    ASSERT_EQ(gt__spin_budget(&sp, t), 0); /* a fresh scheduler does not spin */
+}
+
+GT_TEST(i11_3_spin_grows_with_short_waits)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US);
+    int64_t t = 1 * MS, last = -1;
+    for (int i = 0; i < GT__SPIN_HISTORY; i++) {
+        int64_t b = wait_once(&sp, &t, 20 * US);
+        ASSERT(b > last || (i == 0 && b == 0));
+        last = b;
+    }
+    ASSERT_EQ(gt__spin_budget(&sp, t), 50 * US); /* every recent wait short: full */
+    gt__spin_woke(&sp, t + 10 * US);
+    ASSERT_EQ(gt__spin_budget(&sp, t + 20 * US), 50 * US); /* stays full */
+}
+
+GT_TEST(i11_3_spin_short_includes_a_wake_up)
+{
+    /* A conversation whose scheduler slept sees the vCPU wake-up in its
+     * waits: 120 us for a 50 us budget still counts as short. */
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US);
+    int64_t t = 1 * MS;
+    for (int i = 0; i < GT__SPIN_HISTORY; i++)
+        wait_once(&sp, &t, 120 * US);
+    ASSERT_EQ(gt__spin_budget(&sp, t), 50 * US);
+}
+
+GT_TEST(i11_3_spin_proportional_to_short_share)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, 80 * US);
+    int64_t t = 1 * MS;
+    for (int i = 0; i < GT__SPIN_HISTORY; i++) /* alternating: 1 ms, 10 us */
+        wait_once(&sp, &t, i % 2 ? 10 * US : 1 * MS);
+    ASSERT_EQ(gt__spin_budget(&sp, t), 40 * US);
+}
+
+GT_TEST(i11_3_spin_stops_at_low_request_rates)
+{
+    /* 1000, 100, 10 requests a second: every wait 1 ms or longer */
+    int64_t gaps[] = {1 * MS, 10 * MS, 100 * MS};
+    for (int g = 0; g < 3; g++) {
+        gt__spin sp;
+        gt__spin_init(&sp, 50 * US);
+        int64_t t = 1 * MS;
+        for (int i = 0; i < GT__SPIN_HISTORY; i++)
+            wait_once(&sp, &t, 20 * US); /* a busy past */
+        for (int i = 0; i < GT__SPIN_HISTORY; i++)
+            wait_once(&sp, &t, gaps[g]);
+        ASSERT_EQ(gt__spin_budget(&sp, t), 0);
+    }
+}
+
+GT_TEST(i11_3_spin_none_after_a_long_idle)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US);
+    int64_t t = 1 * MS;
+    for (int i = 0; i < GT__SPIN_HISTORY; i++)
+        wait_once(&sp, &t, 20 * US);
+    wait_once(&sp, &t, 5 * MS); /* one long idle clears it at once */
+    ASSERT_EQ(gt__spin_budget(&sp, t), 0);
+}
+
+GT_TEST(i11_3_spin_off_stays_off)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, -1);
+    int64_t t = 1 * MS;
+    for (int i = 0; i < 2 * GT__SPIN_HISTORY; i++)
+        ASSERT_EQ(wait_once(&sp, &t, 10 * US), 0);
+}
+
+GT_TEST(i11_3_spin_busy_loop_records_no_wait)
+{
+    /* woke without a budget call before it (work found without idling):
+     * not a wait, nothing recorded */
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US);
+    for (int i = 0; i < 20; i++)
+        gt__spin_woke(&sp, (int64_t)i * MS);
+    ASSERT_EQ(gt__spin_budget(&sp, 100 * MS), 0);
+}
