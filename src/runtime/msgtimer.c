@@ -106,21 +106,28 @@ static void list_unlink(gt__proc *p, msg_timer *t)
     t->listed = false;
 }
 
-/* t fired or was cancelled: out of its destination's list.  A destination
- * no longer in the pid table is exiting, and its exit unlists t. */
-static void list_del(msg_timer *t)
+/* t fired or was cancelled: out of p's list (p is t's destination).  The
+ * caller holds another reference. */
+static void list_del_from(gt__proc *p, msg_timer *t)
 {
-    gt__proc *p = gt__proc_lookup(t->dest);
-    if (!p)
-        return;
     gt__lock(&p->plock, GT__LK_PLOCK);
     bool was = t->listed;
     if (was)
         list_unlink(p, t);
     gt__unlock(&p->plock);
-    gt__proc_unref(p);
     if (was)
-        timer_unref(t); /* the list's; the caller holds another */
+        timer_unref(t); /* the list's */
+}
+
+/* As list_del_from.  A destination no longer in the pid table is exiting,
+ * and its exit unlists t. */
+static void list_del(msg_timer *t)
+{
+    gt__proc *p = gt__proc_lookup(t->dest);
+    if (p) {
+        list_del_from(p, t);
+        gt__proc_unref(p);
+    }
 }
 
 /* Home thread: the deadline passed. */
@@ -130,9 +137,9 @@ static void timer_fire(gt__tnode *n)
     int expect = T_PENDING;
     if (atomic_compare_exchange_strong(&t->state, &expect, T_FIRED)) {
         gt__idmap_del(&timers, t->id);
-        list_del(t);
         gt__proc *p = gt__proc_lookup(t->dest);
         if (p) { /* a timer to a dead process ends quietly, as in Erlang */
+            list_del_from(p, t);
             gt_msg *m = gt__msg_new(t->with_ref ? GT_MSG_TIMEOUT : GT_MSG_USER, t->len);
             if (m) {
                 m->tag = t->tag;

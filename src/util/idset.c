@@ -47,14 +47,16 @@ bool gt__idset_has(const gt__idset *s, uint64_t id)
 
 int gt__idset_add(gt__idset *s, uint64_t id)
 {
-    if (gt__idset_has(s, id))
+    size_t i = s->cap ? probe(s, id) : 0;
+    if (s->cap && s->slots[i] == id)
         return 0;
     if (2 * (s->n + 1) > s->cap) {
         int rc = resize(s, s->cap ? 2 * s->cap : MIN_CAP);
         if (rc)
             return rc;
+        i = probe(s, id);
     }
-    s->slots[probe(s, id)] = id;
+    s->slots[i] = id;
     s->n++;
     return 1;
 }
