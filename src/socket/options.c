@@ -14,7 +14,7 @@
 #include "socket/sock.h"
 
 enum { T_BOOL, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
-       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM };
+       T_FAMILY, T_BACKEND, T_LINGER, T_DELIM, T_TRANSPORT };
 enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
        W_ALL = W_SET | W_CREATE };
 
@@ -53,7 +53,8 @@ enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
     XX(DONTROUTE, "dontroute", T_BOOL, W_SET)                                  \
     XX(LINE_LENGTH, "line_length", T_UINT, W_ALL)                              \
     XX(DISCARD_PARTIAL, "discard_partial", T_BOOL, W_ALL)                      \
-    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)
+    XX(REUSEPORT, "reuseport", T_BOOL, W_LISTEN)                               \
+    XX(TCP_MODULE, "tcp_module", T_TRANSPORT, W_CREATE)
 
 static const struct {
     const char *name;
@@ -151,6 +152,10 @@ static bool valid_value(const gt_opt *op)
     case T_BACKEND: return v == GT_BACKEND_INET || v == GT_BACKEND_SOCKET;
     case T_LINGER: return (op->v.linger.on == 0 || op->v.linger.on == 1) && op->v.linger.seconds >= 0;
     case T_DELIM: return true; /* inet takes any integer and keeps its low byte */
+    case T_TRANSPORT: {
+        const gt_transport *t = op->v.p;
+        return t && t->recv && t->sendv && t->shutdown;
+    }
     }
     return false;
 }
@@ -192,6 +197,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_REUSEPORT: c->reuseport = op->v.i; break;
         case GT_OPT_IP: ip = op->v.s; break;
         case GT_OPT_IPV6_V6ONLY: c->v6only = (int)op->v.i; break;
+        case GT_OPT_TCP_MODULE: o->tp = op->v.p; break;
         default:
             if (n == cap)
                 return GT_EBADARG;
@@ -384,7 +390,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     } else if (s->state == S_DRV_CLOSED && !s->closed_sent && s->owner) {
         /* rule 21: activating a socket whose close was already seen */
         s->closed_sent = true;
-        gt_msg *m = gt__msg_new(GT_MSG_TCP_CLOSED, 0);
+        gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0);
         if (m) {
             m->sock = (gt_socket){s->id};
             gt__mbox_deliver(s->owner, m, m);
