@@ -1053,6 +1053,9 @@ size_t gt_http_packet_format(const struct gt_http_packet *pkt, char *buf, size_t
  *   close     optional: releases ctx; the library closes the fd after it.
  *   handshake optional: one non-blocking step of a negotiation:
  *             0 done, GT_TRANSPORT_WANT_READ / _WANT_WRITE, or an error.
+ *   error     optional: why the last failure happened, as text into buf
+ *             (snprintf style); kept by the socket when it closes, for
+ *             gt_transport_error.
  * flags: GT_TRANSPORT_SSL_MSGS makes the socket send GT_MSG_SSL* messages.
  * The table must outlive every socket using it.
  */
@@ -1069,6 +1072,7 @@ typedef struct gt_transport {
     int (*shutdown)(void *ctx, int fd, int how);
     void (*close)(void *ctx, int fd);
     int (*handshake)(void *ctx, int fd);
+    size_t (*error)(void *ctx, char *buf, size_t len);
     void *arg; /* the user's */
 } gt_transport;
 
@@ -1079,6 +1083,10 @@ extern const gt_transport gt_tcp_transport;
  * caller (not its scheduler) while it waits for the fd.  0, GT_ETIMEOUT,
  * GT_ECLOSED, -EINVAL (no handshake in the transport) or its error. */
 int gt_transport_handshake(gt_socket s, int64_t timeout_ms);
+
+/* The transport's explanation of s's last failure (its error hook), also
+ * after the socket closed its fd; 0 and "" when there is none. */
+size_t gt_transport_error(gt_socket s, char *buf, size_t len);
 
 /* Puts transport t (ctx from t->open) under the connected socket s, as
  * STARTTLS does: -EINVAL if s already has one, has unread input or

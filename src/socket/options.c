@@ -286,6 +286,18 @@ static int set_active(gt__sock *s, int64_t v)
     return 0;
 }
 
+/* While a transport's handshake is due the socket stays passive
+ * (transport.c): the mode set now is the one it takes after. */
+static int set_active_held(gt__sock *s, int64_t v)
+{
+    int64_t now = s->o.active;
+    s->o.active = s->hs_active;
+    int rc = set_active(s, v);
+    s->hs_active = s->o.active;
+    s->o.active = now;
+    return rc;
+}
+
 static unsigned inherit_bit(gt_optname name);
 
 static int set_one(gt__sock *s, const gt_opt *op)
@@ -293,7 +305,7 @@ static int set_one(gt__sock *s, const gt_opt *op)
     int64_t v = op->v.i;
     s->o.inherit_set |= inherit_bit(op->name);
     switch (op->name) {
-    case GT_OPT_ACTIVE: return set_active(s, v);
+    case GT_OPT_ACTIVE: return s->hs_pending ? set_active_held(s, v) : set_active(s, v);
     case GT_OPT_PACKET:
         if (s->o.packet != (int)v)
             s->http_state = 0;

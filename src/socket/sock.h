@@ -164,6 +164,8 @@ struct gt__sock {
     /* the transport (transport.c): NULL = plain TCP, called directly */
     const gt_transport *tp;
     void *tp_ctx;          /* its per-socket state, released at close     */
+    bool tp_live;          /* tp_ctx is there (not yet released)          */
+    char *tp_err;          /* the error hook's text, kept at the release  */
     bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
     bool hs_pending;       /* a handshake is due: passive until it is
                               done, then hs_active applies               */

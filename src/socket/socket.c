@@ -26,6 +26,7 @@ void gt__sock_unref(gt__sock *s)
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     gt__sock_tp_release(s);
+    free(s->tp_err);
     if (s->fd >= 0)
         close(s->fd);
     if (s->owner)

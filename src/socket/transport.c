@@ -5,6 +5,9 @@
  * no indirect call.  Also the generic handshake wait and STARTTLS's attach.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,7 +43,7 @@ const gt_transport gt_tcp_transport = {
 
 ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 {
-    if (s->tp)
+    if (s->tp_live)
         return s->tp->recv(s->tp_ctx, s->fd, buf, cap);
     ssize_t n = read(s->fd, buf, cap);
     return n >= 0 ? n : -errno;
@@ -48,14 +51,14 @@ ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 
 ssize_t gt__sock_tp_writev(gt__sock *s, const struct iovec *iov, int n)
 {
-    if (s->tp)
+    if (s->tp_live)
         return s->tp->sendv(s->tp_ctx, s->fd, iov, n);
     return tcp_sendv(NULL, s->fd, iov, n);
 }
 
 int gt__sock_tp_shutdown(gt__sock *s, int how)
 {
-    if (s->tp)
+    if (s->tp_live)
         return s->tp->shutdown(s->tp_ctx, s->fd, how);
     return tcp_shutdown(NULL, s->fd, how);
 }
@@ -70,6 +73,7 @@ int gt__sock_tp_open(gt__sock *s, const gt_transport *t)
     }
     s->tp = t;
     s->tp_ctx = ctx;
+    s->tp_live = true;
     s->ssl_msgs = t->flags & GT_TRANSPORT_SSL_MSGS;
     s->hs_pending = t->handshake != NULL;
     s->hs_active = GT_ACTIVE_FALSE_V;
@@ -88,12 +92,36 @@ void gt__sock_tp_hold(gt__sock *s)
 void gt__sock_tp_release(gt__sock *s)
 {
     const gt_transport *t = s->tp;
-    if (!t)
+    if (!t || !s->tp_live)
         return;
-    s->tp = NULL; /* later calls (none should come) take plain TCP */
+    s->tp_live = false; /* s->tp stays: no call is made without an fd */
+    if (t->error && !s->tp_err) {
+        char buf[512];
+        if (t->error(s->tp_ctx, buf, sizeof buf))
+            s->tp_err = strdup(buf);
+    }
     if (t->close && s->fd >= 0)
         t->close(s->tp_ctx, s->fd);
     s->tp_ctx = NULL;
+}
+
+size_t gt_transport_error(gt_socket h, char *buf, size_t len)
+{
+    if (buf && len)
+        buf[0] = 0;
+    gt__sock *s = gt__sock_acquire(h);
+    if (!s)
+        return 0;
+    size_t n = 0;
+    if (s->tp_live && s->tp->error) {
+        n = s->tp->error(s->tp_ctx, buf, len);
+    } else if (s->tp_err) {
+        n = strlen(s->tp_err);
+        if (buf && len)
+            snprintf(buf, len, "%s", s->tp_err);
+    }
+    gt__sock_release(s);
+    return n;
 }
 
 int gt__sock_with_tp(gt_socket h, const gt_transport *t, int (*fn)(void *ctx, void *arg),
@@ -102,7 +130,7 @@ int gt__sock_with_tp(gt_socket h, const gt_transport *t, int (*fn)(void *ctx, vo
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    int rc = s->tp && s->tp == t ? fn(s->tp_ctx, arg) : -EINVAL;
+    int rc = s->tp != t ? -EINVAL : s->tp_live ? fn(s->tp_ctx, arg) : -ENOTCONN;
     gt__sock_release(s);
     return rc;
 }
