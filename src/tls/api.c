@@ -56,8 +56,8 @@ int gt_tls_connect(gt_tls_ctx *c, const char *host, int port, gt_optlist opts,
         gt_close(s);
         return rc;
     }
-    int64_t left = deadline < 0 ? GT_INFINITY : deadline - gt__now_ms();
-    rc = gt_transport_handshake(s, left < 0 ? 0 : left);
+    int64_t left = deadline - gt__now_ms();
+    rc = gt_transport_handshake(s, deadline < 0 ? GT_INFINITY : left < 0 ? 0 : left);
     *sock_out = s; /* also on failure: gt_tls_last_error reads it */
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * connect.c -- `gtcat connect HOST PORT [--packet P] [--timeout MS]`.
+ * connect.c -- `gtcat connect HOST PORT [--packet P] [--timeout MS] [TLS]`.
  *
  * Copies stdin to the socket and the socket to stdout.  With a length
  * packet type each stdin line (without its newline) is one packet and each
@@ -138,9 +138,9 @@ static int next_down(int64_t timeout_ms, gt_pid *from)
 
 static __attribute__((noreturn)) void finish(gt_socket s, const session *c)
 {
-    gt_close(s);
     if (c->recv_result != GT_ECLOSED)
-        die("recv", c->recv_result);
+        tls_die("recv", s, c->recv_result); /* the reason is read before the close */
+    gt_close(s);
     exit(fflush(stdout) == 0 ? 0 : EXIT_NETWORK);
 }
 
@@ -160,31 +160,36 @@ int cmd_connect(int argc, char **argv)
     static const struct option longopts[] = {{"packet", required_argument, NULL, 'p'},
                                              {"timeout", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
+                                             TLS_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     int packet = GT_PKT_RAW, c;
+    tls_args tls = {0};
     int64_t timeout = GT_INFINITY;
     const char *arg;
     while ((c = next_opt(argc, argv, longopts, &arg)) != -1) {
         switch (c) {
         case 'p': packet = parse_packet(arg); break;
         case 't': timeout = parse_ms("--timeout", arg); break;
-        default: usage_error("unknown option '%s'", argv[optind - 1]);
+        default:
+            if (tls_opt(&tls, c, arg))
+                break;
+            usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (argc - optind != 2)
         usage_error("connect needs HOST and PORT");
     const char *host = argv[optind];
     int port = parse_port(argv[optind + 1]);
-    gt_socket s;
+    gt_socket s = {0};
     /* show_econnreset: a reset is an error to report, not a clean close */
-    int rc = gt_connect(host, port,
-                        GT_OPTS(GT_BINARY, GT_PACKET(packet), GT_ACTIVE_FALSE,
-                                GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true)),
-                        timeout, &s);
+    gt_optlist opts = GT_OPTS(GT_BINARY, GT_PACKET(packet), GT_ACTIVE_FALSE,
+                              GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true));
+    int rc = tls.on ? gt_tls_connect(tls_context(&tls, false), host, port, opts, timeout, &s)
+                    : gt_connect(host, port, opts, timeout, &s);
     if (rc) {
         char what[300];
         snprintf(what, sizeof what, "connect %s:%d", host, port);
-        die(what, rc);
+        tls_die(what, s, rc);
     }
     session sess = {.sock = s, .framed = packet != GT_PKT_RAW};
     gt_pid rp, wp;

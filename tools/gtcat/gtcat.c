@@ -1,8 +1,8 @@
 /*
  * gtcat -- try gentcp from a shell.
  *
- *   gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR]
- *   gtcat connect HOST PORT [--packet P] [--timeout MS]
+ *   gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR] [TLS]
+ *   gtcat connect HOST PORT [--packet P] [--timeout MS] [TLS]
  *   gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE] [--once]
  *
  * listen.c, connect.c and decode.c hold the commands; this file the usage,
@@ -21,15 +21,20 @@
 #include "gtcat.h"
 
 static const char usage_text[] =
-    "usage: gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR]\n"
-    "       gtcat connect HOST PORT [--packet P] [--timeout MS]\n"
+    "usage: gtcat listen PORT [--packet P] [--active MODE] [--echo] [--hibernate] [--bind ADDR]"
+    " [TLS]\n"
+    "       gtcat connect HOST PORT [--packet P] [--timeout MS] [TLS]\n"
     "       gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE]"
     " [--once]\n"
     "       gtcat --help\n"
     "P:    raw|0|1|2|4|line|asn1|sunrm|cdr|fcgi|tpkt (default raw)\n"
     "MODE: true|false|once|N, N in 1..32767 (default true)\n"
     "ADDR: an IPv4 or IPv6 address, any or loopback (default any)\n"
-    "MS:   connect timeout in milliseconds (default none)\n"
+    "MS:   connect timeout in milliseconds (default none; with TLS, the handshake too)\n"
+    "TLS:  --tls [--cert FILE] [--key FILE] [--cacert FILE] [--insecure]: TLS 1.2/1.3;\n"
+    "      listen needs --cert (and --key unless in it), and with --cacert asks for client\n"
+    "      certificates; connect checks the server (host name too) against --cacert or the\n"
+    "      system store, unless --insecure.  Any of these options implies --tls.\n"
     "TYPE: raw 0 1 2 4 asn1 sunrm cdr fcgi tpkt line http httph http_bin httph_bin\n"
     "connect exits when the peer closes, even with stdin still open.\n"
     "Exit status: 0 done, 1 a network or I/O error (refused, timeout, reset ...), 2 a usage"

@@ -1,6 +1,8 @@
 /*
  * listen.c -- `gtcat listen PORT [--packet P] [--active MODE] [--echo]
- * [--hibernate] [--bind ADDR]`.
+ * [--hibernate] [--bind ADDR] [TLS]`.  With TLS each connection's process
+ * runs its handshake (HANDSHAKE_MS at most) before serving it; a failed
+ * one is reported on stderr with its reason and the connection closed.
  *
  * Prints "listening on PORT" first (useful with port 0) and accepts any
  * number of connections, a process each.  With --echo every packet goes
@@ -42,8 +44,11 @@
                                queue (each dropped SYN costs the client a
                                1 s retransmit; issue 11) */
 
+#define HANDSHAKE_MS 10000
+
 typedef struct server {
     int packet;
+    bool tls;
     gt_opt active;  /* for printing connections; echo uses ECHO_ACTIVE_N */
     bool echo, hibernate;
 } server;
@@ -163,7 +168,7 @@ static void arm(conn *c)
 static bool handle(conn *c, gt_msg *m)
 {
     bool more = true;
-    switch (m->kind) {
+    switch (tcp_kind(m->kind)) {
     case GT_MSG_TCP:
         if (c->srv->echo) {
             if (gt_send(c->sock, m->data, m->len) != 0)
@@ -243,13 +248,13 @@ static int echo_burst(conn *c)
     int r = next_msg(c, GT_INFINITY, &m);
     if (r <= 0)
         return r;
-    if (m->kind != GT_MSG_TCP)
+    if (tcp_kind(m->kind) != GT_MSG_TCP)
         return handle(c, m);
     gt_msg *batch[ECHO_BATCH];
     struct iovec iov[ECHO_BATCH];
     int n = 0;
     do {
-        if (m->kind != GT_MSG_TCP) {
+        if (tcp_kind(m->kind) != GT_MSG_TCP) {
             other = m; /* echo what came before it first */
             break;
         }
@@ -375,6 +380,15 @@ static void acceptor(void *arg)
         conn *c = malloc(sizeof *c);
         if (c && gt_spawn(acceptor, arg, NULL, NULL) == 0) {
             *c = (conn){.sock = s, .srv = srv};
+            if (srv->tls && (rc = gt_tls_handshake(s, HANDSHAKE_MS)) != 0) {
+                char why[300] = "";
+                gt_tls_last_error(s, why, sizeof why);
+                fprintf(stderr, "gtcat: handshake: %s%s%s%s\n", gt_err_name(rc),
+                        *why ? " (" : "", why, *why ? ")" : "");
+                gt_close(s);
+                free(c);
+                return;
+            }
             bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
             (passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active)(c);
             return;
@@ -459,7 +473,8 @@ int cmd_listen(int argc, char **argv)
         {"packet", required_argument, NULL, 'p'}, {"active", required_argument, NULL, 'a'},
         {"echo", no_argument, NULL, 'e'},         {"hibernate", no_argument, NULL, 'H'},
         {"bind", required_argument, NULL, 'b'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        TLS_LONGOPTS,                             {NULL, 0, NULL, 0}};
+    tls_args tls = {0};
     server srv = {.packet = GT_PKT_RAW, .active = GT_ACTIVE_TRUE};
     const char *bind = NULL, *arg;
     int c;
@@ -470,7 +485,10 @@ int cmd_listen(int argc, char **argv)
         case 'e': srv.echo = true; break;
         case 'H': srv.hibernate = true; break;
         case 'b': bind = arg; break;
-        default: usage_error("unknown option '%s'", argv[optind - 1]);
+        default:
+            if (tls_opt(&tls, c, arg))
+                break;
+            usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
@@ -490,7 +508,10 @@ int cmd_listen(int argc, char **argv)
                      GT_REUSEPORT(port == 0), GT_IP(bind)};
     size_t nopts = sizeof opts / sizeof opts[0] - (bind ? 0 : 1);
     static listener ls[LISTENERS];
-    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
+    gt_tls_ctx *tctx = tls.on ? tls_context(&tls, true) : NULL; /* lives until exit */
+    srv.tls = tls.on;
+    int rc = tls.on ? gt_tls_listen(tctx, port, (gt_optlist){opts, nopts}, &ls[0].ls)
+                    : gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
     if (rc == GT_EBADARG && bind)
         usage_error("bad --bind address '%s'", bind);
     if (rc)
@@ -498,7 +519,9 @@ int cmd_listen(int argc, char **argv)
     bool shared = port == 0;
     gt_port(ls[0].ls, &port);
     int n = 1;
-    while (shared && n < LISTENERS && gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls) == 0)
+    while (shared && n < LISTENERS &&
+           (tls.on ? gt_tls_listen(tctx, port, (gt_optlist){opts, nopts}, &ls[n].ls)
+                   : gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls)) == 0)
         n++;
     for (int i = 0; i < n; i++)
         ls[i].srv = &srv;
