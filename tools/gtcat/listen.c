@@ -505,10 +505,13 @@ int cmd_listen(int argc, char **argv)
      * port given is listened on once, so that one in use stays eaddrinuse. */
     gt_opt opts[] = {GT_BINARY,          GT_PACKET(srv.packet),      GT_ACTIVE_FALSE,
                      GT_REUSEADDR(true), GT_BACKLOG(LISTEN_BACKLOG), GT_EXIT_ON_CLOSE(false),
-                     GT_REUSEPORT(port == 0), GT_IP(bind)};
-    size_t nopts = sizeof opts / sizeof opts[0] - (bind ? 0 : 1);
+                     GT_REUSEPORT(port == 0), GT_IP(bind), GT_NODELAY(false)};
+    size_t nopts = sizeof opts / sizeof opts[0] - 1 - (bind ? 0 : 1); /* room for nodelay */
     static listener ls[LISTENERS];
     gt_tls_ctx *tctx = tls.on ? tls_context(&tls, true) : NULL; /* lives until exit */
+    if (tls.on) /* a handshake is several small writes each way: no Nagle
+                   waits between them (Erlang's ssl users set it too) */
+        opts[nopts++] = GT_NODELAY(true);
     srv.tls = tls.on;
     int rc = tls.on ? gt_tls_listen(tctx, port, (gt_optlist){opts, nopts}, &ls[0].ls)
                     : gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
