@@ -1126,6 +1126,10 @@ typedef struct gt_tls_opts {
     const char *ciphers;    /* TLS 1.2 list (OpenSSL syntax); NULL: its
                                default                                  */
     bool no_session_reuse;  /* client: no resumption; server: no tickets */
+    bool ktls;              /* kernel TLS offload where the kernel and the
+                               cipher allow (OpenSSL's SSL_OP_ENABLE_KTLS):
+                               records are then encrypted in the kernel;
+                               GT_TLS_KTLS tells whether it happened      */
 } gt_tls_opts;
 
 typedef struct gt_tls_ctx gt_tls_ctx;
@@ -1168,7 +1172,8 @@ size_t gt_tls_last_error(gt_socket s, char *buf, size_t len);
  * the protocol ("TLSv1.3"), the cipher, the ALPN protocol ("" if none),
  * the peer certificate's subject ("" if none). */
 typedef enum { GT_TLS_PROTOCOL, GT_TLS_CIPHER, GT_TLS_ALPN, GT_TLS_PEER_SUBJECT,
-               GT_TLS_SESSION_REUSED /* "true"/"false" */ } gt_tls_info_item;
+               GT_TLS_SESSION_REUSED, /* "true"/"false" */
+               GT_TLS_KTLS /* "send+recv", "send", "recv" or "none" */ } gt_tls_info_item;
 int gt_tls_info(gt_socket s, gt_tls_info_item item, char *buf, size_t len);
 /* The peer's certificate as DER, copied into a malloc'ed buffer the caller
  * frees; -ENOENT when there is none. */

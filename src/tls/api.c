@@ -143,6 +143,11 @@ static int info(void *ctx, void *arg)
     case GT_TLS_PROTOCOL: return put(a, SSL_get_version(c->ssl));
     case GT_TLS_CIPHER: return put(a, SSL_get_cipher_name(c->ssl));
     case GT_TLS_SESSION_REUSED: return put(a, SSL_session_reused(c->ssl) ? "true" : "false");
+    case GT_TLS_KTLS: {
+        bool tx = BIO_get_ktls_send(SSL_get_wbio(c->ssl)) > 0;
+        bool rx = BIO_get_ktls_recv(SSL_get_rbio(c->ssl)) > 0;
+        return put(a, tx && rx ? "send+recv" : tx ? "send" : rx ? "recv" : "none");
+    }
     case GT_TLS_ALPN: {
         const unsigned char *p = NULL;
         unsigned n = 0;

@@ -161,6 +161,8 @@ static int setup(gt_tls_ctx *c, const gt_tls_opts *o, char *err, size_t errlen)
         else if (SSL_CTX_set_alpn_protos(x, c->alpn, (unsigned)c->alpn_len) != 0)
             return cfg_err(err, errlen, "alpn", o->alpn);
     }
+    if (o->ktls) /* the socket BIO then hands records to the kernel */
+        SSL_CTX_set_options(x, SSL_OP_ENABLE_KTLS);
     c->reuse = !o->no_session_reuse;
     if (c->server) {
         if (!c->reuse) {

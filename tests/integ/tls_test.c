@@ -451,3 +451,48 @@ GT_TEST(i12_12_client_certificate)
     gt_tls_ctx_free(cc);
     gt_tls_ctx_free(anon);
 }
+
+/* kTLS asked for: where the kernel has no "tls" ULP (this box: TCP_ULP
+ * says enoent) OpenSSL falls back to user-space records, silently; the
+ * data flows either way and GT_TLS_KTLS tells which happened. */
+GT_TEST(i12_13_ktls_opt_in_falls_back)
+{
+    setup();
+    gt_tls_opts ko = {.ktls = true};
+    gt_tls_ctx *sc = server_ctx("server", &ko);
+    gt_tls_ctx *cc = client_ctx(&ko);
+    srv sv;
+    start_srv(sc, GT_NOOPTS, 1, &sv);
+    gt_socket c = tls_connect(cc, "localhost", h_port(sv.l), GT_OPTS(GT_ACTIVE_FALSE));
+    size_t n = 200000;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)(i % 253);
+    ASSERT_OK(gt_send(c, big, n));
+    h_recv_all_kind(c, big, n);
+    free(big);
+    char k[32];
+    ASSERT(gt_tls_info(c, GT_TLS_KTLS, k, sizeof k) > 0);
+    ASSERT(!strcmp(k, "none") || !strcmp(k, "send") || !strcmp(k, "recv") ||
+           !strcmp(k, "send+recv"));
+    gt_close(c);
+    gt_close(sv.l);
+    gt_tls_ctx_free(sc);
+    gt_tls_ctx_free(cc);
+}
+
+/* The infinite timeout of gt_tls_connect is infinite (it was 0 once: the
+ * handshake timed out at once, found by tests/interop/tls.sh). */
+GT_TEST(i12_14_connect_infinite_timeout)
+{
+    setup();
+    gt_tls_ctx *sc = server_ctx("server", NULL), *cc = client_ctx(NULL);
+    srv sv;
+    start_srv(sc, GT_NOOPTS, 1, &sv);
+    gt_socket c;
+    ASSERT_OK(gt_tls_connect(cc, "localhost", h_port(sv.l), GT_OPTS(GT_ACTIVE_FALSE), GT_INFINITY, &c));
+    gt_close(c);
+    gt_close(sv.l);
+    gt_tls_ctx_free(sc);
+    gt_tls_ctx_free(cc);
+}
