@@ -8,6 +8,7 @@
  * it, the certificate check's reason.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,60 @@ static int explain(tls_conn *c)
     return GT_ETLS;
 }
 
+/* OpenSSL's socket BIO writes with write(2): a peer that is gone would
+ * raise SIGPIPE and kill the program, where gentcp's plain sockets send
+ * with MSG_NOSIGNAL.  So the BIO is the socket BIO with its write
+ * replaced; reads, controls (set fd, kTLS) stay OpenSSL's.  With kernel
+ * TLS sending, records and their control messages go through OpenSSL's
+ * own write (docs/TLS.md: a kTLS program should ignore SIGPIPE). */
+static BIO_METHOD *nosig_method;
+static int (*sock_write)(BIO *, const char *, int);
+static pthread_once_t nosig_once = PTHREAD_ONCE_INIT;
+
+static int nosig_write(BIO *b, const char *in, int inl)
+{
+    if (BIO_get_ktls_send(b))
+        return sock_write(b, in, inl);
+    int fd = -1;
+    BIO_get_fd(b, &fd);
+    BIO_clear_retry_flags(b);
+    ssize_t n = send(fd, in, (size_t)inl, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)n;
+}
+
+static void nosig_init(void)
+{
+    const BIO_METHOD *base = BIO_s_socket();
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "gentcp socket");
+    if (!m)
+        return;
+    sock_write = BIO_meth_get_write(base);
+    if (BIO_meth_set_write(m, nosig_write) != 1 ||
+        BIO_meth_set_read(m, BIO_meth_get_read(base)) != 1 ||
+        BIO_meth_set_puts(m, BIO_meth_get_puts(base)) != 1 ||
+        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base)) != 1 ||
+        BIO_meth_set_create(m, BIO_meth_get_create(base)) != 1 ||
+        BIO_meth_set_destroy(m, BIO_meth_get_destroy(base)) != 1) {
+        BIO_meth_free(m);
+        return;
+    }
+    nosig_method = m; /* for the life of the program */
+}
+
+/* A BIO on fd that never raises SIGPIPE; NULL without memory. */
+static BIO *nosig_bio(int fd)
+{
+    pthread_once(&nosig_once, nosig_init);
+    if (!nosig_method)
+        return NULL;
+    BIO *b = BIO_new(nosig_method);
+    if (b)
+        BIO_set_fd(b, fd, BIO_NOCLOSE);
+    return b;
+}
+
 int gt__tls_open(const gt_transport *t, int fd, void **ctx_out)
 {
     gt_tls_ctx *x = t->arg;
@@ -100,12 +155,14 @@ int gt__tls_open(const gt_transport *t, int fd, void **ctx_out)
     c->alert_sent = c->alert_rcvd = -1;
     ERR_clear_error();
     c->ssl = SSL_new(x->ssl);
-    if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+    BIO *bio = c->ssl ? nosig_bio(fd) : NULL;
+    if (!bio) {
         SSL_free(c->ssl);
         free(c);
         ERR_clear_error();
         return -ENOMEM;
     }
+    SSL_set_bio(c->ssl, bio, bio); /* the SSL owns it (one reference, both ways) */
     gt__tls_ctx_ref(x);
     c->ctx = x;
     SSL_set_app_data(c->ssl, c);
