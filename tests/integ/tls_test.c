@@ -528,19 +528,19 @@ GT_TEST(i12_15_peer_gone_no_sigpipe)
     ASSERT_OK(gt_tls_listen(sc, 0, GT_OPTS(GT_IP("127.0.0.1"), GT_ACTIVE_FALSE), &l));
     /* the signal depends on timing (which write meets the reset): rounds */
     for (int round = 0; round < 8; round++) {
-    rst_cli r = {cc, h_port(l), gt_self()};
-    h_spawn(rst_main, &r);
-    gt_socket s;
-    ASSERT_OK(gt_tls_transport_accept(l, H_WAIT, &s));
-    ASSERT_OK(gt_tls_handshake(s, H_WAIT));
-    ASSERT_EQ(h_wait_int(H_TAG_DONE, H_WAIT), 0);
-    static char chunk[1000];
-    int rc = 0;
-    for (int i = 0; i < 50 && rc == 0; i++) /* until the reset is seen */
-        if ((rc = gt_send(s, chunk, sizeof chunk)) == 0)
-            gt_sleep(2);
-    ASSERT(rc != 0);
-    ASSERT_OK(gt_close(s)); /* close_notify into the reset connection */
+        rst_cli r = {cc, h_port(l), gt_self()};
+        h_spawn(rst_main, &r);
+        gt_socket s;
+        ASSERT_OK(gt_tls_transport_accept(l, H_WAIT, &s));
+        ASSERT_OK(gt_tls_handshake(s, H_WAIT));
+        ASSERT_EQ(h_wait_int(H_TAG_DONE, H_WAIT), 0);
+        static char chunk[1000];
+        int rc = 0;
+        for (int i = 0; i < 50 && rc == 0; i++) /* until the reset is seen */
+            if ((rc = gt_send(s, chunk, sizeof chunk)) == 0)
+                gt_sleep(2);
+        ASSERT(rc != 0);
+        ASSERT_OK(gt_close(s)); /* close_notify into the reset connection */
     }
     gt_close(l);
     gt_tls_ctx_free(sc);
