@@ -62,7 +62,19 @@ CFLAGS   += -std=c17 -g $(OPT) $(WARN) $(SAN) -fPIC -fvisibility=hidden -pthread
 LDFLAGS  += $(SAN) -pthread
 LDLIBS   += -lpthread
 
-LIB_C    := $(shell find src -name '*.c' | sort)
+# TLS (src/tls/) links OpenSSL 3; TLS=0 (the AArch64 cross build, which has
+# no arm64 libssl) builds src/tls/none.c instead: every gt_tls_* call
+# answers -EPROTONOSUPPORT.
+TLS ?= 1
+ifeq ($(VARIANT),aarch64)
+TLS := 0
+endif
+ifeq ($(TLS),1)
+LIB_C    := $(filter-out src/tls/none.c,$(shell find src -name '*.c' | sort))
+LDLIBS   += -lssl -lcrypto
+else
+LIB_C    := $(filter-out src/tls/%,$(shell find src -name '*.c' | sort)) src/tls/none.c
+endif
 LIB_S    := $(shell find src -name '*.S' | sort)
 LIB_O    := $(LIB_C:%.c=$(B)/%.o) $(LIB_S:%.S=$(B)/%.o)
 GTCAT_O  := $(patsubst %.c,$(B)/%.o,$(wildcard tools/gtcat/*.c))

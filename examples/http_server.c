@@ -17,7 +17,10 @@
  *    Transfer-Encoding are 400; chunked bodies are not implemented: 411
  *    (send a Content-Length), other transfer codings 501; all of these,
  *    and any malformed line, close the connection, as nginx does.
- * Usage: http_server [PORT] [--requests N] [--header-timeout MS]
+ * With --tls CERT KEY it is an https server (issue 12): the same code on
+ * TLS sockets; each connection's own process runs the handshake (within
+ * HANDSHAKE_MS), so a slow client never holds the acceptor up.
+ * Usage: http_server [PORT] [--requests N] [--header-timeout MS] [--tls CERT KEY]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@ enum { TAG_SERVED = 1 };
 #define MAX_HEADERS 100
 #define MAX_BODY (1 << 20)
 #define LINGER_MS 2000        /* input read and dropped after a refusal    */
+#define HANDSHAKE_MS 10000    /* TLS: the handshake must end within this   */
 
 typedef struct request {
     char method[16], path[512];
@@ -46,6 +50,7 @@ typedef struct request {
 } request;
 
 static gt_pid main_pid;
+static bool tls;
 static int64_t header_timeout_ms = 10000;
 
 static int64_t now_ms(void)
@@ -228,6 +233,10 @@ static void connection(void *arg)
     free(arg);
     request r;
     int status;
+    if (tls && gt_tls_handshake(s, HANDSHAKE_MS) != 0) {
+        gt_close(s); /* gt_tls_last_error(s, ...) would say why */
+        return;
+    }
     while ((status = read_request(s, &r)) == 0) {
         gt_msg *body = NULL;
         if (r.content_length > 0) {
@@ -280,21 +289,36 @@ int main(int argc, char **argv)
 {
     int port = 0;
     long max_requests = -1;
+    const char *cert = NULL, *key = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
             max_requests = atol(argv[++i]);
         else if (strcmp(argv[i], "--header-timeout") == 0 && i + 1 < argc)
             header_timeout_ms = atol(argv[++i]);
+        else if (strcmp(argv[i], "--tls") == 0 && i + 2 < argc)
+            cert = argv[++i], key = argv[++i];
         else
             port = atoi(argv[i]);
     }
     main_pid = gt_self();
     gt_socket ls;
-    int rc = gt_listen(port, GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN), GT_ACTIVE_FALSE,
-                                     GT_PACKET_SIZE(MAX_LINE), GT_EXIT_ON_CLOSE(false),
-                                     GT_REUSEADDR(true),
-                                     GT_BACKLOG(BACKLOG), GT_IP("127.0.0.1")),
-                       &ls);
+    gt_optlist opts = GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_HTTP_BIN), GT_ACTIVE_FALSE,
+                              GT_PACKET_SIZE(MAX_LINE), GT_EXIT_ON_CLOSE(false),
+                              GT_REUSEADDR(true), GT_BACKLOG(BACKLOG), GT_IP("127.0.0.1"));
+    gt_tls_ctx *ctx = NULL; /* lives as long as the server */
+    int rc;
+    if (cert) {
+        char why[256];
+        gt_tls_opts o = {.certfile = cert, .keyfile = key, .alpn = "http/1.1"};
+        if ((rc = gt_tls_ctx_new(&o, true, &ctx, why, sizeof why)) != 0) {
+            fprintf(stderr, "tls: %s\n", why);
+            return 1;
+        }
+        tls = true;
+        rc = gt_tls_listen(ctx, port, opts, &ls); /* gt_accept: transport_accept */
+    } else {
+        rc = gt_listen(port, opts, &ls);
+    }
     if (rc != 0) {
         fprintf(stderr, "listen: %s\n", gt_err_name(rc));
         return 1;

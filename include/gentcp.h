@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #ifdef __cplusplus
@@ -107,7 +108,9 @@ const char *gt_version(void);
     XX(KILLED, "killed", "the process was killed by gt_kill(pid, GT_EKILL)")  \
     XX(EXITING, "exiting", "an exit signal is ending the calling process")    \
     XX(FORKED, "forked", "gentcp's runtime belongs to the parent process: "   \
-                         "not usable in a child of fork()")
+                         "not usable in a child of fork()")           \
+    XX(TLS, "tls_alert", "TLS failed: gt_tls_last_error tells the alert or why") \
+    XX(TLS_CONFIG, "tls_options", "bad TLS options: gt_tls_ctx_new tells which")
 
 enum gt_err {
     GT_OK = 0,
@@ -342,8 +345,15 @@ typedef enum gt_msg_kind {
     GT_MSG_TIMEOUT,     /* {timeout, Ref, Msg} of gt_start_timer(): timer,
                            tag, data/len                                    */
     GT_MSG_SIGNAL,      /* a Unix signal arrived: tag = its number          */
-    GT_MSG_EXIT         /* {'EXIT', From, Reason} to a process trapping
+    GT_MSG_EXIT,        /* {'EXIT', From, Reason} to a process trapping
                            exits: from, reason                              */
+    /* A socket whose transport says so (TLS, GT_TRANSPORT_SSL_MSGS) sends
+     * these instead of the four tcp kinds, in the same order, as Erlang's
+     * ssl sends ssl/ssl_closed/ssl_error/ssl_passive: */
+    GT_MSG_SSL,         /* {ssl, S, Data}                                  */
+    GT_MSG_SSL_CLOSED,  /* {ssl_closed, S}                                 */
+    GT_MSG_SSL_ERROR,   /* {ssl_error, S, Reason}                          */
+    GT_MSG_SSL_PASSIVE  /* {ssl_passive, S}                                */
 } gt_msg_kind;
 
 /* A timer handle (erlang:send_after/start_timer's TimerRef); 0 = none. */
@@ -579,6 +589,9 @@ typedef enum gt_optname {
     GT_OPT_NOPUSH,       /* b: TCP_CORK (inet; the socket backend ignores
                             it, as OTP 25 does)                          */
     GT_OPT_BROADCAST,    /* b: SO_BROADCAST (inet backend only)            */
+    GT_OPT_TCP_MODULE,   /* p: const gt_transport * (listen, connect): the
+                            byte stream under the socket (see "Transports"
+                            below); accepted sockets inherit it            */
     GT_OPT_COUNT_
 } gt_optname;
 
@@ -659,6 +672,7 @@ typedef struct gt_opt {
         struct {         /* GT_OPT_PKTOPTIONS: -1 = absent      */
             int tos, ttl, tclass;
         } pkt;
+        const void *p;   /* GT_OPT_TCP_MODULE: must outlive the socket */
     } v;
 } gt_opt;
 
@@ -680,6 +694,7 @@ typedef struct gt_optlist {
 
 #define GT__OPT_I(n, x) ((gt_opt){.name = (n), .v.i = (int64_t)(x)})
 #define GT__OPT_S(n, x) ((gt_opt){.name = (n), .v.s = (x)})
+#define GT__OPT_P(n, x) ((gt_opt){.name = (n), .v.p = (x)})
 #define GT__OPT_LINGER(on_, secs)                                              \
     ((gt_opt){.name = GT_OPT_LINGER, .v.linger = {(on_), (secs)}})
 #define GT__OPT_RAW(l_, n_, p_, len_)                                          \
@@ -703,6 +718,13 @@ inline gt_opt gt__opt_s(gt_optname n, const char *x)
     gt_opt o = gt_opt();
     o.name = n;
     o.v.s = x;
+    return o;
+}
+inline gt_opt gt__opt_p(gt_optname n, const void *x)
+{
+    gt_opt o = gt_opt();
+    o.name = n;
+    o.v.p = x;
     return o;
 }
 inline gt_opt gt__opt_linger(int on, int seconds)
@@ -739,6 +761,7 @@ template <typename... T> inline gt__opt_array<sizeof...(T)> gt__opts(const T &..
 #define GT_NOOPTS (gt_optlist())
 #define GT__OPT_I(n, x) gt__opt_i((n), (int64_t)(x))
 #define GT__OPT_S(n, x) gt__opt_s((n), (x))
+#define GT__OPT_P(n, x) gt__opt_p((n), (x))
 #define GT__OPT_LINGER(on_, secs) gt__opt_linger((on_), (secs))
 inline gt_opt gt__opt_raw(int level, int name, void *p, size_t len)
 {
@@ -766,6 +789,7 @@ inline gt_opt gt__opt_raw(int level, int name, void *p, size_t len)
 #define GT_BUFFER(n) GT__OPT_I(GT_OPT_BUFFER, n)
 #define GT_REUSEADDR(b) GT__OPT_I(GT_OPT_REUSEADDR, b)
 #define GT_REUSEPORT(b) GT__OPT_I(GT_OPT_REUSEPORT, b)
+#define GT_TCP_MODULE(t) GT__OPT_P(GT_OPT_TCP_MODULE, t)
 #define GT_BACKLOG(n) GT__OPT_I(GT_OPT_BACKLOG, n)
 #define GT_IP(str) GT__OPT_S(GT_OPT_IP, str)
 #define GT_IFADDR(str) GT_IP(str)
@@ -1253,6 +1277,162 @@ size_t gt_decode_result_format(const gt_decode_result *res, char *buf, size_t ca
 /* Same for one HTTP packet alone ("{http_header,14,'Host',...}"); pkt NULL
  * gives "" and 0. */
 size_t gt_http_packet_format(const struct gt_http_packet *pkt, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Transports (Erlang's tcp_module): the byte stream under a socket          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A socket reads, writes, shuts down and closes its connected fd through a
+ * transport.  The default is plain TCP (gt_tcp_transport, called directly,
+ * with no indirection); GT_TCP_MODULE(&t) on listen or connect puts t under
+ * the socket instead, and TLS is such a transport.  Everything above it --
+ * buffering, {packet,...} framing, active modes, ownership -- works on what
+ * the transport's recv returns.
+ *
+ * Contract (all calls are made with the socket's lock held, on a
+ * non-blocking fd, from any scheduler thread; none may block or park):
+ *   open      optional: makes the per-socket state *ctx_out for a connected
+ *             (or connecting) fd; 0 or a negative code (the connect or
+ *             accept then fails with it).  NULL: ctx is t->arg.
+ *   recv      up to len bytes into buf: >0 bytes, 0 at the end of the
+ *             stream, -EAGAIN when nothing is there until the fd becomes
+ *             readable, else a negative code (the input ends with it).
+ *             Only -EAGAIN ends a read burst (a short read does not), so
+ *             a transport may buffer.
+ *   sendv     writes from the iovecs: bytes taken (may be fewer than
+ *             offered), -EAGAIN until the fd becomes writable, or a
+ *             negative code (-EPIPE/-ECONNRESET: the peer is gone).  After
+ *             a short write the next call starts with the bytes not taken.
+ *   shutdown  how is SHUT_RD or SHUT_WR; 0 or a negative code.
+ *   close     optional: releases ctx; the library closes the fd after it.
+ *   handshake optional: one non-blocking step of a negotiation:
+ *             0 done, GT_TRANSPORT_WANT_READ / _WANT_WRITE, or an error.
+ *   error     optional: why the last failure happened, as text into buf
+ *             (snprintf style); kept by the socket when it closes, for
+ *             gt_transport_error.
+ * flags: GT_TRANSPORT_SSL_MSGS makes the socket send GT_MSG_SSL* messages.
+ * The table must outlive every socket using it.
+ */
+#define GT_TRANSPORT_SSL_MSGS 1u
+#define GT_TRANSPORT_WANT_READ 1
+#define GT_TRANSPORT_WANT_WRITE 2
+
+typedef struct gt_transport {
+    const char *name;
+    unsigned flags;
+    int (*open)(const struct gt_transport *t, int fd, void **ctx_out);
+    ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len);
+    ssize_t (*sendv)(void *ctx, int fd, const struct iovec *iov, int iovcnt);
+    int (*shutdown)(void *ctx, int fd, int how);
+    void (*close)(void *ctx, int fd);
+    int (*handshake)(void *ctx, int fd);
+    size_t (*error)(void *ctx, char *buf, size_t len);
+    void *arg; /* the user's */
+} gt_transport;
+
+/* Plain TCP as a table, for transports that wrap it (ctx unused). */
+extern const gt_transport gt_tcp_transport;
+
+/* Runs t->handshake of s's transport until it is done, parking the
+ * caller (not its scheduler) while it waits for the fd.  0, GT_ETIMEOUT,
+ * GT_ECLOSED, -EINVAL (no handshake in the transport) or its error. */
+int gt_transport_handshake(gt_socket s, int64_t timeout_ms);
+
+/* The transport's explanation of s's last failure (its error hook), also
+ * after the socket closed its fd; 0 and "" when there is none. */
+size_t gt_transport_error(gt_socket s, char *buf, size_t len);
+
+/* Puts transport t (ctx from t->open) under the connected socket s, as
+ * STARTTLS does: -EINVAL if s already has one, has unread input or
+ * queued output, or is not connected. */
+int gt_transport_attach(gt_socket s, const gt_transport *t);
+
+/* ------------------------------------------------------------------------ */
+/* TLS (Erlang's ssl over gentcp; OpenSSL 3)                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A TLS socket is a gentcp socket with the TLS transport: gt_send, gt_sendv,
+ * gt_recv, gt_close, gt_shutdown, gt_controlling_process, gt_setopts and
+ * gt_getopts work on it unchanged, on the plaintext, with every active mode
+ * and packet type; its messages are GT_MSG_SSL, _SSL_CLOSED, _SSL_ERROR and
+ * _SSL_PASSIVE.  A TLS failure is GT_ETLS (the error of a call, or the
+ * reason of an ssl_error message); gt_tls_last_error says why.
+ *
+ * Settings live in a context (an SSL_CTX), made once and shared by many
+ * sockets; it holds the client's session cache for resumption.
+ */
+enum { GT_TLS_VERIFY_DEFAULT = 0, GT_TLS_VERIFY_PEER, GT_TLS_VERIFY_NONE };
+enum { GT_TLS_V1_2 = 0x0303, GT_TLS_V1_3 = 0x0304 };
+
+typedef struct gt_tls_opts {
+    const char *certfile;   /* PEM chain; servers need one              */
+    const char *keyfile;    /* PEM key; NULL: in certfile               */
+    const char *cafile;     /* PEM CAs to verify the peer; NULL: the
+                               system store                             */
+    int verify;             /* DEFAULT: peer on clients (host name
+                               checked), none on servers; PEER on a
+                               server asks for and requires a client
+                               certificate                              */
+    const char *alpn;       /* "h2,http/1.1": offered (client) or chosen
+                               in this order of preference (server)     */
+    int min_version, max_version; /* GT_TLS_V1_2 / _V1_3; 0 = both      */
+    const char *ciphers;    /* TLS 1.2 list (OpenSSL syntax); NULL: its
+                               default                                  */
+    bool no_session_reuse;  /* client: no resumption; server: no tickets */
+    bool ktls;              /* kernel TLS offload where the kernel and the
+                               cipher allow (OpenSSL's SSL_OP_ENABLE_KTLS):
+                               records are then encrypted in the kernel;
+                               GT_TLS_KTLS tells whether it happened      */
+} gt_tls_opts;
+
+typedef struct gt_tls_ctx gt_tls_ctx;
+
+/* A context for servers (server) or clients.  On GT_ETLS_CONFIG, err
+ * (if not NULL) gets the reason ("certfile x.pem: no such file"). */
+int gt_tls_ctx_new(const gt_tls_opts *o, bool server, gt_tls_ctx **out, char *err,
+                   size_t errlen);
+/* Drops the caller's reference; sockets keep theirs. */
+void gt_tls_ctx_free(gt_tls_ctx *c);
+
+/* ssl:connect: TCP connect, then the handshake, both within timeout_ms.
+ * host names the server for SNI and the certificate check (an address
+ * literal: no SNI, the address is checked).  opts as gt_connect's; the
+ * socket is passive during the handshake and gets opts' active mode
+ * after it. */
+int gt_tls_connect(gt_tls_ctx *c, const char *host, int port, gt_optlist opts,
+                   int64_t timeout_ms, gt_socket *sock_out);
+/* ssl:listen: gt_listen whose accepted sockets carry c's TLS transport. */
+int gt_tls_listen(gt_tls_ctx *c, int port, gt_optlist opts, gt_socket *lsock_out);
+/* ssl:transport_accept: a TCP accept, no handshake yet (the acceptor is
+ * free again at once); the socket is passive until gt_tls_handshake. */
+int gt_tls_transport_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out);
+/* ssl:handshake: runs the server's handshake (in the new owner, say) and
+ * then applies the active mode the listen options gave.  On failure the
+ * socket stays open (close it); gt_tls_last_error says why. */
+int gt_tls_handshake(gt_socket s, int64_t timeout_ms);
+/* STARTTLS: TLS on the connected plain socket s (nothing unread, nothing
+ * queued), as a client (host as for gt_tls_connect) or a server by c. */
+int gt_tls_upgrade(gt_socket s, gt_tls_ctx *c, const char *host, int64_t timeout_ms);
+
+/* Why the last TLS failure of s happened ("alert bad_certificate: ...",
+ * "certificate verify failed: certificate has expired"); the alert name is
+ * Erlang's.  Writes at most len bytes with the NUL; returns the full
+ * length (0: no failure). */
+size_t gt_tls_last_error(gt_socket s, char *buf, size_t len);
+
+/* Negotiated details, each written as text into buf (snprintf style: the
+ * full length is returned; negative: not a TLS socket or no handshake yet):
+ * the protocol ("TLSv1.3"), the cipher, the ALPN protocol ("" if none),
+ * the peer certificate's subject ("" if none). */
+typedef enum { GT_TLS_PROTOCOL, GT_TLS_CIPHER, GT_TLS_ALPN, GT_TLS_PEER_SUBJECT,
+               GT_TLS_SESSION_REUSED, /* "true"/"false" */
+               GT_TLS_KTLS /* "send+recv", "send", "recv" or "none" */ } gt_tls_info_item;
+int gt_tls_info(gt_socket s, gt_tls_info_item item, char *buf, size_t len);
+/* The peer's certificate as DER, copied into a malloc'ed buffer the caller
+ * frees; -ENOENT when there is none. */
+int gt_tls_peer_cert(gt_socket s, uint8_t **der_out, size_t *len_out);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -19,6 +19,9 @@ command -v pkg-config >/dev/null || need+=(pkgconf)  # tests/install: gentcp.pc
 command -v groff >/dev/null    || need+=(groff)      # tests/install: man pages
 command -v python3 >/dev/null  || need+=(python3)    # tests/interop: idle and graceful stop clients
 [ -d /usr/lib/erlang/lib ] && ls /usr/lib/erlang/lib | grep -q '^inets-' || need+=(erlang-inets)
+[ -d /usr/lib/erlang/lib ] && ls /usr/lib/erlang/lib | grep -q '^ssl-' || need+=(erlang-ssl) # tests/interop/tls.sh
+[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)   # src/tls/
+command -v openssl >/dev/null  || need+=(openssl)         # tests/interop/tls.sh
 if [ -z "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] &&
    [ "$(uname -m)" = x86_64 ]; then
     need+=(libclang-rt-14-dev)

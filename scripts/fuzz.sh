@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
-all=(len line http asn1 sunrm cdr fcgi tpkt)
+all=(len line http asn1 sunrm cdr fcgi tpkt tls)
 fams=("$@")
 ((${#fams[@]})) || fams=("${all[@]}")
 out=build-fuzz
@@ -38,9 +38,21 @@ for f in "${fams[@]}"; do
         continue
     fi
     bin=$out/fuzz_$f log=$out/logs/$f.log
+    # tls: the TLS record path (fuzz/fuzz_tls.c), its seeds made by the
+    # target itself (a real ClientHello and a server's answer)
+    srcs=(-DGT_FUZZ_FAMILY="$idx" fuzz/fuzz_packet.c src/packet/*.c)
+    [[ $f == tls ]] && srcs=(fuzz/fuzz_tls.c src/tls/ctx.c src/tls/conn.c src/util/lock.c -lssl -lcrypto)
+    # (random each time, so in the build directory, not checked in)
+    if [[ $f == tls ]] && ! { mkdir -p "$out/seeds/tls" &&
+        "$CC" -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -DGT_FUZZ_MAKE_SEEDS "${srcs[@]}" \
+            -o "$out/seeds/make-tls" 2>"$log" && "$out/seeds/make-tls" "$out/seeds/tls" 2>>"$log"; }; then
+        echo "FAIL fuzz_$f: making the seeds failed, see $log"
+        rc=1
+        continue
+    fi
     if ! "$CC" -std=c17 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Iinclude -Isrc \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -DGT_FUZZ_FAMILY="$idx" fuzz/fuzz_packet.c src/packet/*.c -o "$bin" 2>"$log"; then
+        "${srcs[@]}" -o "$bin" 2>"$log"; then
         echo "FAIL fuzz_$f: build failed, see $log"
         rc=1
         continue
@@ -49,6 +61,9 @@ for f in "${fams[@]}"; do
     mkdir -p "$work"
     seeds=()
     [[ -d fuzz/corpus/$f ]] && seeds=(fuzz/corpus/"$f")
+    [[ $f == tls ]] && seeds=("$out/seeds/tls")
+    dict=(-dict=fuzz/packet.dict)
+    [[ $f == tls ]] && dict=()
     # replay the seeds (and fuzz/regress/FAMILY, crash inputs kept forever)
     replay=("${seeds[@]}")
     [[ -d fuzz/regress/$f ]] && replay+=(fuzz/regress/"$f")
@@ -64,7 +79,7 @@ for f in "${fams[@]}"; do
         continue
     fi
     if timeout $((secs + 120)) "$bin" "$work" "${seeds[@]}" -max_total_time="$secs" \
-        -dict=fuzz/packet.dict -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        "${dict[@]}" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$out/artifacts/$f-" -print_final_stats=1 >"$log" 2>&1; then
         runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
         echo "ok fuzz_$f: ${runs:-?} inputs in ${secs}s, no crash, leak or timeout"

@@ -358,7 +358,9 @@ int gt_receive(int64_t timeout_ms, gt_msg **msg_out)
 
 bool gt_match_socket(const gt_msg *msg, void *arg)
 {
-    return msg && arg && msg->kind >= GT_MSG_TCP && msg->kind <= GT_MSG_HTTP && /* socket kinds */
+    return msg && arg &&
+           ((msg->kind >= GT_MSG_TCP && msg->kind <= GT_MSG_HTTP) || /* socket kinds */
+            (msg->kind >= GT_MSG_SSL && msg->kind <= GT_MSG_SSL_PASSIVE)) &&
            gt_sock_eq(msg->sock, *(gt_socket *)arg);
 }
 
@@ -394,8 +396,9 @@ bool gt__mbox_move_socket(gt__proc *from, gt__proc *to, gt_socket sock)
     while (cur) {
         gt_msg *next = GT__NEXT(cur);
         if (gt_sock_eq(cur->sock, sock) &&
-            (cur->kind == GT_MSG_TCP || cur->kind == GT_MSG_TCP_CLOSED)) {
-            if (cur->kind == GT_MSG_TCP_CLOSED)
+            (cur->kind == GT_MSG_TCP || cur->kind == GT_MSG_TCP_CLOSED ||
+             cur->kind == GT_MSG_SSL || cur->kind == GT_MSG_SSL_CLOSED)) {
+            if (cur->kind == GT_MSG_TCP_CLOSED || cur->kind == GT_MSG_SSL_CLOSED)
                 saw_closed = true;
             unlink_msg(m, prev, cur);
             if (mt)
@@ -438,7 +441,8 @@ void gt__mbox_drop_closed(gt__proc *p, gt_socket sock)
     gt_msg *found = NULL;
     gt__lock(&m->lock, GT__LK_MBOX);
     for (gt_msg *prev = NULL, *cur = m->head; cur; prev = cur, cur = GT__NEXT(cur)) {
-        if (cur->kind != GT_MSG_TCP_CLOSED || !gt_sock_eq(cur->sock, sock))
+        if ((cur->kind != GT_MSG_TCP_CLOSED && cur->kind != GT_MSG_SSL_CLOSED) ||
+            !gt_sock_eq(cur->sock, sock))
             continue;
         unlink_msg(m, prev, cur);
         found = cur;

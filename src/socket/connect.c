@@ -130,6 +130,7 @@ static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt_
     if (n) {
         gt__lock(&s->lock, GT__LK_SOCK);
         rc = gt__opts_set_locked(s, sockopts, n, true);
+        gt__sock_tp_hold(s); /* the list's active mode waits for the handshake */
         gt__unlock(&s->lock);
     }
     if (rc != 0) {

@@ -20,7 +20,7 @@
 
 enum { T_BOOL = 1, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
        T_FAMILY, T_BACKEND, T_LINGER, T_DELIM, T_MSGQ, T_RAW, T_DEVICE, T_PATH, T_DELIVER,
-       T_BYTES, T_FD, T_NONE /* getopts only */ };
+       T_BYTES, T_FD, T_TRANSPORT, T_NONE /* getopts only */ };
 enum { W_SET = 1, W_LISTEN = 2, W_CONNECT = 4, W_CREATE = W_LISTEN | W_CONNECT,
        W_ALL = W_SET | W_CREATE };
 enum { BK_INET = 1 << GT_BACKEND_INET, BK_SOCKET = 1 << GT_BACKEND_SOCKET,
@@ -162,6 +162,7 @@ static const opt_row table[GT_OPT_COUNT_] = {
                        K(IPPROTO_TCP, TCP_CORK), .set = set_ignored},
     [GT_OPT_LOCAL] = {ROW("local", T_BYTES, W_CREATE, BK_BOTH)},
     [GT_OPT_FD] = {ROW("fd", T_FD, W_CREATE, BK_BOTH)},
+    [GT_OPT_TCP_MODULE] = {ROW("tcp_module", T_TRANSPORT, W_CREATE, BK_BOTH)},
     [GT_OPT_BROADCAST] = {ROW("broadcast", T_BOOL, W_ALL, BK_INET), REP(R_VALUE, R_EINVAL),
                           .boolean = true, K(SOL_SOCKET, SO_BROADCAST)},
 };
@@ -277,6 +278,10 @@ static bool valid_value(const gt_opt *op)
     case T_DELIVER: return v == GT_DELIVER_TERM || v == GT_DELIVER_PORT;
     case T_BYTES: return op->v.bin.p != NULL || op->v.bin.len == 0;
     case T_FD: return v >= 0 && v <= INT32_MAX;
+    case T_TRANSPORT: {
+        const gt_transport *t = op->v.p;
+        return t && t->recv && t->sendv && t->shutdown;
+    }
     }
     return false;
 }
@@ -323,6 +328,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
         case GT_OPT_IPV6_V6ONLY: c->v6only = (int)op->v.i; break;
         case GT_OPT_NETNS: c->netns = op->v.s; break;
         case GT_OPT_FD: c->fd = (int)op->v.i; break;
+        case GT_OPT_TCP_MODULE: o->tp = op->v.p; break;
         case GT_OPT_LOCAL:
             c->has_local_path = true;
             c->local_path = op->v.bin.p;
@@ -353,7 +359,7 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
 /* ---- the effects beyond storing ---- */
 
 /* {active, V} (docs/spec/semantics.md rules 15-18, 21). */
-static int set_active(gt__sock *s, const gt_opt *op)
+static int set_active_now(gt__sock *s, const gt_opt *op)
 {
     int64_t v = op->v.i, cur = s->o.active;
     if (is_active_atom(v)) {
@@ -373,6 +379,20 @@ static int set_active(gt__sock *s, const gt_opt *op)
         s->o.active = nv;
     }
     return 0;
+}
+
+/* While a transport's handshake is due the socket stays passive
+ * (transport.c): the mode set now is the one it takes after. */
+static int set_active(gt__sock *s, const gt_opt *op)
+{
+    if (!s->hs_pending)
+        return set_active_now(s, op);
+    int64_t now = s->o.active;
+    s->o.active = s->hs_active;
+    int rc = set_active_now(s, op);
+    s->hs_active = s->o.active;
+    s->o.active = now;
+    return rc;
 }
 
 static int set_packet(gt__sock *s, const gt_opt *op)
@@ -636,7 +656,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     } else if (s->state == S_DRV_CLOSED && !s->closed_sent && s->owner) {
         /* rule 21: activating a socket whose close was already seen */
         s->closed_sent = true;
-        gt_msg *m = gt__msg_new(GT_MSG_TCP_CLOSED, 0);
+        gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0);
         if (m) {
             m->sock = (gt_socket){s->id};
             gt__mbox_deliver(s->owner, m, m);

@@ -54,14 +54,16 @@ static void end_read(gt__sock *s)
 static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 {
     for (;;) {
-        ssize_t n = read(s->fd, buf, cap);
+        ssize_t n = gt__sock_tp_read(s, buf, cap);
         if (n > 0) {
             gt__stat_read(&s->stat, (uint64_t)n);
             /* A short read took all there was: the next arrival raises a
              * new edge, so the EAGAIN read that would confirm it is one
              * system call per event saved.  Not once the peer's FIN or a
-             * reset was reported: no new edge would come for the EOF. */
-            if ((size_t)n < cap && !s->hup_seen)
+             * reset was reported: no new edge would come for the EOF; nor
+             * through a transport, which may return less than the kernel
+             * holds (a TLS record at a time). */
+            if ((size_t)n < cap && !s->hup_seen && !s->tp)
                 s->readable = false;
             return n;
         }
@@ -71,13 +73,13 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
             end_read(s);
             return 0;
         }
-        if (errno == EINTR)
+        if (n == -EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
             s->readable = false;
             return 0;
         }
-        s->read_err = -errno;
+        s->read_err = (int)n;
         s->readable = false;
         end_read(s);
         return 0;
@@ -166,11 +168,11 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
          * message, and its bytes are not copied again (issue 11).  The
          * caller's in_consume then finds the input empty. */
         uint8_t *block = s->in.data;
-        m = gt__msg_adopt(GT_MSG_TCP, block, (uint8_t *)buf + sp.body, sp.body_len);
+        m = gt__msg_adopt(gt__sock_msg_kind(s, GT_MSG_TCP), block, (uint8_t *)buf + sp.body, sp.body_len);
         if (m)
             gt__buf_steal(&s->in);
     } else {
-        m = gt__msg_new(GT_MSG_TCP, sp.body_len);
+        m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), sp.body_len);
         if (m) {
             memcpy(m->data, buf + sp.body, sp.body_len);
             atomic_fetch_add_explicit(&copied_total, sp.body_len, memory_order_relaxed);
@@ -195,6 +197,8 @@ static int end_reason(const gt__sock *s)
         return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
     if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
         return -ECONNRESET;
+    if (s->read_err == GT_ETLS) /* a TLS alert: ssl_error says so */
+        return GT_ETLS;
     return GT_ECLOSED;
 }
 
@@ -251,13 +255,13 @@ static gt_msg *take_tail(gt__sock *s)
     gt_packet_type t = (gt_packet_type)s->o.packet;
     gt_msg *m;
     if (t == GT_PKT_RAW || t == GT_PKT_LINE) {
-        m = gt__msg_new(GT_MSG_TCP, n);
+        m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), n);
         if (m) {
             memcpy(m->data, gt__buf_head(&s->in), n);
             gt__stat_packet_in(&s->stat, n);
         }
     } else {
-        m = gt__msg_new(GT_MSG_TCP_ERROR, 0);
+        m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), 0);
         if (m)
             m->reason = GT_ETRUNCATED;
     }
@@ -330,7 +334,7 @@ static gt_msg *sock_msg(gt__sock *s, gt_msg_kind kind, int reason)
 
 void gt__sock_passive_msg(gt__sock *s)
 {
-    gt_msg *m = sock_msg(s, GT_MSG_TCP_PASSIVE, 0);
+    gt_msg *m = sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_PASSIVE), 0);
     if (m && s->owner)
         gt__mbox_deliver(s->owner, m, m);
     else
@@ -384,7 +388,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
     if (pkt_err && gt__be(s)->emsgsize_keeps) {
         /* the socket backend keeps the socket and goes passive
          * (gen_tcp_socket's recv_stop), with no tcp_closed */
-        chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
+        chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), pkt_err));
         keep_after_packet_error(s);
         s->o.active = GT_ACTIVE_FALSE_V;
         return;
@@ -393,19 +397,19 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
         /* inet's tcp_recv_error: the input is thrown away and, with
          * exit_on_close=false, reading stops until the next activation
          * (desc_close_read; options.c) */
-        chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, pkt_err));
+        chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), pkt_err));
         in_consume(s, in_avail(s));
         s->read_paused = true;
     } else if (s->wr_broken) {
         chain_add(c, take_tail(s));
         if (s->dly_econnreset)
-            chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, -ECONNRESET));
+            chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), -ECONNRESET));
         s->dly_econnreset = false;
     } else {
         chain_add(c, take_tail(s));
         int reason = end_reason(s);
         if (reason != GT_ECLOSED)
-            chain_add(c, sock_msg(s, GT_MSG_TCP_ERROR, reason));
+            chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), reason));
         end_reported(s, reason);
     }
     if (gt__be(s)->closed_forever)
@@ -413,7 +417,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
     if (!s->closed_sent) {
         s->closed_sent = true;
         s->input_end_told = true;
-        chain_add(c, sock_msg(s, GT_MSG_TCP_CLOSED, 0));
+        chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0));
     }
 }
 
@@ -525,7 +529,7 @@ void gt__sock_deliver(gt__sock *s)
         finished = s->o.exit_on_close && !gt__be(s)->closed_forever;
     }
     if (passive)
-        chain_add(&c, sock_msg(s, GT_MSG_TCP_PASSIVE, 0));
+        chain_add(&c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_PASSIVE), 0));
     if (c.head)
         gt__mbox_deliver(s->owner, c.head, c.tail);
     if (finished)
@@ -675,7 +679,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         }
         if (input_ended(s)) {
             if ((m = take_tail(s))) {
-                if (m->kind == GT_MSG_TCP_ERROR) {
+                if (m->kind == gt__sock_msg_kind(s, GT_MSG_TCP_ERROR)) {
                     rc = m->reason;
                     gt_msg_free(m);
                 } else {

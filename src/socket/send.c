@@ -23,18 +23,17 @@ static size_t out_pending(const gt__sock *s) { return gt__buf_avail(&s->out); }
 
 ssize_t gt__sock_writev(gt__sock *s, const struct iovec *iov, int n)
 {
-    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
     for (;;) {
-        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = gt__sock_tp_writev(s, iov, n);
         if (w >= 0)
             return w;
-        if (errno == EINTR)
+        if (w == -EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (w == -EAGAIN || w == -EWOULDBLOCK) {
             s->writable = false;
             return 0;
         }
-        return -errno;
+        return w;
     }
 }
 
@@ -67,6 +66,8 @@ static int send_failed(gt__sock *s, int reason, bool caller)
 static int write_failed(gt__sock *s, int err, bool caller)
 {
     bool reset = err == -ECONNRESET || err == -EPIPE;
+    if (err == GT_ETLS) /* the transport's own failure, explained by it */
+        return send_failed(s, GT_ETLS, caller);
     return send_failed(s, reset && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED, caller);
 }
 
@@ -75,7 +76,7 @@ static void do_shutdown_wr(gt__sock *s)
     s->shut_wr_pending = false;
     s->shut_wr_done = true;
     if (s->fd >= 0)
-        shutdown(s->fd, SHUT_WR);
+        gt__sock_tp_shutdown(s, SHUT_WR);
 }
 
 void gt__sock_flush(gt__sock *s)
@@ -509,7 +510,7 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
     if (rc == 0 && s->wr_broken && how != GT_SHUT_READ)
         rc = -ENOTCONN; /* inet: the failed send closed the write side */
     if (rc == 0 && how != GT_SHUT_WRITE) {
-        shutdown(s->fd, SHUT_RD);
+        gt__sock_tp_shutdown(s, SHUT_RD);
         s->read_shut = true;
         if (s->reader)
             gt__wake(s->reader->proc);

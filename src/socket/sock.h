@@ -51,6 +51,8 @@ typedef struct gt__sockopts {
     bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
     int64_t deliver;        /* GT_DELIVER_*: stored and reported only    */
     int64_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
+    const gt_transport *tp; /* tcp_module: NULL = plain TCP; a listen
+                               socket's is opened for each accept      */
 } gt__sockopts;
 
 /* Creation-only settings gathered from a listen/connect option list. */
@@ -185,7 +187,23 @@ struct gt__sock {
     uint32_t big_frame;    /* the last packet's size when it was big (recv.c:
                               the next read goes straight into the input
                               buffer, sized for it), else 0               */
+
+    /* the transport (transport.c): NULL = plain TCP, called directly */
+    const gt_transport *tp;
+    void *tp_ctx;          /* its per-socket state, released at close     */
+    bool tp_live;          /* tp_ctx is there (not yet released)          */
+    char *tp_err;          /* the error hook's text, kept at the release  */
+    bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
+    bool hs_pending;       /* a handshake is due: passive until it is
+                              done, then hs_active applies               */
+    int64_t hs_active;
 };
+
+/* The message kind k (a GT_MSG_TCP* kind) as s sends it. */
+static inline gt_msg_kind gt__sock_msg_kind(const gt__sock *s, gt_msg_kind k)
+{
+    return s->ssl_msgs ? (gt_msg_kind)(k - GT_MSG_TCP + GT_MSG_SSL) : k;
+}
 
 /* ---- socket.c -------------------------------------------------------------- */
 /* A new socket owning fd, registered on the owner's home scheduler; the
@@ -241,6 +259,31 @@ void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline);
 /* The same, registered on the writers list (busy send, connect, close
  * drain) for the time of the wait. */
 void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline);
+
+/* ---- transport.c ---------------------------------------------------------- */
+/* Makes o->tp's per-socket state for a connected or connecting s and
+ * holds it passive while a handshake is due.  0 or the open hook's error.
+ * Before s is registered for events (or lock held). */
+int gt__sock_tp_open(gt__sock *s, const gt_transport *t);
+/* Keeps a socket whose handshake is due passive, remembering the active
+ * mode to apply after it.  Lock held. */
+void gt__sock_tp_hold(gt__sock *s);
+/* Releases the transport's state (its close hook), once; before the fd
+ * is closed.  Lock held or last reference. */
+void gt__sock_tp_release(gt__sock *s);
+/* One read / one gathered write / shutdown through the transport:
+ * bytes, 0 = end of stream (read), or -errno (-EAGAIN). */
+ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap);
+ssize_t gt__sock_tp_writev(gt__sock *s, const struct iovec *iov, int n);
+int gt__sock_tp_shutdown(gt__sock *s, int how);
+/* Runs fn(ctx, arg) under s's lock when s's transport is t: for the
+ * layers above that read their transport's state.  GT_ECLOSED for a
+ * stale handle, -EINVAL for another transport; else fn's result. */
+int gt__sock_with_tp(gt_socket h, const gt_transport *t, int (*fn)(void *ctx, void *arg),
+                     void *arg);
+/* The table of s's transport (NULL: plain TCP), and whether its state
+ * belongs to a listen socket. */
+const gt_transport *gt__sock_tp_of(gt_socket h);
 
 /* ---- recv.c ---------------------------------------------------------------- */
 /* Reads from the fd into the input buffer; returns bytes read, 0 on

@@ -43,6 +43,8 @@ void gt__sock_unref(gt__sock *s)
 {
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
+    gt__sock_tp_release(s);
+    free(s->tp_err);
     if (s->fd >= 0)
         close(s->fd);
     if (s->owner)
@@ -128,6 +130,16 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
         gt__sock_unref(s);
         return NULL;
     }
+    /* before events can reach it */
+    if (o->tp && kind != K_LISTEN && gt__sock_tp_open(s, o->tp) != 0) {
+        gt__lock(&s->lock, GT__LK_SOCK);
+        s->fd = -1; /* the caller still owns fd on failure */
+        gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
+        gt__unlock(&s->lock);
+        gt__sock_unref(s); /* the registration that never happened */
+        gt__sock_unref(s); /* the caller's */
+        return NULL;
+    }
     gt__resource_link(owner, &s->res);
     if (gt__io_start(&s->io, gt__home_sched(owner), fd, io_event, io_release) != 0) {
         gt__lock(&s->lock, GT__LK_SOCK);
@@ -181,6 +193,7 @@ static void close_fd(gt__sock *s)
 {
     if (s->fd < 0)
         return;
+    gt__sock_tp_release(s);
     gt__io_close(&s->io);
     s->fd = -1;
 }

@@ -28,6 +28,8 @@ enum {
     GT__LK_MBOX,     /* a mailbox                                          */
     GT__LK_STOP,     /* gt_stop's stopper (runtime/lifecycle.c)            */
     GT__LK_RESOLVE,  /* the resolver pool (socket/resolve.c)               */
+    GT__LK_TLS_CACHE,/* a TLS client context's session cache (tls/ctx.c),
+                        taken under a socket's lock by OpenSSL's callback */
     GT__LK_TLOCK,    /* an OS-thread process's park condition variable      */
     GT__LK_REMOTE,   /* a scheduler's remote queue and deferred calls       */
     GT__LK_IDMAP,    /* a handle table's writers (util/idmap.c)             */

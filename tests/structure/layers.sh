@@ -2,6 +2,7 @@
 # The folders of src/ form layers, each using only the layers below it:
 #
 #   util/ (0)  <  src/*.{c,h} and packet/ (1)  <  runtime/ (2)  <  socket/ (3)
+#   <  tls/ (4: TLS on the socket layer's transport seam)
 #
 # (src/*.{c,h} is internal.h, the waist every layer above util/ includes,
 # plus err.c and version.c.)  A strict order has no cycles.  Checked on the
@@ -25,6 +26,7 @@ rank() {
     . | packet) echo 1 ;;
     runtime) echo 2 ;;
     socket) echo 3 ;;
+    tls) echo 4 ;;
     *) echo -1 ;;
     esac
 }
@@ -86,7 +88,7 @@ if [ "$(grep -c ' runtime$' "$defs")" -lt 10 ] || [ "$(grep -c ' socket$' "$defs
 fi
 while read -r line; do
     fail "$line"
-done < <(awk -v ranks="util=0 .=1 packet=1 runtime=2 socket=3" '
+done < <(awk -v ranks="util=0 .=1 packet=1 runtime=2 socket=3 tls=4" '
     BEGIN { n = split(ranks, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); r[kv[1]] = kv[2] } }
     FNR == NR { def[$1] = def[$1] " " $2; next }
     $1 in def {
@@ -105,6 +107,6 @@ done < <(grep -nE 'pthread_(mutex_(lock|unlock|trylock)|rwlock_(rdlock|wrlock|un
     grep -v '^util/lock\.h:')
 
 if [ "$fails" -eq 0 ]; then
-    echo "ok layers: util/ < src/ packet/ < runtime/ < socket/: includes and calls go down only ($(wc -l <"$defs") functions); every lock through util/lock.h"
+    echo "ok layers: util/ < src/ packet/ < runtime/ < socket/ < tls/: includes and calls go down only ($(wc -l <"$defs") functions); every lock through util/lock.h"
 fi
 exit 0

@@ -1,6 +1,6 @@
 /*
  * connect.c -- `gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS]
- * [--backend B]`.
+ * [--backend B] [TLS]`.
  *
  * Copies stdin to the socket and the socket to stdout.  With a length
  * packet type each stdin line (without its newline) is one packet and each
@@ -139,9 +139,9 @@ static int next_down(int64_t timeout_ms, gt_pid *from)
 
 static __attribute__((noreturn)) void finish(gt_socket s, const session *c)
 {
-    gt_close(s);
     if (c->recv_result != GT_ECLOSED)
-        die("recv", c->recv_result);
+        tls_die("recv", s, c->recv_result); /* the reason is read before the close */
+    gt_close(s);
     exit(fflush(stdout) == 0 ? 0 : EXIT_NETWORK);
 }
 
@@ -162,8 +162,10 @@ int cmd_connect(int argc, char **argv)
                                              {"timeout", required_argument, NULL, 't'},
                                              {"backend", required_argument, NULL, 'B'},
                                              {"help", no_argument, NULL, 'h'},
+                                             TLS_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     int packet = GT_PKT_RAW, c, backend = GT_BACKEND_INET;
+    tls_args tls = {0};
     int64_t timeout = GT_INFINITY;
     const char *arg;
     while ((c = next_opt(argc, argv, longopts, &arg)) != -1) {
@@ -171,7 +173,10 @@ int cmd_connect(int argc, char **argv)
         case 'p': packet = parse_packet(arg); break;
         case 't': timeout = parse_ms("--timeout", arg); break;
         case 'B': backend = parse_backend(arg); break;
-        default: usage_error("unknown option '%s'", argv[optind - 1]);
+        default:
+            if (tls_opt(&tls, c, arg))
+                break;
+            usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     gtcat_local local;
@@ -180,13 +185,15 @@ int cmd_connect(int argc, char **argv)
         usage_error("connect needs HOST and PORT, or local:PATH");
     const char *host = argv[optind];
     int port = is_local ? 0 : parse_port(argv[optind + 1]);
-    gt_socket s;
+    gt_socket s = {0};
     /* show_econnreset: a reset is an error to report, not a clean close */
     gt_optlist opts = GT_OPTS(GT_INET_BACKEND(backend), GT_BINARY, GT_PACKET(packet),
                               GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false), GT_SHOW_ECONNRESET(true));
     int rc;
     char what[300];
     if (is_local) {
+        if (tls.on)
+            usage_error("--tls takes HOST PORT, not local:PATH");
         struct sockaddr_storage to;
         socklen_t len;
         rc = gt_local_sockaddr(local.path, local.len, &to, &len);
@@ -194,11 +201,12 @@ int cmd_connect(int argc, char **argv)
             rc = gt_connect_sockaddr((struct sockaddr *)&to, len, opts, timeout, &s);
         snprintf(what, sizeof what, "connect %s", host);
     } else {
-        rc = gt_connect(host, port, opts, timeout, &s);
+        rc = tls.on ? gt_tls_connect(tls_context(&tls, false), host, port, opts, timeout, &s)
+                    : gt_connect(host, port, opts, timeout, &s);
         snprintf(what, sizeof what, "connect %s:%d", host, port);
     }
     if (rc)
-        die(what, rc);
+        tls_die(what, s, rc);
     session sess = {.sock = s, .framed = packet != GT_PKT_RAW};
     gt_pid rp, wp;
     if ((rc = gt_spawn(reader_main, &sess, NULL, &rp)) != 0 || (rc = gt_monitor(rp)) != 0 ||

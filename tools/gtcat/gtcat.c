@@ -2,8 +2,8 @@
  * gtcat -- try gentcp from a shell.
  *
  *   gtcat listen PORT|local:PATH [--packet P] [--active MODE] [--echo] [--hibernate]
- *                [--bind ADDR] [--backend B] [--fd N]
- *   gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B]
+ *                [--bind ADDR] [--backend B] [--fd N] [TLS]
+ *   gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B] [TLS]
  *   gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE] [--once]
  *   gtcat getopts [--backend inet|socket]
  *
@@ -24,8 +24,8 @@
 
 static const char usage_text[] =
     "usage: gtcat listen PORT|local:PATH [--packet P] [--active MODE] [--echo] [--hibernate]\n"
-    "                    [--bind ADDR] [--backend B] [--fd N]\n"
-    "       gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B]\n"
+    "                    [--bind ADDR] [--backend B] [--fd N] [TLS]\n"
+    "       gtcat connect (HOST PORT|local:PATH) [--packet P] [--timeout MS] [--backend B] [TLS]\n"
     "       gtcat decode TYPE [--packet-size N] [--line-length N] [--line-delimiter BYTE]"
     " [--once]\n"
     "       gtcat getopts [--backend inet|socket]\n"
@@ -33,10 +33,14 @@ static const char usage_text[] =
     "P:    raw|0|1|2|4|line|asn1|sunrm|cdr|fcgi|tpkt (default raw)\n"
     "MODE: true|false|once|N, N in 1..32767 (default true)\n"
     "ADDR: an IPv4 or IPv6 address, any or loopback (default any)\n"
-    "MS:   connect timeout in milliseconds (default none)\n"
+    "MS:   connect timeout in milliseconds (default none; with TLS, the handshake too)\n"
     "PATH: an AF_UNIX socket's path (gen_tcp's {local, Path}); @NAME: an abstract name\n"
     "B:    inet|socket, gen_tcp's inet_backend (default inet)\n"
     "N:    serve this already listening descriptor (socket activation: 3), no PORT\n"
+    "TLS:  --tls [--cert FILE] [--key FILE] [--cacert FILE] [--insecure]: TLS 1.2/1.3;\n"
+    "      listen needs --cert (and --key unless in it), and with --cacert asks for client\n"
+    "      certificates; connect checks the server (host name too) against --cacert or the\n"
+    "      system store, unless --insecure.  Any of these options implies --tls.\n"
     "listen prints every socket (as inet:i()) on stderr at SIGUSR1.\n"
     "TYPE: raw 0 1 2 4 asn1 sunrm cdr fcgi tpkt line http httph http_bin httph_bin\n"
     "getopts prints ROLE OPTION VALUE for a listen, connected and accepted socket,\n"

@@ -56,6 +56,25 @@ int parse_fd(const char *s);
  * lock shared by every connection process. */
 void print_packet(const void *p, size_t n, bool framed);
 
+/* TLS (tls.c): the options --tls, --cert, --key, --cacert, --insecure,
+ * as getopt vals 'T', 'C', 'K', 'A', 'I' (TLS_LONGOPTS in a table). */
+typedef struct tls_args {
+    bool on, insecure;
+    const char *cert, *key, *cacert;
+} tls_args;
+#define TLS_LONGOPTS                                                           \
+    {"tls", no_argument, NULL, 'T'}, {"cert", required_argument, NULL, 'C'},   \
+        {"key", required_argument, NULL, 'K'},                                 \
+        {"cacert", required_argument, NULL, 'A'}, {"insecure", no_argument, NULL, 'I'}
+/* Takes option c if it is a TLS one. */
+bool tls_opt(tls_args *t, int c, const char *arg);
+/* The context for t; a bad file or option exits 2 with the reason. */
+gt_tls_ctx *tls_context(const tls_args *t, bool server);
+/* die() that says why a TLS failure (GT_ETLS) of s happened. */
+__attribute__((noreturn)) void tls_die(const char *what, gt_socket s, int err);
+/* The tcp kind of an ssl message kind (others unchanged). */
+gt_msg_kind tcp_kind(gt_msg_kind k);
+
 int cmd_listen(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_decode(int argc, char **argv);

@@ -1,6 +1,9 @@
 /*
  * listen.c -- `gtcat listen PORT|local:PATH [--packet P] [--active MODE]
- * [--echo] [--hibernate] [--bind ADDR] [--backend B] [--fd N]`.
+ * [--echo] [--hibernate] [--bind ADDR] [--backend B] [--fd N] [TLS]`.  With
+ * TLS each connection's process runs its handshake (HANDSHAKE_MS at most)
+ * before serving it; a failed one is reported on stderr with its reason and
+ * the connection closed.
  *
  * Prints "listening on PORT" ("listening on local:PATH") first (useful with
  * port 0) and accepts any
@@ -47,8 +50,11 @@
                                queue (each dropped SYN costs the client a
                                1 s retransmit; issue 11) */
 
+#define HANDSHAKE_MS 10000
+
 typedef struct server {
     int packet;
+    bool tls;
     gt_opt active;  /* for printing connections; echo uses ECHO_ACTIVE_N */
     bool echo, hibernate;
 } server;
@@ -168,7 +174,7 @@ static void arm(conn *c)
 static bool handle(conn *c, gt_msg *m)
 {
     bool more = true;
-    switch (m->kind) {
+    switch (tcp_kind(m->kind)) {
     case GT_MSG_TCP:
         if (c->srv->echo) {
             if (gt_send(c->sock, m->data, m->len) != 0)
@@ -248,13 +254,13 @@ static int echo_burst(conn *c)
     int r = next_msg(c, GT_INFINITY, &m);
     if (r <= 0)
         return r;
-    if (m->kind != GT_MSG_TCP)
+    if (tcp_kind(m->kind) != GT_MSG_TCP)
         return handle(c, m);
     gt_msg *batch[ECHO_BATCH];
     struct iovec iov[ECHO_BATCH];
     int n = 0;
     do {
-        if (m->kind != GT_MSG_TCP) {
+        if (tcp_kind(m->kind) != GT_MSG_TCP) {
             other = m; /* echo what came before it first */
             break;
         }
@@ -380,6 +386,15 @@ static void acceptor(void *arg)
         conn *c = malloc(sizeof *c);
         if (c && gt_spawn(acceptor, arg, NULL, NULL) == 0) {
             *c = (conn){.sock = s, .srv = srv};
+            if (srv->tls && (rc = gt_tls_handshake(s, HANDSHAKE_MS)) != 0) {
+                char why[300] = "";
+                gt_tls_last_error(s, why, sizeof why);
+                fprintf(stderr, "gtcat: handshake: %s%s%s%s\n", gt_err_name(rc),
+                        *why ? " (" : "", why, *why ? ")" : "");
+                gt_close(s);
+                free(c);
+                return;
+            }
             bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
             (passive ? conn_passive : srv->hibernate ? conn_hibernate_start : conn_active)(c);
             return;
@@ -470,7 +485,8 @@ int cmd_listen(int argc, char **argv)
         {"echo", no_argument, NULL, 'e'},         {"hibernate", no_argument, NULL, 'H'},
         {"bind", required_argument, NULL, 'b'},   {"help", no_argument, NULL, 'h'},
         {"backend", required_argument, NULL, 'B'}, {"fd", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0}};
+        TLS_LONGOPTS,                             {NULL, 0, NULL, 0}};
+    tls_args tls = {0};
     server srv = {.packet = GT_PKT_RAW, .active = GT_ACTIVE_TRUE};
     const char *bind = NULL, *arg;
     int c, backend = 0, fd = -1;
@@ -483,7 +499,10 @@ int cmd_listen(int argc, char **argv)
         case 'b': bind = arg; break;
         case 'B': backend = parse_backend(arg); break;
         case 'f': fd = parse_fd(arg); break;
-        default: usage_error("unknown option '%s'", argv[optind - 1]);
+        default:
+            if (tls_opt(&tls, c, arg))
+                break;
+            usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     /* --fd: the adopted socket has its address already */
@@ -508,7 +527,7 @@ int cmd_listen(int argc, char **argv)
     /* A local path or an adopted descriptor is one listen socket: no
      * reuseport (a second bind of the path is eaddrinuse). */
     bool shared = port == 0 && !is_local && fd < 0;
-    gt_opt opts[12];
+    gt_opt opts[13]; /* room for nodelay */
     size_t nopts = 0;
     if (backend)
         opts[nopts++] = GT_INET_BACKEND(backend); /* it has to be first */
@@ -524,7 +543,13 @@ int cmd_listen(int argc, char **argv)
     if (fd >= 0)
         opts[nopts++] = GT_FD(fd);
     static listener ls[LISTENERS];
-    int rc = gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
+    gt_tls_ctx *tctx = tls.on ? tls_context(&tls, true) : NULL; /* lives until exit */
+    if (tls.on) /* a handshake is several small writes each way: no Nagle
+                   waits between them (Erlang's ssl users set it too) */
+        opts[nopts++] = GT_NODELAY(true);
+    srv.tls = tls.on;
+    int rc = tls.on ? gt_tls_listen(tctx, port, (gt_optlist){opts, nopts}, &ls[0].ls)
+                    : gt_listen(port, (gt_optlist){opts, nopts}, &ls[0].ls);
     if (rc == GT_EBADARG && bind)
         usage_error("bad --bind address '%s'", bind);
     if (rc)
@@ -534,7 +559,9 @@ int cmd_listen(int argc, char **argv)
     gt_sockname(ls[0].ls, &name, NULL);
     gt_port(ls[0].ls, &port);
     int n = 1;
-    while (shared && n < LISTENERS && gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls) == 0)
+    while (shared && n < LISTENERS &&
+           (tls.on ? gt_tls_listen(tctx, port, (gt_optlist){opts, nopts}, &ls[n].ls)
+                   : gt_listen(port, (gt_optlist){opts, nopts}, &ls[n].ls)) == 0)
         n++;
     for (int i = 0; i < n; i++)
         ls[i].srv = &srv;
