@@ -212,10 +212,11 @@ int gt_stop(int64_t timeout_ms);
  * gt_read_timer GT_EFORKED; gt_yield and gt_exit only return, except that
  * the end of a spawned process that forked (its function returns in the
  * child, or it calls gt_exit or gt_hibernate there) ends the child with
- * _exit(0) for reason normal, else _exit(1).  What needs no runtime still
- * works: gt_err_name, gt_strerror, gt_version, gt_msg_free of a message
- * received before the fork, gt_decode_packet, gt_addr_str, the name
- * functions.  The parent's descriptors stay open in the child until it
+ * _exit(0) for reason normal, else _exit(1); gt_hibernate, which cannot
+ * return, ends the child with _exit(1) from any thread.  What needs no
+ * runtime still works: gt_err_name, gt_strerror, gt_version, gt_msg_free
+ * of a message received before the fork, gt_decode_packet, gt_addr_str,
+ * the name functions.  The parent's descriptors stay open in the child until it
  * closes them or execs (gentcp opens them all close-on-exec); a
  * gt_signal_subscribe'd signal has its earlier disposition back in the
  * child.  To use gentcp in a child: exec, or fork before the first call. */

@@ -205,6 +205,8 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
         timer_unref(t);
         return GT_ESYSTEM_LIMIT;
     }
+    /* Home first: once listed, the destination's exit may cancel t. */
+    t->home = gt__tls_sched ? gt__tls_sched : gt__sched_pick(0);
     gt__proc *p = gt__proc_lookup(dest);
     bool alive = p && list_add(p, t);
     if (p)
@@ -216,8 +218,9 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
         return 0;
     }
     /* The handle goes out only once the insert is in hand, so a cancel
-     * always finds the timer in the heap or on its way there. */
-    t->home = gt__tls_sched ? gt__tls_sched : gt__sched_pick(0);
+     * always finds the timer in the heap or on its way there (an exit's
+     * cancel from another thread runs its removal on the home, after an
+     * insert made here). */
     if (t->home == gt__tls_sched)
         err = gt__timer_add(&t->home->timers, &t->node, t->due) ? -ENOMEM : 0;
     else

@@ -306,3 +306,41 @@ GT_TEST(i10_timers_fired_and_cancelled_leave_the_destination)
     h_wait_dead(p);
     ASSERT(timers_back_to(base));
 }
+
+/* Timers started while their destination exits, from a process on a
+ * scheduler (inserted at once) and from this OS thread (inserted by a
+ * deferred call): each is either cancelled by the exit or, started after
+ * it, at once; none outlives the destination (ASan and TSan check the
+ * race between the listing and the exit's cancel). */
+struct racer { gt_pid target, parent; };
+
+static void racer_fn(void *arg)
+{
+    struct racer *r = arg;
+    gt_timer ref;
+    int bad = 0;
+    for (int i = 0; i < 20000 && gt_is_alive(r->target); i++)
+        bad |= gt_send_after(3600 * 1000, r->target, TAG_T, NULL, 0, &ref) != 0;
+    h_post_int(r->parent, H_TAG_DONE, !bad);
+}
+
+GT_TEST(i10_timers_started_while_the_destination_exits)
+{
+    size_t base = gt__msgtimer_count();
+    for (int round = 0; round < 5; round++) {
+        struct self_timers st = {gt_self(), 0};
+        gt_pid target = h_spawn(self_timers_fn, &st);
+        ASSERT_EQ(h_wait_int(H_TAG_DONE, 20 * H_WAIT), 1);
+        struct racer r = {target, gt_self()};
+        h_spawn(racer_fn, &r);
+        gt_timer ref;
+        for (int i = 0; i < 2000; i++) {
+            if (i == 1000)
+                h_post_int(target, H_TAG_GO, 0);
+            ASSERT_OK(gt_send_after(3600 * 1000, target, TAG_T, NULL, 0, &ref));
+        }
+        ASSERT_EQ(h_wait_int(H_TAG_DONE, 20 * H_WAIT), 1);
+        h_wait_dead(target);
+        ASSERT(timers_back_to(base));
+    }
+}
