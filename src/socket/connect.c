@@ -503,6 +503,8 @@ int gt_connect(const char *host, int port, gt_optlist opts, int64_t timeout_ms, 
 int gt_connect_sockaddr(const struct sockaddr *addr, socklen_t len, gt_optlist opts,
                         int64_t timeout_ms, gt_socket *out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     create_req r;
     int rc = create_begin(&r, opts, false, 0, out);
     if (rc)

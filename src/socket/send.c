@@ -320,12 +320,12 @@ static int send_packet_blocking(gt__sock *s, const struct iovec *iov, int iovcnt
 
 int gt_sendv_partial(gt_socket h, const struct iovec *iov, int iovcnt, size_t *sent)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     size_t len, dummy;
     if (!sent)
         sent = &dummy;
     *sent = 0;
-    if (gt__forked())
-        return GT_EFORKED;
     int rc = check_iov(iov, iovcnt, &len);
     if (rc)
         return rc;
@@ -383,11 +383,15 @@ int gt_sendv_partial(gt_socket h, const struct iovec *iov, int iovcnt, size_t *s
 
 int gt_sendv(gt_socket h, const struct iovec *iov, int iovcnt)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     return gt_sendv_partial(h, iov, iovcnt, NULL);
 }
 
 int gt_send_partial(gt_socket h, const void *data, size_t len, size_t *sent)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     struct iovec v = {(void *)data, len};
     return gt_sendv_partial(h, &v, len ? 1 : 0, sent);
 }

@@ -25,6 +25,8 @@ static void stats_of(const gt__sock *s, gt_stats *out)
 
 int gt_getstat(gt_socket h, gt_stats *out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!out)
         return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);
@@ -93,6 +95,8 @@ static void collect_one(gt__sock *s, void *arg)
 
 int gt_sockets_list(gt_sockinfo **out, size_t *n)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!out || !n)
         return GT_EBADARG;
     collect c = {0};
@@ -137,6 +141,8 @@ static const char *packet_str(int t, char *buf, size_t len)
 
 int gt_sockets_print(FILE *f)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!f)
         return GT_EBADARG;
     gt_sockinfo *v;

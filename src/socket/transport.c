@@ -109,6 +109,8 @@ size_t gt_transport_error(gt_socket h, char *buf, size_t len)
 {
     if (buf && len)
         buf[0] = 0;
+    if (gt__forked())
+        return 0;
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return 0;
@@ -208,6 +210,8 @@ static int handshake_locked(gt__sock *s, int64_t deadline)
 
 int gt_transport_handshake(gt_socket h, int64_t timeout_ms)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!gt__self())
         return -ENOMEM;
     gt__sock *s = gt__sock_acquire(h);
@@ -220,6 +224,8 @@ int gt_transport_handshake(gt_socket h, int64_t timeout_ms)
 
 int gt_transport_attach(gt_socket h, const gt_transport *t)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!t || !t->recv || !t->sendv || !t->shutdown)
         return GT_EBADARG;
     gt__sock *s = gt__sock_acquire(h);

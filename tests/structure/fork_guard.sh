@@ -9,7 +9,7 @@
 # Usage: fork_guard.sh [SOURCE-ROOT]   (default: this repository)
 set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
-PURE=" gt_msg_free gt_match_socket gt_reason_name gt_opt_name gt_addr_str gt_exit "
+PURE=" gt_msg_free gt_match_socket gt_reason_name gt_opt_name gt_addr_str gt_exit gt_local_sockaddr "
 bad=0
 n=0
 while IFS=: read -r verdict file name; do
