@@ -146,8 +146,9 @@ static inline int64_t h_geti(gt_socket s, gt_optname name)
         ASSERT_ERR(gt_recv((s), (len), (t), &m_), (err));                      \
     } while (0)
 
-/* Passive: reads until `want` bytes arrived (raw data may be split). */
-static inline void h_recv_all(gt_socket s, const char *want, size_t wn)
+/* Passive: reads until `want` bytes arrived as messages of `kind` (raw
+ * data may be split; GT_MSG_SSL for a TLS socket). */
+static inline void h_recv_all_as(gt_socket s, gt_msg_kind kind, const char *want, size_t wn)
 {
     size_t got = 0;
     while (got < wn) {
@@ -156,11 +157,16 @@ static inline void h_recv_all(gt_socket s, const char *want, size_t wn)
         if (rc != 0)
             gt_test_fail(__FILE__, __LINE__, "gt_recv after %zu/%zu bytes: %s", got, wn,
                          gt_err_name(rc));
-        if (m->len > wn - got || memcmp(m->data, want + got, m->len) != 0)
+        if (m->kind != kind || m->len > wn - got || memcmp(m->data, want + got, m->len) != 0)
             gt_test_fail(__FILE__, __LINE__, "unexpected data at offset %zu", got);
         got += m->len;
         gt_msg_free(m);
     }
+}
+
+static inline void h_recv_all(gt_socket s, const char *want, size_t wn)
+{
+    h_recv_all_as(s, GT_MSG_TCP, want, wn);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -17,23 +17,6 @@
     } while (0)
 #define ASSERT_RECV_KIND(s, want) ASSERT_RECV_KIND_LEN(s, 0, want)
 
-/* Passive: reads until want arrived, whatever the record boundaries. */
-static void h_recv_all_kind(gt_socket s, const char *want, size_t wn)
-{
-    size_t got = 0;
-    while (got < wn) {
-        gt_msg *m = NULL;
-        int rc = gt_recv(s, 0, H_WAIT, &m);
-        if (rc != 0)
-            gt_test_fail(__FILE__, __LINE__, "gt_recv after %zu/%zu bytes: %s", got, wn,
-                         gt_err_name(rc));
-        if (m->kind != GT_MSG_SSL || m->len > wn - got || memcmp(m->data, want + got, m->len))
-            gt_test_fail(__FILE__, __LINE__, "unexpected data at offset %zu", got);
-        got += m->len;
-        gt_msg_free(m);
-    }
-}
-
 static const char *dir;
 static char path_buf[8][512];
 static int path_n;
@@ -229,7 +212,7 @@ GT_TEST(i12_03_active_n_and_bulk)
     for (size_t i = 0; i < n; i++)
         big[i] = (char)(i * 7 + i / 251);
     ASSERT_OK(gt_send(c, big, n));
-    h_recv_all_kind(c, big, n);
+    h_recv_all_as(c, GT_MSG_SSL, big, n);
     free(big);
     gt_close(c);
     gt_close(sv.l);
@@ -469,7 +452,7 @@ GT_TEST(i12_13_ktls_opt_in_falls_back)
     for (size_t i = 0; i < n; i++)
         big[i] = (char)(i % 253);
     ASSERT_OK(gt_send(c, big, n));
-    h_recv_all_kind(c, big, n);
+    h_recv_all_as(c, GT_MSG_SSL, big, n);
     free(big);
     char k[32];
     ASSERT(gt_tls_info(c, GT_TLS_KTLS, k, sizeof k) > 0);
