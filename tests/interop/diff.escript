@@ -144,7 +144,7 @@ step(["setopts", O], St) ->
     end;
 step(["getopts", Names], St) ->
     Ns = [list_to_atom(N) || N <- string:lexemes(Names, ",")],
-    {inet:getopts(St#st.s, Ns), St};
+    {tos_as_number(inet:getopts(St#st.s, Ns)), St};
 step(["close"], St) -> {gen_tcp:close(St#st.s), St};
 step(["shutdown", How], St) -> {gen_tcp:shutdown(St#st.s, list_to_atom(How)), St};
 step(["msgs", T], St) -> {msgs(St#st.s, St#st.packet, list_to_integer(T)), St};
@@ -222,6 +222,16 @@ pdata(D) when is_binary(D); is_list(D) ->
         false -> {bin, byte_size(B), erlang:adler32(B)}
     end;
 pdata(Http) -> Http.
+
+%% The socket backend reads tos back as an atom where one names the value
+%% (16 -> lowdelay); C has only the number, so the comparison uses it.
+tos_as_number({ok, L}) -> {ok, [{K, tos_number(K, V)} || {K, V} <- L]};
+tos_as_number(R) -> R.
+tos_number(tos, lowdelay) -> 16;
+tos_number(tos, throughput) -> 8;
+tos_number(tos, reliability) -> 4;
+tos_number(tos, mincost) -> 2;
+tos_number(_, V) -> V.
 
 packet_of(Opts, Default) ->
     case lists:keyfind(packet, 1, lists:reverse(Opts)) of
