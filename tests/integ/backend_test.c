@@ -580,11 +580,9 @@ GT_TEST(r92_default_backend_from_environment)
     ASSERT_OK(gt_close(l));
 }
 
-GT_TEST(r101_local_nodelay_enotsup)
-{
-    SKIP("local (AF_UNIX) sockets are not in this branch yet: the check is in "
-         "gt__opts_set_locked (options.c), its test comes with them");
-}
+/* Rule 101, AF_UNIX + nodelay (ignored on inet, enotsup on the socket
+ * backend), runs on both backends in local_test.c
+ * (i9_03_local_options_as_otp25), where local sockets are made. */
 
 /* ---- gt_send_many: one lock and one write on inet, packet by packet on
  * the socket backend; the peer gets the same frames ---- */
