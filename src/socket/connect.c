@@ -282,7 +282,11 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
             l->acc_head = &w;
         l->acc_tail = &w;
     }
-    bool tried = false; /* a poll (timeout 0) still tries accept4 once */
+    /* One accept4 per call whatever the readable flag says: the flag is
+     * set only once the scheduler has taken the edge, and a connection
+     * already queued in the kernel is inet's at once (accept(L,0)); a poll
+     * at the fd limit still tries once too. */
+    bool tried = false;
     while (rc == 0) {
         if (w.done) {
             rc = w.result; /* the listen socket was closed */
@@ -291,7 +295,7 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
         if (timeout_ms != 0 && (rc = gt__exit_check()))
             break; /* killed: no more accepts */
         int64_t wait_until = deadline;
-        if (l->acc_head == &w && l->readable) {
+        if (l->acc_head == &w && (l->readable || !tried)) {
             int64_t now = gt__now_ms();
             if (now >= l->acc_retry_at || (!tried && gt__expired(deadline))) {
                 tried = true;

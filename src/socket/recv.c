@@ -86,9 +86,10 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
     }
 }
 
-ssize_t gt__sock_fill(gt__sock *s, size_t want)
+/* gt__sock_fill without looking at the readable flag. */
+static ssize_t fill(gt__sock *s, size_t want)
 {
-    if (s->fd < 0 || !s->readable || s->eof || s->read_err)
+    if (s->fd < 0 || s->eof || s->read_err)
         return 0;
     /* a recv of more than 64 MiB (socket backend) grows the buffer as the
      * data comes, not all at once */
@@ -99,9 +100,13 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want)
     if (n > 0) {
         s->in.len += (size_t)n;
         s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
+    } else if (!in_avail(s)) {
+        gt__buf_free(&s->in); /* nothing came: an idle socket keeps no buffer */
     }
     return n;
 }
+
+ssize_t gt__sock_fill(gt__sock *s, size_t want) { return s->readable ? fill(s, want) : 0; }
 
 /* gt__pkt_frame for the socket: (buf, n) is the socket's input or the tail
  * of the scheduler's scratch buffer that will become it.  Line and http
@@ -649,6 +654,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     else if (rc == 0 && (s->reader || s->recv_queue))
         rc = recv_turn(s, self, timeout_ms, deadline);
     gt__waiter w = {.proc = self};
+    bool tried = false;
     while (rc == 0) {
         /* killed: a recv that could wait takes nothing more */
         if (timeout_ms != 0 && (rc = gt__exit_check()))
@@ -690,8 +696,13 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             rc = passive_end(s);
             break;
         }
-        if (s->readable) {
-            ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
+        /* The flag is set only once the scheduler has taken the
+         * readiness edge; what is already in the kernel is read at once,
+         * as inet does (recv(S,0,0) after the bytes came): one read per
+         * call whatever the flag says, EAGAIN clearing it again. */
+        if (s->readable || !tried) {
+            tried = true;
+            ssize_t n = fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
             if (n < 0) {
                 rc = (int)n;
                 break;

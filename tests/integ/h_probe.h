@@ -90,20 +90,6 @@ static inline bool h_sock_mbox_stalled(gt_socket h)
     return r;
 }
 
-/* The runtime has taken h's readiness edge (it will read or accept without
- * waiting).  Data or a connection in the kernel is not enough for a call
- * with timeout 0: until the scheduler has seen the edge, gt_recv(h, n, 0)
- * and gt_accept(h, 0) answer timeout (inet tries the read at once). */
-static inline bool h_sock_seen_readable(gt_socket h)
-{
-    gt__sock *s = gt__sock_acquire(h);
-    if (!s)
-        return false;
-    bool r = s->readable;
-    gt__sock_release(s);
-    return r;
-}
-
 /* pid is parked (in a wait of any kind: receive, sleep, recv, accept) or
  * hibernated.  An OS-thread process shows only a parked receive. */
 static inline bool h_proc_parked(gt_pid pid)
