@@ -71,7 +71,8 @@ extern "C" {
 
 /* The version: the one place it is written (the Makefile reads it from here
  * for the SONAME, gentcp.pc and the CMake package).  The SONAME carries the
- * major number. */
+ * major number, or major.minor while the major is 0 (libgentcp.so.0.2): every
+ * 0.x minor bump changes the ABI. */
 #define GT_VERSION_MAJOR 0
 #define GT_VERSION_MINOR 2
 #define GT_VERSION_PATCH 0
