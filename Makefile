@@ -24,8 +24,13 @@ DOCDIR     ?= $(PREFIX)/share/doc/gentcp
 # The version is written once, in include/gentcp.h.
 version_part = $(shell sed -n 's/^\#define GT_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/gentcp.h)
 MAJOR   := $(call version_part,MAJOR)
-VERSION := $(MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
-SONAME  := libgentcp.so.$(MAJOR)
+MINOR   := $(call version_part,MINOR)
+VERSION := $(MAJOR).$(MINOR).$(call version_part,PATCH)
+# The ABI version names the SONAME: the major number, but major.minor while
+# the major is 0 (every 0.x minor bump breaks the ABI, as CHANGELOG.md says),
+# so that the loader refuses a program built against another 0.x.
+ABI     := $(if $(filter 0,$(MAJOR)),$(MAJOR).$(MINOR),$(MAJOR))
+SONAME  := libgentcp.so.$(ABI)
 
 ifeq ($(VARIANT),)
 B        := build
@@ -164,7 +169,7 @@ INSTALLED := $(INCLUDEDIR)/gentcp.h $(LIBDIR)/libgentcp.a \
 CMAKE_INC_REL = $(shell realpath -m --relative-to=$(LIBDIR)/cmake/gentcp $(INCLUDEDIR))
 subst_vars = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@INCLUDEDIR_REL@|$(CMAKE_INC_REL)|g' \
-	-e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@SONAME@|$(SONAME)|g' \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@ABI@|$(ABI)|g' -e 's|@SONAME@|$(SONAME)|g' \
 	-e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g'
 SIZEOF_VOID_P = $(shell echo | $(CC) -dM -E - | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
 

@@ -71,7 +71,8 @@ extern "C" {
 
 /* The version: the one place it is written (the Makefile reads it from here
  * for the SONAME, gentcp.pc and the CMake package).  The SONAME carries the
- * major number. */
+ * major number, or major.minor while the major is 0 (libgentcp.so.0.2): every
+ * 0.x minor bump changes the ABI. */
 #define GT_VERSION_MAJOR 0
 #define GT_VERSION_MINOR 2
 #define GT_VERSION_PATCH 0
@@ -207,9 +208,11 @@ int gt_stop(int64_t timeout_ms);
  * parent, do not.  So in the child every call that touches the runtime
  * fails at once with GT_EFORKED (the "forked" reason), never hangs:
  * gt_init, gt_spawn, gt_stop, the socket, message, timer, name, link,
- * signal and gt_wait_fd calls; gt_self, gt_whereis and gt_owner return the
- * none pid, gt_is_alive and gt_trap_exit false, gt_cancel_timer and
- * gt_read_timer GT_EFORKED; gt_yield and gt_exit only return, except that
+ * signal, gt_wait_fd and gt_tls_* calls (gt_tls_last_error gives "" and
+ * gt_tls_ctx_free does nothing: OpenSSL's locks may be held); gt_self,
+ * gt_whereis and gt_owner return the none pid, gt_is_alive and
+ * gt_trap_exit false, gt_cancel_timer and gt_read_timer GT_EFORKED;
+ * gt_yield and gt_exit only return, except that
  * the end of a spawned process that forked (its function returns in the
  * child, or it calls gt_exit or gt_hibernate there) ends the child with
  * _exit(0) for reason normal, else _exit(1); gt_hibernate, which cannot

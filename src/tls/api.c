@@ -40,6 +40,8 @@ static int client_setup(gt_socket s, const gt_transport *t, const char *host, in
 int gt_tls_connect(gt_tls_ctx *c, const char *host, int port, gt_optlist opts,
                    int64_t timeout_ms, gt_socket *sock_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!c || c->server || !sock_out || (opts.count && !opts.opts) || opts.count > 62)
         return GT_EBADARG;
     *sock_out = (gt_socket){0};
@@ -64,6 +66,8 @@ int gt_tls_connect(gt_tls_ctx *c, const char *host, int port, gt_optlist opts,
 
 int gt_tls_listen(gt_tls_ctx *c, int port, gt_optlist opts, gt_socket *lsock_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!c || !c->server || !lsock_out || (opts.count && !opts.opts) || opts.count > 62)
         return GT_EBADARG;
     gt_opt buf[64];
@@ -75,6 +79,8 @@ int gt_tls_listen(gt_tls_ctx *c, int port, gt_optlist opts, gt_socket *lsock_out
 
 int gt_tls_transport_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!is_tls(gt__sock_tp_of(lsock)))
         return sock_out ? -EINVAL : GT_EBADARG;
     return gt_accept(lsock, timeout_ms, sock_out);
@@ -82,6 +88,8 @@ int gt_tls_transport_accept(gt_socket lsock, int64_t timeout_ms, gt_socket *sock
 
 int gt_tls_handshake(gt_socket s, int64_t timeout_ms)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!is_tls(gt__sock_tp_of(s)))
         return -EINVAL;
     return gt_transport_handshake(s, timeout_ms);
@@ -89,6 +97,8 @@ int gt_tls_handshake(gt_socket s, int64_t timeout_ms)
 
 int gt_tls_upgrade(gt_socket s, gt_tls_ctx *c, const char *host, int64_t timeout_ms)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!c)
         return GT_EBADARG;
     int rc = gt_transport_attach(s, &c->table);
@@ -130,6 +140,8 @@ size_t gt_tls_last_error(gt_socket s, char *buf, size_t len)
 {
     if (buf && len)
         buf[0] = 0;
+    if (gt__forked())
+        return 0; /* the socket's lock may be a vanished thread's */
     return is_tls(gt__sock_tp_of(s)) ? gt_transport_error(s, buf, len) : 0;
 }
 
@@ -169,6 +181,8 @@ static int info(void *ctx, void *arg)
 
 int gt_tls_info(gt_socket s, gt_tls_info_item item, char *buf, size_t len)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     const gt_transport *t = gt__sock_tp_of(s);
     if (!is_tls(t))
         return -EINVAL;
@@ -203,6 +217,8 @@ static int peer_der(void *ctx, void *arg)
 
 int gt_tls_peer_cert(gt_socket s, uint8_t **der_out, size_t *len_out)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     if (!der_out || !len_out)
         return GT_EBADARG;
     const gt_transport *t = gt__sock_tp_of(s);

@@ -181,6 +181,11 @@ static int setup(gt_tls_ctx *c, const gt_tls_opts *o, char *err, size_t errlen)
 int gt_tls_ctx_new(const gt_tls_opts *o, bool server, gt_tls_ctx **out, char *err, size_t errlen)
 {
     static const gt_tls_opts none;
+    if (gt__forked()) { /* OpenSSL's locks may be held by the parent's schedulers */
+        if (out)
+            *out = NULL;
+        return GT_EFORKED;
+    }
     if (!out)
         return GT_EBADARG;
     *out = NULL;
@@ -232,6 +237,8 @@ void gt__tls_ctx_unref(gt_tls_ctx *c)
 
 void gt_tls_ctx_free(gt_tls_ctx *c)
 {
+    if (gt__forked())
+        return; /* SSL_CTX_free could wait on a lock a vanished thread holds */
     if (c)
         gt__tls_ctx_unref(c);
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make install into a scratch DESTDIR (PREFIX=/usr), then check the copy as
 # a user would meet it: the shared library exports only gt_ symbols and is
-# named by its SONAME; programs build against it with pkg-config and with
-# CMake's find_package(gentcp) and run; the man pages format without
-# warnings; the examples are in the doc dir; make uninstall removes it all.
+# named by its SONAME (the major version, major.minor while it is 0);
+# programs build against it with pkg-config and with CMake's
+# find_package(gentcp) and run; the CMake version file accepts only that
+# ABI; the man pages format without warnings; the examples are in the doc dir; make uninstall removes it all.
 # Prints one ok/FAIL/skip line per check.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,10 +34,13 @@ lib=$D/usr/lib
 ver=$(sed -n 's/^#define GT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' "$root/include/gentcp.h" |
       paste -sd.)
 major=${ver%%.*}
+minor=${ver#*.}; minor=${minor%%.*}
+# The ABI version the SONAME carries: the major, or major.minor while it is 0.
+if [ "$major" = 0 ]; then abi=$major.$minor; else abi=$major; fi
 soname=$(readelf -d "$lib/libgentcp.so.$ver" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-check soname test "$soname" = "libgentcp.so.$major"
-check symlinks test "$(readlink "$lib/libgentcp.so")" = "libgentcp.so.$major" -a \
-    "$(readlink "$lib/libgentcp.so.$major")" = "libgentcp.so.$ver"
+check soname test "$soname" = "libgentcp.so.$abi"
+check symlinks test "$(readlink "$lib/libgentcp.so")" = "libgentcp.so.$abi" -a \
+    "$(readlink "$lib/libgentcp.so.$abi")" = "libgentcp.so.$ver"
 n=$(nm -D --defined-only "$lib/libgentcp.so.$ver" | awk '{print $3}' | grep -c '^gt__')
 check installed_no_internal_symbols test "$n" -eq 0
 
@@ -82,11 +86,30 @@ if command -v cmake >/dev/null; then
             fi
         done
         # The shared build must really use the shared library.
-        check cmake_shared_is_dynamic grep -q "libgentcp.so.$major" \
+        check cmake_shared_is_dynamic grep -q "NEEDED.*\\[libgentcp.so.$abi\\]" \
             <(readelf -d "$tmp/cmake/app_shared")
     else
         fail cmake_find_package "$(tail -c 600 <<<"$out" | tr '\n' '|')"
     fi
+    # The version file's answer for other requests: the same ABI and not
+    # newer is compatible; another 0.x minor (or major) is not.
+    cvf() { # VERSION: prints the version file's PACKAGE_VERSION_COMPATIBLE
+        local v=$1 mj=${1%%.*} mn=${1#*.}
+        printf '%s\n' 'include(${F})' \
+            'message(STATUS "compatible=${PACKAGE_VERSION_COMPATIBLE}")' >"$tmp/cvf.cmake"
+        # (script mode: no compiler, so no pointer size to compare)
+        cmake -DCMAKE_SIZEOF_VOID_P= -DPACKAGE_FIND_VERSION="$v" -DPACKAGE_FIND_VERSION_MAJOR="$mj" \
+            -DPACKAGE_FIND_VERSION_MINOR="${mn%%.*}" \
+            -DF="$lib/cmake/gentcp/gentcpConfigVersion.cmake" -P "$tmp/cvf.cmake" 2>&1 |
+            sed -n 's/^-- compatible=//p'
+    }
+    if [ "$major" = 0 ]; then
+        other=$major.$((minor + 1)); [ "$minor" -gt 0 ] && other=$major.$((minor - 1))
+    else
+        other=$((major - 1)).$minor
+    fi
+    check cmake_version_same_abi test "$(cvf "$major.$minor")" = TRUE
+    check cmake_version_other_abi test "$(cvf "$other")" = FALSE
 else
     echo "skip install:cmake_find_package: cmake not installed (scripts/deps.sh installs it)"
 fi

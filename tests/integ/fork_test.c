@@ -149,6 +149,56 @@ GT_TEST(i10_5_fork_child_calls_fail_parent_goes_on)
     ASSERT_OK(gt_signal_unsubscribe(SIGUSR2));
 }
 
+/* The TLS calls: a context's SSL_CTX and a TLS socket's connection are
+ * shared with the parent's schedulers (their locks may be held at the
+ * fork), so the child gets GT_EFORKED from each, gt_tls_last_error an
+ * empty text, and gt_tls_ctx_free leaves the parent's context alone. */
+static void child_tls_checks(gt_tls_ctx *ctx, gt_socket lsock, int lport, gt_socket conn)
+{
+    const int F = GT_EFORKED;
+    gt_tls_ctx *c2 = NULL;
+    char buf[64] = "x";
+    CHILD_CHECK(1, gt_tls_ctx_new(NULL, false, &c2, buf, sizeof buf) == F && !c2);
+    gt_socket s;
+    CHILD_CHECK(2, gt_tls_connect(ctx, "127.0.0.1", lport, GT_NOOPTS, 100, &s) == F);
+    CHILD_CHECK(3, gt_tls_listen(ctx, 0, GT_NOOPTS, &s) == F);
+    CHILD_CHECK(4, gt_tls_transport_accept(lsock, GT_INFINITY, &s) == F);
+    CHILD_CHECK(5, gt_tls_handshake(conn, GT_INFINITY) == F);
+    CHILD_CHECK(6, gt_tls_upgrade(conn, ctx, "localhost", GT_INFINITY) == F);
+    strcpy(buf, "x");
+    CHILD_CHECK(7, gt_tls_last_error(conn, buf, sizeof buf) == 0 && buf[0] == 0);
+    CHILD_CHECK(8, gt_tls_info(conn, GT_TLS_PROTOCOL, buf, sizeof buf) == F);
+    uint8_t *der = NULL;
+    size_t n = 0;
+    CHILD_CHECK(9, gt_tls_peer_cert(conn, &der, &n) == F && !der);
+    gt_tls_ctx_free(ctx);
+}
+
+GT_TEST(i10_5_fork_child_tls_calls_fail)
+{
+    ASSERT_OK(gt_init(NULL));
+    gt_tls_ctx *ctx = NULL; /* stays NULL in a TLS=0 build: the checks hold */
+    char err[256];
+    int rc = gt_tls_ctx_new(NULL, false, &ctx, err, sizeof err);
+    ASSERT(rc == 0 || rc == -EPROTONOSUPPORT);
+    gt_socket l, c, a;
+    h_pair(GT_OPTS(GT_BINARY), GT_OPTS(GT_BINARY, GT_ACTIVE_FALSE), &l, &c, &a);
+    int port = h_port(l);
+    fflush(NULL);
+    pid_t child = fork();
+    ASSERT(child >= 0);
+    if (child == 0)
+        child_tls_checks(ctx, l, port, c), _exit(0);
+    ASSERT_EQ(wait_child(child, 10 * H_WAIT), 0);
+    /* the parent's socket and context are untouched by the child's calls */
+    h_send(a, "after fork");
+    ASSERT_RECV(c, 10, H_WAIT, "after fork");
+    gt_tls_ctx_free(ctx);
+    gt_close(a);
+    gt_close(c);
+    gt_close(l);
+}
+
 /* The child's signals are its own: a signal the parent subscribed to, sent
  * to the child, takes the disposition from before the subscription (here:
  * the default, which ends the child) instead of going down the pipe the
