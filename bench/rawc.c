@@ -76,12 +76,15 @@ static int connect_to(const char *host, int port)
     return fd;
 }
 
-static int accept_one(int lfd)
+/* The one connection of a pingpong or stream session: listens, accepts,
+ * closes the listener. */
+static int accept_single(void)
 {
-    int fd;
+    int lfd = listen_on((int)arg("port", 0)), fd;
     while ((fd = accept(lfd, NULL, NULL)) < 0)
         if (errno != EINTR)
             die("accept: %s", strerror(errno));
+    close(lfd);
     return fd;
 }
 
@@ -91,9 +94,7 @@ static int accept_one(int lfd)
 
 static int pp_server(void)
 {
-    int lfd = listen_on((int)arg("port", 0));
-    int fd = accept_one(lfd);
-    close(lfd);
+    int fd = accept_single();
     set_nodelay(fd);
     uint8_t *buf = malloc(4 + (1u << 20));
     long long msgs = 0;
@@ -156,9 +157,7 @@ static int pp_client(void)
 
 static int stream_server(void)
 {
-    int lfd = listen_on((int)arg("port", 0));
-    int fd = accept_one(lfd);
-    close(lfd);
+    int fd = accept_single();
     set_nonblock(fd);
     int ep = epoll_create1(0);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
