@@ -49,7 +49,6 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,66 +60,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define MAX_SAMPLES (1L << 21) /* latency samples kept per run (16 MiB) */
 #define STALL_S 10.0           /* no progress for this long = the server is stuck */
 
-static int g_argc;
-static char **g_argv;
 static struct sockaddr_in g_addr;
 static long g_pid;
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("load: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static const char *sarg(const char *key, const char *def)
-{
-    size_t kl = strlen(key);
-    for (int i = 2; i < g_argc; i++)
-        if (strncmp(g_argv[i], key, kl) == 0 && g_argv[i][kl] == '=')
-            return g_argv[i] + kl + 1;
-    return def;
-}
-
-static long arg(const char *key, long def)
-{
-    const char *v = sarg(key, NULL);
-    return v ? strtol(v, NULL, 0) : def;
-}
-
-static double farg(const char *key, double def)
-{
-    const char *v = sarg(key, NULL);
-    return v ? strtod(v, NULL) : def;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 /* ---------------------------------------------------------------- /proc */
 
@@ -145,17 +91,7 @@ static double server_cpu_us(void)
 
 static long server_rss_kb(void)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", g_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kb;
+    return g_pid > 0 ? vmrss_kb(g_pid) : -1;
 }
 
 /* TcpExt counter NAME from /proc/net/netstat (a header line, then values). */
@@ -191,12 +127,6 @@ static int new_socket(int nonblock)
     return fd;
 }
 
-static void set_nodelay(int fd)
-{
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
 static int connect_blocking(void)
 {
     int fd = new_socket(0);
@@ -204,40 +134,6 @@ static int connect_blocking(void)
         if (errno != EINTR)
             die("connect: %s", strerror(errno));
     return fd;
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            die("write: %s", strerror(errno));
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-static void read_all(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            die("read: %s", r ? strerror(errno) : "server closed");
-        p += r;
-        len -= (size_t)r;
-    }
-}
-
-static void set_nonblock(int fd)
-{
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 /* ---------------------------------------------------------------- figures */
@@ -253,26 +149,22 @@ static void sample(double us)
         g_lat[g_nlat++] = us;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Percentile p of the sorted samples, "-" when there are none. */
+static void pct_str(char *out, size_t cap, double p)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void pct(double p, char *out, size_t cap)
-{
-    if (g_nlat == 0) {
+    if (g_nlat == 0)
         snprintf(out, cap, "-");
-        return;
-    }
-    long i = (long)(p * (double)g_nlat + 0.999999) - 1; /* nearest rank */
-    snprintf(out, cap, "%.2f", g_lat[i < 0 ? 0 : i]);
+    else
+        snprintf(out, cap, "%.2f", pct(g_lat, g_nlat, p));
 }
 
 /* Window bookkeeping shared by the timed workloads. */
 struct window {
     double t0, t1, cpu0, cpu1;
     long ops0, ops1;
+    /* win_step: a warm-up of warm s after start, then secs s timed */
+    double start, warm, secs;
+    int phase; /* 0 warm-up, 1 timed, 2 over */
 };
 
 static void win_open(struct window *w, long ops)
@@ -289,6 +181,24 @@ static void win_close(struct window *w, long ops)
     w->ops1 = ops;
 }
 
+/* A window timed after a warm-up, both from start (secs= warm= arguments). */
+static struct window win_timed(double start)
+{
+    return (struct window){.start = start, .warm = farg("warm", 0.5), .secs = farg("secs", 2)};
+}
+
+/* Moves the phase on at time t, with ops operations done so far. */
+static void win_step(struct window *w, double t, long ops)
+{
+    if (w->phase == 0 && t - w->start >= w->warm) {
+        win_open(w, ops);
+        w->phase = 1;
+    } else if (w->phase == 1 && t - w->t0 >= w->secs) {
+        win_close(w, ops);
+        w->phase = 2;
+    }
+}
+
 static void report(const struct window *w, const char *unit, double aux, const char *aux_unit,
                    double value_override)
 {
@@ -301,8 +211,8 @@ static void report(const struct window *w, const char *unit, double aux, const c
     else
         snprintf(cpu, sizeof cpu, "-");
     qsort(g_lat, (size_t)g_nlat, sizeof(double), cmp_double);
-    pct(0.50, p50, sizeof p50);
-    pct(0.99, p99, sizeof p99);
+    pct_str(p50, sizeof p50, 50);
+    pct_str(p99, sizeof p99, 99);
     if (aux_unit)
         snprintf(ax, sizeof ax, "%.1f", aux);
     else
@@ -320,15 +230,25 @@ struct conn {
     double sent;  /* when the current request left */
 };
 
+/* Reads what has come of c's echo (fl bytes in all, c->got so far); true
+ * once it is all in. */
+static bool echo_read(const char *who, struct conn *c, uint8_t *buf, size_t fl)
+{
+    ssize_t r = read(c->fd, buf, fl - c->got);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return false;
+    if (r <= 0)
+        die("%s: read: %s", who, r ? strerror(errno) : "server closed");
+    c->got += (size_t)r;
+    return c->got >= fl;
+}
+
 static int rr(void)
 {
     long nc = arg("conns", 1000);
     uint32_t size = (uint32_t)arg("size", 64);
-    double secs = farg("secs", 2), warm = farg("warm", 0.5);
     size_t fl = 4 + size;
-    uint8_t *req = malloc(fl), *buf = malloc(fl);
-    put32(req, size);
-    memset(req + 4, 'p', size);
+    uint8_t *req = frames_new(size, 1, 'p'), *buf = malloc(fl);
     double pace = farg("pace", 0);
     bool hold = arg("hold", 0) != 0;
     struct conn *cs = calloc((size_t)nc, sizeof *cs);
@@ -351,10 +271,9 @@ static int rr(void)
         if (!due[i])
             write_all(cs[i].fd, req, fl); /* 68 bytes always fit the empty send buffer */
     }
-    struct window w = {0};
-    int phase = 0; /* 0 warm-up, 1 timed, 2 over */
+    struct window w = win_timed(start);
     struct epoll_event evs[256];
-    while (phase < 2) {
+    while (w.phase < 2) {
         double tmo = 0.1;
         if (pace > 0) { /* sleep until the next scheduled request */
             double next = 1e300, t = now_s();
@@ -365,7 +284,7 @@ static int rr(void)
                 tmo = next <= t ? 0 : next - t;
         }
         /* epoll_pwait2: a millisecond timeout would miss 1000 req/s turns */
-        struct timespec ts = {(time_t)tmo, (long)((tmo - (double)(time_t)tmo) * 1e9)};
+        struct timespec ts = timespec_of(tmo);
         int k = epoll_pwait2(ep, evs, 256, &ts, NULL);
         double t = now_s();
         if (pace > 0)
@@ -375,29 +294,17 @@ static int rr(void)
                     due[i] = 0;
                     write_all(cs[i].fd, req, fl);
                 }
-        if (phase == 0 && t - start >= warm) {
-            win_open(&w, done);
-            phase = 1;
-        } else if (phase == 1 && t - w.t0 >= secs) {
-            win_close(&w, done);
-            phase = 2;
-        }
+        win_step(&w, t, done);
         if (t - last > STALL_S && !hold && !(pace > 0 && pace * STALL_S < (double)nc))
             die("rr: no echo for %.0f s (%ld round trips done)", STALL_S, done);
         for (int i = 0; i < k; i++) {
             struct conn *c = evs[i].data.ptr;
-            ssize_t r = read(c->fd, buf, fl - c->got);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                continue;
-            if (r <= 0)
-                die("rr: read: %s", r ? strerror(errno) : "server closed");
-            c->got += (size_t)r;
-            if (c->got < fl)
+            if (!echo_read("rr", c, buf, fl))
                 continue;
             c->got = 0;
             done++;
             last = t;
-            if (phase == 1)
+            if (w.phase == 1)
                 sample((t - c->sent) * 1e6);
             if (hold)
                 continue;
@@ -461,24 +368,15 @@ static bool slot_event(const char *who, int ep, struct conn *c, int *state, cons
         epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
         return false;
     }
-    ssize_t r = read(c->fd, buf, fl - c->got);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        return false;
-    if (r <= 0)
-        die("%s: read: %s", who, r ? strerror(errno) : "server closed");
-    c->got += (size_t)r;
-    return c->got >= fl;
+    return echo_read(who, c, buf, fl);
 }
 
 static int accept_wl(void)
 {
     long nc = arg("conc", 50);
     uint32_t size = (uint32_t)arg("size", 64);
-    double secs = farg("secs", 2), warm = farg("warm", 0.5);
     size_t fl = 4 + size;
-    uint8_t *req = malloc(fl), *buf = malloc(fl);
-    put32(req, size);
-    memset(req + 4, 'a', size);
+    uint8_t *req = frames_new(size, 1, 'a'), *buf = malloc(fl);
     struct conn *cs = calloc((size_t)nc, sizeof *cs);
     int *st = calloc((size_t)nc, sizeof *st);
     int ep = epoll_create1(0);
@@ -486,19 +384,12 @@ static int accept_wl(void)
     for (long i = 0; i < nc; i++)
         slot_start(ep, &cs[i], &st[i], start);
     long done = 0;
-    struct window w = {0};
-    int phase = 0;
+    struct window w = win_timed(start);
     struct epoll_event evs[256];
-    while (phase < 2) {
+    while (w.phase < 2) {
         int k = epoll_wait(ep, evs, 256, 100);
         double t = now_s();
-        if (phase == 0 && t - start >= warm) {
-            win_open(&w, done);
-            phase = 1;
-        } else if (phase == 1 && t - w.t0 >= secs) {
-            win_close(&w, done);
-            phase = 2;
-        }
+        win_step(&w, t, done);
         if (t - last > STALL_S)
             die("accept: no cycle completed for %.0f s (%ld done)", STALL_S, done);
         for (int i = 0; i < k; i++) {
@@ -508,7 +399,7 @@ static int accept_wl(void)
                 continue;
             done++;
             last = t;
-            if (phase == 1)
+            if (w.phase == 1)
                 sample((t - c->sent) * 1e6);
             close(c->fd); /* the client closes first: TIME_WAIT stays here */
             slot_start(ep, c, &st[idx], now_s());
@@ -534,11 +425,7 @@ static void *sender_main(void *p)
 {
     struct sender *s = p;
     size_t fl = 4 + s->size;
-    uint8_t *buf = malloc(fl * (size_t)s->batch);
-    for (long i = 0; i < s->batch; i++) {
-        put32(buf + (size_t)i * fl, s->size);
-        memset(buf + (size_t)i * fl + 4, 'e', s->size);
-    }
+    uint8_t *buf = frames_new(s->size, s->batch, 'e');
     while (!atomic_load(&s->stop)) {
         write_all(s->fd, buf, fl * (size_t)s->batch);
         s->sent += s->batch;
@@ -551,7 +438,6 @@ static void *sender_main(void *p)
 static int pipe_wl(void)
 {
     struct sender s = {.batch = arg("batch", 1), .size = (uint32_t)arg("size", 100)};
-    double secs = farg("secs", 2), warm = farg("warm", 0.5);
     if (s.batch < 1)
         s.batch = 1;
     s.fd = connect_blocking();
@@ -564,15 +450,14 @@ static int pipe_wl(void)
     if (pthread_create(&th, NULL, sender_main, &s) != 0)
         die("pthread_create");
     double start = now_s(), last = start;
-    struct window w = {0};
-    int phase = 0;
+    struct window w = win_timed(start);
     for (;;) {
         ssize_t r = read(s.fd, buf, cap);
         double t = now_s();
         if (r < 0 && errno != EAGAIN && errno != EINTR)
             die("pipe: read: %s", strerror(errno));
         if (r == 0) {
-            if (phase < 2)
+            if (w.phase < 2)
                 die("pipe: server closed early");
             break;
         }
@@ -596,14 +481,9 @@ static int pipe_wl(void)
         } else if (t - last > STALL_S) {
             die("pipe: no echo for %.0f s", STALL_S);
         }
-        if (phase == 0 && t - start >= warm) {
-            win_open(&w, (long)(got / fl));
-            phase = 1;
-        } else if (phase == 1 && t - w.t0 >= secs) {
-            win_close(&w, (long)(got / fl));
+        win_step(&w, t, (long)(got / fl));
+        if (w.phase == 2)
             atomic_store(&s.stop, 1);
-            phase = 2;
-        }
     }
     pthread_join(th, NULL);
     if (got != (unsigned long long)s.sent * fl)
@@ -624,15 +504,13 @@ static int idle(void)
     if (n < 2)
         die("idle: n must be >= 2");
     int *fds = malloc(sizeof(int) * (size_t)n);
-    uint8_t *req = malloc(4 + size), *buf = malloc(4 + size);
-    put32(req, size);
-    memset(req + 4, 'i', size);
+    uint8_t *req = frames_new(size, 1, 'i'), *buf = malloc(4 + size);
     struct window w = {0};
     long rss0 = 0;
     for (long i = 0; i < n; i++) {
         fds[i] = connect_blocking();
         write_all(fds[i], req, 4 + size);
-        read_all(fds[i], buf, 4 + size);
+        read_exact(fds[i], buf, 4 + size);
         if (memcmp(buf, req, 4 + size) != 0)
             die("idle: bad echo on connection %ld", i);
         if (i == 0) { /* baseline after the first: one-time setup excluded */
@@ -661,9 +539,7 @@ static int burst(void)
     uint32_t size = (uint32_t)arg("size", 16);
     double timeout = farg("timeout_s", 30);
     size_t fl = 4 + size;
-    uint8_t *req = malloc(fl), *buf = malloc(fl);
-    put32(req, size);
-    memset(req + 4, 'b', size);
+    uint8_t *req = frames_new(size, 1, 'b'), *buf = malloc(fl);
     struct conn *cs = calloc((size_t)n, sizeof *cs);
     int *st = calloc((size_t)n, sizeof *st);
     int ep = epoll_create1(0);
@@ -705,8 +581,7 @@ static int burst(void)
 
 int main(int argc, char **argv)
 {
-    g_argc = argc;
-    g_argv = argv;
+    bl_init("load", argc, argv);
     if (argc < 2)
         die("usage: load rr|accept|pipe|idle|burst port=P pid=SERVERPID [key=value...]");
     signal(SIGPIPE, SIG_IGN);

@@ -94,7 +94,7 @@ first_err() { grep -m1 -iE 'error|cannot|not found|no such' "$1" | cut -c1-150; 
 
 build_c() { # out src extra-libs...
     local out=$1 src=$2; shift 2
-    newer "$out" "$src" || return 0
+    newer "$out" "$src" bench/benchlib.h || return 0
     # shellcheck disable=SC2086
     $CC $CFLAGS_PEER -o "$out" "$src" "$@" >"$TMP/build.log" 2>&1
 }

@@ -30,7 +30,6 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,114 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define RD_CHUNK 65536 /* read size of the epoll servers, as in the baseline */
-
-static int g_argc;
-static char **g_argv;
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("rawc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-/* key=value arguments after the mode; def when absent. */
-static long long arg(const char *key, long long def)
-{
-    size_t kl = strlen(key);
-    for (int i = 2; i < g_argc; i++)
-        if (strncmp(g_argv[i], key, kl) == 0 && g_argv[i][kl] == '=')
-            return strtoll(g_argv[i] + kl + 1, NULL, 0);
-    return def;
-}
-
-static const char *sarg(const char *key, const char *def)
-{
-    size_t kl = strlen(key);
-    for (int i = 2; i < g_argc; i++)
-        if (strncmp(g_argv[i], key, kl) == 0 && g_argv[i][kl] == '=')
-            return g_argv[i] + kl + 1;
-    return def;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            die("write: %s", strerror(errno));
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-/* Reads exactly len bytes; returns 0 on EOF before the first byte, dies on a
- * short read after it. */
-static int read_all(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = read(fd, p + got, len - got);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            die("read: %s", strerror(errno));
-        }
-        if (r == 0) {
-            if (got == 0)
-                return 0;
-            die("read: EOF inside a frame");
-        }
-        got += (size_t)r;
-    }
-    return 1;
-}
-
-static void set_nodelay(int fd)
-{
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        die("TCP_NODELAY: %s", strerror(errno));
-}
-
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        die("O_NONBLOCK: %s", strerror(errno));
-}
 
 /* Listens on 127.0.0.1:port (0 = ephemeral), prints "listening on PORT". */
 static int listen_on(int port)
@@ -182,12 +76,15 @@ static int connect_to(const char *host, int port)
     return fd;
 }
 
-static int accept_one(int lfd)
+/* The one connection of a pingpong or stream session: listens, accepts,
+ * closes the listener. */
+static int accept_single(void)
 {
-    int fd;
+    int lfd = listen_on((int)arg("port", 0)), fd;
     while ((fd = accept(lfd, NULL, NULL)) < 0)
         if (errno != EINTR)
             die("accept: %s", strerror(errno));
+    close(lfd);
     return fd;
 }
 
@@ -197,22 +94,20 @@ static int accept_one(int lfd)
 
 static int pp_server(void)
 {
-    int lfd = listen_on((int)arg("port", 0));
-    int fd = accept_one(lfd);
-    close(lfd);
+    int fd = accept_single();
     set_nodelay(fd);
     uint8_t *buf = malloc(4 + (1u << 20));
     long long msgs = 0;
     double t0 = 0;
     uint8_t hdr[4];
-    while (read_all(fd, hdr, 4)) {
+    while (read_exact_or_eof(fd, hdr, 4)) {
         uint32_t len = get32(hdr);
         if (len > (1u << 20))
             die("pp-server: frame of %u bytes", len);
         if (msgs++ == 0)
             t0 = now_s();
         memcpy(buf, hdr, 4);
-        if (len && !read_all(fd, buf + 4, len))
+        if (len && !read_exact_or_eof(fd, buf + 4, len))
             die("pp-server: EOF inside a frame");
         write_all(fd, buf, 4 + len);
     }
@@ -223,40 +118,21 @@ static int pp_server(void)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static double pct(const double *v, long n, double p)
-{
-    long k = (long)((p / 100.0) * (double)n + 0.999999999);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return v[k - 1];
-}
-
 static int pp_client(void)
 {
     long n = (long)arg("n", 20000), warmup = (long)arg("warmup", 1000);
     uint32_t size = (uint32_t)arg("size", 64);
     int fd = connect_to(sarg("host", "127.0.0.1"), (int)arg("port", 0));
     set_nodelay(fd);
-    uint8_t *out = malloc(4 + size), *in = malloc(4 + size);
+    uint8_t *out = frames_new(size, 1, 'p'), *in = malloc(4 + size);
     double *rtt = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    put32(out, size);
-    memset(out + 4, 'p', size);
     double t_start = 0;
     for (long i = 0; i < warmup + n; i++) {
         if (i == warmup)
             t_start = now_s();
         double t0 = now_s();
         write_all(fd, out, 4 + size);
-        if (!read_all(fd, in, 4 + size))
+        if (!read_exact_or_eof(fd, in, 4 + size))
             die("pp-client: server closed");
         double t1 = now_s();
         if (memcmp(in, out, 4 + size) != 0)
@@ -281,9 +157,7 @@ static int pp_client(void)
 
 static int stream_server(void)
 {
-    int lfd = listen_on((int)arg("port", 0));
-    int fd = accept_one(lfd);
-    close(lfd);
+    int fd = accept_single();
     set_nonblock(fd);
     int ep = epoll_create1(0);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
@@ -356,18 +230,14 @@ static int stream_client(void)
         batch = 1;
     int fd = connect_to(sarg("host", "127.0.0.1"), (int)arg("port", 0));
     size_t fl = 4 + size;
-    uint8_t *fr = malloc(fl * (size_t)batch);
-    for (long i = 0; i < batch; i++) {
-        put32(fr + (size_t)i * fl, size);
-        memset(fr + (size_t)i * fl + 4, 's', size);
-    }
+    uint8_t *fr = frames_new(size, batch, 's');
     double t0 = now_s();
     for (long i = 0; i < n; i += batch) /* batch=1: one write() per frame, as the harness */
         write_all(fd, fr, fl * (size_t)(n - i < batch ? n - i : batch));
     double ts = now_s();
     uint8_t end[4] = {0, 0, 0, 0}, ack[12];
     write_all(fd, end, 4);
-    if (!read_all(fd, ack, sizeof ack))
+    if (!read_exact_or_eof(fd, ack, sizeof ack))
         die("stream-client: closed without the count");
     double t1 = now_s();
     if (get32(ack) != 8)
@@ -582,11 +452,7 @@ static void *sender_main(void *p)
 {
     struct sender *s = p;
     size_t fl = 4 + s->size;
-    uint8_t *buf = malloc(fl * (size_t)s->batch);
-    for (long i = 0; i < s->batch; i++) {
-        put32(buf + (size_t)i * fl, s->size);
-        memset(buf + (size_t)i * fl + 4, 'e', s->size);
-    }
+    uint8_t *buf = frames_new(s->size, s->batch, 'e');
     for (long sent = 0; sent < s->n;) {
         long k = s->n - sent < s->batch ? s->n - sent : s->batch;
         write_all(s->fd, buf, fl * (size_t)k);
@@ -640,29 +506,9 @@ static int echo_client(void)
 /* conns client                                                             */
 /* ------------------------------------------------------------------------ */
 
-static long vmrss_kb(long pid)
-{
-    char path[64], line[256];
-    if (pid > 0)
-        snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/status");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kb;
-}
-
 static void settle(void)
 {
-    long ms = (long)arg("settle_ms", 200);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    sleep_s((double)arg("settle_ms", 200) / 1e3);
 }
 
 static int conns_client(void)
@@ -675,15 +521,13 @@ static int conns_client(void)
     if (n < 2)
         die("conns-client: n must be >= 2");
     int *fds = malloc(sizeof(int) * (size_t)n);
-    uint8_t *out = malloc(4 + size), *in = malloc(4 + size);
-    put32(out, size);
-    memset(out + 4, 'c', size);
+    uint8_t *out = frames_new(size, 1, 'c'), *in = malloc(4 + size);
     long s0 = 0, c0 = 0;
     double t0 = now_s();
     for (long i = 0; i < n; i++) {
         fds[i] = connect_to(host, port);
         write_all(fds[i], out, 4 + size);
-        if (!read_all(fds[i], in, 4 + size) || memcmp(in, out, 4 + size) != 0)
+        if (!read_exact_or_eof(fds[i], in, 4 + size) || memcmp(in, out, 4 + size) != 0)
             die("conns-client: bad echo on connection %ld", i);
         if (i == 0) {
             settle();
@@ -700,10 +544,8 @@ static int conns_client(void)
            n, (double)(n - 1) / dt, s1, pid > 0 ? (double)(s1 - s0) * 1024.0 / (double)(n - 1) : -1.0,
            (double)(c1 - c0) * 1024.0 / (double)(n - 1));
     fflush(stdout);
-    if (hold_ms > 0) {
-        struct timespec ts = {hold_ms / 1000, (hold_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    if (hold_ms > 0)
+        sleep_s((double)hold_ms / 1e3);
     for (long i = 0; i < n; i++)
         close(fds[i]);
     free(fds);
@@ -714,8 +556,7 @@ static int conns_client(void)
 
 int main(int argc, char **argv)
 {
-    g_argc = argc;
-    g_argv = argv;
+    bl_init("rawc", argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2)
         die("usage: rawc pp-server|pp-client|stream-server|stream-client|echo-server|"
