@@ -127,8 +127,14 @@ static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__p
         .line_delimiter = (uint8_t)s->o.line_delimiter, /* inet: the low byte */
         .http_state = s->http_state,
     };
-    /* the socket backend cuts lines at packet_size (rule 83) */
+    /* The socket backend cuts lines at packet_size P (rule 83), but it
+     * decodes after each read of at most `buffer` bytes with both
+     * {line_length,P} and {packet_size,P}: the cut happens only when such
+     * a read ends exactly at P with no delimiter before; a read that goes
+     * past P is emsgsize (OTP 25: "0123456789ABC\n" at once, P 8). */
+    size_t cut_at = 0;
     if (t == GT_PKT_LINE && !o.line_length && o.packet_size && gt__be(s)->line_cut_at_size) {
+        cut_at = o.packet_size;
         o.line_length = o.packet_size;
         o.packet_size = 0;
     }
@@ -136,6 +142,13 @@ static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__p
         s->scan_bytes += n - resume;
     int r = gt__pkt_frame(t, &o, buf, n, &resume, sp);
     s->in_scanned = resume;
+    if (r == 1 && cut_at && sp->total == cut_at && buf[cut_at - 1] != o.line_delimiter) {
+        size_t reads_end = o.buffer ? (cut_at + o.buffer - 1) / o.buffer * o.buffer : n;
+        if ((reads_end < n ? reads_end : n) > cut_at) {
+            s->in_scanned = 0;
+            return -EMSGSIZE;
+        }
+    }
     return r;
 }
 

@@ -473,6 +473,103 @@ BOTH(r99_line_cut_at_packet_size)
     gt_close(p);
 }
 
+/* Rule 83 on the socket backend: gen_tcp_socket decodes what it has read
+ * with {line_length, P} and {packet_size, P} both, so a line is cut only
+ * when exactly P bytes without a delimiter are at hand; more than P (a
+ * longer line read at once) is emsgsize, active or passive, as for any
+ * oversize packet (rules 78, 79).  OTP 25, P 8, "0123456789ABC\n" in one
+ * send: socket {tcp_error,S,emsgsize}, active false, the socket kept, the
+ * error again at the next activation after new data, tcp_closed after the
+ * peer's close; inet {tcp_error,S,emsgsize} then {tcp_closed,S}. */
+static const char long_line[] = "0123456789ABC\n";
+
+static void r83_active_over_packet_size(int b, gt_opt active)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_PACKET(GT_PKT_LINE), GT_PACKET_SIZE(8), active), GT_NOOPTS, &s, &p);
+    h_send(p, long_line);
+    EXPECT_TCP_ERROR(s, -EMSGSIZE);
+    if (SOCK(b)) {
+        ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+        EXPECT_NO_MSG(s, 200);
+        h_send(p, "xy\n");
+        EXPECT_NO_MSG(s, 200);
+        ASSERT_OK(gt_setopts(s, GT_OPTS(active)));
+        EXPECT_TCP_ERROR(s, -EMSGSIZE); /* the long line is still first */
+        gt_close(p);
+        ASSERT_OK(gt_setopts(s, GT_OPTS(active)));
+        EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    } else {
+        EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+        gt_close(p);
+    }
+    EXPECT_NO_MSG(s, 100);
+    gt_close(s);
+}
+
+BOTH(r83_line_over_packet_size_active_emsgsize)
+{
+    r83_active_over_packet_size(b, GT_ACTIVE_TRUE);
+    h_flush();
+    r83_active_over_packet_size(b, GT_ACTIVE_ONCE);
+    h_flush();
+    r83_active_over_packet_size(b, GT_ACTIVE_N(2));
+}
+
+BOTH(r83_line_over_packet_size_passive_emsgsize)
+{
+    gt_socket s, p;
+    bpair(b, GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(GT_PKT_LINE), GT_PACKET_SIZE(8)), GT_NOOPTS,
+          &s, &p);
+    h_send(p, long_line);
+    ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
+    if (SOCK(b)) {
+        ASSERT_RECV_ERR(s, 0, 200, GT_ETIMEOUT);
+        h_send(p, "xy\n");
+        ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
+        gt_close(p);
+        ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    } else {
+        ASSERT_RECV_ERR(s, 0, 200, -ENOTCONN);
+        gt_close(p);
+    }
+    gt_close(s);
+}
+
+/* Exactly P bytes without a delimiter: the socket backend cuts them off
+ * (OTP 25: "01234567" then "89ABC\n", active and passive); inet waits
+ * for the rest and finds the line too long. */
+BOTH(r83_line_of_exactly_packet_size_cut)
+{
+    for (int passive = 0; passive < 2; passive++) {
+        gt_socket s, p;
+        bpair(b, GT_OPTS(GT_PACKET(GT_PKT_LINE), GT_PACKET_SIZE(8),
+                         passive ? GT_ACTIVE_FALSE : GT_ACTIVE_TRUE),
+              GT_NOOPTS, &s, &p);
+        h_send(p, "01234567");
+        if (SOCK(b) && passive) {
+            ASSERT_RECV(s, 0, H_WAIT, "01234567");
+            h_send(p, "89ABC\n");
+            ASSERT_RECV(s, 0, H_WAIT, "89ABC\n");
+        } else if (SOCK(b)) {
+            EXPECT_TCP(s, "01234567");
+            h_send(p, "89ABC\n");
+            EXPECT_TCP(s, "89ABC\n");
+        } else if (passive) {
+            ASSERT_RECV_ERR(s, 0, 200, GT_ETIMEOUT);
+            h_send(p, "89ABC\n");
+            ASSERT_RECV_ERR(s, 0, H_WAIT, -EMSGSIZE);
+        } else {
+            EXPECT_NO_MSG(s, 200);
+            h_send(p, "89ABC\n");
+            EXPECT_TCP_ERROR(s, -EMSGSIZE);
+        }
+        gt_close(s);
+        gt_close(p);
+        h_flush();
+    }
+}
+
 /* ---- rules 18, 21, 46, 47: active handling ---- */
 
 BOTH(r97_activate_after_passive_eof)
