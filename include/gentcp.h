@@ -563,7 +563,9 @@ typedef enum gt_optname {
                             connect connects it, or, if it is connected
                             already, adopts it as is (Erlang: eisconn,
                             docs/DEVIATIONS.md).  -EBADF if not open,
-                            -ENOTSOCK, -EINVAL if not SOCK_STREAM        */
+                            -ENOTSOCK, -EINVAL if not SOCK_STREAM.
+                            getopts reads the descriptor on the socket
+                            backend (still gentcp's), einval on inet     */
     /* issue 9 (docs/OPTIONS.md has every option's row): */
     GT_OPT_RAW,          /* raw: {level, name, p, len}: setsockopt(level,
                             name) with len bytes at p; getopts reads at

@@ -69,6 +69,7 @@ static int set_linger(gt__sock *s, const gt_opt *op);
 static int get_linger(gt__sock *s, gt_opt *op);
 static int set_recbuf(gt__sock *s, const gt_opt *op);
 static int get_zero(gt__sock *s, gt_opt *op);
+static int get_fd(gt__sock *s, gt_opt *op);
 static int get_pktoptions(gt__sock *s, gt_opt *op);
 static int set_raw(gt__sock *s, const gt_opt *op);
 static int get_raw(gt__sock *s, gt_opt *op);
@@ -89,8 +90,10 @@ static const opt_row table[GT_OPT_COUNT_] = {
                        .set = set_buffer},
     [GT_OPT_REUSEADDR] = {ROW("reuseaddr", T_BOOL, W_ALL, BK_BOTH), .boolean = true,
                           K(SOL_SOCKET, SO_REUSEADDR)},
-    [GT_OPT_BACKLOG] = {ROW("backlog", T_INT, W_LISTEN, BK_BOTH)},
-    [GT_OPT_IP] = {ROW("ip", T_IP, W_CREATE, BK_BOTH)},
+    /* create-only: inet's getopts says einval; the socket backend leaves
+     * ip, backlog and tcp_module out and reads fd back (OTP 25) */
+    [GT_OPT_BACKLOG] = {ROW("backlog", T_INT, W_LISTEN, BK_BOTH), REP(R_EINVAL, R_OMIT)},
+    [GT_OPT_IP] = {ROW("ip", T_IP, W_CREATE, BK_BOTH), REP(R_EINVAL, R_OMIT)},
     [GT_OPT_PORT] = {ROW("port", T_PORT, W_CREATE, BK_BOTH)},
     [GT_OPT_FAMILY] = {ROW("family", T_FAMILY, W_CREATE, BK_BOTH)},
     [GT_OPT_NODELAY] = {ROW("nodelay", T_BOOL, W_ALL, BK_BOTH), .inherit = true, .boolean = true,
@@ -161,8 +164,8 @@ static const opt_row table[GT_OPT_COUNT_] = {
     [GT_OPT_NOPUSH] = {ROW("nopush", T_BOOL, W_ALL, BK_BOTH), REP(R_VALUE, R_OMIT), .boolean = true,
                        K(IPPROTO_TCP, TCP_CORK), .set = set_ignored},
     [GT_OPT_LOCAL] = {ROW("local", T_BYTES, W_CREATE, BK_BOTH)},
-    [GT_OPT_FD] = {ROW("fd", T_FD, W_CREATE, BK_BOTH)},
-    [GT_OPT_TCP_MODULE] = {ROW("tcp_module", T_TRANSPORT, W_CREATE, BK_BOTH)},
+    [GT_OPT_FD] = {ROW("fd", T_FD, W_CREATE, BK_BOTH), REP(R_EINVAL, R_VALUE), .get = get_fd},
+    [GT_OPT_TCP_MODULE] = {ROW("tcp_module", T_TRANSPORT, W_CREATE, BK_BOTH), REP(R_EINVAL, R_OMIT)},
     [GT_OPT_BROADCAST] = {ROW("broadcast", T_BOOL, W_ALL, BK_INET), REP(R_VALUE, R_EINVAL),
                           .boolean = true, K(SOL_SOCKET, SO_BROADCAST)},
 };
@@ -498,6 +501,15 @@ static int get_zero(gt__sock *s, gt_opt *op)
 {
     (void)s;
     op->v.i = 0;
+    return 0;
+}
+
+/* the descriptor, still gentcp's: for reading, never for closing */
+static int get_fd(gt__sock *s, gt_opt *op)
+{
+    if (s->fd < 0)
+        return -EINVAL;
+    op->v.i = s->fd;
     return 0;
 }
 

@@ -454,3 +454,32 @@ GT_TEST(i7_08_tclass_keeps_priority)
     ASSERT_OK(gt_setopts(c, GT_OPTS(GT_TOS(16))));
     expect_prio_tos(c, 3, 16);
 }
+
+/* Create-only options read back as OTP 25 answers (checked on the node):
+ * inet says einval for each; the socket backend leaves ip, backlog and
+ * tcp_module out and gives the descriptor for fd. */
+GT_TEST(i9_2_create_only_options_in_getopts)
+{
+    for (int b = GT_BACKEND_INET; b <= GT_BACKEND_SOCKET; b++) {
+        gt_socket l;
+        ASSERT_OK(gt_listen(0, GT_OPTS(GT_INET_BACKEND(b), GT_IP("127.0.0.1")), &l));
+        gt_opt o[4] = {{.name = GT_OPT_IP}, {.name = GT_OPT_BACKLOG}, {.name = GT_OPT_TCP_MODULE},
+                       {.name = GT_OPT_FD}};
+        if (b == GT_BACKEND_INET) {
+            for (int i = 0; i < 4; i++)
+                ASSERT_ERR(gt_getopts(l, &o[i], 1), -EINVAL);
+        } else {
+            ASSERT_OK(gt_getopts(l, o, 4));
+            for (int i = 0; i < 3; i++)
+                ASSERT_EQ(o[i].name, GT_OPT_END_);
+            ASSERT_EQ(o[3].name, GT_OPT_FD);
+            struct sockaddr_in a;
+            socklen_t al = sizeof a;
+            int port = 0;
+            ASSERT_OK(gt_port(l, &port));
+            ASSERT_EQ(getsockname((int)o[3].v.i, (struct sockaddr *)&a, &al), 0);
+            ASSERT_EQ(ntohs(a.sin_port), port);
+        }
+        gt_close(l);
+    }
+}

@@ -28,7 +28,8 @@ static const gt_optname names[] = {
     GT_OPT_RECVTTL,      GT_OPT_PKTOPTIONS,    GT_OPT_IPV6_V6ONLY,
     GT_OPT_LINE_DELIMITER, GT_OPT_BIND_TO_DEVICE, GT_OPT_NETNS,
     GT_OPT_RAW,          GT_OPT_REUSEPORT,     GT_OPT_BROADCAST,
-    GT_OPT_NOPUSH,
+    GT_OPT_NOPUSH,       GT_OPT_TCP_MODULE,    GT_OPT_IP,
+    GT_OPT_BACKLOG,
 };
 
 /* {raw, Level, Name, Size} rows: SO_REUSEADDR and TCP_NODELAY, 4 bytes */
