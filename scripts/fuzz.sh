@@ -41,7 +41,7 @@ for f in "${fams[@]}"; do
     # tls: the TLS record path (fuzz/fuzz_tls.c), its seeds made by the
     # target itself (a real ClientHello and a server's answer)
     srcs=(-DGT_FUZZ_FAMILY="$idx" fuzz/fuzz_packet.c src/packet/*.c)
-    [[ $f == tls ]] && srcs=(fuzz/fuzz_tls.c src/tls/ctx.c src/tls/conn.c src/util/lock.c -lssl -lcrypto)
+    [[ $f == tls ]] && srcs=(fuzz/fuzz_tls.c src/tls/ctx.c src/tls/conn.c src/util/lock.c src/forked.c -lssl -lcrypto)
     # (random each time, so in the build directory, not checked in)
     if [[ $f == tls ]] && ! { mkdir -p "$out/seeds/tls" &&
         "$CC" -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -DGT_FUZZ_MAKE_SEEDS "${srcs[@]}" \

@@ -15,7 +15,7 @@
  */
 #include "runtime/runtime.h"
 
-atomic_int gt__forked_flag;
+/* gt__forked_flag is defined in src/forked.c */
 
 static void prepare(void) { gt__signals_fork_prepare(); }
 static void parent(void) { gt__signals_fork_parent(); }
