@@ -466,17 +466,15 @@ static int fill_for_frame(gt__sock *s)
     return n < 0 ? (int)n : 0;
 }
 
-/* A frame's total size when the framing of (buf, n) knows it from a
- * fixed header alone (packet 1, 2, 4), else 0. */
-static size_t known_frame_size(const gt__sock *s, const uint8_t *buf, size_t n)
+/* A frame's total size when its fixed header (packet 1, 2, 4) is in
+ * (buf, n) and the frame is not, as the packet layer reads it; else 0. */
+static size_t known_frame_size(gt__sock *s, const uint8_t *buf, size_t n)
 {
     int t = s->o.packet;
-    if ((t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4) || n < (size_t)t)
+    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
         return 0;
-    size_t len = 0;
-    for (int i = 0; i < t; i++)
-        len = len << 8 | buf[i];
-    return len + (size_t)t;
+    gt__pkt_span sp;
+    return frame(s, buf, n, 0, &sp) == 0 ? sp.need : 0;
 }
 
 /* One read into the scheduler's scratch buffer, framed straight out of it:
