@@ -11,6 +11,12 @@
  */
 #include "helpers.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include <stdatomic.h>
 #include <sys/syscall.h>
 
@@ -203,6 +209,11 @@ static void sock_mover_fn(void *arg)
  * and close from the new home work. */
 GT_TEST(i10_7_03_moved_process_sockets_follow)
 {
+    /* what is measured is which scheduler thread got the event while the
+     * other was held in a CPU loop; valgrind runs one thread at a time,
+     * so a held thread and a slow one look the same (ASan and TSan run it) */
+    if (RUNNING_ON_VALGRIND)
+        SKIP("valgrind runs one thread at a time: a held scheduler cannot be told from a slow one");
     setup(1);
     gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE));
     listen_port = h_port(l);
