@@ -13,6 +13,7 @@
 #include "runtime/spin.h"
 
 #define GT__STACK_POOL 64   /* cached default stacks per scheduler */
+#define GT__STACK_SPARE 64  /* ... and shared by all (runtime/stack.c) */
 #define GT__SCRATCH (64 * 1024)
 
 struct gt__sched {

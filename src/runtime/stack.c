@@ -1,16 +1,36 @@
 /*
  * stack.c -- process stacks: mmap'd, with a PROT_NONE guard page below so
- * that an overflow faults instead of corrupting a neighbour.  Each
- * scheduler keeps a few default-size stacks for reuse; the pool is small
- * on purpose, because a hibernating process must really give its stack's
- * memory back (that is the point of hibernation).
+ * that an overflow faults instead of corrupting a neighbour.
+ *
+ * Default-size stacks are reused rather than unmapped: an mmap, an
+ * mprotect, a page fault on first touch and a munmap (which interrupts the
+ * other schedulers' cores to flush their TLBs) cost a process more than
+ * the rest of its accept (issue 11).  Each scheduler keeps up to
+ * GT__STACK_POOL for itself, touched by its thread only.  A process often
+ * ends on another scheduler than the one it started on (an acceptor's
+ * connection, a stolen process), so one scheduler's pool would overflow
+ * while another's ran dry: what overflows goes to a shared spare set of
+ * GT__STACK_SPARE slots, which a scheduler with an empty pool takes from.
+ * Both are bounded, so the memory a burst of processes leaves cached after
+ * they end is too (at most the pages those stacks touched); a hibernating
+ * process's stack goes the same way, and beyond the bounds to the kernel.
+ *
+ * The spare slots are lock-free: a slot holds a stack's base or NULL, put
+ * by a compare-and-swap from NULL and taken by an exchange with NULL, so a
+ * stack is owned by exactly one side at a time (no ABA: a slot holds no
+ * link to another).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "runtime/runtime.h"
 #include "runtime/sched.h"
+
+static _Atomic(void *) spare[GT__STACK_SPARE];
+static atomic_int nspare;     /* stacks in spare (a hint for a quick "none") */
+static atomic_uint spare_at;  /* where the next search starts */
 
 static size_t page_size(void)
 {
@@ -19,15 +39,62 @@ static size_t page_size(void)
     return (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* A default-size stack's base from the spare set, or NULL. */
+static void *spare_take(void)
+{
+    if (atomic_load_explicit(&nspare, memory_order_relaxed) <= 0)
+        return NULL;
+    unsigned at = atomic_fetch_add_explicit(&spare_at, 1, memory_order_relaxed);
+    for (unsigned i = 0; i < GT__STACK_SPARE; i++) {
+        _Atomic(void *) *slot = &spare[(at + i) % GT__STACK_SPARE];
+        if (!atomic_load_explicit(slot, memory_order_relaxed))
+            continue;
+        void *base = atomic_exchange_explicit(slot, NULL, memory_order_acq_rel);
+        if (base) {
+            atomic_fetch_sub_explicit(&nspare, 1, memory_order_relaxed);
+            return base;
+        }
+    }
+    return NULL;
+}
+
+/* Puts a default-size stack in the spare set; false when it is full. */
+static bool spare_put(void *base)
+{
+    if (atomic_load_explicit(&nspare, memory_order_relaxed) >= GT__STACK_SPARE)
+        return false;
+    unsigned at = atomic_fetch_add_explicit(&spare_at, 1, memory_order_relaxed);
+    for (unsigned i = 0; i < GT__STACK_SPARE; i++) {
+        _Atomic(void *) *slot = &spare[(at + i) % GT__STACK_SPARE];
+        void *none = NULL;
+        if (!atomic_load_explicit(slot, memory_order_relaxed) &&
+            atomic_compare_exchange_strong_explicit(slot, &none, base, memory_order_acq_rel,
+                                                    memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&nspare, 1, memory_order_relaxed);
+            return true;
+        }
+    }
+    return false;
+}
+
+int gt__stack_spare_count(void) { return atomic_load(&nspare); }
+
 int gt__stack_alloc(gt__sched *s, size_t size, gt__stack *out)
 {
     size_t ps = page_size();
     size = (size + ps - 1) & ~(ps - 1);
     if (size < 4 * ps)
         size = 4 * ps;
-    if (s && size == gt__default_stack_size() && s->npool > 0) {
-        *out = s->pool[--s->npool];
-        return 0;
+    if (s && size == gt__default_stack_size()) {
+        if (s->npool > 0) {
+            *out = s->pool[--s->npool];
+            return 0;
+        }
+        void *base = spare_take();
+        if (base) {
+            *out = (gt__stack){.base = base, .size = size};
+            return 0;
+        }
     }
     char *m = mmap(NULL, size + ps, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -46,9 +113,10 @@ void gt__stack_free(gt__sched *s, gt__stack *st)
 {
     if (!st->base)
         return;
-    if (s && st->size == gt__default_stack_size() && s->npool < GT__STACK_POOL) {
+    bool def = s && st->size == gt__default_stack_size();
+    if (def && s->npool < GT__STACK_POOL) {
         s->pool[s->npool++] = *st;
-    } else {
+    } else if (!def || !spare_put(st->base)) {
         size_t ps = page_size();
         munmap((char *)st->base - ps, st->size + ps);
     }
