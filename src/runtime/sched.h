@@ -14,6 +14,8 @@
 
 #define GT__STACK_POOL 64   /* cached default stacks per scheduler */
 #define GT__STACK_SPARE 64  /* ... and shared by all (runtime/stack.c) */
+#define GT__STACK_SLAB 16   /* default stacks mapped by one mmap       */
+#define GT__STACK_UNMAP 32  /* freed beyond the caches, unmapped together */
 #define GT__SCRATCH (64 * 1024)
 
 struct gt__sched {
@@ -43,6 +45,8 @@ struct gt__sched {
     gt__spin spin;              /* the adaptive spin budget (spin.h)     */
     gt__stack pool[GT__STACK_POOL];
     int npool;
+    gt__stack unmap[GT__STACK_UNMAP]; /* waiting for one munmap per run */
+    int nunmap;
     uint8_t *scratch;           /* GT__SCRATCH bytes for socket reads    */
 };
 

@@ -15,6 +15,12 @@
  * they end is too (at most the pages those stacks touched); a hibernating
  * process's stack goes the same way, and beyond the bounds to the kernel.
  *
+ * What neither cache takes is unmapped GT__STACK_UNMAP at a time, sorted,
+ * with adjacent stacks in one munmap: the stacks of a burst were mapped
+ * next to each other (a slab of GT__STACK_SLAB per mmap when a pool runs
+ * dry), so 10,000 processes ending cost a few hundred munmaps (and TLB
+ * flushes), not 10,000.  The stacks waiting there are reused first.
+ *
  * The spare slots are lock-free: a slot holds a stack's base or NULL, put
  * by a compare-and-swap from NULL and taken by an exchange with NULL, so a
  * stack is owned by exactly one side at a time (no ABA: a slot holds no
@@ -22,11 +28,14 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "runtime/runtime.h"
 #include "runtime/sched.h"
+
+_Static_assert(GT__STACK_SLAB <= GT__STACK_POOL, "a slab refills an empty pool");
 
 static _Atomic(void *) spare[GT__STACK_SPARE];
 static atomic_int nspare;     /* stacks in spare (a hint for a quick "none") */
@@ -79,33 +88,84 @@ static bool spare_put(void *base)
 
 int gt__stack_spare_count(void) { return atomic_load(&nspare); }
 
+/* Maps up to n stacks of size bytes (a page multiple) with one mmap, each
+ * with its guard page below, into out; how many (at least 1) or -ENOMEM. */
+static int map_stacks(size_t size, int n, gt__stack *out)
+{
+    size_t ps = page_size(), span = size + ps;
+    char *m = mmap(NULL, span * (size_t)n, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return -ENOMEM;
+    int k = 0;
+    for (; k < n; k++) {
+        char *guard = m + span * (size_t)k;
+        if (mprotect(guard, ps, PROT_NONE) != 0)
+            break; /* out of mappings (vm.max_map_count): keep those made */
+        out[k] = (gt__stack){.base = guard + ps, .size = size};
+    }
+    if (k < n)
+        munmap(m + span * (size_t)k, span * (size_t)(n - k));
+    return k > 0 ? k : -ENOMEM;
+}
+
+static void unmap_one(const gt__stack *st)
+{
+    size_t ps = page_size();
+    munmap((char *)st->base - ps, st->size + ps);
+}
+
+static int by_base(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const gt__stack *)a)->base;
+    uintptr_t y = (uintptr_t)((const gt__stack *)b)->base;
+    return x < y ? -1 : x > y;
+}
+
+/* Unmaps s's waiting stacks, one munmap per run of adjacent ones. */
+static void flush_unmap(gt__sched *s)
+{
+    size_t ps = page_size();
+    qsort(s->unmap, (size_t)s->nunmap, sizeof s->unmap[0], by_base);
+    for (int i = 0; i < s->nunmap;) {
+        char *from = (char *)s->unmap[i].base - ps;
+        char *to = (char *)s->unmap[i].base + s->unmap[i].size;
+        for (i++; i < s->nunmap && (char *)s->unmap[i].base - ps == to; i++)
+            to = (char *)s->unmap[i].base + s->unmap[i].size;
+        munmap(from, (size_t)(to - from));
+    }
+    s->nunmap = 0;
+}
+
 int gt__stack_alloc(gt__sched *s, size_t size, gt__stack *out)
 {
     size_t ps = page_size();
     size = (size + ps - 1) & ~(ps - 1);
     if (size < 4 * ps)
         size = 4 * ps;
-    if (s && size == gt__default_stack_size()) {
-        if (s->npool > 0) {
-            *out = s->pool[--s->npool];
-            return 0;
-        }
-        void *base = spare_take();
-        if (base) {
-            *out = (gt__stack){.base = base, .size = size};
-            return 0;
-        }
+    if (!s || size != gt__default_stack_size())
+        return map_stacks(size, 1, out) < 0 ? -ENOMEM : 0;
+    if (s->npool > 0) {
+        *out = s->pool[--s->npool];
+        return 0;
     }
-    char *m = mmap(NULL, size + ps, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED)
-        return -ENOMEM;
-    if (mprotect(m, ps, PROT_NONE) != 0) {
-        munmap(m, size + ps);
-        return -ENOMEM;
+    void *base = spare_take();
+    if (base) {
+        *out = (gt__stack){.base = base, .size = size};
+        return 0;
     }
-    out->base = m + ps;
-    out->size = size;
+    if (s->nunmap > 0) {
+        *out = s->unmap[--s->nunmap];
+        return 0;
+    }
+    /* The pool is empty: a slab refills it (untouched pages cost nothing). */
+    gt__stack slab[GT__STACK_SLAB];
+    int n = map_stacks(size, GT__STACK_SLAB, slab);
+    if (n < 0)
+        return n;
+    *out = slab[0];
+    for (int i = 1; i < n; i++)
+        s->pool[s->npool++] = slab[i];
     return 0;
 }
 
@@ -113,12 +173,14 @@ void gt__stack_free(gt__sched *s, gt__stack *st)
 {
     if (!st->base)
         return;
-    bool def = s && st->size == gt__default_stack_size();
-    if (def && s->npool < GT__STACK_POOL) {
+    if (!s || st->size != gt__default_stack_size()) {
+        unmap_one(st);
+    } else if (s->npool < GT__STACK_POOL) {
         s->pool[s->npool++] = *st;
-    } else if (!def || !spare_put(st->base)) {
-        size_t ps = page_size();
-        munmap((char *)st->base - ps, st->size + ps);
+    } else if (!spare_put(st->base)) {
+        s->unmap[s->nunmap++] = *st;
+        if (s->nunmap == GT__STACK_UNMAP)
+            flush_unmap(s);
     }
     st->base = NULL;
 }

@@ -4,6 +4,7 @@
  * small pool that reuses default-size stacks only, and the bounded spare
  * set through which one scheduler's freed stacks serve another (issue 11).
  */
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,35 +47,6 @@ GT_TEST(stack_guard_page_faults)
     gt__stack_free(NULL, &st);
 }
 
-GT_TEST(stack_pool_reuses_default_size_only)
-{
-    ASSERT_OK(gt_init(NULL)); /* sets the default size */
-    size_t def = gt__default_stack_size();
-    ASSERT(def > 0);
-    gt__stack a, b, c;
-    ASSERT_OK(gt__stack_alloc(&sched, def, &a));
-    void *base = a.base;
-    gt__stack_free(&sched, &a);
-    ASSERT_EQ(sched.npool, 1);
-    ASSERT_OK(gt__stack_alloc(&sched, def, &b));
-    ASSERT(b.base == base); /* the pooled one */
-    ASSERT_EQ(sched.npool, 0);
-    ASSERT_OK(gt__stack_alloc(&sched, def * 2, &c));
-    gt__stack_free(&sched, &c); /* not the default size: unmapped */
-    ASSERT_EQ(sched.npool, 0);
-    gt__stack pool[GT__STACK_POOL + 2];
-    for (int i = 0; i < GT__STACK_POOL + 2; i++)
-        ASSERT_OK(gt__stack_alloc(&sched, def, &pool[i]));
-    for (int i = 0; i < GT__STACK_POOL + 2; i++)
-        gt__stack_free(&sched, &pool[i]);
-    ASSERT_EQ(sched.npool, GT__STACK_POOL); /* bounded: the rest went back */
-    gt__stack_free(NULL, &b);
-    while (sched.npool > 0) {
-        gt__stack st = sched.pool[--sched.npool];
-        gt__stack_free(NULL, &st);
-    }
-}
-
 /* Frees to the kernel every stack the spare set holds. */
 static void drain_spare(void)
 {
@@ -87,12 +59,55 @@ static void drain_spare(void)
     ASSERT_EQ(gt__stack_spare_count(), 0);
 }
 
+/* Frees to the kernel every stack s caches or has waiting. */
 static void drain_pool(gt__sched *s)
 {
     while (s->npool > 0) {
         gt__stack st = s->pool[--s->npool];
         gt__stack_free(NULL, &st);
     }
+    while (s->nunmap > 0) {
+        gt__stack st = s->unmap[--s->nunmap];
+        gt__stack_free(NULL, &st);
+    }
+}
+
+static bool mapped(const void *p)
+{
+    unsigned char v;
+    return mincore((void *)((uintptr_t)p & ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1)),
+                   1, &v) == 0;
+}
+
+/* An empty pool is refilled by one mmap of a slab of stacks; the pool
+ * reuses default-size stacks only, last freed first. */
+GT_TEST(stack_pool_reuses_default_size_only)
+{
+    ASSERT_OK(gt_init(NULL)); /* sets the default size */
+    size_t def = gt__default_stack_size();
+    ASSERT(def > 0);
+    drain_spare();
+    drain_pool(&sched);
+    gt__stack a, b, c;
+    ASSERT_OK(gt__stack_alloc(&sched, def, &a));
+    ASSERT_EQ(sched.npool, GT__STACK_SLAB - 1); /* the rest of its slab */
+    void *base = a.base;
+    memset(a.base, 0xab, a.size);
+    gt__stack_free(&sched, &a);
+    ASSERT_EQ(sched.npool, GT__STACK_SLAB);
+    ASSERT_OK(gt__stack_alloc(&sched, def, &b));
+    ASSERT(b.base == base); /* the pooled one */
+    ASSERT_EQ(sched.npool, GT__STACK_SLAB - 1);
+    for (int i = 0; i < GT__STACK_SLAB - 1; i++) { /* whole, writable stacks */
+        gt__stack st = sched.pool[i];
+        ASSERT_EQ(st.size, def);
+        memset(st.base, 0xab, st.size);
+    }
+    ASSERT_OK(gt__stack_alloc(&sched, def * 2, &c));
+    gt__stack_free(&sched, &c); /* not the default size: unmapped */
+    ASSERT_EQ(sched.npool, GT__STACK_SLAB - 1);
+    gt__stack_free(&sched, &b);
+    drain_pool(&sched);
 }
 
 /* A process that starts on one scheduler and ends on another (an
@@ -132,6 +147,46 @@ GT_TEST(i11_stack_spare_serves_another_scheduler)
         gt__stack_free(&sched, &more[i]);
     ASSERT_EQ(sched.npool, GT__STACK_POOL);
     ASSERT_EQ(gt__stack_spare_count(), GT__STACK_SPARE);
+    drain_spare();
+    drain_pool(&sched);
+    drain_pool(&other);
+}
+
+/* Beyond the pool and the spare set, freed stacks wait and are unmapped
+ * GT__STACK_UNMAP at a time (adjacent ones in one munmap); one that waits
+ * is reused before anything new is mapped. */
+GT_TEST(i11_stack_unmapped_in_batches)
+{
+    ASSERT_OK(gt_init(NULL));
+    size_t def = gt__default_stack_size();
+    drain_spare();
+    drain_pool(&sched);
+    enum { N = GT__STACK_POOL + GT__STACK_SPARE + GT__STACK_UNMAP };
+    static gt__stack st[N];
+    static void *bases[N];
+    for (int i = 0; i < N; i++) { /* slabs: the pool refills as it empties */
+        ASSERT_OK(gt__stack_alloc(&sched, def, &st[i]));
+        bases[i] = st[i].base;
+        memset(st[i].base, 0x5a, 64); /* touched, as a process would */
+    }
+    drain_pool(&sched); /* what the last slab left */
+    for (int i = 0; i < N - 1; i++)
+        gt__stack_free(&sched, &st[i]);
+    ASSERT_EQ(sched.npool, GT__STACK_POOL);
+    ASSERT_EQ(gt__stack_spare_count(), GT__STACK_SPARE);
+    ASSERT_EQ(sched.nunmap, GT__STACK_UNMAP - 1); /* waiting, still mapped */
+    ASSERT(mapped(bases[N - 2]));
+    gt__stack again;
+    ASSERT_OK(gt__stack_alloc(&other, def, &again)); /* other's pool is empty */
+    ASSERT_EQ(gt__stack_spare_count(), GT__STACK_SPARE - 1);
+    gt__stack_free(&sched, &again); /* back into the spare set */
+    ASSERT_OK(gt__stack_alloc(&sched, def, &again)); /* from the pool */
+    gt__stack_free(&sched, &again);
+    gt__stack_free(&sched, &st[N - 1]); /* the batch is full: unmapped */
+    ASSERT_EQ(sched.nunmap, 0);
+    for (int i = N - GT__STACK_UNMAP; i < N; i++)
+        ASSERT(!mapped(bases[i]));
+    ASSERT(mapped(bases[0])); /* the pooled ones stay */
     drain_spare();
     drain_pool(&sched);
     drain_pool(&other);
