@@ -188,8 +188,11 @@ static void acceptor(void *arg)
         gt_socket sock = *s;
         gt_pid pid;
         /* passive until the client process activates it: nothing is
-         * delivered to the acceptor meanwhile */
-        if (gt_spawn(client, s, NULL, &pid) != 0) {
+         * delivered to the acceptor meanwhile.  Started beside the
+         * acceptor, the client takes the socket without moving its epoll
+         * registration to another scheduler. */
+        gt_spawn_opts here = {.scheduler = gt_scheduler_id(), .movable = true};
+        if (gt_spawn(client, s, &here, &pid) != 0) {
             free(s);
             gt_close(sock);
         } else if (gt_controlling_process(sock, pid) != 0) {

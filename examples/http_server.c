@@ -276,7 +276,9 @@ static void acceptor(void *arg)
         }
         gt_socket *p = malloc(sizeof *p);
         gt_pid pid;
-        if (!p || (*p = s, gt_spawn(connection, p, NULL, &pid)) != 0) {
+        /* beside the acceptor: the hand-over moves no epoll registration */
+        gt_spawn_opts here = {.scheduler = gt_scheduler_id(), .movable = true};
+        if (!p || (*p = s, gt_spawn(connection, p, &here, &pid)) != 0) {
             free(p);
             gt_close(s);
             continue;
