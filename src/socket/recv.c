@@ -56,7 +56,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
     for (;;) {
         ssize_t n = gt__sock_tp_read(s, buf, cap);
         if (n > 0) {
-            gt__stat_read(&s->stat, (uint64_t)n);
+            gt__stat_read(&s->stat, (uint64_t)n, gt__be(s)->stat_counts_reads);
             /* A short read took all there was: the next arrival raises a
              * new edge, so the EAGAIN read that would confirm it is one
              * system call per event saved.  Not once the peer's FIN or a
@@ -199,7 +199,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     if (!m)
         return -ENOMEM;
     m->sock = (gt_socket){s->id};
-    gt__stat_packet_in(&s->stat, sp.total);
+    gt__stat_packet_in(&s->stat, sp.total, gt__be(s)->stat_counts_reads);
     *out = m;
     return (ssize_t)sp.total;
 }
@@ -276,7 +276,7 @@ static gt_msg *take_tail(gt__sock *s)
         m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), n);
         if (m) {
             memcpy(m->data, gt__buf_head(&s->in), n);
-            gt__stat_packet_in(&s->stat, n);
+            gt__stat_packet_in(&s->stat, n, gt__be(s)->stat_counts_reads);
         }
     } else {
         m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), 0);
