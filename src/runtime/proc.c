@@ -29,8 +29,6 @@ void gt__proc_unref(gt__proc *p)
     if (atomic_fetch_sub(&p->refs, 1) != 1)
         return;
     gt__mbox_close(&p->mbox);
-    pthread_mutex_destroy(&p->mbox.lock);
-    pthread_mutex_destroy(&p->plock);
     if (p->is_thread) {
         pthread_mutex_destroy(&p->tpark->lock);
         pthread_cond_destroy(&p->tpark->cond);
@@ -62,7 +60,7 @@ static gt__proc *proc_new(bool is_thread)
     p->tnode.idx = -1;
     p->tnode.fire = park_timeout;
     p->is_thread = is_thread;
-    pthread_mutex_init(&p->plock, NULL);
+    gt__mutex_init(&p->plock);
     gt__mbox_init(&p->mbox);
     if (is_thread) {
         _Static_assert(sizeof(gt__proc) % _Alignof(gt__tpark) == 0, "tpark follows the proc");
@@ -131,9 +129,9 @@ void gt__wake(gt__proc *p)
     atomic_store(&p->notified, 1);
     atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
     if (p->is_thread) {
-        gt__lock(&p->tpark->lock, GT__LK_TLOCK);
+        gt__cvlock(&p->tpark->lock, GT__LK_TLOCK);
         pthread_cond_signal(&p->tpark->cond);
-        gt__unlock(&p->tpark->lock);
+        gt__cvunlock(&p->tpark->lock);
         return;
     }
     int expect = P_WAITING;
@@ -144,7 +142,7 @@ void gt__wake(gt__proc *p)
 static void thread_park(gt__proc *p, int64_t deadline)
 {
     gt__tpark *tp = p->tpark;
-    gt__lock(&tp->lock, GT__LK_TLOCK);
+    gt__cvlock(&tp->lock, GT__LK_TLOCK);
     while (!atomic_load(&p->notified)) {
         if (deadline < 0) {
             pthread_cond_wait(&tp->cond, &tp->lock);
@@ -157,7 +155,7 @@ static void thread_park(gt__proc *p, int64_t deadline)
         }
     }
     atomic_store(&p->notified, 0);
-    gt__unlock(&tp->lock);
+    gt__cvunlock(&tp->lock);
 }
 
 void gt__park(int64_t deadline)

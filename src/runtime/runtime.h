@@ -18,7 +18,7 @@ enum { P_RUNNING, P_RUNNABLE, P_WAITING, P_DEAD };
 enum { Y_YIELD, Y_PARK, Y_HIBERNATE, Y_EXIT };
 
 typedef struct gt__mailbox {
-    pthread_mutex_t lock;
+    gt__mutex lock;
     gt_msg *head, *tail;
     gt_msg *scanned;    /* owner's selective-receive cursor: messages up to
                            and including this one did not match last time */
@@ -86,7 +86,7 @@ struct gt__proc {
     bool thread_owned;          /* created for a foreign thread         */
     struct gt__tpark *tpark;    /* is_thread only, else NULL             */
     /* owned resources (sockets) and monitors, under plock */
-    pthread_mutex_t plock;
+    gt__mutex plock;
     gt__resource *resources;
     gt__monitor *monitors;
     int nmonitors, cap_monitors;

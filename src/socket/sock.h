@@ -96,7 +96,7 @@ typedef struct gt__waiter {
 
 struct gt__sock {
     atomic_int refs;
-    pthread_mutex_t lock;
+    gt__mutex lock;
     uint64_t id;
     int fd;
     int kind;
