@@ -393,7 +393,7 @@ static void rt_start(void)
         gt__sched *s = &scheds[i];
         s->index = i;
         gt__spin_init(&s->spin, spin_ns);
-        pthread_mutex_init(&s->remote_lock, NULL);
+        gt__mutex_init(&s->remote_lock);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         s->scratch = malloc(GT__SCRATCH);

@@ -29,7 +29,7 @@ struct gt__sched {
     atomic_int hungry;          /* asleep with nothing to run: a busy
                                    scheduler may hand it processes       */
     int64_t awake_since;        /* ns: the end of its last sleep (steal.c) */
-    pthread_mutex_t remote_lock;/* guards remote_* and deferred          */
+    gt__mutex remote_lock;      /* guards remote_* and deferred          */
     gt__proc *remote_head, *remote_tail;
     int remote_len, remote_movable;
     gt__deferred *deferred;

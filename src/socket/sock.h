@@ -29,30 +29,33 @@ typedef struct gt__sock gt__sock;
 /* ---- options (options.c) ------------------------------------------------- */
 
 typedef struct gt__sockopts {
-    int backend;            /* GT_BACKEND_*                              */
+    /* Widest first, so that no padding is left (issue 11: every socket
+     * carries one).  Setopts checks each int32_t option's range to
+     * int32 (options.c, valid_value); field_store narrows by size. */
     int64_t active;         /* GT_ACTIVE_*_V or an N counter             */
-    int packet;             /* gt_packet_type                            */
-    int64_t packet_size;
-    int mode, header;
-    int64_t buffer;
-    bool buffer_set;        /* the user set buffer: recbuf no longer
-                               raises it (docs/spec/semantics.md rule 8)           */
-    int64_t send_timeout;   /* ms, -1 = infinity                         */
-    bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
-    int64_t high_watermark, low_watermark;
     int64_t line_delimiter; /* as set; framing uses its low byte (inet) */
-    int64_t line_length;    /* gentcp: line truncation, 0 = none         */
-    bool linger_on;         /* SO_LINGER as last set, for close          */
-    int linger_secs;
     uint64_t inherit_set;   /* the options an accepted socket copies
                                (gt__opts_inherit) that were ever set on
                                this socket, bit 1 << gt_optname: the
                                others hold the kernel's own values       */
-    bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
-    int64_t deliver;        /* GT_DELIVER_*: stored and reported only    */
-    int64_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
     const gt_transport *tp; /* tcp_module: NULL = plain TCP; a listen
                                socket's is opened for each accept      */
+    int32_t packet_size;
+    int32_t buffer;
+    int32_t send_timeout;   /* ms, -1 = infinity                         */
+    int32_t high_watermark, low_watermark;
+    int32_t line_length;    /* gentcp: line truncation, 0 = none         */
+    int32_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
+    int backend;            /* GT_BACKEND_*                              */
+    int packet;             /* gt_packet_type                            */
+    int mode, header;
+    int deliver;            /* GT_DELIVER_*: stored and reported only    */
+    int linger_secs;
+    bool buffer_set;        /* the user set buffer: recbuf no longer
+                               raises it (docs/spec/semantics.md rule 8)           */
+    bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
+    bool linger_on;         /* SO_LINGER as last set, for close          */
+    bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
 } gt__sockopts;
 
 /* Creation-only settings gathered from a listen/connect option list. */
@@ -96,7 +99,7 @@ typedef struct gt__waiter {
 
 struct gt__sock {
     atomic_int refs;
-    pthread_mutex_t lock;
+    gt__mutex lock;
     uint64_t id;
     int fd;
     int kind;

@@ -51,7 +51,6 @@ void gt__sock_unref(gt__sock *s)
         gt__proc_unref(s->owner);
     gt__buf_free(&s->in);
     gt__buf_free(&s->out);
-    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -111,7 +110,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
         return NULL;
     /* the table's, the epoll registration's and the caller's */
     atomic_init(&s->refs, 3);
-    pthread_mutex_init(&s->lock, NULL);
+    gt__mutex_init(&s->lock);
     s->fd = fd;
     s->kind = kind == K_CONNECTING ? K_CONN : kind;
     s->connecting = kind == K_CONNECTING;
