@@ -250,6 +250,7 @@ static void run_one(gt__sched *s, gt__proc *p)
         gt__resources_rehome(p);
     }
     atomic_store(&p->state, P_RUNNING);
+    s->runs++;
     s->current = p;
     gt__tls_proc = p;
     gt__fiber_switch(&s->fiber, &p->fiber, 0);
