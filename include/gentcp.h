@@ -171,6 +171,14 @@ int gt_init(const gt_config *cfg);
  * quota rounded up (a container's --cpus). */
 int gt_schedulers(void);
 
+/* The scheduler the caller runs on, 1..gt_schedulers()
+ * (erlang:system_info(scheduler_id)); 0 from a thread that is not a
+ * scheduler (main, an os_thread process); GT_EFORKED in a forked child.
+ * A hint, not a promise: stealing may move a process later.  Spawning with
+ * {.scheduler = gt_scheduler_id(), .movable = true} starts a process beside
+ * its parent, without waking another scheduler. */
+int gt_scheduler_id(void);
+
 typedef void (*gt_proc_fn)(void *arg);
 
 typedef struct gt_spawn_opts {

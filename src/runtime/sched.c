@@ -440,6 +440,14 @@ int gt_schedulers(void)
     return err ? err : nscheds;
 }
 
+int gt_scheduler_id(void)
+{
+    if (gt__forked())
+        return GT_EFORKED;
+    gt__sched *s = gt__tls_sched;
+    return s ? s->index + 1 : 0;
+}
+
 int gt__rt_ensure(void)
 {
     if (gt__forked())

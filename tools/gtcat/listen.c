@@ -384,7 +384,11 @@ static void acceptor(void *arg)
         if (atomic_exchange(&at_limit, false))
             fprintf(stderr, "gtcat: accepting again\n");
         conn *c = malloc(sizeof *c);
-        if (c && gt_spawn(acceptor, arg, NULL, NULL) == 0) {
+        /* The replacement starts on this scheduler: round robin would wake
+         * the other one (an eventfd write and a vCPU wake-up) for every
+         * connection; stealing still spreads acceptors that queue up. */
+        gt_spawn_opts here = {.scheduler = gt_scheduler_id(), .movable = true};
+        if (c && gt_spawn(acceptor, arg, &here, NULL) == 0) {
             *c = (conn){.sock = s, .srv = srv};
             if (srv->tls && (rc = gt_tls_handshake(s, HANDSHAKE_MS)) != 0) {
                 char why[300] = "";
