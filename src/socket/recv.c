@@ -248,7 +248,7 @@ static int closed_recv_reason(gt__sock *s)
     if (!s->dly_close_recv)
         return -ENOTCONN;
     s->dly_close_recv = false;
-    s->wr_err = -ENOTCONN;
+    s->wr.told = -ENOTCONN;
     if (s->dly_econnreset) {
         s->dly_econnreset = false;
         return -ECONNRESET;
@@ -366,7 +366,7 @@ static bool stall(gt__sock *s, const chain *c)
 {
     /* Not once a send failed: inet reports the end at once, after what
      * the kernel holds (gt__sock_send_failed), bounded by its buffer. */
-    if (s->wr_broken || !gt__mbox_over_limit(s->owner, c->n))
+    if (gt__wr_broken(&s->wr) || !gt__mbox_over_limit(s->owner, c->n))
         return false;
     s->mbox_stalled = true;
     return true;
@@ -418,7 +418,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
         chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), pkt_err));
         in_consume(s, in_avail(s));
         s->read_paused = true;
-    } else if (s->wr_broken) {
+    } else if (gt__wr_broken(&s->wr)) {
         chain_add(c, take_tail(s));
         if (s->dly_econnreset)
             chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), -ECONNRESET));
@@ -517,7 +517,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         if (!active_on(s) || s->mbox_stalled || stall(s, c))
             return 0;
         if (input_ended(s)) {
-            *ended = !s->closed_sent || (s->wr_broken && s->dly_econnreset);
+            *ended = !s->closed_sent || (gt__wr_broken(&s->wr) && s->dly_econnreset);
             return 0;
         }
         if (!s->readable)
@@ -531,7 +531,8 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
 
 void gt__sock_deliver(gt__sock *s)
 {
-    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_paused)
+    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || gt__wr_connecting(&s->wr) ||
+        s->read_paused)
         return;
     s->mbox_stalled = false; /* looked at again below */
     chain c = {0};
@@ -560,15 +561,16 @@ static int passive_end(gt__sock *s)
 {
     /* After a failed send inet had closed the socket: what the read side
      * kept (docs/DEVIATIONS.md 3) is drained, the rest is inet's. */
-    int reason = s->wr_broken ? closed_recv_reason(s) : end_reason(s);
-    if (!s->wr_broken)
+    bool broken = gt__wr_broken(&s->wr);
+    int reason = broken ? closed_recv_reason(s) : end_reason(s);
+    if (!broken)
         end_reported(s, reason);
     if (s->o.exit_on_close && !gt__be(s)->closed_forever) {
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
         s->delayed_send_err =
-            reason == GT_ECLOSED && !s->wr_broken && !s->end_met_busy ? GT_ECLOSED : 0;
+            reason == GT_ECLOSED && !broken && !s->end_met_busy ? GT_ECLOSED : 0;
         gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
     }
     return reason;
@@ -652,7 +654,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     if (be->recv_length_any && s->o.packet != GT_PKT_RAW)
         length = 0; /* rule 24: ignored */
     int rc = gt__sock_conn_err(s);
-    if (rc == 0 && s->wr_broken && active_on(s))
+    if (rc == 0 && gt__wr_broken(&s->wr) && active_on(s))
         rc = closed_recv_reason(s); /* inet closed it: no einval */
     else if (rc == 0 && be->closed_forever && s->input_end_told && !in_avail(s))
         rc = GT_ECLOSED; /* rule 96, active or not */

@@ -22,6 +22,7 @@
 #include "packet/packet.h"
 #include "socket/stats.h"
 #include "socket/backend.h"
+#include "socket/state.h"
 #include "util/buf.h"
 
 typedef struct gt__sock gt__sock;
@@ -75,8 +76,8 @@ typedef struct gt__createopts {
 
 /* ---- the socket ----------------------------------------------------------- */
 
-enum { K_LISTEN = 1, K_CONN, K_CONNECTING /* gt__sock_new only: K_CONN with
-                                             connecting set before epoll
+enum { K_LISTEN = 1, K_CONN, K_CONNECTING /* gt__sock_new only: K_CONN in
+                                             WR_CONNECTING before epoll
                                              can report anything */ };
 
 /* States.  OPEN: usable.  DRV_CLOSED: the fd is gone after EOF or an error
@@ -134,7 +135,6 @@ struct gt__sock {
     bool mbox_stalled;     /* active delivery stopped at the owner's
                               mailbox limit (gt_set_mailbox_limit): the
                               owner's receive resumes it (res_resume)    */
-    bool connecting;       /* a non-blocking connect is in progress      */
     bool closed_sent;      /* a tcp_closed went out (only ever once)     */
     int delayed_send_err;  /* inet: the first send after a passive close */
     /* inet_drv's delayed-error flags (TCP_ADDF_DELAYED_*): inet closes the
@@ -171,11 +171,7 @@ struct gt__sock {
 
     gt__buf out;           /* output queue (inet: send does not block
                               below high_watermark)                      */
-    bool wr_broken;        /* a send failed: the peer is gone            */
-    int wr_err;            /* what later sends report                    */
-    int wr_fail_reason;    /* what the failing send reported             */
-    bool shut_wr_pending;  /* shutdown(write) waits for the queue        */
-    bool shut_wr_done;
+    gt__wr wr;             /* the write side's state machine (state.h)   */
     bool send_caller;      /* a send call is writing: a failure is its own
                               reply (else: a background failure)           */
     bool lingering;        /* closed, fd kept while a process drains out */
