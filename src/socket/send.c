@@ -142,15 +142,16 @@ static int send_checks(gt__sock *s)
      * command (rule 56; tests/interop/diff.sh send_after_rst with
      * delay_send, which otherwise depended on the scheduler's timing);
      * otherwise the sends batch up as delay_send intends. */
-    if (s->flush_queued && (s->read_err || s->hup_seen || gt__wr_row_of(&s->wr)->shut_done))
+    if (s->flush_queued &&
+        (gt__rd_row_of(&s->rd)->peer_gone || s->hup_seen || gt__wr_row_of(&s->wr)->shut_done))
         gt__sock_flush_delayed(s);
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
     if (s->kind == K_LISTEN)
         return -ENOTCONN;
     if (s->state == S_DRV_CLOSED) {
-        int e = s->delayed_send_err ? s->delayed_send_err : -ENOTCONN;
-        s->delayed_send_err = 0;
+        int e = s->rpt.send_closed ? GT_ECLOSED : -ENOTCONN;
+        s->rpt.send_closed = false;
         return e;
     }
     switch ((gt__wr_action)gt__wr_row_of(&s->wr)->send) {
@@ -198,7 +199,7 @@ static int hold_busy(gt__sock *s)
         if (gt__expired(deadline)) {
             gt__sock_unbusy(s, GT_ETIMEOUT);
             if (s->o.send_timeout_close) {
-                s->delayed_send_err = 0;
+                s->rpt.send_closed = false;
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             }
             break;
@@ -517,7 +518,7 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
         rc = -ENOTCONN; /* inet: the failed send closed the write side */
     if (rc == 0 && how != GT_SHUT_WRITE) {
         gt__sock_tp_shutdown(s, SHUT_RD);
-        s->read_shut = true;
+        s->rd.shut = true;
         if (s->reader)
             gt__wake(s->reader->proc);
         if (s->o.active != GT_ACTIVE_FALSE_V)

@@ -1,6 +1,6 @@
 /*
- * state.c -- the write side's transition function and its table of what
- * each call does in each state (state.h).
+ * state.c -- the two sides' transition functions and their tables of
+ * what calls do in each state (state.h).
  */
 #include "socket/state.h"
 
@@ -51,4 +51,34 @@ void gt__wr_to(gt__wr *w, gt__wr_event ev)
     uint8_t to = next[w->st][ev];
     if (to != WR_N_)
         w->st = to;
+}
+
+/* The read side.  `ended` and `reads` split every state in two: OPEN reads,
+ * the others are over.  Only an error not yet reported tells a send that
+ * the peer is gone (inet's flush before the next command, rule 56); a
+ * reset reported on the socket backend is gen_tcp_socket's closed socket
+ * (rules 44, 54). */
+const gt__rd_row gt__rd_rows[RD_N_] = {
+    [RD_OPEN] = {"open", false, true, false, false},
+    [RD_FIN] = {"fin", true, false, false, false},
+    [RD_ERROR] = {"error", true, false, true, false},
+    [RD_RESET] = {"reset", true, false, false, true},
+};
+
+/* The diagram of state.h; RD_N_ = no arrow. */
+static const uint8_t rd_next[RD_N_][4] = {
+    /*              fin     error     told_fin  told_reset */
+    [RD_OPEN] = {RD_FIN, RD_ERROR, RD_FIN, RD_N_},
+    [RD_FIN] = {RD_N_, RD_N_, RD_N_, RD_N_},
+    [RD_ERROR] = {RD_N_, RD_N_, RD_FIN, RD_RESET},
+    [RD_RESET] = {RD_N_, RD_N_, RD_N_, RD_N_},
+};
+
+void gt__rd_to(gt__rd *r, gt__rd_event ev, int err)
+{
+    uint8_t to = rd_next[r->st][ev];
+    if (to == RD_N_)
+        return;
+    r->st = to;
+    r->err = to == RD_ERROR ? err : 0;
 }

@@ -1,14 +1,15 @@
 /*
- * state.h -- the write side of a connection as a state machine (state.c).
+ * state.h -- the two sides of a connection as state machines (state.c).
  *
- * The states, the one transition function and the one table of what each
- * call does in each state replace the booleans that send.c, socket.c,
- * connect.c, recv.c and transport.c used to test in combinations.  The
- * rules cited are docs/spec/semantics.md's; "D" facts are inet_drv.c's.
+ * For each side, the states, one transition function and one table of
+ * what calls do in each state replace the booleans that send.c, recv.c,
+ * socket.c, connect.c, options.c and transport.c used to test in
+ * combinations.  The rules cited are docs/spec/semantics.md's; "D" facts
+ * are inet_drv.c's.
  *
- * The read side (eof, read_err, read_shut, the delayed-report flags of
- * inet_drv's TCP_ADDF_DELAYED_*, sock.h) is not a machine yet: see
- * docs/DESIGN.md.
+ * Beside the machines: the one-shot reports of inet_drv (gt__rpt, below)
+ * and the connection's own state (sock.h: S_OPEN, S_DRV_CLOSED, S_CLOSED,
+ * lingering); see docs/DESIGN.md.
  */
 #ifndef GT_SOCK_STATE_H
 #define GT_SOCK_STATE_H
@@ -98,5 +99,92 @@ void gt__wr_to(gt__wr *w, gt__wr_event ev);
 static inline const gt__wr_row *gt__wr_row_of(const gt__wr *w) { return &gt__wr_rows[w->st]; }
 static inline bool gt__wr_broken(const gt__wr *w) { return gt__wr_row_of(w)->broken; }
 static inline bool gt__wr_connecting(const gt__wr *w) { return w->st == WR_CONNECTING; }
+
+/* ---- one-shot reports ------------------------------------------------- */
+
+/* What inet reports once after an end of input or a failed send, and the
+ * facts that decide it: a bitset, as inet_drv keeps its tcp_add_flags.
+ * Each is set by one event and consumed by the call that reports it
+ * (recv.c, send.c, options.c); they cross both sides, so they are a
+ * dimension of their own, not states of either machine. */
+typedef struct gt__rpt {
+    bool close_send : 1;  /* D TCP_ADDF_DELAYED_CLOSE_SEND: an end of input
+                             was reported as closed; the next failing send
+                             leaves its reason for the send after it    */
+    bool close_recv : 1;  /* D TCP_ADDF_DELAYED_CLOSE_RECV: a send failed
+                             while passive; the next recv (or activation)
+                             reports it (rule 55)                       */
+    bool econnreset : 1;  /* D TCP_ADDF_DELAYED_ECONNRESET: ... with a
+                             reset shown: econnreset, once              */
+    bool send_closed : 1; /* inet closed the fd at a passive end of input:
+                             the first send reports closed, then enotconn
+                             (rules 53, 55)                             */
+    bool end_met_busy : 1; /* the end of input was read while a send was
+                             busy: that send got closed, so no delayed
+                             closed is left for the next one (D
+                             tcp_recv_closed's IS_BUSY branch, rule 56) */
+    bool closed_sent : 1; /* a tcp_closed went out (only ever once)      */
+    bool end_told : 1;    /* the end of input went to the user (a recv's
+                             closed, a tcp_closed): the socket backend
+                             answers an activation einval (rule 21)     */
+} gt__rpt;
+
+/* ---- the read side ---------------------------------------------------- */
+
+/* The end of input as read from the fd, and what later reads find:
+ *
+ *   OPEN --fin--> FIN          read() returned 0; also inet's end of input
+ *                              at a failed send on an active socket
+ *                              (recv.c gt__sock_send_failed, rule 57)
+ *   OPEN --error--> ERROR      read() failed (err: econnreset ...)
+ *   ERROR --told_fin--> FIN    the error was reported and the socket stays:
+ *                              later reads find the end of a closed stream
+ *                              (rules 47, 54; the socket backend, rule 54)
+ *   ERROR --told_reset--> RESET  socket backend: a reset was reported and
+ *                              gen_tcp_socket closed the socket: sends
+ *                              closed, options einval, reads closed
+ *   OPEN --told_fin--> FIN     socket backend: the end after our own
+ *                              shutdown(read) was reported (rule 96)
+ *
+ * Our shutdown(read) (`shut`) is orthogonal: it ends the input for the
+ * calls (rule 52) without reading an end, and either end may follow or
+ * precede it. */
+enum { RD_OPEN, RD_FIN, RD_ERROR, RD_RESET, RD_N_ };
+
+typedef enum {
+    RE_FIN,        /* read() returned 0, or inet's end at a failed send  */
+    RE_ERROR,      /* read() failed                                      */
+    RE_TOLD_FIN,   /* the end was reported; later reads find a FIN       */
+    RE_TOLD_RESET, /* socket backend: a reset was reported               */
+} gt__rd_event;
+
+typedef struct gt__rd_row {
+    const char *name;
+    bool ended;     /* the input is over: recv takes the tail, then the
+                       end's answer; delivery ends with tcp_closed        */
+    bool reads;     /* the fd may still be read                           */
+    bool peer_gone; /* a send flushes a pending delay_send first, so its
+                       failure answers this send (rule 56)                */
+    bool gone;      /* socket backend: closed at a reset: sends closed,
+                       options einval (rules 44, 54)                      */
+} gt__rd_row;
+
+extern const gt__rd_row gt__rd_rows[RD_N_];
+
+typedef struct gt__rd {
+    uint8_t st;  /* RD_*                                                  */
+    bool shut;   /* our shutdown(read)                                    */
+    int err;     /* ERROR: the read's error (-errno or GT_ETLS)           */
+} gt__rd;
+
+/* The read side's one transition function (no arrow: the state stays).
+ * err: the error of RE_ERROR.  Lock held. */
+void gt__rd_to(gt__rd *r, gt__rd_event ev, int err);
+
+static inline const gt__rd_row *gt__rd_row_of(const gt__rd *r) { return &gt__rd_rows[r->st]; }
+/* The input is over for the calls: an end was read, or we shut it. */
+static inline bool gt__rd_ended(const gt__rd *r) { return r->shut || gt__rd_row_of(r)->ended; }
+/* The error read and not yet reported as a FIN, or 0. */
+static inline int gt__rd_err(const gt__rd *r) { return r->st == RD_ERROR ? r->err : 0; }
 
 #endif

@@ -233,7 +233,7 @@ int gt_transport_attach(gt_socket h, const gt_transport *t)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
     if (!rc && (s->kind != K_CONN || gt__wr_row_of(&s->wr)->no_attach || s->tp ||
-                gt__buf_avail(&s->in) || gt__buf_avail(&s->out) || s->eof || s->read_err))
+                gt__buf_avail(&s->in) || gt__buf_avail(&s->out) || !gt__rd_row_of(&s->rd)->reads))
         rc = -EINVAL;
     if (!rc)
         rc = gt__sock_tp_open(s, t);

@@ -1,5 +1,6 @@
 /*
- * wr_state_test.c -- the write side's state machine (src/socket/state.c):
+ * state_test.c -- the write and read sides' state machines
+ * (src/socket/state.c):
  * the transition function follows state.h's diagram, the events it has no
  * arrow for leave the state alone, and the table answers as the rules it
  * cites say (rules 50, 51, 55: a broken side answers a send with what the
@@ -59,4 +60,48 @@ GT_TEST(wr_table_answers_as_the_rules_say)
     }
     ASSERT(gt__wr_rows[WR_CONNECTING].no_attach);
     ASSERT(!gt__wr_rows[WR_OPEN].no_attach);
+}
+
+static uint8_t rd_after(uint8_t st, gt__rd_event ev, int err)
+{
+    gt__rd r = {.st = st, .shut = true, .err = st == RD_ERROR ? -5 : 0};
+    gt__rd_to(&r, ev, err);
+    ASSERT(r.shut); /* our shutdown(read) is not the state's to change */
+    ASSERT_EQ(r.err, r.st == RD_ERROR ? (st == RD_ERROR ? -5 : err) : 0);
+    return r.st;
+}
+
+GT_TEST(rd_transitions_follow_the_diagram)
+{
+    ASSERT_EQ(rd_after(RD_OPEN, RE_FIN, 0), RD_FIN);
+    ASSERT_EQ(rd_after(RD_OPEN, RE_ERROR, -104), RD_ERROR);
+    ASSERT_EQ(rd_after(RD_OPEN, RE_TOLD_FIN, 0), RD_FIN);
+    ASSERT_EQ(rd_after(RD_ERROR, RE_TOLD_FIN, 0), RD_FIN);
+    ASSERT_EQ(rd_after(RD_ERROR, RE_TOLD_RESET, 0), RD_RESET);
+    /* no arrow: the state stays (an end is read once; a reset told stays) */
+    ASSERT_EQ(rd_after(RD_OPEN, RE_TOLD_RESET, 0), RD_OPEN);
+    ASSERT_EQ(rd_after(RD_FIN, RE_ERROR, -104), RD_FIN);
+    ASSERT_EQ(rd_after(RD_ERROR, RE_FIN, 0), RD_ERROR);
+    ASSERT_EQ(rd_after(RD_RESET, RE_TOLD_FIN, 0), RD_RESET);
+    ASSERT_EQ(rd_after(RD_FIN, RE_TOLD_RESET, 0), RD_FIN);
+}
+
+GT_TEST(rd_table_answers_as_the_rules_say)
+{
+    for (int st = 0; st < RD_N_; st++) {
+        const gt__rd_row *r = &gt__rd_rows[st];
+        ASSERT(r->name != NULL);
+        ASSERT_EQ(r->reads, st == RD_OPEN);
+        ASSERT_EQ(r->ended, st != RD_OPEN);
+        ASSERT_EQ(r->peer_gone, st == RD_ERROR); /* rule 56 */
+        ASSERT_EQ(r->gone, st == RD_RESET);      /* rules 44, 54 */
+        gt__rd rd = {.st = (uint8_t)st};
+        ASSERT_EQ(gt__rd_ended(&rd), st != RD_OPEN);
+        rd.shut = true; /* rule 52 */
+        ASSERT(gt__rd_ended(&rd));
+    }
+    gt__rd e = {.st = RD_ERROR, .err = -104};
+    ASSERT_EQ(gt__rd_err(&e), -104);
+    gt__rd f = {.st = RD_FIN, .err = -104};
+    ASSERT_EQ(gt__rd_err(&f), 0);
 }
