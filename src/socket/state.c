@@ -53,11 +53,11 @@ void gt__wr_to(gt__wr *w, gt__wr_event ev)
         w->st = to;
 }
 
-/* The read side.  `ended` and `reads` split every state in two: OPEN reads,
+/* The read side.  `reads` is the complement of `ended`: OPEN reads,
  * the others are over.  Only an error not yet reported tells a send that
  * the peer is gone (inet's flush before the next command, rule 56); a
  * reset reported on the socket backend is gen_tcp_socket's closed socket
- * (rules 44, 54). */
+ * (rules 53, 54). */
 const gt__rd_row gt__rd_rows[RD_N_] = {
     [RD_OPEN] = {"open", false, true, false, false},
     [RD_FIN] = {"fin", true, false, false, false},

@@ -31,14 +31,15 @@
  *                                          closes the port (rules 55-57)
  *   BROKEN_SHUT_PENDING --shut_done--> BROKEN_SHUT
  *
- * CONNECTING has no shutdown arrows: only a stranger who found the handle
- * in a listing could call shutdown then, and shutdown(2) on a socket not
- * yet connected fails (ENOTCONN) and changes nothing.
+ * CONNECTING has no shutdown arrows: gt_connect hands out the handle only
+ * once connected, so only a stranger who found it in a listing could shut
+ * it down then; Linux aborts a connect still in SYN_SENT at shutdown(2)
+ * (inet_shutdown), and a second SHUT_WR changes nothing, so there is
+ * nothing to remember.
  *
  * A broken side remembers how far its shutdown(write) had gone: a failure
- * while the shutdown waited for the queue leaves the shutdown owed, and
- * the next flush (the queue is empty now) still issues it, as inet's
- * tcp_inet_output does once its queue is gone. */
+ * while the shutdown waited for the queue leaves it owed, and the flush
+ * that finds the queue empty (it is, after the failure) still issues it. */
 enum {
     WR_CONNECTING,
     WR_OPEN,
@@ -166,7 +167,7 @@ typedef struct gt__rd_row {
     bool peer_gone; /* a send flushes a pending delay_send first, so its
                        failure answers this send (rule 56)                */
     bool gone;      /* socket backend: closed at a reset: sends closed,
-                       options einval (rules 44, 54)                      */
+                       options einval (rules 53, 54)                      */
 } gt__rd_row;
 
 extern const gt__rd_row gt__rd_rows[RD_N_];

@@ -94,7 +94,7 @@ GT_TEST(rd_table_answers_as_the_rules_say)
         ASSERT_EQ(r->reads, st == RD_OPEN);
         ASSERT_EQ(r->ended, st != RD_OPEN);
         ASSERT_EQ(r->peer_gone, st == RD_ERROR); /* rule 56 */
-        ASSERT_EQ(r->gone, st == RD_RESET);      /* rules 44, 54 */
+        ASSERT_EQ(r->gone, st == RD_RESET);      /* rules 53, 54 */
         gt__rd rd = {.st = (uint8_t)st};
         ASSERT_EQ(gt__rd_ended(&rd), st != RD_OPEN);
         rd.shut = true; /* rule 52 */
