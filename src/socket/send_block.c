@@ -77,7 +77,7 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
                            int iovcnt, size_t *sent)
 {
     *sent = 0;
-    if (s->state == S_CLOSED || s->reset_read)
+    if (s->state == S_CLOSED || gt__rd_row_of(&s->rd)->gone)
         return GT_ECLOSED;
     if (s->kind == K_LISTEN)
         return -ENOTCONN;

@@ -57,7 +57,7 @@ static const char *state_name(const gt__sock *s)
         return "LISTEN";
     if (s->state == S_DRV_CLOSED)
         return "CLOSED";
-    return s->connecting ? "CONNECTING" : "CONNECTED";
+    return gt__wr_connecting(&s->wr) ? "CONNECTING" : "CONNECTED";
 }
 
 typedef struct collect {
