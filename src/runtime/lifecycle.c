@@ -13,7 +13,7 @@
 #include "runtime/runtime.h"
 
 static atomic_long live;
-static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static gt__mutex stop_lock = GT__MUTEX_INIT;
 static gt__proc *stopper; /* the one caller of gt_stop, under stop_lock */
 
 void gt__live_inc(void) { atomic_fetch_add(&live, 1); }

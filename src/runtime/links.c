@@ -132,6 +132,14 @@ static void unlock2(gt__proc *a, gt__proc *b)
     gt__unlock(&b->plock);
 }
 
+/* Removes id from p's links, if p has any (plock held): true if it was
+ * there. */
+static bool links_del(gt__proc *p, uint64_t id)
+{
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    return x && gt__idset_del(&x->links, id);
+}
+
 /* Links a (the caller) and b both ways, unless b is exiting (GT_ENOPROC).
  * Between two live processes a link is on both sides or on neither. */
 static int link2(gt__proc *a, gt__proc *b)
@@ -139,9 +147,10 @@ static int link2(gt__proc *a, gt__proc *b)
     int rc = GT_ENOPROC;
     lock2(a, b);
     if (!b->exiting) {
-        rc = gt__idset_add(&a->links, b->id);
-        if (rc == 1 && (rc = gt__idset_add(&b->links, a->id)) < 0)
-            gt__idset_del(&a->links, b->id);
+        gt__proc_ext *xa = gt__proc_ext_get(a), *xb = gt__proc_ext_get(b);
+        rc = xa && xb ? gt__idset_add(&xa->links, b->id) : -ENOMEM;
+        if (rc == 1 && (rc = gt__idset_add(&xb->links, a->id)) < 0)
+            gt__idset_del(&xa->links, b->id);
         rc = rc < 0 ? rc : 0;
     }
     unlock2(a, b);
@@ -189,13 +198,13 @@ int gt_unlink(gt_pid pid)
     gt__proc *p = gt__proc_lookup(pid);
     if (p) {
         lock2(self, p);
-        gt__idset_del(&p->links, self->id);
-        gt__idset_del(&self->links, pid.id);
+        links_del(p, self->id);
+        links_del(self, pid.id);
         unlock2(self, p);
         gt__proc_unref(p);
     } else { /* dead or exiting: our side is what decides (see the top) */
         gt__lock(&self->plock, GT__LK_PLOCK);
-        gt__idset_del(&self->links, pid.id);
+        links_del(self, pid.id);
         gt__unlock(&self->plock);
     }
     return 0;
@@ -204,15 +213,17 @@ int gt_unlink(gt_pid pid)
 void gt__links_exit(gt__proc *p, int reason)
 {
     gt__lock(&p->plock, GT__LK_PLOCK); /* exiting is set: no link is added now */
-    gt__idset links = p->links;
-    p->links = (gt__idset)GT__IDSET_INIT;
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    gt__idset links = x ? x->links : (gt__idset)GT__IDSET_INIT;
+    if (x)
+        x->links = (gt__idset)GT__IDSET_INIT;
     gt__unlock(&p->plock);
     for (size_t i = 0; i < links.cap; i++) {
         gt__proc *l = links.slots[i] ? gt__proc_lookup((gt_pid){links.slots[i]}) : NULL;
         if (!l)
             continue;
         lock2(p, l);
-        if (gt__idset_del(&l->links, p->id))
+        if (links_del(l, p->id))
             signal_locked(l, gt__proc_pid(p), reason, false);
         unlock2(p, l);
         gt__proc_unref(l);
@@ -229,21 +240,28 @@ int gt_at_exit(void (*fn)(void *), void *arg)
     if (!fn)
         return GT_EBADARG;
     gt__proc *self = gt__self();
-    gt__at_exit *h = self ? malloc(sizeof *h) : NULL;
+    gt__proc_ext *x = NULL;
+    if (self) {
+        gt__lock(&self->plock, GT__LK_PLOCK);
+        x = gt__proc_ext_get(self);
+        gt__unlock(&self->plock);
+    }
+    gt__at_exit *h = x ? malloc(sizeof *h) : NULL;
     if (!h)
         return -ENOMEM;
     h->fn = fn;
     h->arg = arg;
-    h->next = self->at_exit;
-    self->at_exit = h;
+    h->next = x->at_exit;
+    x->at_exit = h;
     return 0;
 }
 
 void gt__at_exit_run(gt__proc *p)
 {
+    gt__proc_ext *x = gt__proc_ext_peek(p);
     gt__at_exit *h;
-    while ((h = p->at_exit)) {
-        p->at_exit = h->next; /* unhooked first: a hook runs once */
+    while (x && (h = x->at_exit)) {
+        x->at_exit = h->next; /* unhooked first: a hook runs once */
         h->fn(h->arg);
         free(h);
     }
@@ -251,10 +269,13 @@ void gt__at_exit_run(gt__proc *p)
 
 void gt__links_free(gt__proc *p)
 {
-    gt__idset_free(&p->links);
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    if (!x)
+        return;
+    gt__idset_free(&x->links);
     gt__at_exit *h;
-    while ((h = p->at_exit)) { /* a process that never exited */
-        p->at_exit = h->next;
+    while ((h = x->at_exit)) { /* a process that never exited */
+        x->at_exit = h->next;
         free(h);
     }
 }

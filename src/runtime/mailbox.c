@@ -18,7 +18,7 @@
 void gt__mbox_init(gt__mailbox *m)
 {
     memset(m, 0, sizeof *m);
-    pthread_mutex_init(&m->lock, NULL);
+    gt__mutex_init(&m->lock);
     m->efd = -1;
 }
 

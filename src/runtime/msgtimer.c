@@ -76,18 +76,20 @@ static void timer_unref(msg_timer *t)
 
 /* ---- the destination's list ---- */
 
-/* Lists t in p's timers, unless p is exiting (false: dest is dead). */
-static bool list_add(gt__proc *p, msg_timer *t)
+/* Lists t in p's timers, unless p is exiting: 1, 0 (dest is dead) or
+ * -ENOMEM (no room for p's list head). */
+static int list_add(gt__proc *p, msg_timer *t)
 {
     gt__lock(&p->plock, GT__LK_PLOCK);
-    bool ok = !p->exiting;
-    if (ok) {
+    gt__proc_ext *x = p->exiting ? NULL : gt__proc_ext_get(p);
+    int ok = p->exiting ? 0 : x ? 1 : -ENOMEM;
+    if (ok > 0) {
         timer_ref(t); /* the list's */
         t->dprev = NULL;
-        t->dnext = p->timers;
-        if (p->timers)
-            p->timers->dprev = t;
-        p->timers = t;
+        t->dnext = x->timers;
+        if (x->timers)
+            x->timers->dprev = t;
+        x->timers = t;
         t->listed = true;
     }
     gt__unlock(&p->plock);
@@ -100,7 +102,7 @@ static void list_unlink(gt__proc *p, msg_timer *t)
     if (t->dprev)
         t->dprev->dnext = t->dnext;
     else
-        p->timers = t->dnext;
+        gt__proc_ext_peek(p)->timers = t->dnext; /* listed: p has one */
     if (t->dnext)
         t->dnext->dprev = t->dprev;
     t->listed = false;
@@ -208,9 +210,14 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
     /* Home first: once listed, the destination's exit may cancel t. */
     t->home = gt__tls_sched ? gt__tls_sched : gt__sched_pick(0);
     gt__proc *p = gt__proc_lookup(dest);
-    bool alive = p && list_add(p, t);
+    int alive = p ? list_add(p, t) : 0;
     if (p)
         gt__proc_unref(p);
+    if (alive < 0) {
+        gt__idmap_del(&timers, id);
+        timer_unref(t);
+        return alive;
+    }
     if (!alive) { /* cancelled at once: the handle reads false */
         gt__idmap_del(&timers, id);
         timer_unref(t);
@@ -299,8 +306,10 @@ int64_t gt_cancel_timer(gt_timer ref)
 void gt__msgtimers_exit(gt__proc *p)
 {
     gt__lock(&p->plock, GT__LK_PLOCK); /* exiting is set: none is added now */
-    msg_timer *list = p->timers;
-    p->timers = NULL;
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    msg_timer *list = x ? x->timers : NULL;
+    if (x)
+        x->timers = NULL;
     for (msg_timer *t = list; t; t = t->dnext)
         t->listed = false;
     gt__unlock(&p->plock);

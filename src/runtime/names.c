@@ -103,14 +103,17 @@ int gt_register(const char *name, gt_pid pid)
 
     int rc = GT_EBADARG;
     gt__lock(&p->plock, GT__LK_PLOCK);
+    gt__proc_ext *x = p->exiting ? NULL : gt__proc_ext_get(p);
+    if (!p->exiting && !x)
+        rc = -ENOMEM;
     gt__wrlock(&table_lock, GT__LK_NAMES);
     maybe_grow();
     name_entry **link = find_link(name, len);
-    if (!p->exiting && !p->reg_name && link && !*link) {
+    if (x && !x->reg_name && link && !*link) {
         e->next = NULL;
         *link = e;
-        p->reg_name = e->name;
-        p->ever_named = true;
+        x->reg_name = e->name;
+        x->ever_named = true;
         nnames++;
         rc = 0;
     }
@@ -127,7 +130,7 @@ static void remove_at(name_entry **link)
 {
     name_entry *e = *link;
     *link = e->next;
-    e->proc->reg_name = NULL;
+    gt__proc_ext_peek(e->proc)->reg_name = NULL; /* named: it has one */
     nnames--;
     free(e);
 }
@@ -169,13 +172,14 @@ void gt__names_drop(gt__proc *p)
     /* Set under plock, never cleared: the many processes that never had a
      * name exit without touching the table's lock. */
     gt__lock(&p->plock, GT__LK_PLOCK);
-    bool named = p->ever_named;
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    bool named = x && x->ever_named;
     gt__unlock(&p->plock);
     if (!named)
         return;
     gt__wrlock(&table_lock, GT__LK_NAMES);
-    if (p->reg_name) {
-        name_entry **link = find_link(p->reg_name, strlen(p->reg_name));
+    if (x->reg_name) {
+        name_entry **link = find_link(x->reg_name, strlen(x->reg_name));
         if (link && *link)
             remove_at(link);
     }

@@ -29,17 +29,27 @@ void gt__proc_unref(gt__proc *p)
     if (atomic_fetch_sub(&p->refs, 1) != 1)
         return;
     gt__mbox_close(&p->mbox);
-    pthread_mutex_destroy(&p->mbox.lock);
-    pthread_mutex_destroy(&p->plock);
     if (p->is_thread) {
-        pthread_mutex_destroy(&p->tpark->lock);
-        pthread_cond_destroy(&p->tpark->cond);
+        pthread_mutex_destroy(&gt__proc_tpark(p)->lock);
+        pthread_cond_destroy(&gt__proc_tpark(p)->cond);
     }
-    for (int i = 0; i < p->nmonitors; i++) /* an exit that never ran */
-        gt_msg_free(p->monitors[i].down);
-    free(p->monitors);
-    gt__links_free(p);
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    if (x) {
+        for (int i = 0; i < x->nmonitors; i++) /* an exit that never ran */
+            gt_msg_free(x->monitors[i].down);
+        free(x->monitors);
+        gt__links_free(p);
+        free(x);
+    }
     free(p);
+}
+
+gt__proc_ext *gt__proc_ext_get(gt__proc *p)
+{
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    if (!x && (x = calloc(1, sizeof *x)))
+        atomic_store_explicit(&p->ext, x, memory_order_release);
+    return x;
 }
 
 gt__proc *gt__proc_lookup(gt_pid pid) { return gt__idmap_get(&procs, pid.id, ref_cb); }
@@ -62,19 +72,18 @@ static gt__proc *proc_new(bool is_thread)
     p->tnode.idx = -1;
     p->tnode.fire = park_timeout;
     p->is_thread = is_thread;
-    pthread_mutex_init(&p->plock, NULL);
+    gt__mutex_init(&p->plock);
     gt__mbox_init(&p->mbox);
     if (is_thread) {
         _Static_assert(sizeof(gt__proc) % _Alignof(gt__tpark) == 0, "tpark follows the proc");
-        p->tpark = (gt__tpark *)(p + 1);
-        pthread_mutex_init(&p->tpark->lock, NULL);
+        pthread_mutex_init(&gt__proc_tpark(p)->lock, NULL);
         /* Deadlines are on CLOCK_MONOTONIC; a condition variable on the
          * default CLOCK_REALTIME would take them as long past and return
          * at once, turning every timed wait into a busy loop. */
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&p->tpark->cond, &ca);
+        pthread_cond_init(&gt__proc_tpark(p)->cond, &ca);
         pthread_condattr_destroy(&ca);
     }
     p->id = gt__idmap_add(&procs, p);
@@ -131,9 +140,10 @@ void gt__wake(gt__proc *p)
     atomic_store(&p->notified, 1);
     atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
     if (p->is_thread) {
-        gt__lock(&p->tpark->lock, GT__LK_TLOCK);
-        pthread_cond_signal(&p->tpark->cond);
-        gt__unlock(&p->tpark->lock);
+        gt__tpark *tp = gt__proc_tpark(p);
+        gt__cvlock(&tp->lock, GT__LK_TLOCK);
+        pthread_cond_signal(&tp->cond);
+        gt__cvunlock(&tp->lock);
         return;
     }
     int expect = P_WAITING;
@@ -143,8 +153,8 @@ void gt__wake(gt__proc *p)
 
 static void thread_park(gt__proc *p, int64_t deadline)
 {
-    gt__tpark *tp = p->tpark;
-    gt__lock(&tp->lock, GT__LK_TLOCK);
+    gt__tpark *tp = gt__proc_tpark(p);
+    gt__cvlock(&tp->lock, GT__LK_TLOCK);
     while (!atomic_load(&p->notified)) {
         if (deadline < 0) {
             pthread_cond_wait(&tp->cond, &tp->lock);
@@ -157,7 +167,7 @@ static void thread_park(gt__proc *p, int64_t deadline)
         }
     }
     atomic_store(&p->notified, 0);
-    gt__unlock(&tp->lock);
+    gt__cvunlock(&tp->lock);
 }
 
 void gt__park(int64_t deadline)
@@ -320,11 +330,14 @@ static void proc_exit_common(gt__proc *p, int reason)
      * the EXIT (or its exit signal) first, the DOWN after. */
     gt__links_exit(p, reason);
     gt__lock(&p->plock, GT__LK_PLOCK);
-    gt__monitor *mons = p->monitors;
-    int n = p->nmonitors;
+    gt__proc_ext *x = gt__proc_ext_peek(p);
+    gt__monitor *mons = x ? x->monitors : NULL;
+    int n = x ? x->nmonitors : 0;
     p->monitors_taken = true;
-    p->monitors = NULL;
-    p->nmonitors = p->cap_monitors = 0;
+    if (x) {
+        x->monitors = NULL;
+        x->nmonitors = x->cap_monitors = 0;
+    }
     gt__unlock(&p->plock);
     for (int i = 0; i < n; i++) {
         gt__proc *m = gt__proc_lookup(mons[i].watcher);
@@ -454,18 +467,21 @@ int gt_monitor(gt_pid pid)
         /* Registered until the exit takes the list: a DOWN sent at once
          * while the exit is under way would arrive before the process has
          * left the pid table, and a gt_post after it would still succeed. */
-        if (!p->monitors_taken && p->nmonitors == p->cap_monitors) {
-            int cap = p->cap_monitors ? p->cap_monitors * 2 : 4;
-            gt__monitor *m = realloc(p->monitors, (size_t)cap * sizeof *m);
+        gt__proc_ext *x = p->monitors_taken ? NULL : gt__proc_ext_get(p);
+        if (!p->monitors_taken && !x)
+            rc = -ENOMEM;
+        if (x && x->nmonitors == x->cap_monitors) {
+            int cap = x->cap_monitors ? x->cap_monitors * 2 : 4;
+            gt__monitor *m = realloc(x->monitors, (size_t)cap * sizeof *m);
             if (m) {
-                p->monitors = m;
-                p->cap_monitors = cap;
+                x->monitors = m;
+                x->cap_monitors = cap;
             } else {
                 rc = -ENOMEM;
             }
         }
-        if (!p->monitors_taken && rc == 0) {
-            p->monitors[p->nmonitors++] = (gt__monitor){gt__proc_pid(self), down};
+        if (x && rc == 0) {
+            x->monitors[x->nmonitors++] = (gt__monitor){gt__proc_pid(self), down};
             down = NULL;
         }
         gt__unlock(&p->plock);

@@ -18,19 +18,19 @@ enum { P_RUNNING, P_RUNNABLE, P_WAITING, P_DEAD };
 enum { Y_YIELD, Y_PARK, Y_HIBERNATE, Y_EXIT };
 
 typedef struct gt__mailbox {
-    pthread_mutex_t lock;
+    gt__mutex lock;
+    int efd;            /* readiness eventfd, -1 until gt_mailbox_fd() */
     gt_msg *head, *tail;
     gt_msg *scanned;    /* owner's selective-receive cursor: messages up to
                            and including this one did not match last time */
     bool receiving;     /* owner is parked waiting for a message */
     bool dead;          /* owner exited: new messages are dropped */
-    size_t len;         /* messages queued (message_queue_len) */
-    _Atomic size_t limit; /* gt_set_mailbox_limit: sockets stop reading at
-                           len >= limit; 0 = none                        */
     bool throttled;     /* a socket stopped at the limit: the receive that
                            brings len to limit/2 resumes the owner's
                            resources (gt__resources_resume)              */
-    int efd;            /* readiness eventfd, -1 until gt_mailbox_fd() */
+    size_t len;         /* messages queued (message_queue_len) */
+    _Atomic size_t limit; /* gt_set_mailbox_limit: sockets stop reading at
+                           len >= limit; 0 = none                        */
 } gt__mailbox;
 
 /* A node of a scheduler's timer heap (timer.c), embedded in what it times.
@@ -59,55 +59,77 @@ typedef struct gt__tpark {
     pthread_cond_t cond;
 } gt__tpark;
 
+/* What few processes use: allocated at the first use (gt__proc_ext_get,
+ * under plock), freed with the process.  An idle or hibernating process
+ * carries one pointer for all of it (issue 11). */
+typedef struct gt__proc_ext {
+    gt__monitor *monitors;      /* plock                                */
+    int nmonitors, cap_monitors;
+    struct gt__msg_timer *timers; /* pending timers to p (plock), msgtimer.c */
+    gt__idset links;            /* linked pids (plock), links.c         */
+    struct gt__at_exit *at_exit;/* hooks, run at exit; own thread only  */
+    const char *reg_name;       /* the registered name, or NULL; written
+                                   under the names table's lock          */
+    bool ever_named;            /* gt_register succeeded once (plock)   */
+    void *fd_wait;              /* gt_wait_fd's watch while it lasts (own
+                                   thread only), so that memory reaches it:
+                                   a leak checker does not see epoll's    */
+} gt__proc_ext;
+
+/* Fields that one thread writes while others may write a neighbour are
+ * whole bytes, not bitfields (a bitfield write is a read-modify-write of
+ * its neighbours). */
 struct gt__proc {
     gt__proc *rq_next;          /* run queue link                       */
     gt__sched *sched;           /* home scheduler; NULL for OS threads.
                                    Changed only by steal.c while p is
                                    runnable in a run queue, under plock;
                                    other threads read it under plock     */
-    bool bound;                 /* spawned on a chosen scheduler: stays  */
-    bool rehome;                /* moved: its resources follow before it
-                                   runs next (its new home's thread)     */
     uint64_t id;                /* handle: index | generation << 20     */
     atomic_int state;           /* P_*                                  */
     atomic_int notified;        /* a wake arrived since the last park   */
     atomic_int refs;
-    int yield_reason;           /* Y_*, set before switching out        */
+    gt__mutex plock;            /* resources, exiting, trap_exit, ext   */
+    uint8_t yield_reason;       /* Y_*, set before switching out        */
+    bool bound;                 /* spawned on a chosen scheduler: stays  */
+    bool rehome;                /* moved: its resources follow before it
+                                   runs next (its new home's thread)     */
+    /* OS-thread processes park on a condition variable instead; it
+     * follows the struct in the same allocation (gt__proc_tpark), so that
+     * a coroutine process, the common kind, does not carry its 88 bytes
+     * (issue 11). */
+    bool is_thread;
+    bool thread_owned;          /* created for a foreign thread         */
+    bool exiting;               /* plock                                */
+    bool monitors_taken;        /* the exit took the monitor list (plock) */
+    bool trap_exit;             /* exit signals become messages (plock) */
     gt__fiber fiber;
     gt__stack stack;            /* .base NULL while hibernating         */
     size_t stack_size;          /* requested size, reused on wake       */
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;
     gt__tnode tnode;            /* the deadline of a timed park         */
-    /* OS-thread processes park on a condition variable instead; it
-     * follows the struct in the same allocation, so that a coroutine
-     * process, the common kind, does not carry its 88 bytes (issue 11). */
-    bool is_thread;
-    bool thread_owned;          /* created for a foreign thread         */
-    struct gt__tpark *tpark;    /* is_thread only, else NULL             */
-    /* owned resources (sockets) and monitors, under plock */
-    pthread_mutex_t plock;
-    gt__resource *resources;
-    gt__monitor *monitors;
-    int nmonitors, cap_monitors;
-    bool exiting;
-    bool monitors_taken;        /* the exit took the monitor list (plock) */
-    bool trap_exit;             /* exit signals become messages (plock) */
-    struct gt__msg_timer *timers; /* pending timers to p (plock), msgtimer.c */
-    gt__idset links;            /* linked pids (plock), links.c         */
+    gt__resource *resources;    /* owned resources (sockets), plock     */
     _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
                                    the reason (links.c); first one wins */
-    struct gt__at_exit *at_exit;/* hooks, run at exit; own thread only  */
-    bool ever_named;            /* gt_register succeeded once (plock)   */
-    const char *reg_name;       /* the registered name, or NULL; written
-                                   under the names table's lock          */
+    _Atomic(gt__proc_ext *) ext;/* NULL until first needed; set once    */
     gt__mailbox mbox;
-    void *fd_wait;              /* gt_wait_fd's watch while it lasts (own
-                                   thread only), so that memory reaches it:
-                                   a leak checker does not see epoll's    */
 };
 
+/* An OS-thread process's park lock and condition variable. */
+static inline gt__tpark *gt__proc_tpark(gt__proc *p) { return (gt__tpark *)(p + 1); }
+
+/* p's rarely used part, or NULL if it has none yet.  Reading a field of it
+ * still takes that field's lock (see gt__proc_ext_get). */
+static inline gt__proc_ext *gt__proc_ext_peek(gt__proc *p)
+{
+    return atomic_load_explicit(&p->ext, memory_order_acquire);
+}
+
 /* ---- proc.c ---- */
+/* p's rarely used part, allocated at the first call; NULL without memory.
+ * plock held (the allocation is made once, under it). */
+gt__proc_ext *gt__proc_ext_get(gt__proc *p);
 void gt__proc_entry(void *arg);           /* first code on a new stack   */
 void gt__proc_finish_exit(gt__proc *p);   /* scheduler side, after switch */
 

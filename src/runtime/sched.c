@@ -250,6 +250,7 @@ static void run_one(gt__sched *s, gt__proc *p)
         gt__resources_rehome(p);
     }
     atomic_store(&p->state, P_RUNNING);
+    s->runs++;
     s->current = p;
     gt__tls_proc = p;
     gt__fiber_switch(&s->fiber, &p->fiber, 0);
@@ -393,7 +394,7 @@ static void rt_start(void)
         gt__sched *s = &scheds[i];
         s->index = i;
         gt__spin_init(&s->spin, spin_ns);
-        pthread_mutex_init(&s->remote_lock, NULL);
+        gt__mutex_init(&s->remote_lock);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         s->scratch = malloc(GT__SCRATCH);

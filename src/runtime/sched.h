@@ -32,7 +32,16 @@ struct gt__sched {
     atomic_int hungry;          /* asleep with nothing to run: a busy
                                    scheduler may hand it processes       */
     int64_t awake_since;        /* ns: the end of its last sleep (steal.c) */
-    pthread_mutex_t remote_lock;/* guards remote_* and deferred          */
+    /* Load (steal.c): process runs per window, smoothed; own thread
+     * writes, givers read the published pair. */
+    uint32_t runs;              /* in the current window                 */
+    int64_t win_start;          /* ns                                    */
+    int load;                   /* smoothed runs per window              */
+    atomic_int load_pub;        /* `load`, for givers                    */
+    atomic_llong load_at;       /* ns: when load_pub was last published  */
+    int64_t gave_at;            /* ns: its last give                     */
+    atomic_llong got_at;        /* ns: it last received (set by givers)  */
+    gt__mutex remote_lock;      /* guards remote_* and deferred          */
     gt__proc *remote_head, *remote_tail;
     int remote_len, remote_movable;
     gt__deferred *deferred;
@@ -51,19 +60,28 @@ struct gt__sched {
 };
 
 /* ---- steal.c: balance (docs/DESIGN.md, "Balance") ---- */
+#define GT__LOAD_WIN_NS 10000000   /* a load window: 10 ms */
 extern bool gt__steal_on;          /* set once at start-up */
 extern atomic_int gt__nhungry;     /* schedulers with `hungry` set */
 void gt__steal_idle(gt__sched *s); /* before sleeping: ask for work */
 void gt__steal_awake(gt__sched *s);/* after sleeping: withdraw it */
-/* Hands up to half of s's movable runnable processes to hungry schedulers. */
-void gt__steal_give(gt__sched *s);
-/* The loop's check, once per iteration: one relaxed load when no one is
- * hungry, no system call. */
+/* Hands part of s's movable runnable processes to hungry schedulers whose
+ * load is well below s's. */
+void gt__steal_give(gt__sched *s, int64_t now);
+/* Closes s's load window if it is over. */
+void gt__steal_tick(gt__sched *s, int64_t now);
+/* The loop's check, once per iteration: a clock read and one relaxed load
+ * when no one is hungry, no system call. */
 static inline void gt__steal_check(gt__sched *s)
 {
-    if (gt__steal_on && s->rq_len >= 2 && s->rq_movable > 0 &&
+    if (!gt__steal_on)
+        return;
+    int64_t now = gt__now_ns();
+    if (now - s->win_start >= GT__LOAD_WIN_NS)
+        gt__steal_tick(s, now);
+    if (s->rq_len >= 2 && s->rq_movable > 0 &&
         atomic_load_explicit(&gt__nhungry, memory_order_relaxed) > 0)
-        gt__steal_give(s);
+        gt__steal_give(s, now);
 }
 gt__sched *gt__sched_all(int *n);
 /* Appends a chain of n runnable processes (linked by rq_next), `movable`

@@ -32,7 +32,7 @@ typedef struct sub_list {
     struct sigaction old;       /* the disposition before ours */
 } sub_list;
 
-static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static gt__mutex sig_lock = GT__MUTEX_INIT;
 static sub_list subs[NSIG];
 static int pipe_fd[2] = {-1, -1};
 static bool dispatcher_started;

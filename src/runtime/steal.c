@@ -4,23 +4,70 @@
  * Work is requested, not taken: a scheduler that spun for spin_us without
  * work and is about to sleep sets its `hungry` flag; a scheduler that finds
  * someone hungry at the top of its loop, with two or more processes in its
- * run queue, hands up to half of its movable ones over.  The giver does the
+ * run queue, hands some of its movable ones over.  The giver does the
  * moving on its own thread, so a run queue and a timer heap stay touched
  * by their own thread only, and the common case -- nobody idle -- costs one
  * relaxed load per loop pass.  The receiver moves each process's sockets
  * (their fd watchers) to its own epoll set before the process runs there.
+ *
+ * Hysteresis: sleeping now and then is not hunger.  Two schedulers sharing
+ * an even load on a box whose other threads (a client, say) take turns on
+ * the cores each sleep often, and handing half a run queue to whichever
+ * slept last moved processes back and forth for ever (thousands a second
+ * at 1,000 connections, two epoll_ctl calls each).  So a give also needs a
+ * lasting imbalance: each scheduler counts the processes it runs per
+ * 10 ms window (smoothed), and a giver gives only to a scheduler whose
+ * load is below 2/3 of its own, only as many as halve the difference (so
+ * a give never overshoots into the opposite imbalance), at most once per
+ * HOLD_GIVE_NS (its own load must show the last give first); and a
+ * scheduler that received processes gives none for HOLD_GOT_NS, so no
+ * process goes back where it came from on the same fluctuation.
  */
+#include <limits.h>
+
 #include "runtime/sched.h"
 
 /* How long a scheduler must have run without sleeping before it gives
  * processes away. */
 #define BUSY_NS 1000000
+/* Between two gives of one scheduler: four load windows, after which its
+ * smoothed load shows the first give (halved per window: 1/16 left). */
+#define HOLD_GIVE_NS (4 * (int64_t)GT__LOAD_WIN_NS)
+/* After receiving processes, a scheduler gives none for this long. */
+#define HOLD_GOT_NS 1000000000
 
 bool gt__steal_on;
 atomic_int gt__nhungry;
 
+void gt__steal_tick(gt__sched *s, int64_t now)
+{
+    int64_t el = now - s->win_start;
+    /* runs per window over this window (longer than one if the loop was
+     * held: a sleep, a long process run) */
+    int64_t r = (int64_t)s->runs * GT__LOAD_WIN_NS / (el > 0 ? el : 1);
+    s->load = (int)((s->load + (r > INT_MAX ? INT_MAX : r)) / 2);
+    s->runs = 0;
+    s->win_start = now;
+    atomic_store_explicit(&s->load_pub, s->load, memory_order_relaxed);
+    atomic_store_explicit(&s->load_at, now, memory_order_relaxed);
+}
+
+/* to's load as seen from another thread at now: what it published,
+ * thinned by the time since (a scheduler asleep runs nothing). */
+static int64_t load_of(gt__sched *to, int64_t now)
+{
+    int64_t l = atomic_load_explicit(&to->load_pub, memory_order_relaxed);
+    int64_t age = now - atomic_load_explicit(&to->load_at, memory_order_relaxed);
+    return age > GT__LOAD_WIN_NS ? l * GT__LOAD_WIN_NS / age : l;
+}
+
 void gt__steal_idle(gt__sched *s)
 {
+    if (gt__steal_on) { /* publish the load the givers will compare */
+        int64_t now = gt__now_ns();
+        if (now - s->win_start >= GT__LOAD_WIN_NS)
+            gt__steal_tick(s, now);
+    }
     if (gt__steal_on && !atomic_exchange(&s->hungry, 1))
         atomic_fetch_add(&gt__nhungry, 1);
 }
@@ -83,14 +130,15 @@ static void give(gt__sched *s, gt__sched *to, int want)
         gt__sched_enqueue_chain(to, head, tail, n, n);
 }
 
-void gt__steal_give(gt__sched *s)
+void gt__steal_give(gt__sched *s, int64_t now)
 {
     /* Busy means no sleep for BUSY_NS: a scheduler that sleeps now and
      * then has spare time itself, and giving its processes away would only
      * bounce them between two half-idle schedulers (measured: thousands of
      * moves a second, each two epoll_ctl calls, for a load one scheduler
      * served alone). */
-    if (gt__now_ns() - s->awake_since < BUSY_NS)
+    if (now - s->awake_since < BUSY_NS || now - s->gave_at < HOLD_GIVE_NS ||
+        now - atomic_load_explicit(&s->got_at, memory_order_relaxed) < HOLD_GOT_NS)
         return;
     int nsched;
     gt__sched *all = gt__sched_all(&nsched);
@@ -98,9 +146,20 @@ void gt__steal_give(gt__sched *s)
         gt__sched *to = &all[i];
         if (to == s || !atomic_load_explicit(&to->hungry, memory_order_relaxed))
             continue;
+        int64_t mine = s->load, theirs = load_of(to, now);
+        if (3 * theirs >= 2 * mine) /* no lasting imbalance */
+            continue;
         if (!atomic_exchange(&to->hungry, 0)) /* another giver was first */
             continue;
         atomic_fetch_sub(&gt__nhungry, 1);
-        give(s, to, s->rq_len / 2);
+        /* Halve the difference, assuming each queued process carries an
+         * equal share of the load (the queue is a sample of them all, so
+         * this errs towards too few: the next give adds more). */
+        int64_t want = s->rq_movable * (mine - theirs) / (2 * (mine > 0 ? mine : 1));
+        if (want > s->rq_len / 2)
+            want = s->rq_len / 2;
+        give(s, to, want > 0 ? (int)want : 1);
+        s->gave_at = now;
+        atomic_store_explicit(&to->got_at, now, memory_order_relaxed);
     }
 }

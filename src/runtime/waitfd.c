@@ -76,7 +76,13 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
         if (err)
             return err;
         gt__proc *p = gt__self();
-        waiter *w = p ? malloc(sizeof *w) : NULL;
+        gt__proc_ext *x = NULL;
+        if (p) {
+            gt__lock(&p->plock, GT__LK_PLOCK);
+            x = gt__proc_ext_get(p);
+            gt__unlock(&p->plock);
+        }
+        waiter *w = x ? malloc(sizeof *w) : NULL;
         if (!w)
             return -ENOMEM;
         gt__proc_ref(p);
@@ -87,7 +93,7 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
             free(w);
             return err == -EEXIST ? -EBUSY : err;
         }
-        p->fd_wait = w;
+        x->fd_wait = w;
         while ((rc = check(fd, events, &got)) == 0) {
             if ((rc = gt__exit_check()) != 0)
                 break;
@@ -98,7 +104,7 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
             gt__park(deadline);
         }
         gt__io_stop(&w->io);
-        p->fd_wait = NULL;
+        x->fd_wait = NULL;
     }
     if (rc == 0)
         rc = GT_ETIMEOUT;

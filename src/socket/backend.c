@@ -30,6 +30,7 @@ static const gt__backend socket_backend = {
     .passive_from_false = true,
     .ctl_dead_ok = true,
     .local_ip_opts_enotsup = true,
+    .stat_counts_reads = true,
 };
 
 const gt__backend *gt__backend_of(int id)

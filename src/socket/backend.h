@@ -45,6 +45,10 @@ typedef struct gt__backend {
     bool local_ip_opts_enotsup; /* rules 74, 101: TCP and IP options on an
                                 AF_UNIX socket are enotsup (inet: nodelay
                                 ignored, the IP ones einval)                 */
+    bool stat_counts_reads;  /* getstat: gen_tcp_socket derives inet's
+                                counters from the socket NIF's: recv_cnt
+                                counts reads, max = avg = the rounded mean,
+                                dvi and send_pend 0 (stats.c)                */
 } gt__backend;
 
 /* The descriptor for a GT_BACKEND_* value (inet for anything else). */

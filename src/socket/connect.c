@@ -444,7 +444,7 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, sockle
         rc = gt__errno();
     if (rc == 0)
         rc = connect_wait(s, deadline);
-    s->connecting = false;
+    gt__wr_to(&s->wr, WE_CONNECTED);
     s->writable = s->readable = true; /* edge-triggered: look again */
     if (rc == 0 && s->o.active != GT_ACTIVE_FALSE_V)
         gt__sock_deliver(s); /* data may have arrived with the handshake */

@@ -581,7 +581,7 @@ static int unix_answer(const gt__sock *s, const opt_row *r)
  * answer einval.  Lock held. */
 static bool read_opt_gone(const gt__sock *s, gt_optname n)
 {
-    if (!s->input_end_told || !gt__be(s)->activate_ended_einval)
+    if (!s->rpt.end_told || !gt__be(s)->activate_ended_einval)
         return false;
     switch (n) {
     case GT_OPT_ACTIVE: case GT_OPT_MODE: case GT_OPT_HEADER: case GT_OPT_LINE_DELIMITER:
@@ -625,7 +625,7 @@ static int64_t active_mode(int64_t active) { return active < GT_ACTIVE_FALSE_V ?
 
 static bool has_input(const gt__sock *s)
 {
-    return gt__buf_avail(&s->in) || s->readable || s->eof || s->read_err || s->read_shut;
+    return gt__buf_avail(&s->in) || s->readable || gt__rd_ended(&s->rd);
 }
 
 int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating)
@@ -644,7 +644,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
             return ua;
     }
     /* the socket backend refuses options after a reset closed it */
-    if (s->reset_read)
+    if (gt__rd_row_of(&s->rd)->gone)
         return -EINVAL;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
@@ -665,9 +665,9 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         return 0;
     if (s->state == S_OPEN && has_input(s)) {
         gt__sock_deliver(s);
-    } else if (s->state == S_DRV_CLOSED && !s->closed_sent && s->owner) {
+    } else if (s->state == S_DRV_CLOSED && !s->rpt.closed_sent && s->owner) {
         /* rule 21: activating a socket whose close was already seen */
-        s->closed_sent = true;
+        s->rpt.closed_sent = true;
         gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0);
         if (m) {
             m->sock = (gt_socket){s->id};
@@ -683,7 +683,7 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 {
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
-    if (s->reset_read || read_opt_gone(s, op->name))
+    if (gt__rd_row_of(&s->rd)->gone || read_opt_gone(s, op->name))
         return -EINVAL; /* gen_tcp_socket closed it at the reset */
     if (!known(op->name))
         return -EINVAL;

@@ -47,16 +47,17 @@ static void end_read(gt__sock *s)
         return;
     gt__buf_free(&s->out);
     gt__sock_unbusy(s, GT_ECLOSED);
-    s->end_met_busy = true;
+    s->rpt.end_met_busy = true;
 }
 
-/* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (eof/read_err set). */
+/* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (the read side
+ * moved to FIN or ERROR). */
 static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 {
     for (;;) {
         ssize_t n = gt__sock_tp_read(s, buf, cap);
         if (n > 0) {
-            gt__stat_read(&s->stat, (uint64_t)n);
+            gt__stat_read(&s->stat, (uint64_t)n, gt__be(s)->stat_counts_reads);
             /* A short read took all there was: the next arrival raises a
              * new edge, so the EAGAIN read that would confirm it is one
              * system call per event saved.  Not once the peer's FIN or a
@@ -68,7 +69,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
             return n;
         }
         if (n == 0) {
-            s->eof = true;
+            gt__rd_to(&s->rd, RE_FIN, 0);
             s->readable = false;
             end_read(s);
             return 0;
@@ -79,7 +80,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
             s->readable = false;
             return 0;
         }
-        s->read_err = (int)n;
+        gt__rd_to(&s->rd, RE_ERROR, (int)n);
         s->readable = false;
         end_read(s);
         return 0;
@@ -89,7 +90,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
 /* gt__sock_fill without looking at the readable flag. */
 static ssize_t fill(gt__sock *s, size_t want)
 {
-    if (s->fd < 0 || s->eof || s->read_err)
+    if (s->fd < 0 || !gt__rd_row_of(&s->rd)->reads)
         return 0;
     /* a recv of more than 64 MiB (socket backend) grows the buffer as the
      * data comes, not all at once */
@@ -199,7 +200,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     if (!m)
         return -ENOMEM;
     m->sock = (gt_socket){s->id};
-    gt__stat_packet_in(&s->stat, sp.total);
+    gt__stat_packet_in(&s->stat, sp.total, gt__be(s)->stat_counts_reads);
     *out = m;
     return (ssize_t)sp.total;
 }
@@ -213,9 +214,9 @@ static int end_reason(const gt__sock *s)
      * a FIN included (cleanup_recv_reply; checked on OTP 25) */
     if (gt__be(s)->closed_forever)
         return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
-    if (s->read_err && s->o.show_econnreset && s->read_err == -ECONNRESET)
+    if (s->o.show_econnreset && gt__rd_err(&s->rd) == -ECONNRESET)
         return -ECONNRESET;
-    if (s->read_err == GT_ETLS) /* a TLS alert: ssl_error says so */
+    if (gt__rd_err(&s->rd) == GT_ETLS) /* a TLS alert: ssl_error says so */
         return GT_ETLS;
     return GT_ECLOSED;
 }
@@ -227,16 +228,14 @@ static int end_reason(const gt__sock *s)
  * 47, 54). */
 static void end_reported(gt__sock *s, int reason)
 {
-    s->input_end_told = true;
+    s->rpt.end_told = true;
     if (gt__be(s)->closed_forever) { /* a reset once, then closed (rule 54) */
-        s->reset_read |= s->read_err == -ECONNRESET;
-        s->read_err = 0;
-        s->eof = true;
+        bool reset = gt__rd_err(&s->rd) == -ECONNRESET;
+        gt__rd_to(&s->rd, reset ? RE_TOLD_RESET : RE_TOLD_FIN, 0);
     } else if (reason == GT_ECLOSED) {
-        s->dly_close_send = !s->end_met_busy;
+        s->rpt.close_send = !s->rpt.end_met_busy;
     } else if (!s->o.exit_on_close) {
-        s->read_err = 0;
-        s->eof = true;
+        gt__rd_to(&s->rd, RE_TOLD_FIN, 0);
     }
 }
 
@@ -245,12 +244,12 @@ static void end_reported(gt__sock *s, int reason)
  * well), else enotconn (TCP_REQ_RECV on a closed port). */
 static int closed_recv_reason(gt__sock *s)
 {
-    if (!s->dly_close_recv)
+    if (!s->rpt.close_recv)
         return -ENOTCONN;
-    s->dly_close_recv = false;
-    s->wr_err = -ENOTCONN;
-    if (s->dly_econnreset) {
-        s->dly_econnreset = false;
+    s->rpt.close_recv = false;
+    s->wr.told = -ENOTCONN;
+    if (s->rpt.econnreset) {
+        s->rpt.econnreset = false;
         return -ECONNRESET;
     }
     return GT_ECLOSED;
@@ -276,7 +275,7 @@ static gt_msg *take_tail(gt__sock *s)
         m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), n);
         if (m) {
             memcpy(m->data, gt__buf_head(&s->in), n);
-            gt__stat_packet_in(&s->stat, n);
+            gt__stat_packet_in(&s->stat, n, gt__be(s)->stat_counts_reads);
         }
     } else {
         m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), 0);
@@ -301,7 +300,7 @@ static void keep_after_packet_error(gt__sock *s)
     s->pkt_err_kept = t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4;
 }
 
-static bool input_ended(const gt__sock *s) { return s->eof || s->read_err || s->read_shut; }
+static bool input_ended(const gt__sock *s) { return gt__rd_ended(&s->rd); }
 
 /* ---- active delivery ---- */
 
@@ -366,7 +365,7 @@ static bool stall(gt__sock *s, const chain *c)
 {
     /* Not once a send failed: inet reports the end at once, after what
      * the kernel holds (gt__sock_send_failed), bounded by its buffer. */
-    if (s->wr_broken || !gt__mbox_over_limit(s->owner, c->n))
+    if (gt__wr_broken(&s->wr) || !gt__mbox_over_limit(s->owner, c->n))
         return false;
     s->mbox_stalled = true;
     return true;
@@ -418,11 +417,11 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
         chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), pkt_err));
         in_consume(s, in_avail(s));
         s->read_paused = true;
-    } else if (s->wr_broken) {
+    } else if (gt__wr_broken(&s->wr)) {
         chain_add(c, take_tail(s));
-        if (s->dly_econnreset)
+        if (s->rpt.econnreset)
             chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), -ECONNRESET));
-        s->dly_econnreset = false;
+        s->rpt.econnreset = false;
     } else {
         chain_add(c, take_tail(s));
         int reason = end_reason(s);
@@ -432,9 +431,9 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
     }
     if (gt__be(s)->closed_forever)
         s->o.active = GT_ACTIVE_FALSE_V; /* gen_tcp_socket's recv_stop */
-    if (!s->closed_sent) {
-        s->closed_sent = true;
-        s->input_end_told = true;
+    if (!s->rpt.closed_sent) {
+        s->rpt.closed_sent = true;
+        s->rpt.end_told = true;
         chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0));
     }
 }
@@ -453,7 +452,7 @@ static int fill_for_frame(gt__sock *s)
         /* A big frame: read up to its end and no further, so that it is
          * all the buffer holds and leaves in it uncopied (take_packet). */
         size_t want = need - in_avail(s);
-        if (s->fd < 0 || !s->readable || s->eof || s->read_err)
+        if (s->fd < 0 || !s->readable || !gt__rd_row_of(&s->rd)->reads)
             return 0;
         if (gt__buf_reserve(&s->in, want) != 0)
             return -ENOMEM;
@@ -517,7 +516,7 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         if (!active_on(s) || s->mbox_stalled || stall(s, c))
             return 0;
         if (input_ended(s)) {
-            *ended = !s->closed_sent || (s->wr_broken && s->dly_econnreset);
+            *ended = !s->rpt.closed_sent || (gt__wr_broken(&s->wr) && s->rpt.econnreset);
             return 0;
         }
         if (!s->readable)
@@ -531,7 +530,8 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
 
 void gt__sock_deliver(gt__sock *s)
 {
-    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || s->connecting || s->read_paused)
+    if (s->kind != K_CONN || s->state != S_OPEN || !s->owner || gt__wr_connecting(&s->wr) ||
+        s->read_paused)
         return;
     s->mbox_stalled = false; /* looked at again below */
     chain c = {0};
@@ -560,15 +560,15 @@ static int passive_end(gt__sock *s)
 {
     /* After a failed send inet had closed the socket: what the read side
      * kept (docs/DEVIATIONS.md 3) is drained, the rest is inet's. */
-    int reason = s->wr_broken ? closed_recv_reason(s) : end_reason(s);
-    if (!s->wr_broken)
+    bool broken = gt__wr_broken(&s->wr);
+    int reason = broken ? closed_recv_reason(s) : end_reason(s);
+    if (!broken)
         end_reported(s, reason);
     if (s->o.exit_on_close && !gt__be(s)->closed_forever) {
         /* inet closes the port's fd; the handle stays valid: the first
          * send reports closed (unless econnreset was shown), then both
          * sides report enotconn. */
-        s->delayed_send_err =
-            reason == GT_ECLOSED && !s->wr_broken && !s->end_met_busy ? GT_ECLOSED : 0;
+        s->rpt.send_closed = reason == GT_ECLOSED && !broken && !s->rpt.end_met_busy;
         gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
     }
     return reason;
@@ -586,17 +586,17 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
      * socket was active. */
     bool active = active_on(s);
     if (!active && !caller)
-        s->dly_close_send = true;
-    int next = !s->dly_close_send ? -ENOTCONN : active ? GT_ECLOSED : reason;
-    s->dly_close_send = false;
-    s->dly_close_recv = !active;
-    s->dly_econnreset = reason == -ECONNRESET;
+        s->rpt.close_send = true;
+    int next = !s->rpt.close_send ? -ENOTCONN : active ? GT_ECLOSED : reason;
+    s->rpt.close_send = false;
+    s->rpt.close_recv = !active;
+    s->rpt.econnreset = reason == -ECONNRESET;
     if (active) {
         /* what the kernel holds first (docs/DEVIATIONS.md row 3), then the
          * end inet reports at once: the input ends here */
         gt__sock_deliver(s);
         if (s->state == S_OPEN && active_on(s) && !input_ended(s)) {
-            s->eof = true;
+            gt__rd_to(&s->rd, RE_FIN, 0);
             gt__sock_deliver(s);
         }
     }
@@ -652,9 +652,9 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     if (be->recv_length_any && s->o.packet != GT_PKT_RAW)
         length = 0; /* rule 24: ignored */
     int rc = gt__sock_conn_err(s);
-    if (rc == 0 && s->wr_broken && active_on(s))
+    if (rc == 0 && gt__wr_broken(&s->wr) && active_on(s))
         rc = closed_recv_reason(s); /* inet closed it: no einval */
-    else if (rc == 0 && be->closed_forever && s->input_end_told && !in_avail(s))
+    else if (rc == 0 && be->closed_forever && s->rpt.end_told && !in_avail(s))
         rc = GT_ECLOSED; /* rule 96, active or not */
     else if (rc == 0 && (active_on(s) || (length && s->o.packet != GT_PKT_RAW)))
         rc = -EINVAL; /* rules 20, 24 */

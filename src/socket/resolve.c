@@ -183,7 +183,7 @@ static void *resolver_main(void *arg)
     sigset_t all; /* signals are the program's threads' business, not ours */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    gt__lock(&pool.lock, GT__LK_RESOLVE);
+    gt__cvlock(&pool.lock, GT__LK_RESOLVE);
     while (await_work()) {
         request *r = pool.head;
         pool.head = r->next;
@@ -191,12 +191,12 @@ static void *resolver_main(void *arg)
             pool.tail = NULL;
         pool.queued--;
         if (!r->abandoned) {
-            gt__unlock(&pool.lock);
+            gt__cvunlock(&pool.lock);
             gt__lookup_fn fn = atomic_load(&lookup_hook);
             size_t n = 0;
             int rc = (fn ? fn : gt__resolve_getaddrinfo)(r->host, r->family, r->addrs,
                                                          GT__RESOLVE_MAX, &n);
-            gt__lock(&pool.lock, GT__LK_RESOLVE);
+            gt__cvlock(&pool.lock, GT__LK_RESOLVE);
             r->rc = rc ? rc : n ? 0 : GT_ENXDOMAIN;
             r->n = rc ? 0 : n;
             r->done = true;
@@ -206,7 +206,7 @@ static void *resolver_main(void *arg)
         release(r);
     }
     pool.threads--;
-    gt__unlock(&pool.lock);
+    gt__cvunlock(&pool.lock);
     return NULL;
 }
 
@@ -252,18 +252,18 @@ static int resolve_slow(const char *host, int family, int64_t deadline,
     r->refs = 2;
     r->waiter = self;
     pthread_once(&pool_once, pool_init);
-    gt__lock(&pool.lock, GT__LK_RESOLVE);
+    gt__cvlock(&pool.lock, GT__LK_RESOLVE);
     int rc = submit(r);
     if (rc) {
-        gt__unlock(&pool.lock);
+        gt__cvunlock(&pool.lock);
         free(r);
         return rc;
     }
     pool.live++;
     while (!r->done && !gt__expired(deadline)) {
-        gt__unlock(&pool.lock);
+        gt__cvunlock(&pool.lock);
         gt__park(deadline);
-        gt__lock(&pool.lock, GT__LK_RESOLVE);
+        gt__cvlock(&pool.lock, GT__LK_RESOLVE);
     }
     if (r->done) {
         rc = r->rc;
@@ -275,7 +275,7 @@ static int resolve_slow(const char *host, int family, int64_t deadline,
     }
     r->waiter = NULL;
     release(r);
-    gt__unlock(&pool.lock);
+    gt__cvunlock(&pool.lock);
     return rc;
 }
 
@@ -310,8 +310,8 @@ void gt__resolve_set_lookup(gt__lookup_fn fn) { atomic_store(&lookup_hook, fn); 
 
 gt__resolve_stats gt__resolve_get_stats(void)
 {
-    gt__lock(&pool.lock, GT__LK_RESOLVE);
+    gt__cvlock(&pool.lock, GT__LK_RESOLVE);
     gt__resolve_stats s = {pool.threads, pool.peak, pool.live, pool.pooled};
-    gt__unlock(&pool.lock);
+    gt__cvunlock(&pool.lock);
     return s;
 }

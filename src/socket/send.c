@@ -44,8 +44,8 @@ ssize_t gt__sock_writev(gt__sock *s, const struct iovec *iov, int n)
  * for this result (the failing send itself, or the busy sender). */
 static int send_failed(gt__sock *s, int reason, bool caller)
 {
-    s->wr_broken = true;
-    s->wr_fail_reason = reason;
+    gt__wr_to(&s->wr, WE_FAILED);
+    s->wr.fail = reason;
     gt__buf_free(&s->out);
     /* the busy sender's send is the failing one (inet replies to the busy
      * caller); those suspended behind it find enotconn (busy_probe
@@ -55,7 +55,7 @@ static int send_failed(gt__sock *s, int reason, bool caller)
     s->readable = true; /* let the reader find the reset or the EOF */
     if (s->reader)
         gt__wake(s->reader->proc);
-    s->wr_err = gt__sock_send_failed(s, reason, caller); /* then enotconn (rule 55) */
+    s->wr.told = gt__sock_send_failed(s, reason, caller); /* then enotconn (rule 55) */
     return reason;
 }
 
@@ -73,8 +73,7 @@ static int write_failed(gt__sock *s, int err, bool caller)
 
 static void do_shutdown_wr(gt__sock *s)
 {
-    s->shut_wr_pending = false;
-    s->shut_wr_done = true;
+    gt__wr_to(&s->wr, WE_SHUT_DONE);
     if (s->fd >= 0)
         gt__sock_tp_shutdown(s, SHUT_WR);
 }
@@ -94,7 +93,7 @@ void gt__sock_flush(gt__sock *s)
          * keep 10,000 output buffers */
         gt__buf_consume(&s->out, (size_t)w);
     }
-    if (!out_pending(s) && s->shut_wr_pending)
+    if (!out_pending(s) && gt__wr_row_of(&s->wr)->shut_owed)
         do_shutdown_wr(s);
     /* Senders and close's drain wait here; they re-check for themselves. */
     if (out_pending(s) <= (size_t)s->o.low_watermark || s->writable) {
@@ -143,33 +142,36 @@ static int send_checks(gt__sock *s)
      * command (rule 56; tests/interop/diff.sh send_after_rst with
      * delay_send, which otherwise depended on the scheduler's timing);
      * otherwise the sends batch up as delay_send intends. */
-    if (s->flush_queued && (s->read_err || s->hup_seen || s->shut_wr_done))
+    if (s->flush_queued &&
+        (gt__rd_row_of(&s->rd)->peer_gone || s->hup_seen || gt__wr_row_of(&s->wr)->shut_done))
         gt__sock_flush_delayed(s);
     if (s->state == S_CLOSED)
         return GT_ECLOSED;
     if (s->kind == K_LISTEN)
         return -ENOTCONN;
     if (s->state == S_DRV_CLOSED) {
-        int e = s->delayed_send_err ? s->delayed_send_err : -ENOTCONN;
-        s->delayed_send_err = 0;
+        int e = s->rpt.send_closed ? GT_ECLOSED : -ENOTCONN;
+        s->rpt.send_closed = false;
         return e;
     }
-    if (s->wr_broken) {
-        int e = s->wr_err;
-        s->wr_err = -ENOTCONN;
+    switch ((gt__wr_action)gt__wr_row_of(&s->wr)->send) {
+    case WA_TOLD: {
+        int e = s->wr.told;
+        s->wr.told = -ENOTCONN;
         return e;
     }
-    /* A send while shutdown(write) waits for the queue fails as inet's
-     * tcp_shutdown_error (EPIPE: closed, never econnreset): the queue is
-     * dropped and the socket closed as after any failed send (rule 50);
-     * the peer sees the end of what the kernel holds, as when inet closes.
-     * After the shutdown the write itself fails (rule 51, write_failed). */
-    if (s->shut_wr_pending) {
+    case WA_FAIL: {
+        /* inet's tcp_shutdown_error (EPIPE: closed, never econnreset):
+         * the queue is dropped and the socket closed as after any failed
+         * send; the peer sees the end of what the kernel holds, as when
+         * inet closes */
         int rc = send_failed(s, GT_ECLOSED, true);
         do_shutdown_wr(s);
         return rc;
     }
-    return 0;
+    default: /* after the shutdown the write itself fails (write_failed) */
+        return 0;
+    }
 }
 
 /* The send that made the socket busy waits until the queue drains to
@@ -197,7 +199,7 @@ static int hold_busy(gt__sock *s)
         if (gt__expired(deadline)) {
             gt__sock_unbusy(s, GT_ETIMEOUT);
             if (s->o.send_timeout_close) {
-                s->delayed_send_err = 0;
+                s->rpt.send_closed = false;
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             }
             break;
@@ -223,7 +225,7 @@ static int hold_busy(gt__sock *s)
 static int wait_not_busy(gt__sock *s)
 {
     gt__waiter w = {.proc = gt__self()};
-    while (s->busy_sender && s->state == S_OPEN && !s->wr_broken) {
+    while (s->busy_sender && s->state == S_OPEN && !gt__wr_broken(&s->wr)) {
         int killed = gt__exit_check();
         if (killed)
             return killed;
@@ -289,8 +291,8 @@ static int push_queue(gt__sock *s, size_t before, size_t len)
         gt__sock_flush(s);
         s->send_caller = false;
     }
-    if (s->wr_broken)
-        return s->wr_fail_reason;
+    if (gt__wr_broken(&s->wr))
+        return s->wr.fail;
     if (before == 0 || before + len < (size_t)s->o.high_watermark)
         return 0;
     return hold_busy(s);
@@ -511,22 +513,23 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
     if (!s)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
-    if (rc == 0 && s->wr_broken && how != GT_SHUT_READ)
+    int wa = how != GT_SHUT_READ ? gt__wr_row_of(&s->wr)->shutdown : WA_DONE;
+    if (rc == 0 && wa == WA_ENOTCONN)
         rc = -ENOTCONN; /* inet: the failed send closed the write side */
     if (rc == 0 && how != GT_SHUT_WRITE) {
         gt__sock_tp_shutdown(s, SHUT_RD);
-        s->read_shut = true;
+        s->rd.shut = true;
         if (s->reader)
             gt__wake(s->reader->proc);
         if (s->o.active != GT_ACTIVE_FALSE_V)
             gt__sock_deliver(s);
     }
-    if (rc == 0 && how != GT_SHUT_READ && s->state == S_OPEN && !s->shut_wr_done) {
+    if (rc == 0 && wa == WA_GO && s->state == S_OPEN) {
         /* inet defers the shutdown until queued output is in the kernel;
          * the socket backend has no queue: a sender still writing finds
          * the shutdown at its next write (closed, rule 50) */
         if (out_pending(s) && gt__be(s)->deferred_shutdown) {
-            s->shut_wr_pending = true;
+            gt__wr_to(&s->wr, WE_SHUT_DEFERRED);
         } else {
             do_shutdown_wr(s);
             if (s->blocking_sender) {

@@ -77,7 +77,7 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
                            int iovcnt, size_t *sent)
 {
     *sent = 0;
-    if (s->state == S_CLOSED || s->reset_read)
+    if (s->state == S_CLOSED || gt__rd_row_of(&s->rd)->gone)
         return GT_ECLOSED;
     if (s->kind == K_LISTEN)
         return -ENOTCONN;
@@ -118,6 +118,12 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
         gt__sock_wait_writer(s, &w, deadline);
     }
     s->blocking_sender = false;
+    /* getstat, as the socket NIF counts: the bytes the kernel took, and a
+     * packet when it took all of it */
+    if (*sent == total)
+        gt__stat_packet_out(&s->stat, total);
+    else
+        s->stat.send_oct += *sent;
     if (rc == GT_ETIMEOUT && s->o.send_timeout_close)
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED); /* then closed (rule 34) */
     else

@@ -22,6 +22,7 @@
 #include "packet/packet.h"
 #include "socket/stats.h"
 #include "socket/backend.h"
+#include "socket/state.h"
 #include "util/buf.h"
 
 typedef struct gt__sock gt__sock;
@@ -29,30 +30,33 @@ typedef struct gt__sock gt__sock;
 /* ---- options (options.c) ------------------------------------------------- */
 
 typedef struct gt__sockopts {
-    int backend;            /* GT_BACKEND_*                              */
+    /* Widest first, so that no padding is left (issue 11: every socket
+     * carries one).  Setopts checks each int32_t option's range to
+     * int32 (options.c, valid_value); field_store narrows by size. */
     int64_t active;         /* GT_ACTIVE_*_V or an N counter             */
-    int packet;             /* gt_packet_type                            */
-    int64_t packet_size;
-    int mode, header;
-    int64_t buffer;
-    bool buffer_set;        /* the user set buffer: recbuf no longer
-                               raises it (docs/spec/semantics.md rule 8)           */
-    int64_t send_timeout;   /* ms, -1 = infinity                         */
-    bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
-    int64_t high_watermark, low_watermark;
     int64_t line_delimiter; /* as set; framing uses its low byte (inet) */
-    int64_t line_length;    /* gentcp: line truncation, 0 = none         */
-    bool linger_on;         /* SO_LINGER as last set, for close          */
-    int linger_secs;
     uint64_t inherit_set;   /* the options an accepted socket copies
                                (gt__opts_inherit) that were ever set on
                                this socket, bit 1 << gt_optname: the
                                others hold the kernel's own values       */
-    bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
-    int64_t deliver;        /* GT_DELIVER_*: stored and reported only    */
-    int64_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
     const gt_transport *tp; /* tcp_module: NULL = plain TCP; a listen
                                socket's is opened for each accept      */
+    int32_t packet_size;
+    int32_t buffer;
+    int32_t send_timeout;   /* ms, -1 = infinity                         */
+    int32_t high_watermark, low_watermark;
+    int32_t line_length;    /* gentcp: line truncation, 0 = none         */
+    int32_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
+    int backend;            /* GT_BACKEND_*                              */
+    int packet;             /* gt_packet_type                            */
+    int mode, header;
+    int deliver;            /* GT_DELIVER_*: stored and reported only    */
+    int linger_secs;
+    bool buffer_set;        /* the user set buffer: recbuf no longer
+                               raises it (docs/spec/semantics.md rule 8)           */
+    bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
+    bool linger_on;         /* SO_LINGER as last set, for close          */
+    bool discard_partial;   /* gentcp: Erlang's silent drop at close     */
 } gt__sockopts;
 
 /* Creation-only settings gathered from a listen/connect option list. */
@@ -75,8 +79,8 @@ typedef struct gt__createopts {
 
 /* ---- the socket ----------------------------------------------------------- */
 
-enum { K_LISTEN = 1, K_CONN, K_CONNECTING /* gt__sock_new only: K_CONN with
-                                             connecting set before epoll
+enum { K_LISTEN = 1, K_CONN, K_CONNECTING /* gt__sock_new only: K_CONN in
+                                             WR_CONNECTING before epoll
                                              can report anything */ };
 
 /* States.  OPEN: usable.  DRV_CLOSED: the fd is gone after EOF or an error
@@ -96,7 +100,7 @@ typedef struct gt__waiter {
 
 struct gt__sock {
     atomic_int refs;
-    pthread_mutex_t lock;
+    gt__mutex lock;
     uint64_t id;
     int fd;
     int kind;
@@ -120,13 +124,7 @@ struct gt__sock {
                               head, 0 when anything else changes         */
     uint64_t scan_bytes;   /* bytes handed to that search, in total: the
                               tests check that framing stays linear     */
-    bool eof;              /* the peer's FIN was read                    */
-    int read_err;          /* a read error (econnreset ...), or 0        */
-    bool read_shut;        /* our shutdown(read)                         */
-    bool end_met_busy;     /* the end of input was read while a send was
-                              busy: that send got closed, so no delayed
-                              closed is left for the next one (inet's
-                              tcp_recv_closed, blocking_send)            */
+    gt__rd rd;             /* the read side's state machine (state.h)    */
     bool read_paused;      /* inet's desc_close_read after an active
                               emsgsize (exit_on_close=false): no active
                               delivery until setopts changes the active
@@ -134,27 +132,11 @@ struct gt__sock {
     bool mbox_stalled;     /* active delivery stopped at the owner's
                               mailbox limit (gt_set_mailbox_limit): the
                               owner's receive resumes it (res_resume)    */
-    bool connecting;       /* a non-blocking connect is in progress      */
-    bool closed_sent;      /* a tcp_closed went out (only ever once)     */
-    int delayed_send_err;  /* inet: the first send after a passive close */
-    /* inet_drv's delayed-error flags (TCP_ADDF_DELAYED_*): inet closes the
-     * socket at a failed send, and these decide what the next send, recv
-     * and activation report then instead of enotconn (recv.c,
-     * gt__sock_send_failed). */
-    bool dly_close_send;   /* an end of input was reported as closed      */
-    bool dly_close_recv;   /* a send failed while passive                 */
-    bool dly_econnreset;   /* ... with a reset shown: recv or activation
-                              reports econnreset, once                    */
-    int http_state;
-    bool input_end_told;   /* the end of input went to the user (a recv's
-                              closed, a tcp_closed): the socket backend
-                              answers an activation einval (rule 21)     */
     bool pkt_err_kept;     /* socket backend: a bad packet (not {packet,
                               1|2|4}) stays in `in`; framing waits for
                               new bytes, then fails again (recv.c)       */
-    bool reset_read;       /* socket backend: that end was a reset, and
-                              gen_tcp_socket closed the socket: sends
-                              closed, options einval                     */
+    gt__rpt rpt;           /* inet's one-shot reports (state.h)          */
+    int http_state;
 
     /* waiting processes */
     gt__waiter *reader;            /* the passive recv reading now       */
@@ -171,11 +153,7 @@ struct gt__sock {
 
     gt__buf out;           /* output queue (inet: send does not block
                               below high_watermark)                      */
-    bool wr_broken;        /* a send failed: the peer is gone            */
-    int wr_err;            /* what later sends report                    */
-    int wr_fail_reason;    /* what the failing send reported             */
-    bool shut_wr_pending;  /* shutdown(write) waits for the queue        */
-    bool shut_wr_done;
+    gt__wr wr;             /* the write side's state machine (state.h)   */
     bool send_caller;      /* a send call is writing: a failure is its own
                               reply (else: a background failure)           */
     bool lingering;        /* closed, fd kept while a process drains out */
@@ -287,7 +265,8 @@ const gt_transport *gt__sock_tp_of(gt_socket h);
 
 /* ---- recv.c ---------------------------------------------------------------- */
 /* Reads from the fd into the input buffer; returns bytes read, 0 on
- * EAGAIN (readable cleared), or sets eof/read_err.  Lock held. */
+ * EAGAIN (readable cleared), or moves the read side to its end.  Lock
+ * held. */
 ssize_t gt__sock_fill(gt__sock *s, size_t want);
 /* Active delivery: frames what is buffered/readable into messages for
  * the owner while the active mode allows.  Lock held. */

@@ -51,7 +51,6 @@ void gt__sock_unref(gt__sock *s)
         gt__proc_unref(s->owner);
     gt__buf_free(&s->in);
     gt__buf_free(&s->out);
-    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -111,10 +110,10 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
         return NULL;
     /* the table's, the epoll registration's and the caller's */
     atomic_init(&s->refs, 3);
-    pthread_mutex_init(&s->lock, NULL);
+    gt__mutex_init(&s->lock);
     s->fd = fd;
     s->kind = kind == K_CONNECTING ? K_CONN : kind;
-    s->connecting = kind == K_CONNECTING;
+    s->wr.st = kind == K_CONNECTING ? WR_CONNECTING : WR_OPEN;
     s->family = family;
     s->state = S_OPEN;
     s->o = *o;
@@ -223,7 +222,7 @@ static void drain(gt__sock *s)
 {
     size_t last = gt__buf_avail(&s->out);
     int64_t deadline = gt__deadline(CLOSE_DRAIN_STALL_MS);
-    while (s->fd >= 0 && gt__buf_avail(&s->out) && !s->wr_broken) {
+    while (s->fd >= 0 && gt__buf_avail(&s->out) && !gt__wr_broken(&s->wr)) {
         gt__sock_flush(s);
         size_t left = gt__buf_avail(&s->out);
         if (!left)
@@ -262,7 +261,7 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     if (s->state == S_CLOSED)
         return;
     bool linger = state == S_CLOSED && s->fd >= 0 && gt__buf_avail(&s->out) &&
-                  !s->wr_broken && !abortive(s);
+                  !gt__wr_broken(&s->wr) && !abortive(s);
     if (linger) {
         atomic_fetch_add(&s->refs, 1); /* the linger process's */
         if (gt_spawn(linger_main, s, NULL, NULL) == 0)
@@ -471,7 +470,7 @@ static void io_event(gt__io *w, uint32_t ev)
         s->hup_seen = true;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         s->writable = true;
-    if (s->connecting) {
+    if (gt__wr_connecting(&s->wr)) {
         if (s->writers)
             gt__wake(s->writers->proc);
     } else if (s->kind == K_LISTEN) {

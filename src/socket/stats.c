@@ -11,7 +11,14 @@
 
 #include "socket/sock.h"
 
-/* The counters as inet reports them; lock held. */
+/* gen_tcp_socket's mean: Erlang's round/1 of sum / count (half away from
+ * zero), the sum itself for no count. */
+static uint64_t rounded_mean(uint64_t sum, uint64_t cnt)
+{
+    return cnt ? (sum + cnt / 2) / cnt : sum;
+}
+
+/* The counters as the socket's backend reports them; lock held. */
 static void stats_of(const gt__sock *s, gt_stats *out)
 {
     const gt__sockstat *st = &s->stat;
@@ -21,6 +28,13 @@ static void stats_of(const gt__sock *s, gt_stats *out)
         .send_oct = st->send_oct, .send_cnt = st->send_cnt, .send_max = st->send_max,
         .send_avg = (uint64_t)st->send_avg, .send_pend = gt__buf_avail(&s->out),
     };
+    if (gt__be(s)->stat_counts_reads) {
+        /* gen_tcp_socket:getstat_what/3 (OTP 25): no maximum, no deviation,
+         * no pending count (its sends do not queue) */
+        out->recv_max = out->recv_avg = rounded_mean(st->recv_oct, st->recv_cnt);
+        out->send_max = out->send_avg = rounded_mean(st->send_oct, st->send_cnt);
+        out->recv_dvi = out->send_pend = 0;
+    }
 }
 
 int gt_getstat(gt_socket h, gt_stats *out)
@@ -43,7 +57,7 @@ static const char *state_name(const gt__sock *s)
         return "LISTEN";
     if (s->state == S_DRV_CLOSED)
         return "CLOSED";
-    return s->connecting ? "CONNECTING" : "CONNECTED";
+    return gt__wr_connecting(&s->wr) ? "CONNECTING" : "CONNECTED";
 }
 
 typedef struct collect {

@@ -10,6 +10,7 @@
 #ifndef GT_SOCK_STATS_H
 #define GT_SOCK_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct gt__sockstat {
@@ -18,17 +19,25 @@ typedef struct gt__sockstat {
     double recv_avg, recv_dvi, send_avg;
 } gt__sockstat;
 
-/* n bytes read from the socket. */
-static inline void gt__stat_read(gt__sockstat *st, uint64_t n) { st->recv_oct += n; }
+/* n bytes read from the socket; reads: the backend counts reads, not
+ * packets, in recv_cnt (backend.h stat_counts_reads). */
+static inline void gt__stat_read(gt__sockstat *st, uint64_t n, bool reads)
+{
+    st->recv_oct += n;
+    st->recv_cnt += reads;
+}
 
 /* Counts and lengths go to double through int64_t: one instruction, where
  * an unsigned 64-bit conversion is a branchy sequence on x86-64 (both are
  * far below 2^63). */
 static inline double gt__stat_d(uint64_t v) { return (double)(int64_t)v; }
 
-/* One packet of len bytes (header included) delivered. */
-static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len)
+/* One packet of len bytes (header included) delivered; nothing when the
+ * backend counts reads instead. */
+static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len, bool reads)
 {
+    if (reads)
+        return;
     uint64_t n = st->recv_cnt + 1;
     double dn = gt__stat_d(n), dl = gt__stat_d(len);
     double avg = st->recv_avg + (dl - st->recv_avg) / dn;

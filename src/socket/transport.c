@@ -180,7 +180,7 @@ static int handshake_locked(gt__sock *s, int64_t deadline)
         int rc = gt__sock_conn_err(s);
         if (rc)
             return rc;
-        if (!s->tp || !s->tp->handshake || s->connecting)
+        if (!s->tp || !s->tp->handshake || gt__wr_connecting(&s->wr))
             return -EINVAL;
         if (!s->hs_pending)
             return 0;
@@ -232,8 +232,8 @@ int gt_transport_attach(gt_socket h, const gt_transport *t)
     if (!s)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
-    if (!rc && (s->kind != K_CONN || s->connecting || s->tp || gt__buf_avail(&s->in) ||
-                gt__buf_avail(&s->out) || s->eof || s->read_err || s->wr_broken))
+    if (!rc && (s->kind != K_CONN || gt__wr_row_of(&s->wr)->no_attach || s->tp ||
+                gt__buf_avail(&s->in) || gt__buf_avail(&s->out) || !gt__rd_row_of(&s->rd)->reads))
         rc = -EINVAL;
     if (!rc)
         rc = gt__sock_tp_open(s, t);

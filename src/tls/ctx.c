@@ -198,7 +198,7 @@ int gt_tls_ctx_new(const gt_tls_opts *o, bool server, gt_tls_ctx **out, char *er
         return -ENOMEM;
     atomic_init(&c->refs, 1);
     c->server = server;
-    pthread_mutex_init(&c->cache_lock, NULL);
+    gt__mutex_init(&c->cache_lock);
     c->table = (gt_transport){.name = "tls",
                               .flags = GT_TRANSPORT_SSL_MSGS,
                               .open = gt__tls_open,
@@ -230,7 +230,6 @@ void gt__tls_ctx_unref(gt_tls_ctx *c)
         if (c->cache[i].sess)
             SSL_SESSION_free(c->cache[i].sess);
     SSL_CTX_free(c->ssl);
-    pthread_mutex_destroy(&c->cache_lock);
     free(c->alpn);
     free(c);
 }

@@ -36,7 +36,7 @@ struct gt_tls_ctx {
     gt_transport table;   /* arg = this context; sockets hold a ref */
     uint8_t *alpn;        /* wire format, server's preference order  */
     size_t alpn_len;
-    pthread_mutex_t cache_lock;
+    gt__mutex cache_lock;
     tls_cache_slot cache[TLS_CACHE_SLOTS];
     unsigned cache_next;  /* round-robin replacement */
 };

@@ -23,6 +23,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "util/lock.h"
+
 #define GT__ID_SLOT_BITS 20
 #define GT__ID_SLOTS (1u << GT__ID_SLOT_BITS)
 #define GT__ID_GEN_MAX ((UINT64_C(1) << (64 - GT__ID_SLOT_BITS)) - 1)
@@ -36,14 +38,14 @@ typedef struct gt__idslot {
 } gt__idslot;
 
 typedef struct gt__idmap {
-    pthread_mutex_t lock;    /* adds, deletes, growth                     */
+    gt__mutex lock;          /* adds, deletes, growth                     */
     _Atomic(gt__idslot *) seg[GT__ID_SLOTS / GT__ID_SEG]; /* never moved */
     uint32_t *free_ring;     /* FIFO of free slots (lock)                 */
     uint32_t free_head, free_count;
     uint32_t cap;            /* slots in segments so far (lock)           */
 } gt__idmap;
 
-#define GT__IDMAP_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
+#define GT__IDMAP_INIT {.lock = GT__MUTEX_INIT}
 
 /* Stores ptr and returns its new id, or 0 when the table is full or out of
  * memory. */

@@ -1,11 +1,48 @@
 /*
- * lock.c -- the lock-order checks of lock.h: a small per-thread stack of
- * the locks held, with their ranks and where each was taken.
+ * lock.c -- the slow paths of lock.h's futex mutex, and the lock-order
+ * checks: a small per-thread stack of the locks held, with their ranks
+ * and where each was taken.
  */
 #include "util/lock.h"
 
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Spins before sleeping: a socket or mailbox lock is held for a few
+ * hundred nanoseconds, far less than a futex sleep and wake cost. */
+#define SPINS 100
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* The classic three-state futex mutex (Drepper, "Futexes Are Tricky",
+ * mutex 3): a locker that may sleep marks the word 2, so that an unlock
+ * that finds 1 skips the system call. */
+void gt__mutex_lock_slow(gt__mutex *m)
+{
+    for (int i = 0; i < SPINS; i++) {
+        cpu_relax();
+        uint32_t v = atomic_load_explicit(&m->v, memory_order_relaxed);
+        if (v == 2)
+            break; /* others sleep already: queue behind them */
+        if (v == 0 && atomic_compare_exchange_weak_explicit(&m->v, &v, 1, memory_order_acquire,
+                                                            memory_order_relaxed))
+            return;
+    }
+    while (atomic_exchange_explicit(&m->v, 2, memory_order_acquire) != 0)
+        syscall(SYS_futex, &m->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void gt__mutex_wake(gt__mutex *m) { syscall(SYS_futex, &m->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
 
 #define MAX_HELD 16 /* deeper nesting than the order has ranks is a bug too */
 

@@ -125,6 +125,40 @@ GT_TEST(i9_04_getstat_active_messages_and_send_pend)
     gt_close(l);
 }
 
+/* The socket backend answers what gen_tcp_socket:getstat_what/3 derives
+ * from the socket NIF's counters (OTP 25, replayed 2026-11-30: recv_cnt 1,
+ * recv_oct/max/avg 14 for the three lines; send_max = send_avg = 4). */
+GT_TEST(i9_04_getstat_socket_backend_counts_reads)
+{
+    gt_socket l;
+    ASSERT_OK(gt_listen(0, GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_IP("127.0.0.1"),
+                                   GT_PACKET(GT_PKT_LINE), GT_BINARY), &l));
+    gt_socket c = h_connect(h_port(l), GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_ACTIVE_FALSE));
+    gt_socket a = h_accept(l);
+    h_send(c, "one\ntwo\nthree\n");
+    EXPECT_TCP(a, "one\n");
+    EXPECT_TCP(a, "two\n");
+    EXPECT_TCP(a, "three\n");
+    gt_stats s = stat_of(a);
+    ASSERT_EQ(s.recv_oct, 14);
+    ASSERT_EQ(s.recv_cnt, 1); /* one read, three packets */
+    ASSERT_EQ(s.recv_max, 14);
+    ASSERT_EQ(s.recv_avg, 14);
+    ASSERT_EQ(s.recv_dvi, 0);
+    ASSERT_OK(gt_setopts(a, GT_OPTS(GT_PACKET(2))));
+    h_send(a, "xy");
+    h_send(a, "z");
+    s = stat_of(a);
+    ASSERT_EQ(s.send_cnt, 2);
+    ASSERT_EQ(s.send_oct, 7);
+    ASSERT_EQ(s.send_max, 4); /* round(3.5), where inet says max 4, avg 3 */
+    ASSERT_EQ(s.send_avg, 4);
+    ASSERT_EQ(s.send_pend, 0);
+    gt_close(c);
+    gt_close(a);
+    gt_close(l);
+}
+
 static const gt_sockinfo *find(const gt_sockinfo *v, size_t n, gt_socket s)
 {
     for (size_t i = 0; i < n; i++)

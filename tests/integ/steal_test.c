@@ -366,3 +366,58 @@ GT_TEST(i10_7_05_churn_under_migration)
     printf("# %d of %d processes ran on the idle scheduler\n", atomic_load(&churn_moved),
            CHURN_PROCS);
 }
+
+#define SWAY_PROCS 8    /* per scheduler */
+#define SWAY_SLOT_MS 5
+#define SWAY_RUN_MS 600 /* below steal.c's HOLD_GOT_NS (1 s) */
+static int64_t sway_end;
+
+/* Busy (yielding) while the time slot is its scheduler's, asleep in the
+ * other scheduler's slot: the two schedulers take turns sleeping, each
+ * hungry while the other is busy.  Reports how often it changed
+ * scheduler. */
+static void sway_fn(void *arg)
+{
+    (void)arg;
+    long last = tid();
+    int changes = 0;
+    while (h_now_ms() < sway_end) {
+        int64_t now = h_now_ms();
+        int mine = on_sched2() ? 1 : 0;
+        if ((now / SWAY_SLOT_MS) % 2 == mine) {
+            gt_yield();
+        } else {
+            gt_msg *m = NULL;
+            if (gt_receive(SWAY_SLOT_MS - now % SWAY_SLOT_MS, &m) == 0)
+                gt_msg_free(m);
+        }
+        if (tid() != last) {
+            last = tid();
+            changes++;
+        }
+    }
+    h_post_int(main_pid, T_RESULT, changes);
+}
+
+/* Issue 11 (rr1k): two schedulers with an even load, each sleeping while
+ * the other works, used to hand half a run queue to whichever slept last,
+ * back and forth for ever (at 1,000 connections: thousands of moves a
+ * second, each two epoll_ctl calls).  No process goes back where it came
+ * from: a receiver gives none for a second, and an even load none at all. */
+GT_TEST(i11_1_even_load_does_not_bounce_processes)
+{
+    setup(1);
+    sway_end = h_now_ms() + SWAY_RUN_MS;
+    for (int i = 0; i < SWAY_PROCS; i++) {
+        spawn_on(sway_fn, NULL, 1, true);
+        spawn_on(sway_fn, NULL, 2, true);
+    }
+    int max_changes = 0, total = 0;
+    for (int i = 0; i < 2 * SWAY_PROCS; i++) {
+        int c = h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS);
+        total += c;
+        max_changes = c > max_changes ? c : max_changes;
+    }
+    printf("# %d scheduler changes in all, at most %d for one process\n", total, max_changes);
+    ASSERT(max_changes <= 1);
+}

@@ -206,13 +206,13 @@ GT_TEST(i8_06_idmap_lookup_takes_no_lock)
     uint64_t id = gt__idmap_add(&m, &a);
     ASSERT(id != 0);
     lookup_arg la = {.m = &m, .id = id};
-    pthread_mutex_lock(&m.lock);
+    gt__mutex_lock(&m.lock);
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, lookup_thread, &la), 0);
     for (int i = 0; i < 5000 && !atomic_load(&la.done); i++)
         usleep(1000);
     int done = atomic_load(&la.done);
-    pthread_mutex_unlock(&m.lock);
+    gt__mutex_unlock(&m.lock);
     pthread_join(t, NULL);
     ASSERT(done);
     ASSERT(la.found == &a);

@@ -10,6 +10,8 @@
 #include "../test.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -105,4 +107,39 @@ GT_TEST(i8_06_library_locks_are_checked)
     (void)library_out_of_order;
     SKIP("lock checks are built only with -DGT_LOCK_DEBUG (VARIANT=asan, tsan)");
 #endif
+}
+
+/* ---- issue 11: the 4-byte futex mutex ---- */
+
+#define MUTEX_THREADS 4
+#define MUTEX_ROUNDS 20000
+
+static gt__mutex counted = GT__MUTEX_INIT;
+static long counter; /* plain: only the mutex orders its updates (TSan checks) */
+
+static void *count_under_lock(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < MUTEX_ROUNDS; i++) {
+        gt__mutex_lock(&counted);
+        long v = counter;
+        if (i % 64 == 0)
+            sched_yield(); /* hold it across a yield now and then: the others
+                              reach the futex sleep, and the wake path runs */
+        counter = v + 1;
+        gt__mutex_unlock(&counted);
+    }
+    return NULL;
+}
+
+GT_TEST(i11_mutex_is_four_bytes_and_excludes)
+{
+    ASSERT_EQ(sizeof(gt__mutex), 4);
+    pthread_t t[MUTEX_THREADS];
+    for (int i = 0; i < MUTEX_THREADS; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, count_under_lock, NULL), 0);
+    for (int i = 0; i < MUTEX_THREADS; i++)
+        pthread_join(t[i], NULL);
+    ASSERT_EQ(counter, (long)MUTEX_THREADS * MUTEX_ROUNDS);
+    ASSERT_EQ(atomic_load(&counted.v), 0); /* left free, no sleeper mark */
 }

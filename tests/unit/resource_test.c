@@ -39,7 +39,7 @@ static const gt__resource_ops without_resume = {.hold = f_hold, .release = f_rel
 static void proc_init(gt__proc *p)
 {
     memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->plock, NULL);
+    gt__mutex_init(&p->plock);
 }
 
 static int count(const gt__proc *p)

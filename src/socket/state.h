@@ -1,0 +1,191 @@
+/*
+ * state.h -- the two sides of a connection as state machines (state.c).
+ *
+ * For each side, the states, one transition function and one table of
+ * what calls do in each state replace the booleans that send.c, recv.c,
+ * socket.c, connect.c, options.c and transport.c used to test in
+ * combinations.  The rules cited are docs/spec/semantics.md's; "D" facts
+ * are inet_drv.c's.
+ *
+ * Beside the machines: the one-shot reports of inet_drv (gt__rpt, below)
+ * and the connection's own state (sock.h: S_OPEN, S_DRV_CLOSED, S_CLOSED,
+ * lingering); see docs/DESIGN.md.
+ */
+#ifndef GT_SOCK_STATE_H
+#define GT_SOCK_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The write side.  Each socket starts in CONNECTING (a non-blocking connect
+ * in progress) or OPEN (accepted, adopted or connected).
+ *
+ *   CONNECTING --connected--> OPEN
+ *   OPEN --shut_deferred--> SHUT_PENDING   inet: shutdown(write) with output
+ *                                          queued waits for it (rule 50,
+ *                                          D TCP_ADDF_PENDING_SHUTDOWN)
+ *   OPEN, SHUT_PENDING --shut_done--> SHUT shutdown(2) issued (rules 49-51)
+ *   X --failed--> BROKEN_X                 a write failed (inet only: the
+ *                                          socket backend's send keeps no
+ *                                          state, rules 35, 51): inet
+ *                                          closes the port (rules 55-57)
+ *   BROKEN_SHUT_PENDING --shut_done--> BROKEN_SHUT
+ *
+ * CONNECTING has no shutdown arrows: gt_connect hands out the handle only
+ * once connected, so only a stranger who found it in a listing could shut
+ * it down then; Linux aborts a connect still in SYN_SENT at shutdown(2)
+ * (inet_shutdown), and a second SHUT_WR changes nothing, so there is
+ * nothing to remember.
+ *
+ * A broken side remembers how far its shutdown(write) had gone: a failure
+ * while the shutdown waited for the queue leaves it owed, and the flush
+ * that finds the queue empty (it is, after the failure) still issues it. */
+enum {
+    WR_CONNECTING,
+    WR_OPEN,
+    WR_SHUT_PENDING,
+    WR_SHUT,
+    WR_BROKEN,
+    WR_BROKEN_SHUT_PENDING,
+    WR_BROKEN_SHUT,
+    WR_N_
+};
+
+/* The events of the one transition function. */
+typedef enum {
+    WE_CONNECTED,     /* connect finished (or failed: the socket closes)  */
+    WE_SHUT_DEFERRED, /* shutdown(write) waits for queued output         */
+    WE_SHUT_DONE,     /* shutdown(2) SHUT_WR issued                      */
+    WE_FAILED,        /* a write failed (send.c send_failed)             */
+} gt__wr_event;
+
+/* What a call does on the write side, by state (the table in state.c). */
+typedef enum {
+    WA_GO,       /* go on with the call                                   */
+    WA_TOLD,     /* send: the answer kept at the failure (wr.told), once,
+                    then enotconn (rule 55)                               */
+    WA_FAIL,     /* send: fail the queue with closed and shut down now
+                    (rule 50, D tcp_shutdown_error)                       */
+    WA_ENOTCONN, /* shutdown(write): inet closed the write side (rule 51) */
+    WA_DONE,     /* shutdown(write): already done, ok                     */
+} gt__wr_action;
+
+typedef struct gt__wr_row {
+    const char *name;
+    uint8_t send;     /* gt__wr_action of an inet send (send.c send_checks) */
+    uint8_t shutdown; /* ... of shutdown(write) / read_write              */
+    bool broken;      /* inet closed the socket at a failed write: nothing
+                         more goes out (close neither drains nor lingers,
+                         no sender waits on busy) and reads find the
+                         delayed reports (recv.c)                         */
+    bool shut_done;   /* our shutdown(2) SHUT_WR was issued               */
+    bool shut_owed;   /* the flush that empties the queue issues it       */
+    bool no_attach;   /* gt_transport_attach is einval: connecting, or
+                         the stream is no longer whole                    */
+} gt__wr_row;
+
+extern const gt__wr_row gt__wr_rows[WR_N_];
+
+/* The write side's state and the data of its broken states. */
+typedef struct gt__wr {
+    uint8_t st;  /* WR_*                                                  */
+    int fail;    /* broken: what the failing send reported               */
+    int told;    /* broken: what the next send reports (then enotconn)   */
+} gt__wr;
+
+/* The one transition function: w moves on ev (a no-op where the diagram
+ * has no arrow).  Lock held. */
+void gt__wr_to(gt__wr *w, gt__wr_event ev);
+
+static inline const gt__wr_row *gt__wr_row_of(const gt__wr *w) { return &gt__wr_rows[w->st]; }
+static inline bool gt__wr_broken(const gt__wr *w) { return gt__wr_row_of(w)->broken; }
+static inline bool gt__wr_connecting(const gt__wr *w) { return w->st == WR_CONNECTING; }
+
+/* ---- one-shot reports ------------------------------------------------- */
+
+/* What inet reports once after an end of input or a failed send, and the
+ * facts that decide it: a bitset, as inet_drv keeps its tcp_add_flags.
+ * Each is set by one event and consumed by the call that reports it
+ * (recv.c, send.c, options.c); they cross both sides, so they are a
+ * dimension of their own, not states of either machine. */
+typedef struct gt__rpt {
+    bool close_send : 1;  /* D TCP_ADDF_DELAYED_CLOSE_SEND: an end of input
+                             was reported as closed; the next failing send
+                             leaves its reason for the send after it    */
+    bool close_recv : 1;  /* D TCP_ADDF_DELAYED_CLOSE_RECV: a send failed
+                             while passive; the next recv (or activation)
+                             reports it (rule 55)                       */
+    bool econnreset : 1;  /* D TCP_ADDF_DELAYED_ECONNRESET: ... with a
+                             reset shown: econnreset, once              */
+    bool send_closed : 1; /* inet closed the fd at a passive end of input:
+                             the first send reports closed, then enotconn
+                             (rules 53, 55)                             */
+    bool end_met_busy : 1; /* the end of input was read while a send was
+                             busy: that send got closed, so no delayed
+                             closed is left for the next one (D
+                             tcp_recv_closed's IS_BUSY branch, rule 56) */
+    bool closed_sent : 1; /* a tcp_closed went out (only ever once)      */
+    bool end_told : 1;    /* the end of input went to the user (a recv's
+                             closed, a tcp_closed): the socket backend
+                             answers an activation einval (rule 21)     */
+} gt__rpt;
+
+/* ---- the read side ---------------------------------------------------- */
+
+/* The end of input as read from the fd, and what later reads find:
+ *
+ *   OPEN --fin--> FIN          read() returned 0; also inet's end of input
+ *                              at a failed send on an active socket
+ *                              (recv.c gt__sock_send_failed, rule 57)
+ *   OPEN --error--> ERROR      read() failed (err: econnreset ...)
+ *   ERROR --told_fin--> FIN    the error was reported and the socket stays:
+ *                              later reads find the end of a closed stream
+ *                              (rules 47, 54; the socket backend, rule 54)
+ *   ERROR --told_reset--> RESET  socket backend: a reset was reported and
+ *                              gen_tcp_socket closed the socket: sends
+ *                              closed, options einval, reads closed
+ *   OPEN --told_fin--> FIN     socket backend: the end after our own
+ *                              shutdown(read) was reported (rule 96)
+ *
+ * Our shutdown(read) (`shut`) is orthogonal: it ends the input for the
+ * calls (rule 52) without reading an end, and either end may follow or
+ * precede it. */
+enum { RD_OPEN, RD_FIN, RD_ERROR, RD_RESET, RD_N_ };
+
+typedef enum {
+    RE_FIN,        /* read() returned 0, or inet's end at a failed send  */
+    RE_ERROR,      /* read() failed                                      */
+    RE_TOLD_FIN,   /* the end was reported; later reads find a FIN       */
+    RE_TOLD_RESET, /* socket backend: a reset was reported               */
+} gt__rd_event;
+
+typedef struct gt__rd_row {
+    const char *name;
+    bool ended;     /* the input is over: recv takes the tail, then the
+                       end's answer; delivery ends with tcp_closed        */
+    bool reads;     /* the fd may still be read                           */
+    bool peer_gone; /* a send flushes a pending delay_send first, so its
+                       failure answers this send (rule 56)                */
+    bool gone;      /* socket backend: closed at a reset: sends closed,
+                       options einval (rules 53, 54)                      */
+} gt__rd_row;
+
+extern const gt__rd_row gt__rd_rows[RD_N_];
+
+typedef struct gt__rd {
+    uint8_t st;  /* RD_*                                                  */
+    bool shut;   /* our shutdown(read)                                    */
+    int err;     /* ERROR: the read's error (-errno or GT_ETLS)           */
+} gt__rd;
+
+/* The read side's one transition function (no arrow: the state stays).
+ * err: the error of RE_ERROR.  Lock held. */
+void gt__rd_to(gt__rd *r, gt__rd_event ev, int err);
+
+static inline const gt__rd_row *gt__rd_row_of(const gt__rd *r) { return &gt__rd_rows[r->st]; }
+/* The input is over for the calls: an end was read, or we shut it. */
+static inline bool gt__rd_ended(const gt__rd *r) { return r->shut || gt__rd_row_of(r)->ended; }
+/* The error read and not yet reported as a FIN, or 0. */
+static inline int gt__rd_err(const gt__rd *r) { return r->st == RD_ERROR ? r->err : 0; }
+
+#endif
