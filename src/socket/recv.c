@@ -495,8 +495,9 @@ static int fill_for_frame(gt__sock *s)
 static size_t known_frame_size(gt__sock *s, const uint8_t *buf, size_t n)
 {
     int t = s->o.packet;
-    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
-        return 0;
+    if (n == 0 || (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4))
+        return 0; /* n == 0: every read ended on a frame boundary (a whole
+                     framing call per message otherwise) */
     gt__pkt_span sp;
     return frame(s, buf, n, 0, &sp) == 0 ? sp.need : 0;
 }
