@@ -39,9 +39,12 @@
 bool gt__steal_on;
 atomic_int gt__nhungry;
 
-void gt__steal_tick(gt__sched *s, int64_t now)
+void gt__steal_tick(gt__sched *s)
 {
+    int64_t now = gt__now_ns();
     int64_t el = now - s->win_start;
+    if (el < GT__LOAD_WIN_NS)
+        return;
     /* runs per window over this window (longer than one if the loop was
      * held: a sleep, a long process run) */
     int64_t r = (int64_t)s->runs * GT__LOAD_WIN_NS / (el > 0 ? el : 1);
@@ -63,11 +66,8 @@ static int64_t load_of(gt__sched *to, int64_t now)
 
 void gt__steal_idle(gt__sched *s)
 {
-    if (gt__steal_on) { /* publish the load the givers will compare */
-        int64_t now = gt__now_ns();
-        if (now - s->win_start >= GT__LOAD_WIN_NS)
-            gt__steal_tick(s, now);
-    }
+    if (gt__steal_on)
+        gt__steal_tick(s); /* publish the load the givers will compare */
     if (gt__steal_on && !atomic_exchange(&s->hungry, 1))
         atomic_fetch_add(&gt__nhungry, 1);
 }
@@ -130,8 +130,9 @@ static void give(gt__sched *s, gt__sched *to, int want)
         gt__sched_enqueue_chain(to, head, tail, n, n);
 }
 
-void gt__steal_give(gt__sched *s, int64_t now)
+void gt__steal_give(gt__sched *s)
 {
+    int64_t now = gt__now_ns();
     /* Busy means no sleep for BUSY_NS: a scheduler that sleeps now and
      * then has spare time itself, and giving its processes away would only
      * bounce them between two half-idle schedulers (measured: thousands of

@@ -24,8 +24,32 @@
                                  (its memory may be up to twice the frame) */
 #define RECV_MAX_LENGTH (64u << 20) /* inet: recv(S, N > 64 MiB) -> enomem */
 
-static _Atomic uint64_t copied_total;
-uint64_t gt__sock_copied_total(void) { return atomic_load(&copied_total); }
+/* gt__sock_copied_total's count, in shards: one counter bumped for every
+ * packet by both scheduler threads bounced its cache line between the
+ * cores on each message (issue 11, rr1k).  A thread keeps to one shard. */
+#define COPIED_SHARDS 8
+static struct {
+    _Alignas(64) _Atomic uint64_t n;
+} copied[COPIED_SHARDS];
+static atomic_uint copied_next;
+static _Thread_local int copied_shard = -1;
+
+static void count_copied(size_t n)
+{
+    if (!n)
+        return;
+    if (copied_shard < 0)
+        copied_shard = (int)(atomic_fetch_add(&copied_next, 1) % COPIED_SHARDS);
+    atomic_fetch_add_explicit(&copied[copied_shard].n, n, memory_order_relaxed);
+}
+
+uint64_t gt__sock_copied_total(void)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < COPIED_SHARDS; i++)
+        t += atomic_load(&copied[i].n);
+    return t;
+}
 
 static size_t in_avail(const gt__sock *s) { return gt__buf_avail(&s->in); }
 
@@ -194,7 +218,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
         m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), sp.body_len);
         if (m) {
             memcpy(m->data, buf + sp.body, sp.body_len);
-            atomic_fetch_add_explicit(&copied_total, sp.body_len, memory_order_relaxed);
+            count_copied(sp.body_len);
         }
     }
     if (!m)
@@ -470,8 +494,9 @@ static int fill_for_frame(gt__sock *s)
 static size_t known_frame_size(gt__sock *s, const uint8_t *buf, size_t n)
 {
     int t = s->o.packet;
-    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
-        return 0;
+    if (n == 0 || (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4))
+        return 0; /* n == 0: every read ended on a frame boundary (a whole
+                     framing call per message otherwise) */
     gt__pkt_span sp;
     return frame(s, buf, n, 0, &sp) == 0 ? sp.need : 0;
 }
@@ -490,7 +515,7 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
     int err = 0;
     size_t used = deliver_from(s, scratch, (size_t)n, c, passive, &err);
     struct iovec rest = {scratch + used, (size_t)n - used};
-    atomic_fetch_add_explicit(&copied_total, rest.iov_len, memory_order_relaxed);
+    count_copied(rest.iov_len);
     /* The start of a big frame: room for all of it at once, so that the
      * rest is read in place and nothing moves again. */
     size_t frame_size = known_frame_size(s, rest.iov_base, rest.iov_len);

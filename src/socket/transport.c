@@ -25,8 +25,15 @@ static ssize_t tcp_recv(void *ctx, int fd, void *buf, size_t len)
 static ssize_t tcp_sendv(void *ctx, int fd, const struct iovec *iov, int n)
 {
     (void)ctx;
-    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    /* One piece (a flush of the queue: every small echo) goes by send():
+     * the kernel then copies no msghdr and imports no iovec. */
+    ssize_t w;
+    if (n == 1) {
+        w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+        struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+        w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     return w >= 0 ? w : -errno;
 }
 

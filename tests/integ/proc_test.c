@@ -85,6 +85,48 @@ GT_TEST(proc_receive_fifo_and_timeout)
     ASSERT_ERR(gt_receive(0, &m), GT_ETIMEOUT);
 }
 
+#define POLL_ROUNDS 200
+static atomic_int poll_posted, poll_taken;
+static gt_pid poll_target;
+
+/* Another OS thread posts, then says so. */
+static void *poll_poster(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < POLL_ROUNDS; i++) {
+        int64_t end = h_now_ms() + H_WAIT;
+        while (atomic_load(&poll_taken) != i && h_now_ms() < end)
+            sched_yield();
+        h_post_int(poll_target, 200 + i, i);
+        atomic_store(&poll_posted, i + 1);
+    }
+    return NULL;
+}
+
+/* A poll (timeout 0) of a mailbox that looks empty takes no lock (issue
+ * 11): what another thread posted before telling us is still found. */
+GT_TEST(proc_receive_poll_sees_posts_made_before)
+{
+    poll_target = gt_self();
+    atomic_store(&poll_posted, 0);
+    atomic_store(&poll_taken, 0);
+    pthread_t t;
+    ASSERT(pthread_create(&t, NULL, poll_poster, NULL) == 0);
+    gt_msg *m = NULL;
+    for (int i = 0; i < POLL_ROUNDS; i++) {
+        int64_t end = h_now_ms() + H_WAIT;
+        while (atomic_load(&poll_posted) != i + 1 && h_now_ms() < end)
+            sched_yield();
+        ASSERT_EQ(atomic_load(&poll_posted), i + 1);
+        ASSERT_OK(gt_receive(0, &m));
+        ASSERT_EQ(m->tag, 200 + i);
+        gt_msg_free(m);
+        ASSERT_ERR(gt_receive(0, &m), GT_ETIMEOUT);
+        atomic_store(&poll_taken, i + 1);
+    }
+    pthread_join(t, NULL);
+}
+
 static bool match_tag_ge(const gt_msg *m, void *arg)
 {
     return m->kind == GT_MSG_USER && m->tag >= *(int *)arg;
