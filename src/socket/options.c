@@ -391,9 +391,9 @@ static int set_active(gt__sock *s, const gt_opt *op)
     if (!s->hs_pending)
         return set_active_now(s, op);
     int64_t now = s->o.active;
-    s->o.active = s->hs_active;
+    s->o.active = s->x->hs_active; /* hs_pending: the transport made x */
     int rc = set_active_now(s, op);
-    s->hs_active = s->o.active;
+    s->x->hs_active = s->o.active;
     s->o.active = now;
     return rc;
 }

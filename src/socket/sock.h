@@ -97,6 +97,21 @@ typedef struct gt__waiter {
     gt__sock *accepted;    /* for acceptors                              */
 } gt__waiter;
 
+/* What few sockets use, allocated at the first use and freed with the
+ * socket, so that a connection does not carry it (issue 11).  Under the
+ * socket's lock, like the rest. */
+typedef struct gt__sock_ext {
+    gt__waiter *acc_head, *acc_tail; /* listen: FIFO of acceptors        */
+    int64_t acc_retry_at;  /* listen: accept4 ran out of descriptors: no
+                              new try before this (monotonic ms), see
+                              connect.c                                  */
+    gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
+    void *tp_ctx;          /* the transport's per-socket state, released
+                              at close (transport.c)                     */
+    char *tp_err;          /* the error hook's text, kept at the release  */
+    int64_t hs_active;     /* the active mode to apply after the handshake */
+} gt__sock_ext;
+
 struct gt__sock {
     atomic_int refs;
     gt__mutex lock;
@@ -163,9 +178,6 @@ struct gt__sock {
     gt__waiter *reader;            /* the passive recv reading now       */
     gt__waiter *recv_queue;        /* socket backend: the recvs waiting
                                       their turn behind it, FIFO (rule 26) */
-    gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
-    int64_t acc_retry_at;  /* accept4 ran out of descriptors: no new try
-                              before this (monotonic ms), see connect.c  */
     gt__waiter *writers;           /* senders blocked on busy / connect  */
     gt__waiter *busy_sender;       /* inet "busy port": the send that took
                                       the queue over high_watermark waits
@@ -185,21 +197,19 @@ struct gt__sock {
     bool blocking_sender;  /* socket backend: a send is writing from its
                               caller's memory; other senders wait their
                               turn (send_block.c)                          */
-    gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
-    bool flush_queued;
+    bool flush_queued;     /* delay_send: x->flush_node is queued          */
     uint32_t big_frame;    /* the last packet's size when it was big (recv.c:
                               the next read goes straight into the input
                               buffer, sized for it), else 0               */
 
     /* the transport (transport.c): NULL = plain TCP, called directly */
     const gt_transport *tp;
-    void *tp_ctx;          /* its per-socket state, released at close     */
-    bool tp_live;          /* tp_ctx is there (not yet released)          */
-    char *tp_err;          /* the error hook's text, kept at the release  */
+    gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
+                              NULL (gt__sock_ext_get)                    */
+    bool tp_live;          /* x->tp_ctx is there (not yet released)       */
     bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
     bool hs_pending;       /* a handshake is due: passive until it is
-                              done, then hs_active applies               */
-    int64_t hs_active;
+                              done, then x->hs_active applies            */
 };
 
 /* The message kind k (a GT_MSG_TCP* kind) as s sends it. */
@@ -219,6 +229,9 @@ gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
  * without a copy. */
 uint64_t gt__sock_copied_total(void);
 void gt__sock_unref(gt__sock *s);
+/* s's rarely used part, allocated at the first call; NULL without memory.
+ * Lock held (or s not yet shared). */
+gt__sock_ext *gt__sock_ext_get(gt__sock *s);
 
 /* The socket's backend (backend.h). */
 static inline const gt__backend *gt__be(const gt__sock *s) { return gt__backend_of(s->o.backend); }
