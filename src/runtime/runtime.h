@@ -103,8 +103,9 @@ struct gt__proc {
     bool exiting;               /* plock                                */
     bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
-    gt__fiber fiber;
-    gt__stack stack;            /* .base NULL while hibernating         */
+    gt__fiber fiber;            /* its stack_base/stack_size are the
+                                   stack's; stack_base NULL while
+                                   hibernating (sched.c)                 */
     size_t stack_size;          /* requested size, reused on wake       */
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;

@@ -119,17 +119,22 @@ struct gt__sock {
     int fd;
     int kind;
     int state;
+    int family;                     /* (here: no padding, issue 11)      */
     gt__io io;                      /* epoll: io.home is the home scheduler */
     gt__proc *owner;                /* +1 ref; NULL once closed          */
     gt__resource res;               /* in the owner's list (its exit
                                        closes the socket)                */
     gt__sockopts o;
-    int family;
     gt__sockstat stat;              /* gt_getstat's counters             */
 
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
     bool hup_seen;         /* epoll reported the peer's FIN or an error  */
+    /* the transport's flags (transport.c), here where padding was     */
+    bool tp_live;          /* x->tp_ctx is there (not yet released)       */
+    bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
+    bool hs_pending;       /* a handshake is due: passive until it is
+                              done, then x->hs_active applies            */
 
     gt__buf in;            /* read, not yet delivered                    */
     size_t in_scanned;     /* line/http framing: where the search for the
@@ -206,10 +211,6 @@ struct gt__sock {
     const gt_transport *tp;
     gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
                               NULL (gt__sock_ext_get)                    */
-    bool tp_live;          /* x->tp_ctx is there (not yet released)       */
-    bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
-    bool hs_pending;       /* a handshake is due: passive until it is
-                              done, then x->hs_active applies            */
 };
 
 /* The message kind k (a GT_MSG_TCP* kind) as s sends it. */
