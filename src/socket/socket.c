@@ -30,7 +30,7 @@ void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg)
             break; /* segments are allocated in order: none after a gap */
         if (!atomic_load(&sl->ptr))
             continue;
-        uint64_t id = (atomic_load(&sl->gen) << GT__ID_SLOT_BITS) | n;
+        uint64_t id = (gt__idslot_gen(sl) << GT__ID_SLOT_BITS) | n;
         gt__sock *s = gt__sock_get((gt_socket){id});
         if (s) {
             fn(s, arg);
