@@ -233,7 +233,8 @@ static void finish_park(gt__sched *s, gt__proc *p)
 }
 
 /* p's stack goes back to the pool or the kernel; the fiber holds the
- * only record of it (no second copy in gt__proc, issue 11). */
+ * only record of it (no second copy in gt__proc, issue 11), and keeps its
+ * size for the next one (a page multiple: the same size again). */
 static void proc_stack_free(gt__sched *s, gt__proc *p)
 {
     gt__stack st = {p->fiber.stack_base, p->fiber.stack_size};
@@ -245,7 +246,7 @@ static void run_one(gt__sched *s, gt__proc *p)
 {
     if (!p->fiber.stack_base) { /* new, or waking from hibernation */
         gt__stack st;
-        if (gt__stack_alloc(s, p->stack_size, &st) != 0) {
+        if (gt__stack_alloc(s, p->fiber.stack_size, &st) != 0) {
             /* No memory for a stack: retry later rather than lose it. */
             gt__sched_enqueue(s, p);
             return;
