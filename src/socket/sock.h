@@ -46,11 +46,12 @@ typedef struct gt__sockopts {
     int32_t high_watermark, low_watermark;
     int32_t line_length;    /* gentcp: line truncation, 0 = none         */
     int32_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
-    int backend;            /* GT_BACKEND_*                              */
-    int packet;             /* gt_packet_type                            */
-    int mode, header;
-    int deliver;            /* GT_DELIVER_*: stored and reported only    */
+    int header;
     int linger_secs;
+    uint8_t backend;        /* GT_BACKEND_*                              */
+    uint8_t packet;         /* gt_packet_type                            */
+    uint8_t mode;           /* GT_MODE_*                                 */
+    uint8_t deliver;        /* GT_DELIVER_*: stored and reported only    */
     bool buffer_set;        /* the user set buffer: recbuf no longer
                                raises it (docs/spec/semantics.md rule 8)           */
     bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
@@ -106,6 +107,8 @@ typedef struct gt__sock_ext {
                               new try before this (monotonic ms), see
                               connect.c                                  */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
+    const gt_transport *tp;/* the transport (transport.c); stays after the
+                              release: no call is made without an fd     */
     void *tp_ctx;          /* the transport's per-socket state, released
                               at close (transport.c)                     */
     char *tp_err;          /* the error hook's text, kept at the release  */
@@ -207,11 +210,12 @@ struct gt__sock {
                               the next read goes straight into the input
                               buffer, sized for it), else 0               */
 
-    /* the transport (transport.c): NULL = plain TCP, called directly */
-    const gt_transport *tp;
     gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
                               NULL (gt__sock_ext_get)                    */
 };
+
+/* s's transport (transport.c): NULL = plain TCP, called directly. */
+static inline const gt_transport *gt__sock_tp(const gt__sock *s) { return s->x ? s->x->tp : NULL; }
 
 /* The message kind k (a GT_MSG_TCP* kind) as s sends it. */
 static inline gt_msg_kind gt__sock_msg_kind(const gt__sock *s, gt_msg_kind k)

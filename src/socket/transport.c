@@ -44,7 +44,7 @@ const gt_transport gt_tcp_transport = {
 ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 {
     if (s->tp_live)
-        return s->tp->recv(s->x->tp_ctx, s->fd, buf, cap);
+        return s->x->tp->recv(s->x->tp_ctx, s->fd, buf, cap);
     ssize_t n = read(s->fd, buf, cap);
     return n >= 0 ? n : -errno;
 }
@@ -52,14 +52,14 @@ ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 ssize_t gt__sock_tp_writev(gt__sock *s, const struct iovec *iov, int n)
 {
     if (s->tp_live)
-        return s->tp->sendv(s->x->tp_ctx, s->fd, iov, n);
+        return s->x->tp->sendv(s->x->tp_ctx, s->fd, iov, n);
     return tcp_sendv(NULL, s->fd, iov, n);
 }
 
 int gt__sock_tp_shutdown(gt__sock *s, int how)
 {
     if (s->tp_live)
-        return s->tp->shutdown(s->x->tp_ctx, s->fd, how);
+        return s->x->tp->shutdown(s->x->tp_ctx, s->fd, how);
     return tcp_shutdown(NULL, s->fd, how);
 }
 
@@ -76,7 +76,7 @@ int gt__sock_tp_open(gt__sock *s, const gt_transport *t)
             t->close(ctx, s->fd);
         return -ENOMEM;
     }
-    s->tp = t;
+    s->x->tp = t;
     s->x->tp_ctx = ctx;
     s->tp_live = true;
     s->ssl_msgs = t->flags & GT_TRANSPORT_SSL_MSGS;
@@ -96,10 +96,10 @@ void gt__sock_tp_hold(gt__sock *s)
 
 void gt__sock_tp_release(gt__sock *s)
 {
-    const gt_transport *t = s->tp;
+    const gt_transport *t = gt__sock_tp(s);
     if (!t || !s->tp_live)
         return;
-    s->tp_live = false; /* s->tp stays: no call is made without an fd */
+    s->tp_live = false; /* gt__sock_tp(s) stays: no call is made without an fd */
     if (t->error && !s->x->tp_err) {
         char buf[512];
         if (t->error(s->x->tp_ctx, buf, sizeof buf))
@@ -120,8 +120,8 @@ size_t gt_transport_error(gt_socket h, char *buf, size_t len)
     if (!s)
         return 0;
     size_t n = 0;
-    if (s->tp_live && s->tp->error) {
-        n = s->tp->error(s->x->tp_ctx, buf, len);
+    if (s->tp_live && s->x->tp->error) {
+        n = s->x->tp->error(s->x->tp_ctx, buf, len);
     } else if (s->x && s->x->tp_err) {
         n = strlen(s->x->tp_err);
         if (buf && len)
@@ -137,7 +137,7 @@ int gt__sock_with_tp(gt_socket h, const gt_transport *t, int (*fn)(void *ctx, vo
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    int rc = s->tp != t ? -EINVAL : s->tp_live ? fn(s->x->tp_ctx, arg) : -ENOTCONN;
+    int rc = gt__sock_tp(s) != t ? -EINVAL : s->tp_live ? fn(s->x->tp_ctx, arg) : -ENOTCONN;
     gt__sock_release(s);
     return rc;
 }
@@ -147,7 +147,7 @@ const gt_transport *gt__sock_tp_of(gt_socket h)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return NULL;
-    const gt_transport *t = s->kind == K_LISTEN ? s->o.tp : s->tp;
+    const gt_transport *t = s->kind == K_LISTEN ? s->o.tp : gt__sock_tp(s);
     gt__sock_release(s);
     return t;
 }
@@ -185,11 +185,11 @@ static int handshake_locked(gt__sock *s, int64_t deadline)
         int rc = gt__sock_conn_err(s);
         if (rc)
             return rc;
-        if (!s->tp || !s->tp->handshake || s->connecting)
+        if (!gt__sock_tp(s) || !s->x->tp->handshake || s->connecting)
             return -EINVAL;
         if (!s->hs_pending)
             return 0;
-        rc = s->tp->handshake(s->x->tp_ctx, s->fd);
+        rc = s->x->tp->handshake(s->x->tp_ctx, s->fd);
         if (rc == 0)
             break;
         if (rc < 0)
@@ -237,7 +237,7 @@ int gt_transport_attach(gt_socket h, const gt_transport *t)
     if (!s)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
-    if (!rc && (s->kind != K_CONN || s->connecting || s->tp || gt__buf_avail(&s->in) ||
+    if (!rc && (s->kind != K_CONN || s->connecting || gt__sock_tp(s) || gt__buf_avail(&s->in) ||
                 gt__buf_avail(&s->out) || s->eof || s->read_err || s->wr_broken))
         rc = -EINVAL;
     if (!rc)
