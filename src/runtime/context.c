@@ -7,20 +7,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GT_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define GT_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define GT_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GT_TSAN 1
-#endif
 
 #ifdef GT_ASAN
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);

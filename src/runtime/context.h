@@ -14,6 +14,21 @@
 
 #include <stddef.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GT_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define GT_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define GT_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GT_TSAN 1
+#endif
+
 /* Saves the current context's stack pointer in *save_sp and resumes the
  * context whose stack pointer is new_sp.  Implemented in context_<arch>.S. */
 void gt__ctx_switch(void **save_sp, void *new_sp);
@@ -27,7 +42,10 @@ typedef struct gt__fiber {
     void *sp;          /* saved stack pointer while switched out */
     void *stack_base;  /* lowest usable address (NULL: an OS thread stack) */
     size_t stack_size;
-    void *tsan;        /* TSan fiber handle */
+#ifdef GT_TSAN
+    void *tsan;        /* TSan fiber handle (a TSan build only: every
+                          process carries a fiber, issue 11) */
+#endif
     unsigned valgrind_id; /* valgrind's id for the registered stack */
 } gt__fiber;
 

@@ -300,7 +300,7 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
         }
         return 0;
     }
-    p->stack_size = opts && opts->stack_size ? opts->stack_size : gt__default_stack_size();
+    p->fiber.stack_size = opts && opts->stack_size ? opts->stack_size : gt__default_stack_size();
     p->sched = gt__sched_pick(opts ? opts->scheduler : 0);
     /* An explicit scheduler (in range) pins, unless asked only as a start. */
     p->bound = opts && opts->scheduler > 0 && opts->scheduler <= gt__sched_count() &&

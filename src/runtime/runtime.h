@@ -103,9 +103,10 @@ struct gt__proc {
     bool exiting;               /* plock                                */
     bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
-    gt__fiber fiber;
-    gt__stack stack;            /* .base NULL while hibernating         */
-    size_t stack_size;          /* requested size, reused on wake       */
+    gt__fiber fiber;            /* its stack_base/stack_size are the
+                                   stack's; while there is none (new, or
+                                   hibernating: stack_base NULL),
+                                   stack_size is the size to allocate   */
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;
     gt__tnode tnode;            /* the deadline of a timed park         */

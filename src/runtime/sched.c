@@ -232,18 +232,29 @@ static void finish_park(gt__sched *s, gt__proc *p)
     }
 }
 
+/* p's stack goes back to the pool or the kernel; the fiber holds the
+ * only record of it (no second copy in gt__proc, issue 11), and keeps its
+ * size for the next one (a page multiple: the same size again). */
+static void proc_stack_free(gt__sched *s, gt__proc *p)
+{
+    gt__stack st = {p->fiber.stack_base, p->fiber.stack_size};
+    gt__stack_free(s, &st);
+    p->fiber.stack_base = NULL;
+}
+
 static void run_one(gt__sched *s, gt__proc *p)
 {
-    if (!p->stack.base) { /* new, or waking from hibernation */
-        if (gt__stack_alloc(s, p->stack_size, &p->stack) != 0) {
+    if (!p->fiber.stack_base) { /* new, or waking from hibernation */
+        gt__stack st;
+        if (gt__stack_alloc(s, p->fiber.stack_size, &st) != 0) {
             /* No memory for a stack: retry later rather than lose it. */
             gt__sched_enqueue(s, p);
             return;
         }
-        p->fiber.stack_base = p->stack.base;
-        p->fiber.stack_size = p->stack.size;
+        p->fiber.stack_base = st.base;
+        p->fiber.stack_size = st.size;
         gt__fiber_create(&p->fiber);
-        p->fiber.sp = gt__ctx_make(p->stack.base, p->stack.size, gt__proc_entry, p);
+        p->fiber.sp = gt__ctx_make(st.base, st.size, gt__proc_entry, p);
     }
     if (p->rehome) { /* moved here: its sockets follow before it runs */
         p->rehome = false;
@@ -266,12 +277,12 @@ static void run_one(gt__sched *s, gt__proc *p)
         break;
     case Y_HIBERNATE:
         gt__fiber_destroy(&p->fiber);
-        gt__stack_free(s, &p->stack);
+        proc_stack_free(s, p);
         finish_park(s, p);
         break;
     case Y_EXIT:
         gt__fiber_destroy(&p->fiber);
-        gt__stack_free(s, &p->stack);
+        proc_stack_free(s, p);
         gt__proc_finish_exit(p);
         break;
     }

@@ -241,14 +241,16 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
 static void acc_remove(gt__sock *s, gt__waiter *w)
 {
     gt__waiter *prev = NULL;
-    for (gt__waiter *cur = s->acc_head; cur; prev = cur, cur = cur->next)
+    if (!s->x) /* not a listen socket: never queued */
+        return;
+    for (gt__waiter *cur = s->x->acc_head; cur; prev = cur, cur = cur->next)
         if (cur == w) {
             if (prev)
                 prev->next = w->next;
             else
-                s->acc_head = w->next;
-            if (s->acc_tail == w)
-                s->acc_tail = prev;
+                s->x->acc_head = w->next;
+            if (s->x->acc_tail == w)
+                s->x->acc_tail = prev;
             return;
         }
 }
@@ -276,11 +278,11 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
         rc = GT_ECLOSED;
     gt__waiter w = {.proc = self};
     if (rc == 0) { /* join the FIFO of acceptors (docs/spec/semantics.md rule 68) */
-        if (l->acc_tail)
-            l->acc_tail->next = &w;
+        if (l->x->acc_tail)
+            l->x->acc_tail->next = &w;
         else
-            l->acc_head = &w;
-        l->acc_tail = &w;
+            l->x->acc_head = &w;
+        l->x->acc_tail = &w;
     }
     /* One accept4 per call whatever the readable flag says: the flag is
      * set only once the scheduler has taken the edge, and a connection
@@ -295,13 +297,13 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
         if (timeout_ms != 0 && (rc = gt__exit_check()))
             break; /* killed: no more accepts */
         int64_t wait_until = deadline;
-        if (l->acc_head == &w && (l->readable || !tried)) {
+        if (l->x->acc_head == &w && (l->readable || !tried)) {
             int64_t now = gt__now_ms();
-            if (now >= l->acc_retry_at || (!tried && gt__expired(deadline))) {
+            if (now >= l->x->acc_retry_at || (!tried && gt__expired(deadline))) {
                 tried = true;
                 fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd >= 0) {
-                    l->acc_retry_at = 0;
+                    l->x->acc_retry_at = 0;
                     break;
                 }
                 int e = errno;
@@ -310,13 +312,13 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
                 else if (e != ECONNABORTED && e != EINTR)
                     rc = -e;
                 if (e == EMFILE || e == ENFILE)
-                    l->acc_retry_at = now + ACCEPT_LIMIT_PAUSE_MS;
+                    l->x->acc_retry_at = now + ACCEPT_LIMIT_PAUSE_MS;
                 if (rc)
                     break;
                 continue;
             }
-            if (deadline < 0 || l->acc_retry_at < deadline)
-                wait_until = l->acc_retry_at; /* at the fd limit: pause */
+            if (deadline < 0 || l->x->acc_retry_at < deadline)
+                wait_until = l->x->acc_retry_at; /* at the fd limit: pause */
         }
         if (gt__expired(deadline)) {
             rc = GT_ETIMEOUT;
@@ -326,8 +328,8 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
     }
     if (!w.done)
         acc_remove(l, &w);
-    if (l->acc_head && l->readable && l->state == S_OPEN)
-        gt__wake(l->acc_head->proc); /* more may be pending (or the pause
+    if (l->x && l->x->acc_head && l->readable && l->state == S_OPEN)
+        gt__wake(l->x->acc_head->proc); /* more may be pending (or the pause
                                         to wait out): next in line */
     o = l->o;
     int family = l->family;

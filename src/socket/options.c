@@ -179,7 +179,11 @@ static void field_store(gt__sockopts *o, const opt_row *r, int64_t v)
 {
     char *p = (char *)o + r->off;
     switch (r->size) {
-    case sizeof(bool): { bool b = v != 0; memcpy(p, &b, sizeof b); break; }
+    case sizeof(uint8_t): { /* a bool, or a small enum (mode, deliver) */
+        uint8_t b = r->type == T_BOOL ? v != 0 : (uint8_t)v;
+        memcpy(p, &b, sizeof b);
+        break;
+    }
     case sizeof(int): { int i = (int)v; memcpy(p, &i, sizeof i); break; }
     case sizeof(int64_t): memcpy(p, &v, sizeof v); break;
     }
@@ -189,7 +193,7 @@ static int64_t field_load(const gt__sockopts *o, const opt_row *r)
 {
     const char *p = (const char *)o + r->off;
     switch (r->size) {
-    case sizeof(bool): { bool b; memcpy(&b, p, sizeof b); return b; }
+    case sizeof(uint8_t): { uint8_t b; memcpy(&b, p, sizeof b); return b; }
     case sizeof(int): { int i; memcpy(&i, p, sizeof i); return i; }
     case sizeof(int64_t): { int64_t v; memcpy(&v, p, sizeof v); return v; }
     }
@@ -391,9 +395,9 @@ static int set_active(gt__sock *s, const gt_opt *op)
     if (!s->hs_pending)
         return set_active_now(s, op);
     int64_t now = s->o.active;
-    s->o.active = s->hs_active;
+    s->o.active = s->x->hs_active; /* hs_pending: the transport made x */
     int rc = set_active_now(s, op);
-    s->hs_active = s->o.active;
+    s->x->hs_active = s->o.active;
     s->o.active = now;
     return rc;
 }

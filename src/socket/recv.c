@@ -88,7 +88,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
              * reset was reported: no new edge would come for the EOF; nor
              * through a transport, which may return less than the kernel
              * holds (a TLS record at a time). */
-            if ((size_t)n < cap && !s->hup_seen && !s->tp)
+            if ((size_t)n < cap && !s->hup_seen && !gt__sock_tp(s))
                 s->readable = false;
             return n;
         }

@@ -258,10 +258,15 @@ static void queue_flush(gt__sock *s)
 {
     if (s->flush_queued)
         return;
+    gt__sock_ext *x = gt__sock_ext_get(s);
+    if (!x) { /* no memory for the node: write now, ungathered */
+        gt__sock_flush(s);
+        return;
+    }
     s->flush_queued = true;
     atomic_fetch_add(&s->refs, 1);
-    s->flush_node = (gt__deferred){.fn = delayed_flush, .arg = s};
-    gt__sched_defer_node(s->io.home, &s->flush_node);
+    x->flush_node = (gt__deferred){.fn = delayed_flush, .arg = s};
+    gt__sched_defer_node(s->io.home, &x->flush_node);
 }
 
 static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)

@@ -47,11 +47,12 @@ typedef struct gt__sockopts {
     int32_t high_watermark, low_watermark;
     int32_t line_length;    /* gentcp: line truncation, 0 = none         */
     int32_t high_msgq_watermark, low_msgq_watermark; /* docs/OPTIONS.md */
-    int backend;            /* GT_BACKEND_*                              */
-    int packet;             /* gt_packet_type                            */
-    int mode, header;
-    int deliver;            /* GT_DELIVER_*: stored and reported only    */
+    int header;
     int linger_secs;
+    uint8_t backend;        /* GT_BACKEND_*                              */
+    uint8_t packet;         /* gt_packet_type                            */
+    uint8_t mode;           /* GT_MODE_*                                 */
+    uint8_t deliver;        /* GT_DELIVER_*: stored and reported only    */
     bool buffer_set;        /* the user set buffer: recbuf no longer
                                raises it (docs/spec/semantics.md rule 8)           */
     bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
@@ -98,6 +99,23 @@ typedef struct gt__waiter {
     gt__sock *accepted;    /* for acceptors                              */
 } gt__waiter;
 
+/* What few sockets use, allocated at the first use and freed with the
+ * socket, so that a connection does not carry it (issue 11).  Under the
+ * socket's lock, like the rest. */
+typedef struct gt__sock_ext {
+    gt__waiter *acc_head, *acc_tail; /* listen: FIFO of acceptors        */
+    int64_t acc_retry_at;  /* listen: accept4 ran out of descriptors: no
+                              new try before this (monotonic ms), see
+                              connect.c                                  */
+    gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
+    const gt_transport *tp;/* the transport (transport.c); stays after the
+                              release: no call is made without an fd     */
+    void *tp_ctx;          /* the transport's per-socket state, released
+                              at close (transport.c)                     */
+    char *tp_err;          /* the error hook's text, kept at the release  */
+    int64_t hs_active;     /* the active mode to apply after the handshake */
+} gt__sock_ext;
+
 struct gt__sock {
     atomic_int refs;
     gt__mutex lock;
@@ -105,17 +123,22 @@ struct gt__sock {
     int fd;
     int kind;
     int state;
+    int family;                     /* (here: no padding, issue 11)      */
     gt__io io;                      /* epoll: io.home is the home scheduler */
     gt__proc *owner;                /* +1 ref; NULL once closed          */
     gt__resource res;               /* in the owner's list (its exit
                                        closes the socket)                */
     gt__sockopts o;
-    int family;
     gt__sockstat stat;              /* gt_getstat's counters             */
 
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
     bool hup_seen;         /* epoll reported the peer's FIN or an error  */
+    /* the transport's flags (transport.c), here where padding was     */
+    bool tp_live;          /* x->tp_ctx is there (not yet released)       */
+    bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
+    bool hs_pending;       /* a handshake is due: passive until it is
+                              done, then x->hs_active applies            */
 
     gt__buf in;            /* read, not yet delivered                    */
     size_t in_scanned;     /* line/http framing: where the search for the
@@ -142,9 +165,6 @@ struct gt__sock {
     gt__waiter *reader;            /* the passive recv reading now       */
     gt__waiter *recv_queue;        /* socket backend: the recvs waiting
                                       their turn behind it, FIFO (rule 26) */
-    gt__waiter *acc_head, *acc_tail; /* FIFO of acceptors               */
-    int64_t acc_retry_at;  /* accept4 ran out of descriptors: no new try
-                              before this (monotonic ms), see connect.c  */
     gt__waiter *writers;           /* senders blocked on busy / connect  */
     gt__waiter *busy_sender;       /* inet "busy port": the send that took
                                       the queue over high_watermark waits
@@ -160,22 +180,17 @@ struct gt__sock {
     bool blocking_sender;  /* socket backend: a send is writing from its
                               caller's memory; other senders wait their
                               turn (send_block.c)                          */
-    gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
-    bool flush_queued;
+    bool flush_queued;     /* delay_send: x->flush_node is queued          */
     uint32_t big_frame;    /* the last packet's size when it was big (recv.c:
                               the next read goes straight into the input
                               buffer, sized for it), else 0               */
 
-    /* the transport (transport.c): NULL = plain TCP, called directly */
-    const gt_transport *tp;
-    void *tp_ctx;          /* its per-socket state, released at close     */
-    bool tp_live;          /* tp_ctx is there (not yet released)          */
-    char *tp_err;          /* the error hook's text, kept at the release  */
-    bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
-    bool hs_pending;       /* a handshake is due: passive until it is
-                              done, then hs_active applies               */
-    int64_t hs_active;
+    gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
+                              NULL (gt__sock_ext_get)                    */
 };
+
+/* s's transport (transport.c): NULL = plain TCP, called directly. */
+static inline const gt_transport *gt__sock_tp(const gt__sock *s) { return s->x ? s->x->tp : NULL; }
 
 /* The message kind k (a GT_MSG_TCP* kind) as s sends it. */
 static inline gt_msg_kind gt__sock_msg_kind(const gt__sock *s, gt_msg_kind k)
@@ -194,6 +209,9 @@ gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
  * without a copy. */
 uint64_t gt__sock_copied_total(void);
 void gt__sock_unref(gt__sock *s);
+/* s's rarely used part, allocated at the first call; NULL without memory.
+ * Lock held (or s not yet shared). */
+gt__sock_ext *gt__sock_ext_get(gt__sock *s);
 
 /* The socket's backend (backend.h). */
 static inline const gt__backend *gt__be(const gt__sock *s) { return gt__backend_of(s->o.backend); }

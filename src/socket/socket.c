@@ -30,7 +30,7 @@ void gt__sock_foreach(void (*fn)(gt__sock *s, void *arg), void *arg)
             break; /* segments are allocated in order: none after a gap */
         if (!atomic_load(&sl->ptr))
             continue;
-        uint64_t id = (atomic_load(&sl->gen) << GT__ID_SLOT_BITS) | n;
+        uint64_t id = (gt__idslot_gen(sl) << GT__ID_SLOT_BITS) | n;
         gt__sock *s = gt__sock_get((gt_socket){id});
         if (s) {
             fn(s, arg);
@@ -44,7 +44,9 @@ void gt__sock_unref(gt__sock *s)
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     gt__sock_tp_release(s);
-    free(s->tp_err);
+    if (s->x)
+        free(s->x->tp_err);
+    free(s->x);
     if (s->fd >= 0)
         close(s->fd);
     if (s->owner)
@@ -103,6 +105,13 @@ static void res_rehome(gt__resource *r, gt__proc *owner)
 
 static const gt__resource_ops res_ops = {res_hold, res_release, res_resume, res_rehome};
 
+gt__sock_ext *gt__sock_ext_get(gt__sock *s)
+{
+    if (!s->x)
+        s->x = calloc(1, sizeof *s->x);
+    return s->x;
+}
+
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o)
 {
     gt__sock *s = calloc(1, sizeof *s);
@@ -122,6 +131,11 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     s->res.ops = &res_ops;
     s->owner = owner;
     gt__proc_ref(owner);
+    if (kind == K_LISTEN && !gt__sock_ext_get(s)) { /* its acceptor queue */
+        gt__proc_unref(owner);
+        free(s);
+        return NULL;
+    }
     s->id = gt__sock_id_mark(gt__idmap_add(&socks, s), o->backend);
     if (!gt__sock_id_slot(s->id)) {
         s->fd = -1; /* the caller still owns fd on failure */
@@ -288,8 +302,10 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
         s->reader = NULL;
     }
     gt__waiters_wake_all(&s->recv_queue, err);
-    gt__waiters_wake_all(&s->acc_head, err);
-    s->acc_tail = NULL;
+    if (s->x) {
+        gt__waiters_wake_all(&s->x->acc_head, err);
+        s->x->acc_tail = NULL;
+    }
     gt__sock_unbusy(s, err);
     gt__waiters_wake_all(&s->writers, err);
     if (state == S_CLOSED) {
@@ -474,8 +490,8 @@ static void io_event(gt__io *w, uint32_t ev)
         if (s->writers)
             gt__wake(s->writers->proc);
     } else if (s->kind == K_LISTEN) {
-        if (s->readable && s->acc_head)
-            gt__wake(s->acc_head->proc); /* first come, first served */
+        if (s->readable && s->x->acc_head)
+            gt__wake(s->x->acc_head->proc); /* first come, first served */
     } else {
         if (s->writable && (gt__buf_avail(&s->out) || s->writers))
             gt__sock_flush(s);

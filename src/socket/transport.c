@@ -51,7 +51,7 @@ const gt_transport gt_tcp_transport = {
 ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 {
     if (s->tp_live)
-        return s->tp->recv(s->tp_ctx, s->fd, buf, cap);
+        return s->x->tp->recv(s->x->tp_ctx, s->fd, buf, cap);
     ssize_t n = read(s->fd, buf, cap);
     return n >= 0 ? n : -errno;
 }
@@ -59,14 +59,14 @@ ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 ssize_t gt__sock_tp_writev(gt__sock *s, const struct iovec *iov, int n)
 {
     if (s->tp_live)
-        return s->tp->sendv(s->tp_ctx, s->fd, iov, n);
+        return s->x->tp->sendv(s->x->tp_ctx, s->fd, iov, n);
     return tcp_sendv(NULL, s->fd, iov, n);
 }
 
 int gt__sock_tp_shutdown(gt__sock *s, int how)
 {
     if (s->tp_live)
-        return s->tp->shutdown(s->tp_ctx, s->fd, how);
+        return s->x->tp->shutdown(s->x->tp_ctx, s->fd, how);
     return tcp_shutdown(NULL, s->fd, how);
 }
 
@@ -78,12 +78,17 @@ int gt__sock_tp_open(gt__sock *s, const gt_transport *t)
         if (rc)
             return rc < 0 ? rc : GT_EBADARG;
     }
-    s->tp = t;
-    s->tp_ctx = ctx;
+    if (!gt__sock_ext_get(s)) {
+        if (t->close)
+            t->close(ctx, s->fd);
+        return -ENOMEM;
+    }
+    s->x->tp = t;
+    s->x->tp_ctx = ctx;
     s->tp_live = true;
     s->ssl_msgs = t->flags & GT_TRANSPORT_SSL_MSGS;
     s->hs_pending = t->handshake != NULL;
-    s->hs_active = GT_ACTIVE_FALSE_V;
+    s->x->hs_active = GT_ACTIVE_FALSE_V;
     gt__sock_tp_hold(s);
     return 0;
 }
@@ -92,24 +97,24 @@ void gt__sock_tp_hold(gt__sock *s)
 {
     if (!s->hs_pending || s->o.active == GT_ACTIVE_FALSE_V)
         return;
-    s->hs_active = s->o.active;
+    s->x->hs_active = s->o.active;
     s->o.active = GT_ACTIVE_FALSE_V;
 }
 
 void gt__sock_tp_release(gt__sock *s)
 {
-    const gt_transport *t = s->tp;
+    const gt_transport *t = gt__sock_tp(s);
     if (!t || !s->tp_live)
         return;
-    s->tp_live = false; /* s->tp stays: no call is made without an fd */
-    if (t->error && !s->tp_err) {
+    s->tp_live = false; /* gt__sock_tp(s) stays: no call is made without an fd */
+    if (t->error && !s->x->tp_err) {
         char buf[512];
-        if (t->error(s->tp_ctx, buf, sizeof buf))
-            s->tp_err = strdup(buf);
+        if (t->error(s->x->tp_ctx, buf, sizeof buf))
+            s->x->tp_err = strdup(buf);
     }
     if (t->close && s->fd >= 0)
-        t->close(s->tp_ctx, s->fd);
-    s->tp_ctx = NULL;
+        t->close(s->x->tp_ctx, s->fd);
+    s->x->tp_ctx = NULL;
 }
 
 size_t gt_transport_error(gt_socket h, char *buf, size_t len)
@@ -122,12 +127,12 @@ size_t gt_transport_error(gt_socket h, char *buf, size_t len)
     if (!s)
         return 0;
     size_t n = 0;
-    if (s->tp_live && s->tp->error) {
-        n = s->tp->error(s->tp_ctx, buf, len);
-    } else if (s->tp_err) {
-        n = strlen(s->tp_err);
+    if (s->tp_live && s->x->tp->error) {
+        n = s->x->tp->error(s->x->tp_ctx, buf, len);
+    } else if (s->x && s->x->tp_err) {
+        n = strlen(s->x->tp_err);
         if (buf && len)
-            snprintf(buf, len, "%s", s->tp_err);
+            snprintf(buf, len, "%s", s->x->tp_err);
     }
     gt__sock_release(s);
     return n;
@@ -139,7 +144,7 @@ int gt__sock_with_tp(gt_socket h, const gt_transport *t, int (*fn)(void *ctx, vo
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    int rc = s->tp != t ? -EINVAL : s->tp_live ? fn(s->tp_ctx, arg) : -ENOTCONN;
+    int rc = gt__sock_tp(s) != t ? -EINVAL : s->tp_live ? fn(s->x->tp_ctx, arg) : -ENOTCONN;
     gt__sock_release(s);
     return rc;
 }
@@ -149,7 +154,7 @@ const gt_transport *gt__sock_tp_of(gt_socket h)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return NULL;
-    const gt_transport *t = s->kind == K_LISTEN ? s->o.tp : s->tp;
+    const gt_transport *t = s->kind == K_LISTEN ? s->o.tp : gt__sock_tp(s);
     gt__sock_release(s);
     return t;
 }
@@ -187,11 +192,11 @@ static int handshake_locked(gt__sock *s, int64_t deadline)
         int rc = gt__sock_conn_err(s);
         if (rc)
             return rc;
-        if (!s->tp || !s->tp->handshake || gt__wr_connecting(&s->wr))
+        if (!gt__sock_tp(s) || !s->x->tp->handshake || gt__wr_connecting(&s->wr))
             return -EINVAL;
         if (!s->hs_pending)
             return 0;
-        rc = s->tp->handshake(s->tp_ctx, s->fd);
+        rc = s->x->tp->handshake(s->x->tp_ctx, s->fd);
         if (rc == 0)
             break;
         if (rc < 0)
@@ -209,7 +214,7 @@ static int handshake_locked(gt__sock *s, int64_t deadline)
     s->hs_pending = false;
     s->readable = true; /* the transport may hold input read with the end
                            of the handshake */
-    s->o.active = s->hs_active;
+    s->o.active = s->x->hs_active;
     if (s->o.active != GT_ACTIVE_FALSE_V)
         gt__sock_deliver(s);
     return 0;
@@ -239,7 +244,7 @@ int gt_transport_attach(gt_socket h, const gt_transport *t)
     if (!s)
         return GT_ECLOSED;
     int rc = gt__sock_conn_err(s);
-    if (!rc && (s->kind != K_CONN || gt__wr_row_of(&s->wr)->no_attach || s->tp ||
+    if (!rc && (s->kind != K_CONN || gt__wr_row_of(&s->wr)->no_attach || gt__sock_tp(s) ||
                 gt__buf_avail(&s->in) || gt__buf_avail(&s->out) || !gt__rd_row_of(&s->rd)->reads))
         rc = -EINVAL;
     if (!rc)

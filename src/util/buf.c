@@ -74,11 +74,7 @@ static pool *my_pool(void)
 uint64_t gt__buf_moved_total(void) { return moved_total; }
 uint64_t gt__buf_allocs_total(void) { return allocs_total; }
 
-static void count_moved(gt__buf *b, size_t n)
-{
-    b->moved += n;
-    moved_total += n;
-}
+static void count_moved(size_t n) { moved_total += n; }
 
 void gt__buf_free(gt__buf *b)
 {
@@ -133,7 +129,7 @@ int gt__buf_reserve(gt__buf *b, size_t more)
     size_t avail = gt__buf_avail(b);
     if (b->off >= avail && b->cap - avail >= more) {
         memmove(b->data, b->data + b->off, avail);
-        count_moved(b, avail);
+        count_moved(avail);
         b->len = avail;
         b->off = 0;
         return 0;
@@ -160,7 +156,7 @@ int gt__buf_reserve(gt__buf *b, size_t more)
             return -ENOMEM;
         allocs_total++;
     }
-    count_moved(b, avail);
+    count_moved(avail);
     b->data = p;
     b->cap = cap;
     b->off = 0;

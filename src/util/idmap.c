@@ -2,7 +2,8 @@
  * idmap.c -- see idmap.h.
  *
  * A look-up against a delete, without a lock: the reader pins the slot
- * (pins + 1), then reads its generation and object; the deleter clears the
+ * and reads its generation (one add on the shared word), then reads its
+ * object; the deleter clears the
  * object, moves the generation on, then waits until the slot has no pins.
  * Both sides store, then load what the other stores (sequentially
  * consistent), so at least one sees the other: either the reader finds
@@ -35,7 +36,7 @@ static int grow(gt__idmap *m)
         return -1;
     }
     for (uint32_t i = 0; i < GT__ID_SEG; i++)
-        atomic_init(&seg[i].gen, 1);
+        atomic_init(&seg[i].genpins, UINT64_C(1) << GT__ID_PIN_BITS);
     /* unroll the old ring into the new one, then add the new slots */
     uint32_t n = 0;
     for (uint32_t i = 0; i < m->free_count; i++)
@@ -62,7 +63,7 @@ uint64_t gt__idmap_add(gt__idmap *m, void *obj)
     m->free_head = (m->free_head + 1) % m->cap;
     m->free_count--;
     gt__idslot *sl = gt__idmap_slot(m, slot);
-    uint64_t id = (atomic_load(&sl->gen) << GT__ID_SLOT_BITS) | slot;
+    uint64_t id = (gt__idslot_gen(sl) << GT__ID_SLOT_BITS) | slot;
     atomic_store(&sl->ptr, obj); /* after gen, which the delete moved on */
     gt__unlock(&m->lock);
     return id;
@@ -77,10 +78,10 @@ void *gt__idmap_get(gt__idmap *m, uint64_t id, void (*ref)(void *))
     if (!sl)
         return NULL;
     void *obj = NULL;
-    atomic_fetch_add(&sl->pins, 1);
-    if (atomic_load(&sl->gen) == id >> GT__ID_SLOT_BITS && (obj = atomic_load(&sl->ptr)) && ref)
+    uint64_t gen = atomic_fetch_add(&sl->genpins, 1) >> GT__ID_PIN_BITS; /* pinned */
+    if (gen == id >> GT__ID_SLOT_BITS && (obj = atomic_load(&sl->ptr)) && ref)
         ref(obj);
-    atomic_fetch_sub(&sl->pins, 1);
+    atomic_fetch_sub(&sl->genpins, 1);
     return obj;
 }
 
@@ -90,15 +91,16 @@ void gt__idmap_del(gt__idmap *m, uint64_t id)
     uint64_t gen = id >> GT__ID_SLOT_BITS;
     gt__lock(&m->lock, GT__LK_IDMAP);
     gt__idslot *sl = slot ? gt__idmap_slot(m, slot) : NULL;
-    if (sl && atomic_load(&sl->gen) == gen && atomic_load(&sl->ptr)) {
+    if (sl && gt__idslot_gen(sl) == gen && atomic_load(&sl->ptr)) {
         atomic_store(&sl->ptr, NULL);
         /* A wrapped generation would give back an id already handed out:
-         * retire the slot instead (it stays empty, its id stays stale). */
+         * retire the slot instead (it stays empty, its id stays stale).
+         * The add keeps the pins (only this locked side moves gen). */
         if (gen < GT__ID_GEN_MAX)
-            atomic_store(&sl->gen, gen + 1);
+            atomic_fetch_add(&sl->genpins, UINT64_C(1) << GT__ID_PIN_BITS);
         /* A pinned reader is a few instructions from done; it may have
          * been preempted, hence the yield. */
-        while (atomic_load(&sl->pins))
+        while (atomic_load(&sl->genpins) & GT__ID_PIN_MASK)
             sched_yield();
         if (gen < GT__ID_GEN_MAX) {
             m->free_ring[(m->free_head + m->free_count) % m->cap] = slot;

@@ -31,11 +31,24 @@
 #define GT__ID_SEG_BITS 10 /* slots per segment: 1024 */
 #define GT__ID_SEG (1u << GT__ID_SEG_BITS)
 
+/* A slot's generation and pin count share one word, gen << PIN_BITS |
+ * pins: 16 bytes a slot, not 24 (every process and socket has one, issue
+ * 11), and a look-up pins and reads the generation in one atomic add.
+ * The generation has 44 bits as in an id; 20 bits of pins allow a
+ * million look-ups at once (one per thread at most). */
+#define GT__ID_PIN_BITS GT__ID_SLOT_BITS /* 64 minus the generation's 44 */
+#define GT__ID_PIN_MASK ((UINT64_C(1) << GT__ID_PIN_BITS) - 1)
+
 typedef struct gt__idslot {
     _Atomic(void *) ptr;     /* the object, or NULL                      */
-    _Atomic uint64_t gen;    /* the generation of its next or live id    */
-    atomic_uint pins;        /* look-ups reading this slot right now     */
+    _Atomic uint64_t genpins;/* the generation of its next or live id,
+                                and the look-ups reading this slot now   */
 } gt__idslot;
+
+static inline uint64_t gt__idslot_gen(gt__idslot *sl)
+{
+    return atomic_load(&sl->genpins) >> GT__ID_PIN_BITS;
+}
 
 typedef struct gt__idmap {
     gt__mutex lock;          /* adds, deletes, growth                     */

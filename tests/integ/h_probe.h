@@ -62,7 +62,7 @@ static inline int h_sock_acceptors(gt_socket h)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return 0;
-    for (gt__waiter *w = s->acc_head; w; w = w->next)
+    for (gt__waiter *w = s->x ? s->x->acc_head : NULL; w; w = w->next)
         n++;
     gt__sock_release(s);
     return n;

@@ -150,7 +150,7 @@ GT_TEST(i7_14_idmap_generation_limit_retires_slot)
     uint32_t slot = SLOT(first);
     gt__idmap_del(&m, first);
     /* as if used 2^44 - 2 times since */
-    atomic_store(&gt__idmap_slot(&m, slot)->gen, GT__ID_GEN_MAX);
+    atomic_store(&gt__idmap_slot(&m, slot)->genpins, GT__ID_GEN_MAX << GT__ID_PIN_BITS);
     uint64_t last = cycle_to(&m, slot, &b);
     ASSERT(last != 0);
     ASSERT(last >> GT__ID_SLOT_BITS == GT__ID_GEN_MAX);
