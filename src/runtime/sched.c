@@ -32,22 +32,43 @@
 #define MAX_EVENTS 256
 #define RUN_BATCH 64     /* processes run between two epoll polls, so that
                             busy processes cannot starve socket events */
-#define SPIN_POLL_NS 2000 /* between two polls while spinning: a poll costs a
-                             system call, and a reader that picks up every
-                             small packet the moment it lands spends its
-                             time in syscalls; a short pause lets a few
-                             accumulate and costs a request ~1 us */
-
-static void pause_ns(int64_t ns)
+static void cpu_relax(void)
 {
-    int64_t end = gt__now_ns() + ns;
-    while (gt__now_ns() < end) {
 #if defined(__x86_64__)
-        __builtin_ia32_pause();
+    __builtin_ia32_pause();
 #elif defined(__aarch64__)
-        __asm__ volatile("yield");
+    __asm__ volatile("yield");
 #endif
+}
+
+/* Relax instructions per microsecond, measured once (rt_start): a pause
+ * that read the clock after each instruction spent most of its time in
+ * clock_gettime (12% of an accept profile).  A pause's length is only a
+ * hint -- the spin's bound reads the clock after every poll -- so a
+ * measurement disturbed by preemption merely shortens pauses. */
+static int64_t relax_per_us = 1;
+
+static void calibrate_relax(void)
+{
+    int64_t best = INT64_MAX;
+    for (int round = 0; round < 3; round++) { /* the least disturbed */
+        int64_t t0 = gt__now_ns();
+        for (int i = 0; i < 1024; i++)
+            cpu_relax();
+        int64_t d = gt__now_ns() - t0;
+        if (d > 0 && d < best)
+            best = d;
     }
+    int64_t per_us = best == INT64_MAX ? 1024 : 1024 * 1000 / best;
+    relax_per_us = per_us < 1 ? 1 : per_us > 100000 ? 100000 : per_us;
+}
+
+/* Pause about ns, or less if another thread hands s work meanwhile (a
+ * remote wake does not go through epoll while s is awake). */
+static void pause_ns(gt__sched *s, int64_t ns)
+{
+    for (int64_t i = ns * relax_per_us / 1000; i > 0 && !atomic_load_explicit(&s->remote_pending, memory_order_relaxed); i--)
+        cpu_relax();
 }
 
 __thread gt__sched *gt__tls_sched;
@@ -336,10 +357,11 @@ static void *sched_main(void *arg)
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
             int64_t now = gt__now_ns();
-            int64_t spin_end = now + gt__spin_budget(&s->spin, now);
-            while (n == 0 && gt__now_ns() < spin_end && !atomic_load(&s->remote_pending)) {
-                pause_ns(SPIN_POLL_NS);
+            int64_t idle_from = now, spin_end = now + gt__spin_budget(&s->spin, now);
+            while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
+                pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
                 n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+                now = gt__now_ns();
             }
             if (n == 0) {
                 gt__steal_idle(s); /* spun for nothing: ask for work */
@@ -386,6 +408,8 @@ static void rt_start(void)
     if (rt_configured && rt_config.spin_us)
         spin_us = rt_config.spin_us;
     spin_ns = spin_us < 0 ? 0 : spin_us > INT_MAX / 1000 ? INT_MAX : spin_us * 1000;
+    if (spin_ns)
+        calibrate_relax();
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;
     int steal = 1;
     if ((env = getenv("GT_STEAL")) && *env)

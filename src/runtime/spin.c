@@ -35,3 +35,10 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     unsigned is_short = waited <= short_ns;
     sp->history = ((sp->history << 1) | is_short) & HISTORY_MASK;
 }
+
+int64_t gt__spin_pause(int64_t idle_ns, int64_t left_ns)
+{
+    int64_t p = idle_ns / 4;
+    p = p < GT__SPIN_POLL_NS ? GT__SPIN_POLL_NS : p > GT__SPIN_POLL_MAX_NS ? GT__SPIN_POLL_MAX_NS : p;
+    return p < left_ns ? p : left_ns > 0 ? left_ns : 0;
+}

@@ -111,3 +111,21 @@ GT_TEST(i11_3_spin_busy_loop_records_no_wait)
         gt__spin_woke(&sp, (int64_t)i * MS);
     ASSERT_EQ(gt__spin_budget(&sp, 100 * MS), 0);
 }
+
+/* Polls while spinning: the first comes promptly, later ones spread out in
+ * proportion to the idle time (a wait costs at most a quarter more), never
+ * more than the maximum apart, and the spin never overruns its budget. */
+GT_TEST(i11_3_spin_polls_spread_out_as_idle_grows)
+{
+    ASSERT_EQ(gt__spin_pause(0, 50 * US), GT__SPIN_POLL_NS);
+    ASSERT_EQ(gt__spin_pause(4 * US, 50 * US), GT__SPIN_POLL_NS);
+    ASSERT_EQ(gt__spin_pause(20 * US, 50 * US), 5 * US);
+    ASSERT_EQ(gt__spin_pause(200 * US, 1 * MS), GT__SPIN_POLL_MAX_NS);
+    ASSERT_EQ(gt__spin_pause(40 * US, 3 * US), 3 * US); /* ends on time */
+    ASSERT_EQ(gt__spin_pause(60 * US, -1 * US), 0);
+    int polls = 0; /* a full 50 us spin that finds nothing */
+    for (int64_t idle = 0; idle < 50 * US; idle += gt__spin_pause(idle, 50 * US - idle))
+        polls++;
+    ASSERT(polls <= 13);
+    ASSERT(polls >= 8);
+}
