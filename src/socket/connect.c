@@ -448,6 +448,9 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, sockle
         rc = connect_wait(s, deadline);
     gt__wr_to(&s->wr, WE_CONNECTED);
     s->writable = s->readable = true; /* edge-triggered: look again */
+    if (rc == 0 && gt__buf_avail(&s->out))
+        gt__sock_flush(s); /* sent by another process while connecting: the
+                              edge that ended the connect was this one's */
     if (rc == 0 && s->o.active != GT_ACTIVE_FALSE_V)
         gt__sock_deliver(s); /* data may have arrived with the handshake */
     gt__unlock(&s->lock);

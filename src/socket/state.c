@@ -25,6 +25,8 @@
  * backend.h deferred_shutdown). */
 const gt__wr_row gt__wr_rows[WR_N_] = {
     [WR_CONNECTING] = {"connecting", WA_GO, WA_GO, false, false, false, true},
+    [WR_CONNECTING_SHUT_PENDING] = {"connecting_shut_pending", WA_FAIL, WA_GO, false, false, true,
+                                    true},
     [WR_OPEN] = {"open", WA_GO, WA_GO, false, false, false, false},
     [WR_SHUT_PENDING] = {"shut_pending", WA_FAIL, WA_GO, false, false, true, false},
     [WR_SHUT] = {"shut", WA_GO, WA_DONE, false, true, false, false},
@@ -37,7 +39,8 @@ const gt__wr_row gt__wr_rows[WR_N_] = {
 /* The diagram of state.h; WR_N_ = no arrow (the state stays). */
 static const uint8_t next[WR_N_][4] = {
     /*                      connected  shut_deferred    shut_done       failed */
-    [WR_CONNECTING] = {WR_OPEN, WR_N_, WR_N_, WR_BROKEN},
+    [WR_CONNECTING] = {WR_OPEN, WR_CONNECTING_SHUT_PENDING, WR_N_, WR_BROKEN},
+    [WR_CONNECTING_SHUT_PENDING] = {WR_SHUT_PENDING, WR_N_, WR_SHUT, WR_BROKEN_SHUT_PENDING},
     [WR_OPEN] = {WR_N_, WR_SHUT_PENDING, WR_SHUT, WR_BROKEN},
     [WR_SHUT_PENDING] = {WR_N_, WR_N_, WR_SHUT, WR_BROKEN_SHUT_PENDING},
     [WR_SHUT] = {WR_N_, WR_N_, WR_N_, WR_BROKEN_SHUT},

@@ -21,6 +21,10 @@
  * in progress) or OPEN (accepted, adopted or connected).
  *
  *   CONNECTING --connected--> OPEN
+ *   CONNECTING --shut_deferred--> CONNECTING_SHUT_PENDING --connected-->
+ *                                          SHUT_PENDING: output queued
+ *                                          before the connect finished
+ *                                          goes out first, then the FIN
  *   OPEN --shut_deferred--> SHUT_PENDING   inet: shutdown(write) with output
  *                                          queued waits for it (rule 50,
  *                                          D TCP_ADDF_PENDING_SHUTDOWN)
@@ -31,17 +35,20 @@
  *                                          closes the port (rules 55-57)
  *   BROKEN_SHUT_PENDING --shut_done--> BROKEN_SHUT
  *
- * CONNECTING has no shutdown arrows: gt_connect hands out the handle only
- * once connected, so only a stranger who found it in a listing could shut
- * it down then; Linux aborts a connect still in SYN_SENT at shutdown(2)
- * (inet_shutdown), and a second SHUT_WR changes nothing, so there is
- * nothing to remember.
+ * gt_connect hands out the handle only once connected, so only a stranger
+ * who found it in a listing (gt_sockets_list) can send or shut it down
+ * while CONNECTING.  Its sends queue; a shutdown(write) behind them waits
+ * for the connect and the queue, as on an open socket.  One with nothing
+ * queued is issued at once, and Linux aborts a connect still in SYN_SENT
+ * at shutdown(2) (inet_shutdown): there is nothing left to remember, so
+ * CONNECTING has no shut_done arrow.
  *
  * A broken side remembers how far its shutdown(write) had gone: a failure
  * while the shutdown waited for the queue leaves it owed, and the flush
  * that finds the queue empty (it is, after the failure) still issues it. */
 enum {
     WR_CONNECTING,
+    WR_CONNECTING_SHUT_PENDING,
     WR_OPEN,
     WR_SHUT_PENDING,
     WR_SHUT,
@@ -99,7 +106,10 @@ void gt__wr_to(gt__wr *w, gt__wr_event ev);
 
 static inline const gt__wr_row *gt__wr_row_of(const gt__wr *w) { return &gt__wr_rows[w->st]; }
 static inline bool gt__wr_broken(const gt__wr *w) { return gt__wr_row_of(w)->broken; }
-static inline bool gt__wr_connecting(const gt__wr *w) { return w->st == WR_CONNECTING; }
+static inline bool gt__wr_connecting(const gt__wr *w)
+{
+    return w->st == WR_CONNECTING || w->st == WR_CONNECTING_SHUT_PENDING;
+}
 
 /* ---- one-shot reports ------------------------------------------------- */
 

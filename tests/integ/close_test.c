@@ -796,3 +796,84 @@ GT_TEST(i7_05_rst_without_show_econnreset)
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_RECV_ERR(s, 0, H_WAIT, -ENOTCONN);
 }
+
+/* A connecting socket's handle is handed out only once connected, but a
+ * listing (gt_sockets_list) shows it before: a stranger that sends on it
+ * and shuts it down for writing while the connect is still in progress
+ * gets its data out first and then the FIN, once the connect finishes (a
+ * shutdown(write) behind queued output waits for it, rule 50).  The
+ * connect is held in SYN_SENT by a listen queue that is full: the kernel
+ * drops its SYN until an accept makes room, then the retransmitted SYN
+ * gets through (about 1 s later). */
+typedef struct slow_connect {
+    int port;
+    gt_pid parent;
+} slow_connect;
+
+static void connect_slowly(void *arg)
+{
+    slow_connect *sc = arg;
+    gt_socket c = {0};
+    int rc = gt_connect("127.0.0.1", sc->port, GT_OPTS(GT_ACTIVE_FALSE), 10000, &c);
+    gt_post(sc->parent, rc, &c, sizeof c);
+    gt_msg *m = NULL;
+    gt_receive(H_WAIT * 3, &m); /* hold the socket until the test is done */
+    gt_msg_free(m);
+}
+
+static gt_socket find_connecting(void)
+{
+    for (int tries = 0; tries < H_WAIT; tries++) {
+        gt_sockinfo *v = NULL;
+        size_t n = 0;
+        ASSERT_OK(gt_sockets_list(&v, &n));
+        gt_socket found = {0};
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(v[i].state, "CONNECTING") == 0)
+                found = v[i].sock;
+        free(v);
+        if (found.id)
+            return found;
+        h_msleep(1);
+    }
+    gt_test_fail(__FILE__, __LINE__, "no socket in CONNECTING within %d ms", H_WAIT);
+    return (gt_socket){0};
+}
+
+GT_TEST(i8_1_shutdown_while_connecting_follows_the_data)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE, GT_BACKLOG(1)));
+    int port = h_port(l);
+    gt_socket q1 = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE));
+    gt_socket q2 = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE));
+    slow_connect sc = {port, gt_self()};
+    gt_pid p;
+    ASSERT_OK(gt_spawn(connect_slowly, &sc, NULL, &p));
+    gt_socket c = find_connecting();
+    ASSERT_OK(gt_send(c, "early", 5)); /* queued: not yet connected */
+    ASSERT_OK(gt_shutdown(c, GT_SHUT_WRITE));
+    gt_socket a1 = h_accept(l); /* room in the queue for the next SYN */
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_receive(H_WAIT * 3, &m));
+    ASSERT_EQ(m->tag, 0); /* the connect succeeded */
+    gt_msg_free(m);
+    gt_socket a2 = h_accept(l), a3 = h_accept(l);
+    /* c's peer is the one whose remote port is c's own */
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    ASSERT_OK(gt_peername(a2, &sa, &sl));
+    gt_socket peer = ntohs(((struct sockaddr_in *)&sa)->sin_port) == h_port(c) ? a2 : a3;
+    gt_msg *d = NULL;
+    ASSERT_OK(gt_recv(peer, 0, H_WAIT, &d));
+    ASSERT_EQ(d->len, 5);
+    ASSERT(memcmp(d->data, "early", 5) == 0);
+    gt_msg_free(d);
+    ASSERT_RECV_ERR(peer, 0, H_WAIT, GT_ECLOSED);
+    ASSERT_OK(gt_post(p, 0, NULL, 0));
+    gt_close(q1);
+    gt_close(q2);
+    gt_close(a1);
+    gt_close(a2);
+    gt_close(a3);
+    gt_close(l);
+}
