@@ -121,9 +121,9 @@ static ssize_t fill(gt__sock *s, size_t want)
     size_t chunk = want > READ_CHUNK && want <= RECV_MAX_LENGTH ? want : READ_CHUNK;
     if (gt__buf_reserve(&s->in, chunk) != 0)
         return -ENOMEM;
-    ssize_t n = read_fd(s, s->in.data + s->in.len, s->in.cap - s->in.len);
+    ssize_t n = read_fd(s, gt__buf_tail(&s->in), gt__buf_room(&s->in));
     if (n > 0) {
-        s->in.len += (size_t)n;
+        gt__buf_added(&s->in, (size_t)n);
         s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
     } else if (!in_avail(s)) {
         gt__buf_free(&s->in); /* nothing came: an idle socket keeps no buffer */
@@ -210,7 +210,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
         /* The frame is all the input buffer holds: the buffer becomes the
          * message, and its bytes are not copied again (issue 11).  The
          * caller's in_consume then finds the input empty. */
-        uint8_t *block = s->in.data;
+        void *block = gt__buf_block(&s->in);
         m = gt__msg_adopt(gt__sock_msg_kind(s, GT_MSG_TCP), block, (uint8_t *)buf + sp.body, sp.body_len);
         if (m)
             gt__buf_steal(&s->in);
@@ -480,9 +480,9 @@ static int fill_for_frame(gt__sock *s)
             return 0;
         if (gt__buf_reserve(&s->in, want) != 0)
             return -ENOMEM;
-        ssize_t n = read_fd(s, s->in.data + s->in.len, want);
+        ssize_t n = read_fd(s, gt__buf_tail(&s->in), want);
         if (n > 0)
-            s->in.len += (size_t)n;
+            gt__buf_added(&s->in, (size_t)n);
         return 0;
     }
     ssize_t n = gt__sock_fill(s, need > in_avail(s) ? need - in_avail(s) : 0);

@@ -29,12 +29,8 @@
 
 typedef struct pool {
     int n;
-    struct {
-        uint8_t *data;
-        size_t cap;
-    } e[BUF_POOL_N];
+    gt__bufmem *e[BUF_POOL_N];
 } pool;
-
 static _Thread_local pool *tl_pool;
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
@@ -44,7 +40,7 @@ static void pool_destroy(void *arg)
 {
     pool *p = arg;
     for (int i = 0; i < p->n; i++)
-        free(p->e[i].data);
+        free(p->e[i]);
     free(p);
 }
 
@@ -78,25 +74,22 @@ static void count_moved(size_t n) { moved_total += n; }
 
 void gt__buf_free(gt__buf *b)
 {
-    if (b->data && b->cap <= BUF_POOL_MAX) {
+    gt__bufmem *m = b->m;
+    b->m = NULL;
+    if (m && m->cap <= BUF_POOL_MAX) {
         pool *p = my_pool();
         if (p && p->n < BUF_POOL_N) {
-            p->e[p->n].data = b->data;
-            p->e[p->n].cap = b->cap;
-            p->n++;
-            b->data = NULL;
+            p->e[p->n++] = m;
+            return;
         }
     }
-    free(b->data);
-    b->data = NULL;
-    b->off = b->len = b->cap = 0;
+    free(m);
 }
 
 void *gt__buf_steal(gt__buf *b)
 {
-    void *m = b->data;
-    b->data = NULL;
-    b->off = b->len = b->cap = 0;
+    void *m = b->m;
+    b->m = NULL;
     return m;
 }
 
@@ -108,10 +101,10 @@ static bool take_pooled(gt__buf *b, size_t more)
     if (!p || !p->n || more > BUF_POOL_MAX)
         return false;
     for (int i = p->n - 1; i >= 0; i--) {
-        if (p->e[i].cap < more)
+        if (p->e[i]->cap < more)
             continue;
-        b->data = p->e[i].data;
-        b->cap = p->e[i].cap;
+        b->m = p->e[i];
+        b->m->off = b->m->len = 0;
         p->e[i] = p->e[--p->n];
         return true;
     }
@@ -120,47 +113,50 @@ static bool take_pooled(gt__buf *b, size_t more)
 
 int gt__buf_reserve(gt__buf *b, size_t more)
 {
-    if (b->off && b->off == b->len)
-        b->off = b->len = 0;
-    if (b->cap - b->len >= more)
+    gt__bufmem *m = b->m;
+    if (m && m->off && m->off == m->len)
+        m->off = m->len = 0;
+    if (gt__buf_room(b) >= more)
         return 0;
-    if (!b->data && take_pooled(b, more))
+    if (!m && take_pooled(b, more))
         return 0;
     size_t avail = gt__buf_avail(b);
-    if (b->off >= avail && b->cap - avail >= more) {
-        memmove(b->data, b->data + b->off, avail);
+    if (m && m->off >= avail && m->cap - avail >= more) {
+        memmove(m->data, m->data + m->off, avail);
         count_moved(avail);
-        b->len = avail;
-        b->off = 0;
+        m->len = avail;
+        m->off = 0;
         return 0;
     }
     /* An empty buffer gets what is asked for (a big frame's exact size:
      * it may become the message, recv.c), a growing one doubles. */
-    size_t cap = b->cap ? b->cap * 2 : more > BUF_MIN ? more : BUF_MIN;
+    size_t cap = m ? m->cap * 2 : more > BUF_MIN ? more : BUF_MIN;
     while (cap - avail < more) {
         if (cap > SIZE_MAX / 2)
             return -ENOMEM;
         cap *= 2;
     }
-    uint8_t *p;
-    if (b->off) { /* only the pending bytes move, not the consumed front */
-        p = malloc(cap);
+    if (cap > SIZE_MAX - sizeof *m)
+        return -ENOMEM;
+    gt__bufmem *p;
+    if (m && m->off) { /* only the pending bytes move, not the consumed front */
+        p = malloc(sizeof *p + cap);
         if (!p)
             return -ENOMEM;
         allocs_total++;
-        memcpy(p, b->data + b->off, avail);
-        free(b->data);
+        memcpy(p->data, m->data + m->off, avail);
+        free(m);
     } else {
-        p = realloc(b->data, cap);
+        p = realloc(m, sizeof *p + cap);
         if (!p)
             return -ENOMEM;
         allocs_total++;
     }
     count_moved(avail);
-    b->data = p;
-    b->cap = cap;
-    b->off = 0;
-    b->len = avail;
+    p->cap = cap;
+    p->off = 0;
+    p->len = avail;
+    b->m = p;
     return 0;
 }
 
@@ -173,14 +169,15 @@ int gt__buf_append_iov(gt__buf *b, const struct iovec *iov, int n, size_t skip)
         return 0;
     if (gt__buf_reserve(b, total - skip) != 0)
         return -ENOMEM;
+    gt__bufmem *m = b->m;
     for (int i = 0; i < n; i++) {
         size_t len = iov[i].iov_len;
         if (skip >= len) {
             skip -= len;
             continue;
         }
-        memcpy(b->data + b->len, (const uint8_t *)iov[i].iov_base + skip, len - skip);
-        b->len += len - skip;
+        memcpy(m->data + m->len, (const uint8_t *)iov[i].iov_base + skip, len - skip);
+        m->len += len - skip;
         skip = 0;
     }
     return 0;
@@ -188,7 +185,9 @@ int gt__buf_append_iov(gt__buf *b, const struct iovec *iov, int n, size_t skip)
 
 void gt__buf_consume(gt__buf *b, size_t n)
 {
-    b->off += n;
-    if (b->off >= b->len)
+    if (!b->m)
+        return;
+    b->m->off += n;
+    if (b->m->off >= b->m->len)
         gt__buf_free(b);
 }

@@ -2,7 +2,9 @@
  * buf.h -- a byte buffer with a read offset: bytes [off, len) of data are
  * pending.  Used for a socket's input (read, not yet delivered) and output
  * (accepted by send, not yet written).  An empty buffer owns no memory, so
- * an idle socket costs nothing here.
+ * an idle socket costs nothing here: the offsets live in the allocation,
+ * in front of the bytes, and the buffer itself is one pointer (issue 11:
+ * every socket has two; 48 B of a hibernated connection's socket).
  */
 #ifndef GT_BUF_H
 #define GT_BUF_H
@@ -11,14 +13,28 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-typedef struct gt__buf {
-    uint8_t *data; /* owned; NULL when empty */
+/* One malloc'd block: the bookkeeping, then cap bytes.  free() frees it
+ * (gt__buf_steal's callers rely on that). */
+typedef struct gt__bufmem {
     size_t off, len, cap; /* (the bytes moved are counted per process, not
-                             per buffer: every socket has two, issue 11) */
+                             per buffer, issue 11) */
+    uint8_t data[];
+} gt__bufmem;
+
+typedef struct gt__buf {
+    gt__bufmem *m; /* owned; NULL when empty */
 } gt__buf;
 
-static inline size_t gt__buf_avail(const gt__buf *b) { return b->len - b->off; }
-static inline uint8_t *gt__buf_head(const gt__buf *b) { return b->data ? b->data + b->off : NULL; }
+static inline size_t gt__buf_avail(const gt__buf *b) { return b->m ? b->m->len - b->m->off : 0; }
+static inline uint8_t *gt__buf_head(const gt__buf *b) { return b->m ? b->m->data + b->m->off : NULL; }
+static inline size_t gt__buf_cap(const gt__buf *b) { return b->m ? b->m->cap : 0; }
+/* The free room after the pending bytes (where a read lands), and its size;
+ * gt__buf_added(b, n) then takes n <= room bytes written there. */
+static inline uint8_t *gt__buf_tail(const gt__buf *b) { return b->m ? b->m->data + b->m->len : NULL; }
+static inline size_t gt__buf_room(const gt__buf *b) { return b->m ? b->m->cap - b->m->len : 0; }
+static inline void gt__buf_added(gt__buf *b, size_t n) { b->m->len += n; }
+/* The allocation holding the bytes (what gt__buf_steal hands over), or NULL. */
+static inline void *gt__buf_block(const gt__buf *b) { return b->m; }
 
 /* Makes room for `more` bytes at data + len: compacting when at least as
  * many bytes were consumed as are pending, else growing (doubling).

@@ -43,7 +43,7 @@ static view sock_view(gt_socket h)
 {
     gt__sock *s = gt__sock_acquire(h);
     ASSERT(s != NULL);
-    view v = {gt__buf_avail(&s->in), s->in.cap, s->scan_bytes};
+    view v = {gt__buf_avail(&s->in), gt__buf_cap(&s->in), s->scan_bytes};
     gt__sock_release(s);
     return v;
 }

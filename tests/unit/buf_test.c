@@ -25,7 +25,7 @@ GT_TEST(buf_append_consume)
     pending_is(&b, "worldhello");
     gt__buf_consume(&b, 10);
     ASSERT_EQ(gt__buf_avail(&b), 0);
-    ASSERT(b.data == NULL); /* nothing pending: nothing owned */
+    ASSERT(gt__buf_block(&b) == NULL); /* nothing pending: nothing owned */
     gt__buf_free(&b);
 }
 
@@ -41,7 +41,7 @@ GT_TEST(buf_append_with_skip)
     ASSERT_OK(gt__buf_append_iov(&b, iov, 3, 3));
     pending_is(&b, "efghdefgh");
     gt__buf_free(&b);
-    ASSERT(b.data == NULL);
+    ASSERT(gt__buf_block(&b) == NULL);
     ASSERT_EQ(gt__buf_avail(&b), 0);
 }
 
@@ -53,13 +53,13 @@ GT_TEST(buf_reserve_compacts)
     memset(chunk, 'x', sizeof chunk);
     struct iovec iov = {chunk, sizeof chunk};
     ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
-    size_t cap = b.cap;
+    size_t cap = gt__buf_cap(&b);
     ASSERT(cap >= sizeof chunk);
     gt__buf_consume(&b, sizeof chunk - 10);
     ASSERT_OK(gt__buf_reserve(&b, cap - 10));
-    ASSERT_EQ(b.cap, cap);
+    ASSERT_EQ(gt__buf_cap(&b), cap);
     ASSERT_EQ(gt__buf_avail(&b), 10);
-    ASSERT(b.len + (cap - 10) <= b.cap);
+    ASSERT(gt__buf_room(&b) >= cap - 10);
     ASSERT(gt__buf_head(&b)[0] == 'x' && gt__buf_head(&b)[9] == 'x');
     gt__buf_free(&b);
 }
@@ -102,7 +102,7 @@ GT_TEST(i11_buf_queue_moves_each_byte_boundedly)
         ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
         appended += sizeof chunk;
         /* FIFO order kept: the newest chunk is at the back */
-        ASSERT_EQ(b.data[b.len - 1], (uint8_t)round);
+        ASSERT_EQ(gt__buf_head(&b)[gt__buf_avail(&b) - 1], (uint8_t)round);
     }
     ASSERT_EQ(gt__buf_avail(&b), 15 * sizeof chunk);
     uint64_t moved = gt__buf_moved_total() - moved0;
@@ -122,7 +122,7 @@ GT_TEST(i11_buf_reuses_memory_after_drain)
     uint64_t allocs = gt__buf_allocs_total();
     for (int i = 0; i < 100; i++) {
         gt__buf_consume(&b, 4);
-        ASSERT(b.data == NULL); /* an idle buffer still owns nothing */
+        ASSERT(gt__buf_block(&b) == NULL); /* an idle buffer still owns nothing */
         ASSERT_OK(gt__buf_append_iov(&b, &iov, 1, 0));
     }
     ASSERT_EQ(gt__buf_allocs_total(), allocs);
