@@ -67,7 +67,7 @@ static void in_consume(gt__sock *s, size_t n)
  * dropped; otherwise queued output stays and goes out. */
 static void end_read(gt__sock *s)
 {
-    if (!s->busy_sender)
+    if (!gt__sock_busy_sender(s))
         return;
     gt__buf_free(&s->out);
     gt__sock_unbusy(s, GT_ECLOSED);
@@ -634,13 +634,16 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
  * held. */
 static int recv_turn(gt__sock *s, gt__proc *self, int64_t timeout_ms, int64_t deadline)
 {
+    gt__sock_ext *x = gt__sock_ext_get(s); /* where the queue is */
+    if (!x)
+        return -ENOMEM;
     gt__waiter q = {.proc = self};
-    gt__waiter **pp = &s->recv_queue;
+    gt__waiter **pp = &x->recv_queue;
     while (*pp)
         pp = &(*pp)->next;
     *pp = &q;
     int rc = 0;
-    while (rc == 0 && !q.done && (s->reader || s->recv_queue != &q)) {
+    while (rc == 0 && !q.done && (s->reader || x->recv_queue != &q)) {
         if (gt__expired(deadline))
             rc = GT_ETIMEOUT;
         else if (timeout_ms != 0 && (rc = gt__exit_check()))
@@ -650,7 +653,7 @@ static int recv_turn(gt__sock *s, gt__proc *self, int64_t timeout_ms, int64_t de
     }
     if (q.done) /* woken by close: the queue is gone */
         return q.result;
-    for (pp = &s->recv_queue; *pp; pp = &(*pp)->next)
+    for (pp = &x->recv_queue; *pp; pp = &(*pp)->next)
         if (*pp == &q) {
             *pp = q.next;
             break;
@@ -687,7 +690,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         rc = -ENOMEM; /* rule 23 */
     else if (rc == 0 && s->reader && !be->queued_recv)
         rc = -EALREADY; /* rule 26: one recv at a time (inet) */
-    else if (rc == 0 && (s->reader || s->recv_queue))
+    else if (rc == 0 && (s->reader || gt__sock_recv_queue(s)))
         rc = recv_turn(s, self, timeout_ms, deadline);
     gt__waiter w = {.proc = self};
     bool tried = false;
@@ -764,8 +767,8 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             break;
         }
     }
-    if (s->recv_queue)
-        gt__wake(s->recv_queue->proc); /* the next recv's turn */
+    if (gt__sock_recv_queue(s))
+        gt__wake(s->x->recv_queue->proc); /* the next recv's turn */
     gt__sock_release(s);
     return rc;
 }

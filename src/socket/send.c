@@ -86,7 +86,7 @@ void gt__sock_flush(gt__sock *s)
         struct iovec v = {gt__buf_head(&s->out), out_pending(s)};
         ssize_t w = gt__sock_writev(s, &v, 1);
         if (w < 0) {
-            write_failed(s, (int)w, s->send_caller || s->busy_sender);
+            write_failed(s, (int)w, s->send_caller || gt__sock_busy_sender(s));
             return;
         }
         /* frees the buffer once drained: 10,000 idle connections must not
@@ -105,10 +105,10 @@ void gt__sock_flush(gt__sock *s)
 
 void gt__sock_unbusy(gt__sock *s, int result)
 {
-    gt__waiter *b = s->busy_sender;
+    gt__waiter *b = gt__sock_busy_sender(s);
     if (!b)
         return;
-    s->busy_sender = NULL;
+    s->x->busy_sender = NULL;
     b->done = true;
     b->result = result;
     for (gt__waiter *w = s->writers; w; w = w->next)
@@ -183,6 +183,9 @@ static int hold_busy(gt__sock *s)
 {
     if (out_pending(s) <= (size_t)s->o.low_watermark)
         return 0;
+    gt__sock_ext *x = gt__sock_ext_get(s); /* where the busy sender waits */
+    if (!x)
+        return -ENOMEM;
     gt__waiter w = {.proc = gt__self()};
     /* w lives until this function returns, and busy_sender is cleared
      * before that (below); gcc cannot see it */
@@ -190,7 +193,7 @@ static int hold_busy(gt__sock *s)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
-    s->busy_sender = &w;
+    x->busy_sender = &w;
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic pop
 #endif
@@ -213,7 +216,7 @@ static int hold_busy(gt__sock *s)
         if (!w.done && s->state == S_OPEN && s->writable)
             gt__sock_flush(s);
     }
-    if (s->busy_sender == &w) /* ended by a wake-all, not by unbusy */
+    if (x->busy_sender == &w) /* ended by a wake-all, not by unbusy */
         gt__sock_unbusy(s, w.result);
     return w.result;
 }
@@ -225,7 +228,7 @@ static int hold_busy(gt__sock *s)
 static int wait_not_busy(gt__sock *s)
 {
     gt__waiter w = {.proc = gt__self()};
-    while (s->busy_sender && s->state == S_OPEN && !gt__wr_broken(&s->wr)) {
+    while (gt__sock_busy_sender(s) && s->state == S_OPEN && !gt__wr_broken(&s->wr)) {
         int killed = gt__exit_check();
         if (killed)
             return killed;
@@ -307,7 +310,7 @@ static int push_queue(gt__sock *s, size_t before, size_t len)
 static int send_begin(gt__sock *s)
 {
     int rc = send_checks(s);
-    if (rc == 0 && s->busy_sender)
+    if (rc == 0 && gt__sock_busy_sender(s))
         rc = wait_not_busy(s);
     return rc;
 }

@@ -114,6 +114,12 @@ typedef struct gt__sock_ext {
                               at close (transport.c)                     */
     char *tp_err;          /* the error hook's text, kept at the release  */
     int64_t hs_active;     /* the active mode to apply after the handshake */
+    gt__waiter *recv_queue;/* socket backend: the recvs waiting their turn
+                              behind s->reader, FIFO (rule 26)           */
+    gt__waiter *busy_sender; /* inet "busy port": the send that took the
+                              queue over high_watermark waits here for
+                              low_watermark, and every other send waits
+                              behind it (rule 32)                        */
 } gt__sock_ext;
 
 struct gt__sock {
@@ -163,13 +169,7 @@ struct gt__sock {
 
     /* waiting processes */
     gt__waiter *reader;            /* the passive recv reading now       */
-    gt__waiter *recv_queue;        /* socket backend: the recvs waiting
-                                      their turn behind it, FIFO (rule 26) */
     gt__waiter *writers;           /* senders blocked on busy / connect  */
-    gt__waiter *busy_sender;       /* inet "busy port": the send that took
-                                      the queue over high_watermark waits
-                                      here for low_watermark, and every
-                                      other send waits behind it (rule 32) */
 
     gt__buf out;           /* output queue (inet: send does not block
                               below high_watermark)                      */
@@ -191,6 +191,9 @@ struct gt__sock {
 
 /* s's transport (transport.c): NULL = plain TCP, called directly. */
 static inline const gt_transport *gt__sock_tp(const gt__sock *s) { return s->x ? s->x->tp : NULL; }
+/* x->busy_sender / x->recv_queue, NULL without an extension. */
+static inline gt__waiter *gt__sock_busy_sender(const gt__sock *s) { return s->x ? s->x->busy_sender : NULL; }
+static inline gt__waiter *gt__sock_recv_queue(const gt__sock *s) { return s->x ? s->x->recv_queue : NULL; }
 
 /* The message kind k (a GT_MSG_TCP* kind) as s sends it. */
 static inline gt_msg_kind gt__sock_msg_kind(const gt__sock *s, gt_msg_kind k)

@@ -301,8 +301,8 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
         gt__wake(s->reader->proc);
         s->reader = NULL;
     }
-    gt__waiters_wake_all(&s->recv_queue, err);
     if (s->x) {
+        gt__waiters_wake_all(&s->x->recv_queue, err);
         gt__waiters_wake_all(&s->x->acc_head, err);
         s->x->acc_tail = NULL;
     }
