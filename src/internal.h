@@ -171,26 +171,31 @@ void gt__mbox_drop_closed(gt__proc *p, gt_socket sock);
 /* ---- fd watchers (runtime/io.c) ------------------------------------------ */
 
 /* An fd in a scheduler's epoll set, edge-triggered for input, output and
- * the peer's FIN (libuv's uv__io_t): cb(w, epoll events) runs on the home
+ * the peer's FIN (libuv's uv__io_t): ops->event(w, epoll events) runs on the home
  * scheduler's thread for each event.  Embed one in the object it watches.
  *
  * Registrations: gt__io_start() and a gt__io_move() that returns true each
- * begin one; each ends with exactly one call of release(w), on the home it
+ * begin one; each ends with exactly one call of ops->release(w), on the home it
  * had, at the top of that scheduler's loop -- outside any event batch, so
  * that no fetched event can still name w once release has run.  Events
  * may arrive at once: the caller accounts for a registration (e.g. with a
  * reference that release drops) before the call that begins it.  The
  * watched object serialises calls on one watcher (the socket's lock). */
-typedef struct gt__io {
+typedef struct gt__io gt__io;
+/* What a kind of watcher does (one static table per kind: a pointer in
+ * each watcher, not two; every connection has one, issue 11). */
+typedef struct gt__io_ops {
+    void (*event)(gt__io *w, uint32_t events);
+    void (*release)(gt__io *w);
+} gt__io_ops;
+struct gt__io {
     int fd;                                  /* -1 when not watched      */
     gt__sched *home;                         /* whose epoll set, loop    */
-    void (*cb)(struct gt__io *w, uint32_t events);
-    void (*release)(struct gt__io *w);
-} gt__io;
+    const gt__io_ops *ops;
+};
 
 /* Watches fd on home.  0, or -errno (nothing begun, release not called). */
-int gt__io_start(gt__io *w, gt__sched *home, int fd, void (*cb)(gt__io *, uint32_t),
-                 void (*release)(gt__io *));
+int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops);
 
 /* Re-homes w on p's scheduler (an OS-thread process has none: w stays),
  * so that events, p's wake-ups and deferred calls stay on one thread.

@@ -20,7 +20,7 @@ static int add(gt__sched *s, gt__io *w, int fd)
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : gt__errno();
 }
 
-static void release_deferred(void *w) { ((gt__io *)w)->release(w); }
+static void release_deferred(void *w) { ((gt__io *)w)->ops->release(w); }
 
 /* Ends the registration on `home`: events already fetched there may still
  * name w, so release runs there, between batches (out of memory for the
@@ -30,14 +30,12 @@ static void end_registration(gt__io *w, gt__sched *home)
     (void)gt__sched_defer(home, release_deferred, w);
 }
 
-int gt__io_start(gt__io *w, gt__sched *home, int fd, void (*cb)(gt__io *, uint32_t),
-                 void (*release)(gt__io *))
+int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops)
 {
     /* All set before the add: an event may reach the home at once. */
     w->fd = fd;
     w->home = home;
-    w->cb = cb;
-    w->release = release;
+    w->ops = ops;
     int rc = add(home, w, fd);
     if (rc != 0)
         w->fd = -1;
@@ -83,4 +81,4 @@ void gt__io_close(gt__io *w)
 }
 
 /* The scheduler loop's dispatch of one event (sched.c). */
-void gt__io_event(gt__io *w, uint32_t events) { w->cb(w, events); }
+void gt__io_event(gt__io *w, uint32_t events) { w->ops->event(w, events); }

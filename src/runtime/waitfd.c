@@ -40,6 +40,8 @@ static void on_release(gt__io *w)
     free(wt);
 }
 
+static const gt__io_ops waitfd_io = {on_event, on_release};
+
 /* The level now: 1 and *got when ready, 0 when not, -EBADF or -errno. */
 static int check(int fd, uint32_t events, uint32_t *got)
 {
@@ -87,7 +89,7 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
             return -ENOMEM;
         gt__proc_ref(p);
         w->p = p;
-        err = gt__io_start(&w->io, gt__home_sched(p), fd, on_event, on_release);
+        err = gt__io_start(&w->io, gt__home_sched(p), fd, &waitfd_io);
         if (err) {
             gt__proc_unref(p);
             free(w);

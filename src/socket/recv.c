@@ -24,23 +24,37 @@
                                  (its memory may be up to twice the frame) */
 #define RECV_MAX_LENGTH (64u << 20) /* inet: recv(S, N > 64 MiB) -> enomem */
 
-/* gt__sock_copied_total's count, in shards: one counter bumped for every
- * packet by both scheduler threads bounced its cache line between the
- * cores on each message (issue 11, rr1k).  A thread keeps to one shard. */
+/* gt__sock_copied_total's and gt__sock_scanned_total's counts, in
+ * shards: one counter bumped for every packet by both scheduler threads
+ * bounced its cache line between the cores on each message (issue 11,
+ * rr1k).  A thread keeps to one shard. */
 #define COPIED_SHARDS 8
 static struct {
     _Alignas(64) _Atomic uint64_t n;
+    _Atomic uint64_t scanned;
 } copied[COPIED_SHARDS];
 static atomic_uint copied_next;
 static _Thread_local int copied_shard = -1;
 
-static void count_copied(size_t n)
+static int my_shard(void)
 {
-    if (!n)
-        return;
     if (copied_shard < 0)
         copied_shard = (int)(atomic_fetch_add(&copied_next, 1) % COPIED_SHARDS);
-    atomic_fetch_add_explicit(&copied[copied_shard].n, n, memory_order_relaxed);
+    return copied_shard;
+}
+
+static void count_copied(size_t n)
+{
+    if (n)
+        atomic_fetch_add_explicit(&copied[my_shard()].n, n, memory_order_relaxed);
+}
+
+/* (a process-wide count, not the socket's: every connection would carry
+ * it, issue 11) */
+static void count_scanned(size_t n)
+{
+    if (n)
+        atomic_fetch_add_explicit(&copied[my_shard()].scanned, n, memory_order_relaxed);
 }
 
 uint64_t gt__sock_copied_total(void)
@@ -48,6 +62,14 @@ uint64_t gt__sock_copied_total(void)
     uint64_t t = 0;
     for (int i = 0; i < COPIED_SHARDS; i++)
         t += atomic_load(&copied[i].n);
+    return t;
+}
+
+uint64_t gt__sock_scanned_total(void)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < COPIED_SHARDS; i++)
+        t += atomic_load(&copied[i].scanned);
     return t;
 }
 
@@ -137,8 +159,8 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want) { return s->readable ? fill(s, w
  * of the scheduler's scratch buffer that will become it.  Line and http
  * framing resume their search for the line end where the last call on the
  * same head left it (s->in_scanned), so a long line that arrives in many
- * small reads costs linear, not quadratic, CPU (s->scan_bytes counts
- * the bytes searched, for the tests that check it).  length: as in
+ * small reads costs linear, not quadratic, CPU (gt__sock_scanned_total
+ * counts the bytes searched, for the tests that check it).  length: as in
  * take_packet. */
 static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__pkt_span *sp)
 {
@@ -164,9 +186,9 @@ static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__p
         o.packet_size = 0;
     }
     if (t == GT_PKT_LINE || gt__pkt_is_http(t))
-        s->scan_bytes += n - resume;
+        count_scanned(n - resume);
     int r = gt__pkt_frame(t, &o, buf, n, &resume, sp);
-    s->in_scanned = resume;
+    s->in_scanned = resume <= UINT32_MAX ? (uint32_t)resume : 0;
     if (r == 1 && cut_at && sp->total == cut_at && buf[cut_at - 1] != o.line_delimiter) {
         size_t reads_end = o.buffer ? (cut_at + o.buffer - 1) / o.buffer * o.buffer : n;
         if ((reads_end < n ? reads_end : n) > cut_at) {

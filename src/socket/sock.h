@@ -127,16 +127,9 @@ struct gt__sock {
     gt__mutex lock;
     uint64_t id;
     int fd;
-    int kind;
     int state;
-    int family;                     /* (here: no padding, issue 11)      */
-    gt__io io;                      /* epoll: io.home is the home scheduler */
-    gt__proc *owner;                /* +1 ref; NULL once closed          */
-    gt__resource res;               /* in the owner's list (its exit
-                                       closes the socket)                */
-    gt__sockopts o;
-    gt__sockstat stat;              /* gt_getstat's counters             */
-
+    uint8_t kind;                   /* K_*                               */
+    uint8_t family;                 /* AF_INET / AF_INET6 / AF_UNIX      */
     /* readiness, from edge-triggered epoll */
     bool readable, writable;
     bool hup_seen;         /* epoll reported the peer's FIN or an error  */
@@ -145,14 +138,24 @@ struct gt__sock {
     bool ssl_msgs;         /* GT_TRANSPORT_SSL_MSGS: ssl message kinds    */
     bool hs_pending;       /* a handshake is due: passive until it is
                               done, then x->hs_active applies            */
+    /* (the fields are ordered so that no padding is left: every
+     * connection carries one, issue 11) */
+    gt__io io;                      /* epoll: io.home is the home scheduler */
+    gt__proc *owner;                /* +1 ref; NULL once closed          */
+    gt__resource res;               /* in the owner's list (its exit
+                                       closes the socket)                */
+    gt__sockopts o;
+    gt__sockstat stat;              /* gt_getstat's counters             */
 
     gt__buf in;            /* read, not yet delivered                    */
-    size_t in_scanned;     /* line/http framing: where the search for the
+    uint32_t in_scanned;   /* line/http framing: where the search for the
                               line end resumes (gt__pkt_opts.resume); set
                               by the framing of the partial packet at the
-                              head, 0 when anything else changes         */
-    uint64_t scan_bytes;   /* bytes handed to that search, in total: the
-                              tests check that framing stays linear     */
+                              head, 0 when anything else changes; 0 too
+                              past 4 GiB (the search starts over)        */
+    uint32_t big_frame;    /* the last packet's size when it was big (recv.c:
+                              the next read goes straight into the input
+                              buffer, sized for it), else 0               */
     gt__rd rd;             /* the read side's state machine (state.h)    */
     bool read_paused;      /* inet's desc_close_read after an active
                               emsgsize (exit_on_close=false): no active
@@ -181,9 +184,6 @@ struct gt__sock {
                               caller's memory; other senders wait their
                               turn (send_block.c)                          */
     bool flush_queued;     /* delay_send: x->flush_node is queued          */
-    uint32_t big_frame;    /* the last packet's size when it was big (recv.c:
-                              the next read goes straight into the input
-                              buffer, sized for it), else 0               */
 
     gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
                               NULL (gt__sock_ext_get)                    */
@@ -211,6 +211,9 @@ gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
  * the tests' witness that big frames go from the kernel to the message
  * without a copy. */
 uint64_t gt__sock_copied_total(void);
+/* Bytes handed to the line-end search of line and http framing, in total:
+ * the tests check that framing stays linear (recv.c frame). */
+uint64_t gt__sock_scanned_total(void);
 void gt__sock_unref(gt__sock *s);
 /* s's rarely used part, allocated at the first call; NULL without memory.
  * Lock held (or s not yet shared). */

@@ -58,6 +58,7 @@ void gt__sock_unref(gt__sock *s)
 
 static void io_event(gt__io *w, uint32_t ev);
 static void io_release(gt__io *w) { gt__sock_unref(gt__container_of(w, gt__sock, io)); }
+static const gt__io_ops sock_io = {io_event, io_release};
 
 /* The owner's exit closes the socket. */
 static void res_hold(gt__resource *r)
@@ -154,7 +155,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
         return NULL;
     }
     gt__resource_link(owner, &s->res);
-    if (gt__io_start(&s->io, gt__home_sched(owner), fd, io_event, io_release) != 0) {
+    if (gt__io_start(&s->io, gt__home_sched(owner), fd, &sock_io) != 0) {
         gt__lock(&s->lock, GT__LK_SOCK);
         s->fd = -1;
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
