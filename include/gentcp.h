@@ -429,7 +429,8 @@ int gt_mailbox_len(gt_pid pid, size_t *len_out);
  * (or the limit is raised or removed).  A batch framed from one read may
  * end a few messages past the limit; nothing else is: gt_post, timers and
  * monitors are never refused (an Erlang send never is), they only count
- * towards the limit.  0, or -ENOMEM when the caller is not a process. */
+ * towards the limit.  A limit above 2^32-1 messages is held at that.  0,
+ * or -ENOMEM when the caller is not a process. */
 int gt_set_mailbox_limit(size_t max_msgs);
 
 /* Waiting for a descriptor the program owns (a pipe, stdin, an eventfd, a

@@ -85,8 +85,12 @@ void gt__fiber_create(gt__fiber *f)
     f->tsan = __tsan_create_fiber(0);
 #endif
 #ifdef GT_VALGRIND
-    f->valgrind_id = VALGRIND_STACK_REGISTER(
-        f->stack_base, (char *)f->stack_base + f->stack_size);
+    /* The id goes in the stack's lowest word, written only under valgrind
+     * (elsewhere that page is never touched): a stack that reaches it is
+     * one word from its guard page. */
+    if (RUNNING_ON_VALGRIND)
+        *(unsigned *)f->stack_base =
+            VALGRIND_STACK_REGISTER(f->stack_base, (char *)f->stack_base + f->stack_size);
 #endif
 }
 
@@ -98,7 +102,8 @@ void gt__fiber_destroy(gt__fiber *f)
     f->tsan = NULL;
 #endif
 #ifdef GT_VALGRIND
-    VALGRIND_STACK_DEREGISTER(f->valgrind_id);
+    if (RUNNING_ON_VALGRIND && f->stack_base)
+        VALGRIND_STACK_DEREGISTER(*(unsigned *)f->stack_base);
 #endif
 }
 

@@ -46,7 +46,9 @@ typedef struct gt__fiber {
     void *tsan;        /* TSan fiber handle (a TSan build only: every
                           process carries a fiber, issue 11) */
 #endif
-    unsigned valgrind_id; /* valgrind's id for the registered stack */
+    /* Under valgrind, the id of the registered stack is kept in the
+     * stack's lowest word (context.c), not here: every process carries
+     * a fiber (issue 11). */
 } gt__fiber;
 
 /* Initialises f as the fiber of the calling OS thread. */

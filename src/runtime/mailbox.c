@@ -268,7 +268,7 @@ int gt_set_mailbox_limit(size_t max_msgs)
         return -ENOMEM;
     gt__mailbox *m = &p->mbox;
     gt__lock(&m->lock, GT__LK_MBOX);
-    m->limit = max_msgs;
+    m->limit = max_msgs < UINT32_MAX ? (uint32_t)max_msgs : UINT32_MAX;
     bool resume = resume_due(m);
     gt__unlock(&m->lock);
     if (resume)

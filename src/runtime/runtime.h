@@ -28,9 +28,12 @@ typedef struct gt__mailbox {
     bool throttled;     /* a socket stopped at the limit: the receive that
                            brings len to limit/2 resumes the owner's
                            resources (gt__resources_resume)              */
+    _Atomic uint32_t limit; /* gt_set_mailbox_limit: sockets stop reading at
+                           len >= limit; 0 = none.  32 bits, beside the
+                           flags (every process has a mailbox, issue 11):
+                           a larger limit is held at 2^32-1 messages,
+                           hundreds of GiB of queue                      */
     size_t len;         /* messages queued (message_queue_len) */
-    _Atomic size_t limit; /* gt_set_mailbox_limit: sockets stop reading at
-                           len >= limit; 0 = none                        */
 } gt__mailbox;
 
 /* A node of a scheduler's timer heap (timer.c), embedded in what it times.
