@@ -585,7 +585,7 @@ static int unix_answer(const gt__sock *s, const opt_row *r)
  * answer einval.  Lock held. */
 static bool read_opt_gone(const gt__sock *s, gt_optname n)
 {
-    if (!s->rpt.end_told || !gt__be(s)->activate_ended_einval)
+    if (!(s->rpt & GT__R_END_TOLD) || !gt__be(s)->activate_ended_einval)
         return false;
     switch (n) {
     case GT_OPT_ACTIVE: case GT_OPT_MODE: case GT_OPT_HEADER: case GT_OPT_LINE_DELIMITER:
@@ -669,9 +669,9 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         return 0;
     if (s->state == S_OPEN && has_input(s)) {
         gt__sock_deliver(s);
-    } else if (s->state == S_DRV_CLOSED && !s->rpt.closed_sent && s->owner) {
+    } else if (s->state == S_DRV_CLOSED && !(s->rpt & GT__R_CLOSED_SENT) && s->owner) {
         /* rule 21: activating a socket whose close was already seen */
-        s->rpt.closed_sent = true;
+        s->rpt |= GT__R_CLOSED_SENT;
         gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0);
         if (m) {
             m->sock = (gt_socket){s->id};

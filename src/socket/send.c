@@ -150,8 +150,8 @@ static int send_checks(gt__sock *s)
     if (s->kind == K_LISTEN)
         return -ENOTCONN;
     if (s->state == S_DRV_CLOSED) {
-        int e = s->rpt.send_closed ? GT_ECLOSED : -ENOTCONN;
-        s->rpt.send_closed = false;
+        int e = (s->rpt & GT__R_SEND_CLOSED) ? GT_ECLOSED : -ENOTCONN;
+        s->rpt &= (gt__rpt)~GT__R_SEND_CLOSED;
         return e;
     }
     switch ((gt__wr_action)gt__wr_row_of(&s->wr)->send) {
@@ -199,7 +199,7 @@ static int hold_busy(gt__sock *s)
         if (gt__expired(deadline)) {
             gt__sock_unbusy(s, GT_ETIMEOUT);
             if (s->o.send_timeout_close) {
-                s->rpt.send_closed = false;
+                s->rpt &= (gt__rpt)~GT__R_SEND_CLOSED;
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             }
             break;
