@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "socket/sock.h"
+#include "socket/answer.h"
 
 enum { T_BOOL = 1, T_UINT, T_INT, T_ACTIVE, T_PACKET, T_MODE, T_TIMEOUT, T_IP, T_PORT,
        T_FAMILY, T_BACKEND, T_LINGER, T_DELIM, T_MSGQ, T_RAW, T_DEVICE, T_PATH, T_DELIVER,
@@ -583,14 +583,12 @@ static int unix_answer(const gt__sock *s, const opt_row *r)
 /* gen_tcp_socket's read-side options (server_read_opts): once the end of
  * input was reported (its closed_read state) getopts and setopts of these
  * answer einval.  Lock held. */
-static bool read_opt_gone(const gt__sock *s, gt_optname n)
+static bool read_opt_gone(gt__sock *s, gt_optname n)
 {
-    if (!s->rpt.end_told || !gt__be(s)->activate_ended_einval)
-        return false;
     switch (n) {
     case GT_OPT_ACTIVE: case GT_OPT_MODE: case GT_OPT_HEADER: case GT_OPT_LINE_DELIMITER:
     case GT_OPT_EXIT_ON_CLOSE:
-        return true;
+        return gt__sock_answer(s, GT__CALL_READ_OPT) != 0;
     default:
         return false;
     }
@@ -636,8 +634,9 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
 {
     if (n && !opts)
         return -EINVAL;
-    if (s->state == S_CLOSED)
-        return GT_ECLOSED;
+    int ans = gt__sock_answer(s, GT__CALL_OPTION); /* closed: rule 44 */
+    if (ans)
+        return ans;
     for (size_t i = 0; i < n; i++) { /* type errors reject the whole list */
         if (!accepted(&opts[i], W_SET | (creating ? W_CREATE : 0), s->o.backend))
             return -EINVAL;
@@ -648,8 +647,8 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
             return ua;
     }
     /* the socket backend refuses options after a reset closed it */
-    if (gt__rd_row_of(&s->rd)->gone)
-        return -EINVAL;
+    if ((ans = gt__sock_answer(s, GT__CALL_OPT_GONE)))
+        return ans;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
     bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
@@ -667,28 +666,22 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         s->read_paused = false;
     if (s->o.active == GT_ACTIVE_FALSE_V || s->kind != K_CONN)
         return 0;
-    if (s->state == S_OPEN && has_input(s)) {
+    if (s->state == S_OPEN && has_input(s))
         gt__sock_deliver(s);
-    } else if (s->state == S_DRV_CLOSED && !s->rpt.closed_sent && s->owner) {
-        /* rule 21: activating a socket whose close was already seen */
-        s->rpt.closed_sent = true;
-        gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0);
-        if (m) {
-            m->sock = (gt_socket){s->id};
-            gt__mbox_deliver(s->owner, m, m);
-        }
-        if (s->o.exit_on_close)
-            gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
-    }
+    else /* rule 21: a socket inet closed answers with its tcp_closed */
+        gt__sock_answer(s, GT__CALL_ACTIVATE);
     return 0;
 }
 
 int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 {
-    if (s->state == S_CLOSED)
-        return GT_ECLOSED;
-    if (gt__rd_row_of(&s->rd)->gone || read_opt_gone(s, op->name))
-        return -EINVAL; /* gen_tcp_socket closed it at the reset */
+    int ans = gt__sock_answer(s, GT__CALL_OPTION); /* closed: rule 44 */
+    if (!ans)
+        ans = gt__sock_answer(s, GT__CALL_OPT_GONE);
+    if (ans)
+        return ans; /* gen_tcp_socket closed it at the reset */
+    if (read_opt_gone(s, op->name))
+        return -EINVAL;
     if (!known(op->name))
         return -EINVAL;
     const opt_row *r = &table[op->name];

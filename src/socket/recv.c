@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "socket/sock.h"
+#include "socket/answer.h"
 
 #define READ_CHUNK (64 * 1024)
 #define RESERVE_MAX (1024 * 1024) /* a header's promise reserves no more */
@@ -93,7 +93,7 @@ static void end_read(gt__sock *s)
         return;
     gt__buf_free(&s->out);
     gt__sock_unbusy(s, GT_ECLOSED);
-    s->rpt.end_met_busy = true;
+    s->rpt |= GT__R_END_MET_BUSY;
 }
 
 /* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (the read side
@@ -249,56 +249,6 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     gt__stat_packet_in(&s->stat, sp.total, gt__be(s)->stat_counts_reads);
     *out = m;
     return (ssize_t)sp.total;
-}
-
-/* What the end of input found by a read reports: econnreset for a reset
- * with show_econnreset (inet's tcp_recv_error), else closed
- * (tcp_recv_closed). */
-static int end_reason(const gt__sock *s)
-{
-    /* gen_tcp_socket reports any end as econnreset with show_econnreset,
-     * a FIN included (cleanup_recv_reply; checked on OTP 25) */
-    if (gt__be(s)->closed_forever)
-        return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
-    if (s->o.show_econnreset && gt__rd_err(&s->rd) == -ECONNRESET)
-        return -ECONNRESET;
-    if (gt__rd_err(&s->rd) == GT_ETLS) /* a TLS alert: ssl_error says so */
-        return GT_ETLS;
-    return GT_ECLOSED;
-}
-
-/* The end of input has been reported.  closed: the next failing send
- * leaves its reason for the send after it (TCP_ADDF_DELAYED_CLOSE_SEND).
- * A reset is reported once; with exit_on_close=false the socket stays and
- * later reads find the end of a closed stream (docs/spec/semantics.md rules
- * 47, 54). */
-static void end_reported(gt__sock *s, int reason)
-{
-    s->rpt.end_told = true;
-    if (gt__be(s)->closed_forever) { /* a reset once, then closed (rule 54) */
-        bool reset = gt__rd_err(&s->rd) == -ECONNRESET;
-        gt__rd_to(&s->rd, reset ? RE_TOLD_RESET : RE_TOLD_FIN, 0);
-    } else if (reason == GT_ECLOSED) {
-        s->rpt.close_send = !s->rpt.end_met_busy;
-    } else if (!s->o.exit_on_close) {
-        gt__rd_to(&s->rd, RE_TOLD_FIN, 0);
-    }
-}
-
-/* A recv on a socket inet closed at a failed send: the failure's reason
- * once if the socket was passive then (clearing the pending send error as
- * well), else enotconn (TCP_REQ_RECV on a closed port). */
-static int closed_recv_reason(gt__sock *s)
-{
-    if (!s->rpt.close_recv)
-        return -ENOTCONN;
-    s->rpt.close_recv = false;
-    s->wr.told = -ENOTCONN;
-    if (s->rpt.econnreset) {
-        s->rpt.econnreset = false;
-        return -ECONNRESET;
-    }
-    return GT_ECLOSED;
 }
 
 /* A partial packet left at the end of input becomes a message: a raw tail
@@ -463,23 +413,19 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
         chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), pkt_err));
         in_consume(s, in_avail(s));
         s->read_paused = true;
-    } else if (gt__wr_broken(&s->wr)) {
-        chain_add(c, take_tail(s));
-        if (s->rpt.econnreset)
-            chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), -ECONNRESET));
-        s->rpt.econnreset = false;
     } else {
+        /* what the end reports, by the rows (state.c: after a failed send
+         * a reset shown once, else the end read) */
         chain_add(c, take_tail(s));
-        int reason = end_reason(s);
+        int reason = gt__sock_answer(s, GT__CALL_ACTIVE_END);
         if (reason != GT_ECLOSED)
             chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), reason));
-        end_reported(s, reason);
     }
     if (gt__be(s)->closed_forever)
         s->o.active = GT_ACTIVE_FALSE_V; /* gen_tcp_socket's recv_stop */
-    if (!s->rpt.closed_sent) {
-        s->rpt.closed_sent = true;
-        s->rpt.end_told = true;
+    if (!(s->rpt & GT__R_CLOSED_SENT)) {
+        s->rpt |= GT__R_CLOSED_SENT;
+        s->rpt |= GT__R_END_TOLD;
         chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_CLOSED), 0));
     }
 }
@@ -563,7 +509,8 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         if (!active_on(s) || s->mbox_stalled || stall(s, c))
             return 0;
         if (input_ended(s)) {
-            *ended = !s->rpt.closed_sent || (gt__wr_broken(&s->wr) && s->rpt.econnreset);
+            *ended = !(s->rpt & GT__R_CLOSED_SENT) ||
+                     (gt__wr_broken(&s->wr) && (s->rpt & GT__R_ECONNRESET));
             return 0;
         }
         if (!s->readable)
@@ -601,26 +548,6 @@ void gt__sock_deliver(gt__sock *s)
 
 /* ---- passive recv ---- */
 
-/* The end of input met by a passive recv (docs/spec/semantics.md rules 27, 28, 48,
- * 53, 54).  Returns the error to report. */
-static int passive_end(gt__sock *s)
-{
-    /* After a failed send inet had closed the socket: what the read side
-     * kept (docs/DEVIATIONS.md 3) is drained, the rest is inet's. */
-    bool broken = gt__wr_broken(&s->wr);
-    int reason = broken ? closed_recv_reason(s) : end_reason(s);
-    if (!broken)
-        end_reported(s, reason);
-    if (s->o.exit_on_close && !gt__be(s)->closed_forever) {
-        /* inet closes the port's fd; the handle stays valid: the first
-         * send reports closed (unless econnreset was shown), then both
-         * sides report enotconn. */
-        s->rpt.send_closed = reason == GT_ECLOSED && !broken && !s->rpt.end_met_busy;
-        gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
-    }
-    return reason;
-}
-
 int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
 {
     /* inet's tcp_send_or_shutdown_error: a passive socket remembers the
@@ -633,11 +560,11 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
      * socket was active. */
     bool active = active_on(s);
     if (!active && !caller)
-        s->rpt.close_send = true;
-    int next = !s->rpt.close_send ? -ENOTCONN : active ? GT_ECLOSED : reason;
-    s->rpt.close_send = false;
-    s->rpt.close_recv = !active;
-    s->rpt.econnreset = reason == -ECONNRESET;
+        s->rpt |= GT__R_CLOSE_SEND;
+    int next = !(s->rpt & GT__R_CLOSE_SEND) ? -ENOTCONN : active ? GT_ECLOSED : reason;
+    s->rpt &= (gt__rpt)~GT__R_CLOSE_SEND;
+    s->rpt = gt__rpt_put(s->rpt, GT__R_CLOSE_RECV, !active);
+    s->rpt = gt__rpt_put(s->rpt, GT__R_ECONNRESET, reason == -ECONNRESET);
     if (active) {
         /* what the kernel holds first (docs/DEVIATIONS.md row 3), then the
          * end inet reports at once: the input ends here */
@@ -701,13 +628,12 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     const gt__backend *be = gt__be(s);
     if (be->recv_length_any && s->o.packet != GT_PKT_RAW)
         length = 0; /* rule 24: ignored */
-    int rc = gt__sock_conn_err(s);
-    if (rc == 0 && gt__wr_broken(&s->wr) && active_on(s))
-        rc = closed_recv_reason(s); /* inet closed it: no einval */
-    else if (rc == 0 && be->closed_forever && s->rpt.end_told && !in_avail(s))
-        rc = GT_ECLOSED; /* rule 96, active or not */
-    else if (rc == 0 && (active_on(s) || (length && s->o.packet != GT_PKT_RAW)))
-        rc = -EINVAL; /* rules 20, 24 */
+    /* the connection's state first (state.c's rows: closed, enotconn,
+     * a failed send's delayed report, the socket backend's closed for
+     * ever, einval while active), then the arguments */
+    int rc = gt__sock_answer(s, GT__CALL_RECV);
+    if (rc == 0 && length && s->o.packet != GT_PKT_RAW)
+        rc = -EINVAL; /* rule 24 */
     else if (rc == 0 && length > RECV_MAX_LENGTH && !be->recv_length_any)
         rc = -ENOMEM; /* rule 23 */
     else if (rc == 0 && s->reader && !be->queued_recv)
@@ -754,7 +680,9 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
                 }
                 break;
             }
-            rc = passive_end(s);
+            /* the end met by a passive recv: its answer and what inet
+             * does then, by the rows (state.c; rules 27, 28, 48, 53-55) */
+            rc = gt__sock_answer(s, GT__CALL_RECV_END);
             break;
         }
         /* The flag is set only once the scheduler has taken the

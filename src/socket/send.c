@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "socket/sock.h"
+#include "socket/answer.h"
 
 #define MAX_IOV 16 /* a packet's pieces; small: it lives on process stacks */
 
@@ -132,7 +132,8 @@ static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
     return 0;
 }
 
-static int send_checks(gt__sock *s)
+/* call: GT__CALL_SEND, or _RESUMED after a wait on busy. */
+static int send_checks(gt__sock *s, unsigned call)
 {
     /* delay_send: an earlier send's flush is still pending.  Once the peer
      * is known to be gone (a reset read, or epoll's hang-up) or after our
@@ -145,15 +146,12 @@ static int send_checks(gt__sock *s)
     if (s->flush_queued &&
         (gt__rd_row_of(&s->rd)->peer_gone || s->hup_seen || gt__wr_row_of(&s->wr)->shut_done))
         gt__sock_flush_delayed(s);
-    if (s->state == S_CLOSED)
-        return GT_ECLOSED;
-    if (s->kind == K_LISTEN)
-        return -ENOTCONN;
-    if (s->state == S_DRV_CLOSED) {
-        int e = s->rpt.send_closed ? GT_ECLOSED : -ENOTCONN;
-        s->rpt.send_closed = false;
-        return e;
-    }
+    /* the connection's state (state.c's rows: closed; enotconn; inet's
+     * closed once after it closed the fd, then enotconn), then the write
+     * side's row */
+    int ans = gt__sock_answer(s, call);
+    if (ans)
+        return ans;
     switch ((gt__wr_action)gt__wr_row_of(&s->wr)->send) {
     case WA_TOLD: {
         int e = s->wr.told;
@@ -202,7 +200,7 @@ static int hold_busy(gt__sock *s)
         if (gt__expired(deadline)) {
             gt__sock_unbusy(s, GT_ETIMEOUT);
             if (s->o.send_timeout_close) {
-                s->rpt.send_closed = false;
+                s->rpt &= (gt__rpt)~GT__R_SEND_CLOSED;
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             }
             break;
@@ -234,7 +232,7 @@ static int wait_not_busy(gt__sock *s)
             return killed;
         gt__sock_wait_writer(s, &w, -1);
     }
-    return s->state == S_CLOSED ? -EINVAL : send_checks(s);
+    return send_checks(s, GT__CALL_SEND_RESUMED);
 }
 
 static void delayed_flush(void *arg)
@@ -309,7 +307,7 @@ static int push_queue(gt__sock *s, size_t before, size_t len)
 /* The checks every send starts with, then the wait behind a busy sender. */
 static int send_begin(gt__sock *s)
 {
-    int rc = send_checks(s);
+    int rc = send_checks(s, GT__CALL_SEND);
     if (rc == 0 && gt__sock_busy_sender(s))
         rc = wait_not_busy(s);
     return rc;

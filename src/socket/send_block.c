@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <sys/uio.h>
 
-#include "socket/sock.h"
+#include "socket/answer.h"
 
 #define WINDOW 16 /* pieces per write; the window lives on a process stack */
 
@@ -77,10 +77,10 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
                            int iovcnt, size_t *sent)
 {
     *sent = 0;
-    if (s->state == S_CLOSED || gt__rd_row_of(&s->rd)->gone)
-        return GT_ECLOSED;
-    if (s->kind == K_LISTEN)
-        return -ENOTCONN;
+    /* closed; closed at a reset (rules 53, 54); enotconn (state.c) */
+    int ans = gt__sock_answer(s, GT__CALL_SEND_BLOCK);
+    if (ans)
+        return ans;
     size_t total = hlen;
     for (int i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;

@@ -2,6 +2,10 @@
  * state.c -- the two sides' transition functions and their tables of
  * what calls do in each state (state.h).
  */
+#include <errno.h>
+#include <stddef.h>
+
+#include "gentcp.h"
 #include "socket/state.h"
 
 /* What each call does on the write side, by state.  A send or shutdown
@@ -84,4 +88,147 @@ void gt__rd_to(gt__rd *r, gt__rd_event ev, int err)
         return;
     r->st = to;
     r->err = to == RD_ERROR ? err : 0;
+}
+
+/* ---- the answers ----------------------------------------------------- */
+
+#define R(x) GT__R_##x
+#define F(x) GT__F_##x
+#define C(x) GT__CALL_##x
+#define FX(x) GT__FX_##x
+#define ENDS (C(RECV_END) | C(ACTIVE_END))
+#define SENDS (C(SEND) | C(SEND_RESUMED))
+
+/* Erlang's error sequences, one row each (state.h gt__ans_row): the first
+ * row of a call whose facts hold answers.  inet's sequences are one
+ * delayed closed / econnreset, then enotconn (rule 96); the socket
+ * backend's (F(FOREVER)) closed for ever.  The rows of a call that go on
+ * (answer 0) do so only for their effects. */
+const gt__ans_row gt__ans_rows[] = {
+    /* ---- gt_recv's start ---- */
+    {C(RECV) | C(SEND) | C(SEND_BLOCK) | C(OPTION), F(CLOSED), 0, GT_ECLOSED, 0, 0, 0,
+     "29, 44: closed by us: every call closed"},
+    {C(SEND_RESUMED), F(CLOSED), 0, -EINVAL, 0, 0, 0,
+     "32: a port closed while the send was suspended on busy: einval"},
+    {C(SEND_BLOCK), F(GONE), 0, GT_ECLOSED, 0, 0, 0,
+     "53, 54 [socket]: gen_tcp_socket closed the socket at a reset: send closed"},
+    {C(RECV) | SENDS | C(SEND_BLOCK), F(LISTEN), 0, -ENOTCONN, 0, 0, 0,
+     "29: a listen socket carries no data: enotconn"},
+    {C(RECV), F(DRV_CLOSED), 0, -ENOTCONN, 0, 0, 0,
+     "28: inet closed the fd after the end was reported: enotconn"},
+    {SENDS, F(DRV_CLOSED) | R(SEND_CLOSED), 0, GT_ECLOSED, R(SEND_CLOSED), 0, 0,
+     "28, 53: inet closed the fd at the end of input: the first send closed ..."},
+    {SENDS, F(DRV_CLOSED), 0, -ENOTCONN, 0, 0, 0, "28, 53: ... then enotconn"},
+    {C(RECV), F(BROKEN) | F(ACTIVE) | R(CLOSE_RECV) | R(ECONNRESET), 0, -ECONNRESET,
+     R(CLOSE_RECV) | R(ECONNRESET), 0, FX(TOLD_ENOTCONN),
+     "55, 57: inet closed the port at a failed send: its delayed econnreset, once ..."},
+    {C(RECV), F(BROKEN) | F(ACTIVE) | R(CLOSE_RECV), 0, GT_ECLOSED, R(CLOSE_RECV), 0,
+     FX(TOLD_ENOTCONN), "55: ... or its delayed closed, once (the send's as well) ..."},
+    {C(RECV), F(BROKEN) | F(ACTIVE), 0, -ENOTCONN, 0, 0, 0,
+     "55: ... then enotconn, active or not (no einval: the port is gone)"},
+    {C(RECV), F(FOREVER) | R(END_TOLD), F(IN_AVAIL), GT_ECLOSED, 0, 0, 0,
+     "96 [socket]: once the end was reported, closed on every recv, active or not"},
+    {C(RECV), F(ACTIVE), 0, -EINVAL, 0, 0, 0, "20: recv on an active socket: einval"},
+
+    /* ---- a passive recv meets the end of input: after a failed send
+     * (inet closed the port then; the read side kept what the kernel
+     * held, docs/DEVIATIONS.md 3) the failure's delayed report; with
+     * exit_on_close inet closes the fd, and nothing is left for a send */
+    {C(RECV_END), F(BROKEN) | R(CLOSE_RECV) | R(ECONNRESET) | F(EXIT), F(FOREVER), -ECONNRESET,
+     R(CLOSE_RECV) | R(ECONNRESET) | R(SEND_CLOSED), 0, FX(TOLD_ENOTCONN) | FX(DRV_CLOSE),
+     "55, 28: the failed send's econnreset, once; inet closes the fd"},
+    {C(RECV_END), F(BROKEN) | R(CLOSE_RECV) | R(ECONNRESET), 0, -ECONNRESET,
+     R(CLOSE_RECV) | R(ECONNRESET), 0, FX(TOLD_ENOTCONN),
+     "55, 47: the failed send's econnreset, once"},
+    {C(RECV_END), F(BROKEN) | R(CLOSE_RECV) | F(EXIT), F(FOREVER), GT_ECLOSED,
+     R(CLOSE_RECV) | R(SEND_CLOSED), 0, FX(TOLD_ENOTCONN) | FX(DRV_CLOSE),
+     "55, 28: the failed send's closed, once; inet closes the fd"},
+    {C(RECV_END), F(BROKEN) | R(CLOSE_RECV), 0, GT_ECLOSED, R(CLOSE_RECV), 0, FX(TOLD_ENOTCONN),
+     "55, 47: the failed send's closed, once"},
+    {C(RECV_END), F(BROKEN) | F(EXIT), F(FOREVER), -ENOTCONN, R(SEND_CLOSED), 0, FX(DRV_CLOSE),
+     "55, 28: reported already (or active then): enotconn; inet closes the fd"},
+    {C(RECV_END), F(BROKEN), 0, -ENOTCONN, 0, 0, 0, "55: reported already: enotconn"},
+
+    /* ---- active delivery meets the end after a failed send: what inet
+     * still owes is a reset shown, once (its tcp_error; rule 57) ---- */
+    {C(ACTIVE_END), F(BROKEN) | R(ECONNRESET), 0, -ECONNRESET, R(ECONNRESET), 0, 0,
+     "57: the failed send's econnreset, once, as tcp_error"},
+    {C(ACTIVE_END), F(BROKEN), 0, GT_ECLOSED, 0, 0, 0, "57: then only tcp_closed"},
+
+    /* ---- the end of input reported, passive or active: the socket
+     * backend (gen_tcp_socket) reports any end, a FIN included, as
+     * econnreset with show_econnreset, and keeps the fd; a reset is
+     * reported once and closes the socket (rules 53, 54, 96) ---- */
+    {ENDS, F(FOREVER) | F(SHOW) | F(RD_RESET), 0, -ECONNRESET, 0, R(END_TOLD), FX(RD_TOLD_RESET),
+     "54, 96 [socket]: a reset shown, once; gen_tcp_socket closes the socket"},
+    {ENDS, F(FOREVER) | F(SHOW), 0, -ECONNRESET, 0, R(END_TOLD), FX(RD_TOLD_FIN),
+     "96 [socket]: any end is econnreset with show_econnreset, then closed"},
+    {ENDS, F(FOREVER) | F(RD_RESET), 0, GT_ECLOSED, 0, R(END_TOLD), FX(RD_TOLD_RESET),
+     "53, 96 [socket]: a reset not shown: closed; gen_tcp_socket closes the socket"},
+    {ENDS, F(FOREVER), 0, GT_ECLOSED, 0, R(END_TOLD), FX(RD_TOLD_FIN),
+     "48, 96 [socket]: closed, for ever"},
+    /* inet: tcp_recv_error with a reset shown: econnreset, once; the
+     * socket stays with exit_on_close=false and later reads find a FIN
+     * (rules 47, 54); with it, a passive recv's inet closes the fd (the
+     * active one closes the socket, recv.c) */
+    {C(RECV_END), F(SHOW) | F(RD_RESET) | F(EXIT), 0, -ECONNRESET, R(SEND_CLOSED), R(END_TOLD),
+     FX(DRV_CLOSE), "54, 28: econnreset; inet closes the fd; sends enotconn"},
+    {C(ACTIVE_END), F(SHOW) | F(RD_RESET) | F(EXIT), 0, -ECONNRESET, 0, R(END_TOLD), 0,
+     "54, 46: econnreset as tcp_error; the socket closes"},
+    {ENDS, F(SHOW) | F(RD_RESET), 0, -ECONNRESET, 0, R(END_TOLD), FX(RD_TOLD_FIN),
+     "54, 47: econnreset once, then the end of a closed stream"},
+    /* a TLS alert read: the transport's error, as a reset shown */
+    {C(RECV_END), F(RD_TLS) | F(EXIT), 0, GT_ETLS, R(SEND_CLOSED), R(END_TOLD), FX(DRV_CLOSE),
+     "54, 28 (ssl_error): the alert; inet closes the fd"},
+    {C(ACTIVE_END), F(RD_TLS) | F(EXIT), 0, GT_ETLS, 0, R(END_TOLD), 0,
+     "54, 46 (ssl_error): the alert; the socket closes"},
+    {ENDS, F(RD_TLS), 0, GT_ETLS, 0, R(END_TOLD), FX(RD_TOLD_FIN),
+     "54, 47 (ssl_error): the alert once, then the end of a closed stream"},
+    /* tcp_recv_closed: closed, and the next failing send leaves its
+     * reason for the send after it (TCP_ADDF_DELAYED_CLOSE_SEND) -- unless
+     * the end met a busy send, which got the closed (rule 56) */
+    {C(RECV_END), R(END_MET_BUSY) | F(EXIT), 0, GT_ECLOSED, R(CLOSE_SEND) | R(SEND_CLOSED),
+     R(END_TOLD), FX(DRV_CLOSE), "56, 28: closed; the busy send had the closed"},
+    {ENDS, R(END_MET_BUSY), 0, GT_ECLOSED, R(CLOSE_SEND), R(END_TOLD), 0,
+     "56, 46, 48: closed; the busy send had the closed"},
+    {C(RECV_END), F(EXIT), 0, GT_ECLOSED, 0, R(END_TOLD) | R(CLOSE_SEND) | R(SEND_CLOSED),
+     FX(DRV_CLOSE), "28, 53: closed; inet closes the fd: a send closed once, then enotconn"},
+    {ENDS, 0, 0, GT_ECLOSED, 0, R(END_TOLD) | R(CLOSE_SEND), 0,
+     "46, 47, 48: closed; the next failing send leaves its reason for the next"},
+
+    /* ---- options ---- */
+    {C(READ_OPT), R(END_TOLD) | F(ENDED_EINVAL), 0, -EINVAL, 0, 0, 0,
+     "21, 47 [socket]: read-side options after the end was reported: einval"},
+    {C(OPT_GONE), F(GONE), 0, -EINVAL, 0, 0, 0,
+     "53, 54 [socket]: gen_tcp_socket closed the socket at a reset: einval"},
+    {C(ACTIVATE), F(DRV_CLOSED) | F(OWNER) | F(EXIT), R(CLOSED_SENT), 0, 0, R(CLOSED_SENT),
+     FX(MSG_CLOSED) | FX(CLOSE), "21: activating a socket inet closed: tcp_closed, once"},
+    {C(ACTIVATE), F(DRV_CLOSED) | F(OWNER), R(CLOSED_SENT), 0, 0, R(CLOSED_SENT), FX(MSG_CLOSED),
+     "21, 47: ... and with exit_on_close=false the socket stays"},
+};
+const unsigned gt__ans_nrows = sizeof gt__ans_rows / sizeof gt__ans_rows[0];
+
+/* The union of the quick facts each call's rows need (state_test checks
+ * it); the calls whose rows run without any go to the rows every time. */
+const uint32_t gt__ans_trigger[GT__CALL_N_] = {
+    [0] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED) | F(ACTIVE) | R(END_TOLD), /* RECV */
+    [1] = F(ANY),                                                          /* RECV_END */
+    [2] = F(ANY),                                                          /* ACTIVE_END */
+    [3] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED),                           /* SEND */
+    [4] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED),                           /* SEND_RESUMED */
+    [5] = F(CLOSED) | F(GONE) | F(LISTEN),                                 /* SEND_BLOCK */
+    [6] = F(CLOSED),                                                       /* OPTION */
+    [7] = R(END_TOLD),                                                     /* READ_OPT */
+    [8] = F(GONE),                                                         /* OPT_GONE */
+    [9] = F(DRV_CLOSED),                                                   /* ACTIVATE */
+};
+
+const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts)
+{
+    for (unsigned i = 0; i < gt__ans_nrows; i++) {
+        const gt__ans_row *r = &gt__ans_rows[i];
+        if ((r->calls & call) && (facts & r->need) == r->need && !(facts & r->none))
+            return r;
+    }
+    return NULL;
 }

@@ -118,27 +118,36 @@ static inline bool gt__wr_connecting(const gt__wr *w)
  * Each is set by one event and consumed by the call that reports it
  * (recv.c, send.c, options.c); they cross both sides, so they are a
  * dimension of their own, not states of either machine. */
-typedef struct gt__rpt {
-    bool close_send : 1;  /* D TCP_ADDF_DELAYED_CLOSE_SEND: an end of input
-                             was reported as closed; the next failing send
-                             leaves its reason for the send after it    */
-    bool close_recv : 1;  /* D TCP_ADDF_DELAYED_CLOSE_RECV: a send failed
-                             while passive; the next recv (or activation)
-                             reports it (rule 55)                       */
-    bool econnreset : 1;  /* D TCP_ADDF_DELAYED_ECONNRESET: ... with a
-                             reset shown: econnreset, once              */
-    bool send_closed : 1; /* inet closed the fd at a passive end of input:
-                             the first send reports closed, then enotconn
-                             (rules 53, 55)                             */
-    bool end_met_busy : 1; /* the end of input was read while a send was
-                             busy: that send got closed, so no delayed
-                             closed is left for the next one (D
-                             tcp_recv_closed's IS_BUSY branch, rule 56) */
-    bool closed_sent : 1; /* a tcp_closed went out (only ever once)      */
-    bool end_told : 1;    /* the end of input went to the user (a recv's
-                             closed, a tcp_closed): the socket backend
-                             answers an activation einval (rule 21)     */
-} gt__rpt;
+enum {
+    GT__R_CLOSE_SEND = 1 << 0,  /* D TCP_ADDF_DELAYED_CLOSE_SEND: an end of
+                                   input was reported as closed; the next
+                                   failing send leaves its reason for the
+                                   send after it                          */
+    GT__R_CLOSE_RECV = 1 << 1,  /* D TCP_ADDF_DELAYED_CLOSE_RECV: a send
+                                   failed while passive; the next recv (or
+                                   activation) reports it (rule 55)       */
+    GT__R_ECONNRESET = 1 << 2,  /* D TCP_ADDF_DELAYED_ECONNRESET: ... with a
+                                   reset shown: econnreset, once          */
+    GT__R_SEND_CLOSED = 1 << 3, /* inet closed the fd at a passive end of
+                                   input: the first send reports closed,
+                                   then enotconn (rules 53, 55)           */
+    GT__R_END_MET_BUSY = 1 << 4, /* the end of input was read while a send
+                                   was busy: that send got closed, so no
+                                   delayed closed is left for the next one
+                                   (D tcp_recv_closed's IS_BUSY, rule 56) */
+    GT__R_CLOSED_SENT = 1 << 5, /* a tcp_closed went out (only ever once)  */
+    GT__R_END_TOLD = 1 << 6,    /* the end of input went to the user (a
+                                   recv's closed, a tcp_closed): the socket
+                                   backend answers an activation einval
+                                   (rule 21)                              */
+};
+typedef uint8_t gt__rpt;
+
+/* r with the report bits `bits` set (on) or cleared. */
+static inline gt__rpt gt__rpt_put(gt__rpt r, unsigned bits, bool on)
+{
+    return (gt__rpt)(on ? r | bits : r & ~bits);
+}
 
 /* ---- the read side ---------------------------------------------------- */
 
@@ -197,5 +206,83 @@ static inline const gt__rd_row *gt__rd_row_of(const gt__rd *r) { return &gt__rd_
 static inline bool gt__rd_ended(const gt__rd *r) { return r->shut || gt__rd_row_of(r)->ended; }
 /* The error read and not yet reported as a FIN, or 0. */
 static inline int gt__rd_err(const gt__rd *r) { return r->st == RD_ERROR ? r->err : 0; }
+
+/* ---- the answers: Erlang's error sequences as rows ------------------- */
+
+/* What decides a call's answer from the connection's state: the report
+ * bits above (the low 8 bits, GT__R_*) and these facts.  The quick ones
+ * are plain loads from the socket; the others (backend, options, input)
+ * are looked at only when a quick one says a row may match. */
+enum {
+    GT__F_CLOSED = 1 << 8,      /* S_CLOSED: closed by us / the owner       */
+    GT__F_DRV_CLOSED = 1 << 9,  /* S_DRV_CLOSED: inet closed the fd         */
+    GT__F_LISTEN = 1 << 10,     /* a listen socket                          */
+    GT__F_BROKEN = 1 << 11,     /* the write side is broken (gt__wr_rows)   */
+    GT__F_ACTIVE = 1 << 12,     /* active is not false                      */
+    GT__F_GONE = 1 << 13,       /* the read side's row says gone (RD_RESET) */
+    GT__F_ANY = 1 << 14,        /* always: the trigger of calls whose rows
+                                   are looked at every time               */
+    GT__F_QUICK_ = (1 << 15) - 1,
+    GT__F_FOREVER = 1 << 16,    /* backend.h closed_forever (socket)        */
+    GT__F_IN_AVAIL = 1 << 17,   /* input buffered, not yet taken            */
+    GT__F_ENDED_EINVAL = 1 << 18, /* backend.h activate_ended_einval        */
+    GT__F_OWNER = 1 << 19,      /* the socket has an owner                  */
+    GT__F_EXIT = 1 << 20,       /* exit_on_close                            */
+    GT__F_SHOW = 1 << 21,       /* show_econnreset                          */
+    GT__F_RD_RESET = 1 << 22,   /* the read found a reset (gt__rd_err)      */
+    GT__F_RD_TLS = 1 << 23,     /* the read found a TLS alert               */
+};
+
+/* The calls (and moments of a call) that ask; a row names the ones it
+ * answers. */
+enum {
+    GT__CALL_RECV = 1 << 0,        /* gt_recv's start                       */
+    GT__CALL_RECV_END = 1 << 1,    /* a passive recv met the end of input   */
+    GT__CALL_ACTIVE_END = 1 << 2,  /* active delivery met the end of input  */
+    GT__CALL_SEND = 1 << 3,        /* inet's send (send.c send_checks)      */
+    GT__CALL_SEND_RESUMED = 1 << 4, /* ... again after waiting on busy       */
+    GT__CALL_SEND_BLOCK = 1 << 5,  /* the socket backend's send             */
+    GT__CALL_OPTION = 1 << 6,      /* setopts / getopts                     */
+    GT__CALL_READ_OPT = 1 << 7,    /* ... of a read-side option (active,
+                                      mode, header, ...)                   */
+    GT__CALL_OPT_GONE = 1 << 8,    /* ... once the options were checked     */
+    GT__CALL_ACTIVATE = 1 << 9,    /* setopts set a non-false active mode   */
+    GT__CALL_N_ = 10
+};
+
+/* What a row does beside answering, in this order: the report bits, then
+ * these. */
+enum {
+    GT__FX_TOLD_ENOTCONN = 1 << 0, /* the next send answers enotconn (the
+                                      delayed reason was reported here)     */
+    GT__FX_RD_TOLD_FIN = 1 << 1,   /* read side: RE_TOLD_FIN                 */
+    GT__FX_RD_TOLD_RESET = 1 << 2, /* read side: RE_TOLD_RESET               */
+    GT__FX_MSG_CLOSED = 1 << 3,    /* {tcp_closed, S} to the owner           */
+    GT__FX_DRV_CLOSE = 1 << 4,     /* inet closes the fd: S_DRV_CLOSED       */
+    GT__FX_CLOSE = 1 << 5,         /* the socket closes: S_CLOSED            */
+};
+
+/* A row applies to a call in `calls` when every fact of `need` holds and
+ * none of `none`; the first such row answers.  No row: 0 (go on). */
+typedef struct gt__ans_row {
+    uint16_t calls;
+    uint32_t need, none;
+    int answer;      /* 0 = go on, else the reason returned              */
+    uint8_t clear;   /* report bits cleared ...                          */
+    uint8_t set;     /* ... then set                                     */
+    uint8_t fx;      /* GT__FX_*                                         */
+    const char *rule;
+} gt__ans_row;
+
+extern const gt__ans_row gt__ans_rows[];
+extern const unsigned gt__ans_nrows;
+
+/* The quick facts that any row of a call needs one of (state.c; the
+ * unit test checks it against the rows): none set, no row can match.
+ * GT__F_ANY: every call of this kind looks at the rows. */
+extern const uint32_t gt__ans_trigger[GT__CALL_N_];
+
+/* The first row for call (one GT__CALL_* bit) that facts match, or NULL. */
+const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts);
 
 #endif
