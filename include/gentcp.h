@@ -406,6 +406,15 @@ int gt_receive(int64_t timeout_ms, gt_msg **msg_out);
 typedef bool (*gt_match_fn)(const gt_msg *msg, void *arg);
 int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **msg_out);
 
+/* Takes, without waiting, up to max messages for which match(msg, arg) is
+ * true (match NULL: any), oldest first, into msgs_out[0..*n_out): what max
+ * gt_receive_match(match, arg, 0, ...) calls in a row would return, under
+ * one lock (an echo server takes a pipelining peer's packets as one run).
+ * The others stay in the mailbox, in order.  Returns 0 with *n_out >= 1
+ * (the caller owns each message), GT_ETIMEOUT when none matches, GT_EBADARG
+ * for a NULL msgs_out or n_out or a max of 0. */
+int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max, size_t *n_out);
+
 /* A ready-made predicate: messages about the socket *(gt_socket *)arg
  * (false if msg or arg is NULL). */
 bool gt_match_socket(const gt_msg *msg, void *arg);

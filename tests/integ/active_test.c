@@ -334,3 +334,69 @@ GT_TEST(i8_active_values_read_back_as_set)
     }
     EXPECT_NO_MSG(s, 50);
 }
+
+/* A frame of {packet,4} whose body (size i % 7 * 13, the empty one
+ * included) says its index. */
+static size_t i11_frame(uint8_t *out, int i)
+{
+    size_t len = (size_t)(i % 7) * 13;
+    out[0] = out[1] = 0;
+    out[2] = (uint8_t)(len >> 8);
+    out[3] = (uint8_t)len;
+    for (size_t k = 0; k < len; k++)
+        out[4 + k] = (uint8_t)(i + k);
+    return 4 + len;
+}
+
+/* Takes want packets about s, in order from index *next, with
+ * gt_receive_many runs (the first message waited for). */
+static void i11_take_packets(int line, gt_socket s, int want, int *next)
+{
+    gt_msg *ms[64];
+    for (int got = 0; got < want;) {
+        ms[0] = h_next_line(line, s, H_WAIT);
+        size_t n = 0;
+        size_t max = (size_t)(want - got) < 64 ? (size_t)(want - got) : 64;
+        if (max > 1)
+            gt_receive_many(gt_match_socket, &s, ms + 1, max - 1, &n);
+        n++;
+        for (size_t k = 0; k < n; k++, got++, (*next)++) {
+            if (ms[k]->kind != GT_MSG_TCP || ms[k]->len != (size_t)(*next % 7) * 13)
+                gt_test_fail(__FILE__, line, "packet %d: a %s of %zu bytes", *next,
+                             h_kind(ms[k]->kind), ms[k]->len);
+            for (size_t b = 0; b < ms[k]->len; b++)
+                if (ms[k]->data[b] != (uint8_t)(*next + b))
+                    gt_test_fail(__FILE__, line, "packet %d: byte %zu", *next, b);
+            gt_msg_free(ms[k]);
+        }
+    }
+}
+
+/* r17 with many packets from one read (issue 11: a pipelining peer): each
+ * is its own message, in order; {active,N} reaches 0 inside the run, so
+ * tcp_passive comes right after the Nth and the rest waits, and the next
+ * activation delivers the rest from where it stopped. */
+GT_TEST(i11_many_packets_of_one_read_cross_active_n_in_order)
+{
+    int peer = -1;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_BINARY, GT_PACKET(4), GT_ACTIVE_N(50)), &peer);
+    enum { FRAMES = 300 };
+    static uint8_t wire[FRAMES * (4 + 6 * 13)];
+    size_t len = 0;
+    for (int i = 0; i < FRAMES; i++)
+        len += i11_frame(wire + len, i);
+    h_raw_write(peer, (const char *)wire, len); /* one write */
+    int next = 0;
+    i11_take_packets(__LINE__, s, 50, &next);
+    EXPECT_MSG(s, GT_MSG_TCP_PASSIVE);
+    EXPECT_NO_MSG(s, 50);
+    ASSERT_OPT(s, GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_N(200))));
+    i11_take_packets(__LINE__, s, 200, &next);
+    EXPECT_MSG(s, GT_MSG_TCP_PASSIVE);
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)));
+    i11_take_packets(__LINE__, s, FRAMES - 250, &next);
+    close(peer);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    gt_close(s);
+}

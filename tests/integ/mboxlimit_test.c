@@ -273,3 +273,28 @@ GT_TEST(i10_03_drained_by_controlling_process_resumes_the_others)
     close(pb);
     gt_close(b);
 }
+
+/* gt_receive_many that takes the mailbox down to half resumes the stalled
+ * socket as gt_receive does (issue 11: the echo server's batch take). */
+GT_TEST(i11_receive_many_resumes_at_half_the_limit)
+{
+    int peer = -1;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_LINE), GT_ACTIVE_TRUE), &peer);
+    ASSERT_OK(gt_set_mailbox_limit(10));
+    for (int i = 0; i < 30; i++)
+        h_raw_send(peer, "z\n");
+    WAIT_LEN(10);
+    gt_msg *ms[10];
+    size_t n = 0;
+    ASSERT_OK(gt_receive_many(gt_match_socket, &s, ms, 4, &n));
+    ASSERT_EQ(n, 4);
+    for (size_t i = 0; i < n; i++)
+        gt_msg_free(ms[i]);
+    h_msleep(H_SETTLE); /* the behaviour under test: nothing more arrives */
+    ASSERT_EQ(mbox_len(), 6); /* above half: still stopped */
+    ASSERT_OK(gt_receive_many(gt_match_socket, &s, ms, 1, &n));
+    gt_msg_free(ms[0]);
+    WAIT_LEN(10); /* at half: read on, up to the limit */
+    close(peer);
+    gt_close(s);
+}

@@ -435,3 +435,35 @@ GT_TEST(r77_switch_raw_to_packet_reframes)
     ASSERT_RECV(s, 0, H_WAIT, "xyz");
     close(fd);
 }
+
+/* r79 inside a run (issue 11: small frames are framed by a short path):
+ * the frames of one read up to packet_size are delivered, the empty one
+ * and the one exactly at the limit included, then the oversize one is
+ * {tcp_error,S,emsgsize} and {tcp_closed,S}, and what follows it is
+ * dropped; with {packet,4} and a partial last frame the whole ones come
+ * first and the rest when it completes. */
+GT_TEST(i11_run_of_small_frames_then_oversize_active)
+{
+    int fd;
+    gt_socket s = raw_server(2, 10, true, true, &fd);
+    static const char run[] = "\0\2ok\0\0\0\0120123456789\0\3abc\0\0130123456789A\0\2no";
+    h_raw_write(fd, run, sizeof run - 1);
+    EXPECT_TCP(s, "ok");
+    EXPECT_TCP(s, "");
+    EXPECT_TCP(s, "0123456789");
+    EXPECT_TCP(s, "abc");
+    EXPECT_TCP_ERROR(s, -EMSGSIZE);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    EXPECT_NO_MSG(s, 50);
+    close(fd);
+    s = raw_server(4, 0, true, true, &fd);
+    h_raw_write(fd, "\0\0\0\2hi\0\0\0\3abc\0\0\0\5he", 19);
+    EXPECT_TCP(s, "hi");
+    EXPECT_TCP(s, "abc");
+    EXPECT_NO_MSG(s, 50);
+    h_raw_write(fd, "llo", 3);
+    EXPECT_TCP(s, "hello");
+    close(fd);
+    EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    gt_close(s);
+}

@@ -153,6 +153,52 @@ GT_TEST(proc_receive_match_selective)
     }
 }
 
+static bool match_tag_odd(const gt_msg *m, void *arg)
+{
+    (void)arg;
+    return m->kind == GT_MSG_USER && m->tag % 2;
+}
+
+/* gt_receive_many: the matches in order, at most max per call, as that
+ * many gt_receive_match polls would take them; the others stay, in order
+ * (issue 11: an echo server takes a peer's pipelined packets as one run). */
+GT_TEST(i11_receive_many_takes_the_matches_in_order)
+{
+    for (int i = 0; i < 10; i++)
+        ASSERT_OK(gt_post(gt_self(), i, &i, sizeof i));
+    gt_msg *ms[8] = {0};
+    size_t n = 99;
+    ASSERT_OK(gt_receive_many(match_tag_odd, NULL, ms, 3, &n));
+    ASSERT_EQ(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(ms[i]->tag, (int)(2 * i + 1));
+        ASSERT_EQ(*(int *)ms[i]->data, ms[i]->tag);
+        gt_msg_free(ms[i]);
+    }
+    ASSERT_OK(gt_receive_many(match_tag_odd, NULL, ms, 8, &n));
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(ms[0]->tag, 7);
+    ASSERT_EQ(ms[1]->tag, 9);
+    gt_msg_free(ms[0]);
+    gt_msg_free(ms[1]);
+    n = 99;
+    ASSERT_ERR(gt_receive_many(match_tag_odd, NULL, ms, 8, &n), GT_ETIMEOUT);
+    ASSERT_EQ(n, 0);
+    ASSERT_ERR(gt_receive_many(NULL, NULL, NULL, 8, &n), GT_EBADARG);
+    ASSERT_ERR(gt_receive_many(NULL, NULL, ms, 8, NULL), GT_EBADARG);
+    ASSERT_ERR(gt_receive_many(NULL, NULL, ms, 0, &n), GT_EBADARG);
+    ASSERT_OK(gt_post(gt_self(), 10, "x", 1)); /* after the scans: seen */
+    ASSERT_OK(gt_receive_many(NULL, NULL, ms, 8, &n)); /* NULL: any */
+    ASSERT_EQ(n, 6);
+    int want[] = {0, 2, 4, 6, 8, 10};
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(ms[i]->tag, want[i]);
+        gt_msg_free(ms[i]);
+    }
+    ASSERT_ERR(gt_receive(0, &ms[0]), GT_ETIMEOUT);
+    ASSERT_ERR(gt_receive_many(NULL, NULL, ms, 8, &n), GT_ETIMEOUT);
+}
+
 /* gt_post copies the payload; posting to a dead process -> noproc. */
 GT_TEST(proc_post_copies_and_noproc)
 {

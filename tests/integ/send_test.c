@@ -248,3 +248,59 @@ GT_TEST(i11_send_many_large_packets_skip_the_queue)
     }
     close(fd);
 }
+
+/* issue 11: a long gt_send_many run of small packets (written into the
+ * queue in one go) is framed packet by packet, every header type and size
+ * (the empty body and bodies whose length needs a header's high bytes
+ * included), counted per packet in getstat, and stopped at the first body
+ * too long for its header with the ones before it sent. */
+GT_TEST(i11_send_many_long_run_of_mixed_sizes)
+{
+    enum { N = 600 };
+    static uint8_t body[N][300];
+    static struct iovec pk[N];
+    static uint8_t got[N * (4 + 300)];
+    int types[] = {1, 2, 4};
+    for (int ti = 0; ti < 3; ti++) {
+        int t = types[ti], fd;
+        gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(t)), &fd);
+        gt_stats st0, st1;
+        ASSERT_OK(gt_getstat(s, &st0));
+        size_t wire = 0, longest = 0;
+        int stop = t == 1 ? 400 : N; /* {packet,1}: body 400 has 257 bytes */
+        for (int i = 0; i < N; i++) {
+            size_t len = i == 400 ? 257 : (size_t)(i * 37 % (t == 1 ? 256 : 300));
+            for (size_t k = 0; k < len; k++)
+                body[i][k] = (uint8_t)(i ^ k);
+            pk[i] = (struct iovec){body[i], len};
+            if (i < stop) {
+                wire += (size_t)t + len;
+                longest = (size_t)t + len > longest ? (size_t)t + len : longest;
+            }
+        }
+        int sent = -1;
+        int rc = gt_send_many(s, pk, N, &sent);
+        ASSERT_EQ(rc, t == 1 ? -EMSGSIZE : 0);
+        ASSERT_EQ(sent, stop);
+        read_all(fd, got, wire);
+        const uint8_t *f = got;
+        for (int i = 0; i < stop; i++) {
+            size_t len = 0;
+            for (int k = 0; k < t; k++)
+                len = len << 8 | f[k];
+            ASSERT_EQ(len, pk[i].iov_len);
+            ASSERT_MEM(f + t, len, body[i], len);
+            f += (size_t)t + len;
+        }
+        ASSERT_OK(gt_getstat(s, &st1));
+        ASSERT_EQ(st1.send_cnt - st0.send_cnt, (uint64_t)stop);
+        ASSERT_EQ(st1.send_oct - st0.send_oct, (uint64_t)wire);
+        ASSERT_EQ(st1.send_max, (uint64_t)longest);
+        ASSERT_OK(gt_send(s, "z", 1)); /* the stream is in sync */
+        uint8_t z[5];
+        read_all(fd, z, (size_t)t + 1);
+        ASSERT_EQ(z[t], 'z');
+        close(fd);
+        gt_close(s);
+    }
+}

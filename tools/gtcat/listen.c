@@ -35,7 +35,7 @@
 
 #include "gtcat.h"
 
-#define ECHO_ACTIVE_N 256 /* packets per re-arm: flow control without a
+#define ECHO_ACTIVE_N 1024 /* packets per re-arm: flow control without a
                             round trip through setopts for every packet */
 #define ACCEPTORS 4       /* processes waiting in gt_accept at once */
 #define LISTENERS 2       /* listen sockets sharing port 0 (reuseport) */
@@ -43,8 +43,13 @@
                             read ahead: 256 frames of 256 KiB in the
                             mailbox were 64 MiB of fresh memory, every
                             page faulted in and trimmed again (issue 11) */
-#define ECHO_BATCH 32     /* packets echoed with one gt_send_many; the
-                            batch lives on the process stack (768 B) */
+#define ECHO_SMALL 16     /* packets echoed from a batch on the process
+                            stack (384 B): a connection with one request
+                            in flight touches no more of its stack */
+#define ECHO_BATCH 1024   /* ... and from its heap batch, made once the
+                            small one filled up (a pipelining peer): one
+                            gt_receive_many and one gt_send_many for up to
+                            ECHO_ACTIVE_N packets (gt_send_many's limit) */
 #define LISTEN_BACKLOG 65535 /* the kernel caps it at net.core.somaxconn: a
                                burst of connects must not overflow the
                                queue (each dropped SYN costs the client a
@@ -72,14 +77,18 @@ typedef struct listener {
 typedef struct conn {
     gt_socket sock;
     const server *srv;
-    uint32_t last_len; /* the last packet echoed, capped: sizes the
-                          read-ahead (32 bits: the struct takes a 64 B
-                          malloc chunk, not 80, issue 11's idle figure) */
-    int unreported;  /* packets echoed, not yet added to `echoed` */
+    struct echo_batch *batch; /* owned; NULL until a run fills ECHO_SMALL */
     gt_pid pid;
     struct conn *prev, *next; /* the live connections, for a stop */
+    uint32_t last_len;    /* the last packet echoed, capped: sizes the
+                             read-ahead */
+    uint16_t unreported;  /* packets echoed, not yet added to `echoed`
+                             (< ECHO_REPORT + ECHO_BATCH) */
     bool joined, finishing;
+    /* 56 B: the struct takes a 64 B malloc chunk, not 80 (issue 11's
+     * idle figure); see the check below */
 } conn;
+_Static_assert(sizeof(conn) <= 56, "conn outgrew its 64 B malloc chunk");
 
 /* The live connections, so that a stop can reach each of them; the
  * packets answered, for the report at the end. */
@@ -124,6 +133,7 @@ static bool conn_join(conn *c)
  * rr1k): a connection adds its count every ECHO_REPORT packets, and the
  * rest when it leaves. */
 #define ECHO_REPORT 64
+_Static_assert(ECHO_REPORT + ECHO_BATCH < UINT16_MAX, "unreported overflows");
 
 static void count_echoes(conn *c, int n)
 {
@@ -224,6 +234,7 @@ static void conn_end(conn *c)
 {
     conn_leave(c);
     gt_close(c->sock);
+    free(c->batch);
     free(c);
 }
 
@@ -264,41 +275,76 @@ static int next_msg(conn *c, int64_t timeout, gt_msg **m)
     return -1;
 }
 
-/* Waits for a packet, then echoes it and the packets already behind it in
- * the mailbox with one gt_send_many.  Returns as next_msg does (0: the
- * connection is over).  The batch is on the stack: nothing is allocated
- * per echo. */
+typedef struct echo_batch {
+    gt_msg *msgs[ECHO_BATCH];
+    struct iovec iov[ECHO_BATCH];
+} echo_batch;
+
+/* Echoes the n packets at msgs / iov with one gt_send_many (unless an
+ * earlier send failed: ok false) and frees them.  Returns whether the
+ * connection goes on. */
+static bool echo_flush(conn *c, gt_msg **msgs, const struct iovec *iov, size_t n, bool ok)
+{
+    if (n && ok) {
+        int sent = 0;
+        ok = gt_send_many(c->sock, iov, (int)n, &sent) == 0;
+        count_echoes(c, sent);
+    }
+    for (size_t i = 0; i < n; i++)
+        gt_msg_free(msgs[i]);
+    return ok;
+}
+
+/* Handles the n messages taken for c, in order: each run of packets is
+ * echoed with one send, any other message after the packets before it. */
+static bool echo_run(conn *c, gt_msg **msgs, struct iovec *iov, size_t n)
+{
+    bool ok = true;
+    size_t run = 0; /* packets gathered at msgs[0..run), run <= i */
+    for (size_t i = 0; i < n; i++) {
+        gt_msg *m = msgs[i];
+        if (tcp_kind(m->kind) == GT_MSG_TCP) {
+            msgs[run] = m;
+            iov[run++] = (struct iovec){m->data, m->len};
+            c->last_len = m->len < UINT32_MAX ? (uint32_t)m->len : UINT32_MAX;
+            if (ok && c->srv->active.v.i == GT_ACTIVE_ONCE_V)
+                arm(c);
+            continue;
+        }
+        ok = echo_flush(c, msgs, iov, run, ok);
+        run = 0;
+        if (ok)
+            ok = handle(c, m); /* frees it */
+        else
+            gt_msg_free(m);
+    }
+    return echo_flush(c, msgs, iov, run, ok);
+}
+
+/* Waits for a message, then takes the ones already behind it for the
+ * socket with one gt_receive_many and echoes their packets with one
+ * gt_send_many.  Returns as next_msg does (0: the connection is over). */
 static int echo_burst(conn *c)
 {
-    gt_msg *m, *other = NULL;
+    gt_msg *m;
     int r = next_msg(c, GT_INFINITY, &m);
     if (r <= 0)
         return r;
     if (tcp_kind(m->kind) != GT_MSG_TCP)
         return handle(c, m);
-    gt_msg *batch[ECHO_BATCH];
-    struct iovec iov[ECHO_BATCH];
-    int n = 0;
-    do {
-        if (tcp_kind(m->kind) != GT_MSG_TCP) {
-            other = m; /* echo what came before it first */
-            break;
-        }
-        batch[n] = m;
-        iov[n] = (struct iovec){m->data, m->len};
-        c->last_len = m->len < UINT32_MAX ? (uint32_t)m->len : UINT32_MAX;
-        n++;
-        if (c->srv->active.v.i == GT_ACTIVE_ONCE_V)
-            arm(c);
-    } while (n < ECHO_BATCH && gt_receive_match(gt_match_socket, &c->sock, 0, &m) == 0);
-    int sent = 0;
-    bool more = gt_send_many(c->sock, iov, n, &sent) == 0;
-    count_echoes(c, sent);
-    for (int i = 0; i < n; i++)
-        gt_msg_free(batch[i]);
-    if (other)
-        more = more && handle(c, other); /* frees it */
-    return more;
+    gt_msg *small_msgs[ECHO_SMALL];
+    struct iovec small_iov[ECHO_SMALL];
+    echo_batch *b = c->batch;
+    gt_msg **msgs = b ? b->msgs : small_msgs;
+    struct iovec *iov = b ? b->iov : small_iov;
+    size_t cap = b ? ECHO_BATCH : ECHO_SMALL, n = 0;
+    msgs[0] = m;
+    gt_receive_many(gt_match_socket, &c->sock, msgs + 1, cap - 1, &n);
+    n++;
+    if (n == cap && !b)
+        c->batch = malloc(sizeof *c->batch); /* for the next run; without
+                                                it, runs stay small */
+    return echo_run(c, msgs, iov, n);
 }
 
 /* A connection process that keeps its stack between packets. */
