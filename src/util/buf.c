@@ -35,6 +35,7 @@ static _Thread_local pool *tl_pool;
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t moved_total, allocs_total;
+static _Thread_local uint64_t appended_here;
 
 static void pool_destroy(void *arg)
 {
@@ -69,6 +70,7 @@ static pool *my_pool(void)
 
 uint64_t gt__buf_moved_total(void) { return moved_total; }
 uint64_t gt__buf_allocs_total(void) { return allocs_total; }
+uint64_t gt__buf_appended_here(void) { return appended_here; }
 
 static void count_moved(size_t n) { moved_total += n; }
 
@@ -170,6 +172,7 @@ int gt__buf_append_iov(gt__buf *b, const struct iovec *iov, int n, size_t skip)
     if (gt__buf_reserve(b, total - skip) != 0)
         return -ENOMEM;
     gt__bufmem *m = b->m;
+    appended_here += total - skip;
     for (int i = 0; i < n; i++) {
         size_t len = iov[i].iov_len;
         if (skip >= len) {

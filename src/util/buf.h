@@ -58,5 +58,9 @@ void *gt__buf_steal(gt__buf *b);
  * the process: the tests' witnesses of the costs above. */
 uint64_t gt__buf_moved_total(void);
 uint64_t gt__buf_allocs_total(void);
+/* Bytes appended (copied in) by the calling thread's buffers: a test's
+ * witness that a send went to the kernel without passing through a queue.
+ * Per thread, so the hot path bumps no shared cache line. */
+uint64_t gt__buf_appended_here(void);
 
 #endif

@@ -304,3 +304,36 @@ GT_TEST(i11_send_many_long_run_of_mixed_sizes)
         gt_close(s);
     }
 }
+
+/* issue 11 (rr1k): a lone packet that finds the queue empty and the
+ * socket writable goes to the kernel from the caller's memory (a small one
+ * behind its header, copied on the stack): no byte passes through the
+ * queue, whatever the packet type, also an empty {packet,4} packet. */
+GT_TEST(i11_send_many_lone_packet_skips_the_queue)
+{
+    static const struct {
+        int packet;
+        size_t len, hlen;
+    } cases[] = {{4, 64, 4}, {2, 1000, 2}, {1, 255, 1}, {4, 0, 4}, {GT_PKT_RAW, 64, 0}};
+    static uint8_t body[1000], got[1004];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 13 + 1);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int fd;
+        gt_socket s =
+            h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(cases[c].packet)), &fd);
+        struct iovec pk = {body, cases[c].len};
+        int sent = -1;
+        uint64_t appended = gt__buf_appended_here(); /* no wait: same thread */
+        ASSERT_OK(gt_send_many(s, &pk, 1, &sent));
+        ASSERT_EQ(gt__buf_appended_here() - appended, 0);
+        ASSERT_EQ(sent, 1);
+        size_t n = cases[c].hlen + cases[c].len;
+        read_all(fd, got, n);
+        for (size_t i = 0; i < cases[c].hlen; i++)
+            ASSERT_EQ(got[i], (uint8_t)(cases[c].len >> (8 * (cases[c].hlen - 1 - i))));
+        ASSERT_MEM(got + cases[c].hlen, cases[c].len, body, cases[c].len);
+        gt_close(s);
+        close(fd);
+    }
+}
