@@ -9,6 +9,9 @@ void gt__spin_init(gt__spin *sp, int64_t max_ns)
 {
     sp->max_ns = max_ns > 0 ? max_ns : 0;
     sp->history = 0; /* a fresh scheduler has seen no conversation yet */
+    sp->caught = HISTORY_MASK; /* ... nor a spin that did not pay */
+    sp->unpaid = 0;
+    sp->budget = 0;
     sp->idle_since = 0;
 }
 
@@ -16,7 +19,12 @@ int64_t gt__spin_budget(gt__spin *sp, int64_t now)
 {
     sp->idle_since = now;
     int shorts = __builtin_popcount(sp->history & HISTORY_MASK);
-    return sp->max_ns * shorts / GT__SPIN_HISTORY;
+    int64_t b = sp->max_ns * shorts / GT__SPIN_HISTORY;
+    if (b > 0 && __builtin_popcount(sp->caught) < GT__SPIN_PAYS &&
+        ++sp->unpaid % GT__SPIN_PROBE != 0)
+        b = 0; /* spins have not been paying: probe now and then */
+    sp->budget = b;
+    return b;
 }
 
 void gt__spin_woke(gt__spin *sp, int64_t now)
@@ -27,9 +35,15 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     sp->idle_since = 0;
     if (!sp->max_ns)
         return;
+    if (sp->budget > 0) { /* it spun: did that catch the work? */
+        sp->caught = ((sp->caught << 1) | (waited < sp->budget)) & HISTORY_MASK;
+        if (__builtin_popcount(sp->caught) >= GT__SPIN_PAYS)
+            sp->unpaid = 0;
+    }
     int64_t short_ns = sp->max_ns + GT__SPIN_WAKE_NS;
     if (waited >= GT__SPIN_LONG_NS && waited > 4 * short_ns) {
         sp->history = 0;
+        sp->caught = HISTORY_MASK; /* what comes next starts afresh */
         return;
     }
     unsigned is_short = waited <= short_ns;

@@ -11,7 +11,18 @@
  * out of work to the next work) is short (the spin would catch the next
  * one) or not; the budget is the maximum times the share of short waits
  * among the last GT__SPIN_HISTORY, and a long idle clears the history.
- * Owned by its scheduler's thread: no locking.
+ *
+ * Short is not enough: waits of 50-150 us (an accept load, one connection
+ * after another from a client busy elsewhere) count as short, yet a full
+ * spin catches only a third of them and sleeps after the others anyway --
+ * 50 us of CPU and ~12 polls for nothing, more than the wake-ups it saves
+ * (accept: 4.3 epoll_wait and ~5 us more CPU per connection than not
+ * spinning; issue 11).  So full spins also keep a record of whether they
+ * caught their work; while fewer than GT__SPIN_PAYS of the last
+ * GT__SPIN_HISTORY did, only one idle period in GT__SPIN_PROBE spins (in
+ * full, to see whether spinning pays again) and the others sleep at once.
+ * A request/response conversation's spins catch nearly every request and
+ * keep spinning.  Owned by its scheduler's thread: no locking.
  */
 #ifndef GT_SPIN_H
 #define GT_SPIN_H
@@ -27,9 +38,15 @@
  * about what comes next. */
 #define GT__SPIN_LONG_NS 2000000
 
+#define GT__SPIN_PAYS 4
+#define GT__SPIN_PROBE 8
+
 typedef struct gt__spin {
     int64_t max_ns;    /* the configured spin (spin_us); 0 = never spin    */
     uint32_t history;  /* bit i: the i-th latest wait was short            */
+    uint32_t caught;   /* bit i: the i-th latest full spin caught its work */
+    uint32_t unpaid;   /* idle periods since spinning stopped paying       */
+    int64_t budget;    /* this idle period's                               */
     int64_t idle_since;/* when the scheduler ran out of work; 0 = busy     */
 } gt__spin;
 

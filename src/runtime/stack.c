@@ -21,6 +21,16 @@
  * dry), so 10,000 processes ending cost a few hundred munmaps (and TLB
  * flushes), not 10,000.  The stacks waiting there are reused first.
  *
+ * A slab's guard pages are guard markers (MADV_GUARD_INSTALL, Linux 6.13),
+ * all of them installed by one process_madvise: an mprotect per guard cost
+ * a system call each and split the mapping in two areas per stack (10,000
+ * processes were 20,000 of vm.max_map_count's 65,530, every later mmap and
+ * fault searching among them).  One more process_madvise writes the top
+ * page of each new stack (MADV_POPULATE_WRITE), the page every process
+ * touches first: on this VM a first-touch fault costs ~15 us of CPU, and
+ * a burst of connects paid one per process (issue 11).  A kernel without
+ * either falls back: a madvise per guard, else mprotect; faults on touch.
+ *
  * The spare slots are lock-free: a slot holds a stack's base or NULL, put
  * by a compare-and-swap from NULL and taken by an exchange with NULL, so a
  * stack is owned by exactly one side at a time (no ABA: a slot holds no
@@ -30,7 +40,15 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define ON_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define ON_VALGRIND() 0
+#endif
 
 #include "runtime/runtime.h"
 #include "runtime/sched.h"
@@ -88,6 +106,50 @@ static bool spare_put(void *base)
 
 int gt__stack_spare_count(void) { return atomic_load(&nspare); }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PIDFD_SELF_ (-10000) /* process_madvise on ourselves (Linux 6.15) */
+
+/* Which ways of advising this kernel refused: once is enough to know. */
+static atomic_bool no_batch, no_guard_markers;
+
+/* One process_madvise of n page ranges (the calling process's): true if
+ * all of them were advised.  Not under valgrind, which does not know the
+ * call (and would say so on every slab). */
+static bool advise_all(const struct iovec *iov, int n, int advice)
+{
+#ifdef SYS_process_madvise
+    if (atomic_load_explicit(&no_batch, memory_order_relaxed) || ON_VALGRIND())
+        return false;
+    size_t want = 0;
+    for (int i = 0; i < n; i++)
+        want += iov[i].iov_len;
+    long r = syscall(SYS_process_madvise, PIDFD_SELF_, iov, (size_t)n, advice, 0u);
+    if (r < 0 && (errno == ENOSYS || errno == EBADF || errno == EPERM))
+        atomic_store_explicit(&no_batch, true, memory_order_relaxed);
+    return r == (long)want;
+#else
+    (void)iov, (void)n, (void)advice;
+    return false;
+#endif
+}
+
+/* Makes the page at g a guard page: a marker, else PROT_NONE. */
+static int guard_one(char *g, size_t ps)
+{
+    if (!atomic_load_explicit(&no_guard_markers, memory_order_relaxed)) {
+        if (madvise(g, ps, MADV_GUARD_INSTALL) == 0)
+            return 0;
+        if (errno == EINVAL) /* before Linux 6.13 */
+            atomic_store_explicit(&no_guard_markers, true, memory_order_relaxed);
+    }
+    return mprotect(g, ps, PROT_NONE);
+}
+
 /* Maps up to n stacks of size bytes (a page multiple) with one mmap, each
  * with its guard page below, into out; how many (at least 1) or -ENOMEM. */
 static int map_stacks(size_t size, int n, gt__stack *out)
@@ -97,13 +159,22 @@ static int map_stacks(size_t size, int n, gt__stack *out)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return -ENOMEM;
+    struct iovec iov[GT__STACK_SLAB];
+    bool batch = n <= GT__STACK_SLAB;
+    for (int i = 0; batch && i < n; i++)
+        iov[i] = (struct iovec){m + span * (size_t)i, ps};
+    batch = batch && advise_all(iov, n, MADV_GUARD_INSTALL);
     int k = 0;
     for (; k < n; k++) {
         char *guard = m + span * (size_t)k;
-        if (mprotect(guard, ps, PROT_NONE) != 0)
+        if (!batch && guard_one(guard, ps) != 0)
             break; /* out of mappings (vm.max_map_count): keep those made */
         out[k] = (gt__stack){.base = guard + ps, .size = size};
     }
+    for (int i = 0; batch && i < k; i++) /* each stack's top page */
+        iov[i] = (struct iovec){(char *)out[i].base + size - ps, ps};
+    if (batch && k > 1)
+        (void)advise_all(iov, k, MADV_POPULATE_WRITE); /* else faults on touch */
     if (k < n)
         munmap(m + span * (size_t)k, span * (size_t)(n - k));
     return k > 0 ? k : -ENOMEM;

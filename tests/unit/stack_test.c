@@ -4,9 +4,18 @@
  * small pool that reuses default-size stacks only, and the bounded spare
  * set through which one scheduler's freed stacks serve another (issue 11).
  */
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define RUNNING_ON_VALGRIND_ RUNNING_ON_VALGRIND
+#else
+#define RUNNING_ON_VALGRIND_ 0
+#endif
 
 #include "runtime/runtime.h"
 #include "runtime/sched.h"
@@ -190,4 +199,90 @@ GT_TEST(i11_stack_unmapped_in_batches)
     drain_spare();
     drain_pool(&sched);
     drain_pool(&other);
+}
+
+/* The area (a /proc/self/maps line) holding address a: its start, or 0. */
+static uintptr_t area_of(const void *a)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    unsigned long lo, hi;
+    uintptr_t found = 0;
+    char line[512];
+    while (!found && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && (uintptr_t)a >= lo && (uintptr_t)a < hi)
+            found = lo;
+    fclose(f);
+    return found;
+}
+
+/* True if the page below base faults (the child touching it dies). */
+static bool guard_faults(const void *base)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ((volatile char *)base)[-1] = 1;
+        _exit(0);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid &&
+           !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Whether this kernel has guard markers (Linux 6.13) and process_madvise
+ * on the calling process (6.15): probed on a scratch mapping. */
+static bool have_batched_guards(void)
+{
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return false;
+    struct iovec iov = {m, ps};
+    long r = syscall(SYS_process_madvise, -10000 /* PIDFD_SELF */, &iov, 1, 102, 0u);
+    munmap(m, 2 * ps);
+    return r == (long)ps;
+}
+
+/* A slab's guard pages are markers, not a PROT_NONE area each: its 16
+ * stacks stay one mapping (with mprotect they were 32, and 10,000
+ * processes took 20,000 of vm.max_map_count), every guard still faults,
+ * and each stack's top page -- the one a process touches first -- is
+ * written in at once instead of faulting when the process first runs
+ * (issue 11: a burst of connects paid a ~15 us fault per process). */
+GT_TEST(i11_stack_slab_is_one_mapping_with_resident_tops)
+{
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    if (RUNNING_ON_VALGRIND_ || !have_batched_guards()) {
+        SKIP("no guard markers through process_madvise here (Linux >= 6.15, not valgrind)");
+        return;
+    }
+    ASSERT_OK(gt_init(NULL));
+    size_t def = gt__default_stack_size();
+    drain_spare();
+    drain_pool(&sched);
+    gt__stack first;
+    ASSERT_OK(gt__stack_alloc(&sched, def, &first)); /* maps a slab */
+    ASSERT_EQ(sched.npool, GT__STACK_SLAB - 1);
+    uintptr_t area = area_of(first.base);
+    ASSERT(area != 0);
+    for (int i = 0; i < sched.npool; i++) { /* guards and stacks: one area */
+        char *base = sched.pool[i].base;
+        ASSERT_EQ(area_of(base - ps), area);
+        ASSERT_EQ(area_of(base + def - 1), area);
+    }
+    for (int i = 0; i < sched.npool; i++) {
+        unsigned char top = 0, below = 0;
+        char *base = sched.pool[i].base;
+        ASSERT_EQ(mincore(base + def - ps, ps, &top), 0);
+        ASSERT_EQ(mincore(base + def - 2 * ps, ps, &below), 0);
+        ASSERT(top & 1);    /* written in already */
+        ASSERT(!(below & 1)); /* the rest as before: on touch */
+    }
+    ASSERT(guard_faults(first.base));
+    ASSERT(guard_faults(sched.pool[0].base));
+    ASSERT(guard_faults(sched.pool[sched.npool - 1].base));
+    gt__stack_free(&sched, &first);
+    drain_pool(&sched);
 }
