@@ -56,11 +56,16 @@ gt__proc *gt__proc_lookup(gt_pid pid) { return gt__idmap_get(&procs, pid.id, ref
 gt_pid gt__proc_pid(const gt__proc *p) { return (gt_pid){p->id}; }
 bool gt__proc_alive(const gt__proc *p) { return atomic_load(&((gt__proc *)p)->state) != P_DEAD; }
 
+/* A timed park's deadline, on the parking process's stack: gt__park
+ * takes it out of the heap before it returns (steal.c's move_out, when
+ * the process moves first). */
+typedef struct park_timer {
+    gt__tnode node; /* first: the heap hands back &node */
+    gt__proc *p;
+} park_timer;
+
 /* A timed park's deadline passed (scheduler thread). */
-static void park_timeout(gt__tnode *n)
-{
-    gt__wake((gt__proc *)((char *)n - offsetof(gt__proc, tnode)));
-}
+static void park_timeout(gt__tnode *n) { gt__wake(((park_timer *)n)->p); }
 
 static gt__proc *proc_new(bool is_thread)
 {
@@ -69,8 +74,6 @@ static gt__proc *proc_new(bool is_thread)
         return NULL;
     atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */
     atomic_init(&p->state, P_RUNNABLE);
-    p->tnode.idx = -1;
-    p->tnode.fire = park_timeout;
     p->is_thread = is_thread;
     gt__mutex_init(&p->plock);
     gt__mbox_init(&p->mbox);
@@ -180,15 +183,22 @@ void gt__park(int64_t deadline)
         thread_park(p, deadline);
         return;
     }
-    if (deadline >= 0 && gt__timer_add(&p->sched->timers, &p->tnode, deadline) != 0) {
-        /* No memory for the timer: parked, nothing would end the wait at
-         * its deadline.  Yield instead: a spurious return, after which the
-         * caller checks its condition and deadline again. */
-        gt__sched_switch_out(p, Y_YIELD);
-        return;
+    park_timer t = {.node = {.idx = -1, .fire = park_timeout}, .p = p};
+    if (deadline >= 0) {
+        if (gt__timer_add(&p->sched->timers, &t.node, deadline) != 0) {
+            /* No memory for the timer: parked, nothing would end the wait
+             * at its deadline.  Yield instead: a spurious return, after
+             * which the caller checks its condition and deadline again. */
+            gt__sched_switch_out(p, Y_YIELD);
+            return;
+        }
+        p->park_timer = &t.node;
     }
     gt__sched_switch_out(p, Y_PARK);
-    gt__timer_del(&p->sched->timers, &p->tnode);
+    if (deadline >= 0) { /* (a no-op if it fired, or if a move took it out) */
+        gt__timer_del(&p->sched->timers, &t.node);
+        p->park_timer = NULL;
+    }
     atomic_store(&p->notified, 0);
 }
 

@@ -112,7 +112,12 @@ struct gt__proc {
                                    stack_size is the size to allocate   */
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;
-    gt__tnode tnode;            /* the deadline of a timed park         */
+    gt__tnode *park_timer;      /* the deadline of a timed park, while
+                                   it is in the home's heap: a node on
+                                   the parked process's own stack
+                                   (gt__park), not here (every process
+                                   would carry it, issue 11); home
+                                   thread only                           */
     gt__resource *resources;    /* owned resources (sockets), plock     */
     _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
                                    the reason (links.c); first one wins */
