@@ -231,7 +231,13 @@ enum {
     GT__F_SHOW = 1 << 21,       /* show_econnreset                          */
     GT__F_RD_RESET = 1 << 22,   /* the read found a reset (gt__rd_err)      */
     GT__F_RD_TLS = 1 << 23,     /* the read found a TLS alert               */
+    /* the facts of a failed send, given by its caller (SEND_FAILED) */
+    GT__F_CALLER = 1 << 24,     /* a send waits for this result             */
+    GT__F_FAIL_RESET = 1 << 25, /* the failure is a reset (shown)           */
 };
+
+/* A row's answer that is the failure's own reason (SEND_FAILED). */
+#define GT__ANS_FAILURE 1
 
 /* The calls (and moments of a call) that ask; a row names the ones it
  * answers. */
@@ -247,7 +253,9 @@ enum {
                                       mode, header, ...)                   */
     GT__CALL_OPT_GONE = 1 << 8,    /* ... once the options were checked     */
     GT__CALL_ACTIVATE = 1 << 9,    /* setopts set a non-false active mode   */
-    GT__CALL_N_ = 10
+    GT__CALL_SEND_FAILED = 1 << 10, /* a write failed: the answer is what the
+                                      next send reports (wr.told)          */
+    GT__CALL_N_ = 11
 };
 
 /* What a row does beside answering, in this order: the report bits, then
