@@ -8,10 +8,11 @@
 #include "gentcp.h"
 #include "socket/state.h"
 
-/* What each call does on the write side, by state.  A send or shutdown
- * first answers from the connection's state (closed by us: closed; a
- * listen socket or one inet closed after the end of input: enotconn;
- * sock.h gt__sock_conn_err); these rows apply to a connection still open.
+/* What each call does on the write side, by state.  A send first answers
+ * from the connection's state (the answer rows at the end: closed by us:
+ * closed; a listen socket: enotconn; inet closed the fd after the end of
+ * input: closed once, then enotconn), a shutdown likewise (sock.h
+ * gt__sock_conn_err); these rows apply to a connection still open.
  *
  * send: after a failed write inet has closed the port; the next send
  * reports what the failure left for it (closed when a delayed close was

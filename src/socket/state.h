@@ -7,9 +7,35 @@
  * combinations.  The rules cited are docs/spec/semantics.md's; "D" facts
  * are inet_drv.c's.
  *
+ * What a call answers from all of it -- Erlang's error sequences: closed
+ * then enotconn, the delayed close on send and on recv, econnreset once
+ * with show_econnreset, exit_on_close=false, the socket backend's closed
+ * for ever and einval -- is one table of rows (gt__ans_rows, at the end),
+ * looked up by answer.h gt__sock_answer at the start of gt_recv, at the
+ * end of input (passive and active), in setopts/getopts and activation,
+ * in both backends' sends and at a failed write.
+ *
  * Beside the machines: the one-shot reports of inet_drv (gt__rpt, below)
- * and the connection's own state (sock.h: S_OPEN, S_DRV_CLOSED, S_CLOSED,
- * lingering); see docs/DESIGN.md.
+ * and the handle's life (sock.h `state`: S_OPEN, S_DRV_CLOSED, S_CLOSED;
+ * `lingering`).  The latter is a third dimension, not a state of either
+ * side: it says whether the fd and the handle still exist, while the
+ * machines say what the byte stream did, and every combination occurs.
+ * inet closes the fd (S_DRV_CLOSED) with the read side OPEN (an emsgsize
+ * with exit_on_close, rule 78; send_timeout_close, rule 34), FIN or ERROR
+ * (a passive end with exit_on_close, rule 28), and the write side OPEN,
+ * SHUT or BROKEN; the user closes (S_CLOSED) in any state of both; a
+ * listen socket has the handle's life and no stream.  Folded into either
+ * machine, each of its states would need a DRV_CLOSED and a CLOSED twin,
+ * and the other machine's code would test them.  `lingering` is S_CLOSED
+ * with the fd kept while a process drains the queue (never BROKEN:
+ * socket.c gt__sock_close_locked); the write side stays where the close
+ * found it, so a deferred shutdown is still owed by the drain.  The rows
+ * read `state` as facts (GT__F_CLOSED, GT__F_DRV_CLOSED) and move it by
+ * effects (GT__FX_DRV_CLOSE, GT__FX_CLOSE).  Its other readers (about 40
+ * lines: connect.c's accept, socket.c's close, events and ownership, the
+ * send, recv, linger and transport loops that stop once the fd is gone,
+ * stats.c's listing) ask whether the handle or its fd still exists, which
+ * neither machine knows (docs/DESIGN.md, connection state).
  */
 #ifndef GT_SOCK_STATE_H
 #define GT_SOCK_STATE_H
