@@ -538,7 +538,7 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
      * socket was active. */
     bool active = active_on(s);
     uint32_t call_facts = (caller ? GT__F_CALLER : 0) | (reason == -ECONNRESET ? GT__F_FAIL_RESET : 0);
-    int next = gt__sock_answer_rows(s, GT__CALL_SEND_FAILED, gt__sock_quick_facts(s) | call_facts);
+    int next = gt__sock_answer_rows(s, GT__CALL_SEND_FAILED, gt__sock_quick_facts(s, GT__F_QUICK_) | call_facts);
     if (next == GT__ANS_FAILURE)
         next = reason;
     if (active) {

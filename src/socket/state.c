@@ -242,22 +242,6 @@ const gt__ans_row gt__ans_rows[] = {
 };
 const unsigned gt__ans_nrows = sizeof gt__ans_rows / sizeof gt__ans_rows[0];
 
-/* The union of the quick facts each call's rows need (state_test checks
- * it); the calls whose rows run without any go to the rows every time. */
-const uint32_t gt__ans_trigger[GT__CALL_N_] = {
-    [0] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED) | F(ACTIVE) | R(END_TOLD), /* RECV */
-    [1] = F(ANY),                                                          /* RECV_END */
-    [2] = F(ANY),                                                          /* ACTIVE_END */
-    [3] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED),                           /* SEND */
-    [4] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED),                           /* SEND_RESUMED */
-    [5] = F(CLOSED) | F(GONE) | F(LISTEN),                                 /* SEND_BLOCK */
-    [6] = F(CLOSED),                                                       /* OPTION */
-    [7] = R(END_TOLD),                                                     /* READ_OPT */
-    [8] = F(GONE),                                                         /* OPT_GONE */
-    [9] = F(DRV_CLOSED),                                                   /* ACTIVATE */
-    [10] = F(ANY),                                                         /* SEND_FAILED */
-};
-
 const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts)
 {
     for (unsigned i = 0; i < gt__ans_nrows; i++) {
