@@ -289,7 +289,7 @@ GT_TEST(ans_failed_send_reports)
     ASSERT(!(f & R(CLOSE_SEND)));
 }
 
-/* Every failure and every end has exactly one row whatever the facts:
+/* Every failure and every end finds a row whatever the facts:
  * a failed send always leaves an answer for the next send, an end is
  * always reported, and the fd closes only where inet closes it. */
 GT_TEST(ans_every_failure_and_end_has_a_row)
