@@ -8,15 +8,24 @@
 
 #include "socket/sock.h"
 
-/* The facts that are plain loads from s (state.h GT__F_QUICK_). */
-static inline uint32_t gt__sock_quick_facts(const gt__sock *s)
+/* The facts that are plain loads from s (state.h GT__F_QUICK_), those of
+ * want only: for a constant want the compiler drops the other loads. */
+static inline uint32_t gt__sock_quick_facts(const gt__sock *s, uint32_t want)
 {
-    return (uint32_t)s->rpt | GT__F_ANY | (s->state == S_CLOSED ? GT__F_CLOSED : 0) |
-           (s->state == S_DRV_CLOSED ? GT__F_DRV_CLOSED : 0) |
-           (s->kind == K_LISTEN ? GT__F_LISTEN : 0) |
-           (gt__wr_broken(&s->wr) ? GT__F_BROKEN : 0) |
-           (s->o.active != GT_ACTIVE_FALSE_V ? GT__F_ACTIVE : 0) |
-           (gt__rd_row_of(&s->rd)->gone ? GT__F_GONE : 0);
+    uint32_t q = GT__F_ANY | ((uint32_t)s->rpt & want);
+    if ((want & GT__F_CLOSED) && s->state == S_CLOSED)
+        q |= GT__F_CLOSED;
+    if ((want & GT__F_DRV_CLOSED) && s->state == S_DRV_CLOSED)
+        q |= GT__F_DRV_CLOSED;
+    if ((want & GT__F_LISTEN) && s->kind == K_LISTEN)
+        q |= GT__F_LISTEN;
+    if ((want & GT__F_BROKEN) && gt__wr_broken(&s->wr))
+        q |= GT__F_BROKEN;
+    if ((want & GT__F_ACTIVE) && s->o.active != GT_ACTIVE_FALSE_V)
+        q |= GT__F_ACTIVE;
+    if ((want & GT__F_GONE) && gt__rd_row_of(&s->rd)->gone)
+        q |= GT__F_GONE;
+    return q;
 }
 
 /* The rows' answer for the rest of the facts (answer.c). */
@@ -28,10 +37,10 @@ int gt__sock_answer_rows(gt__sock *s, unsigned call, uint32_t quick);
  * needs, is answered here.  Lock held. */
 static inline int gt__sock_answer(gt__sock *s, unsigned call)
 {
-    uint32_t q = gt__sock_quick_facts(s);
-    if (!(q & gt__ans_trigger[__builtin_ctz(call)]))
+    uint32_t trig = gt__ans_trigger(call);
+    if (trig != GT__F_ANY && !(gt__sock_quick_facts(s, trig) & trig))
         return 0;
-    return gt__sock_answer_rows(s, call, q);
+    return gt__sock_answer_rows(s, call, gt__sock_quick_facts(s, GT__F_QUICK_));
 }
 
 #endif

@@ -607,12 +607,10 @@ int gt__sock_send_failed(gt__sock *s, int reason, bool caller)
      * makes the next send report the reason once more: closed if the
      * socket was active. */
     bool active = active_on(s);
-    if (!active && !caller)
-        s->rpt |= GT__R_CLOSE_SEND;
-    int next = !(s->rpt & GT__R_CLOSE_SEND) ? -ENOTCONN : active ? GT_ECLOSED : reason;
-    s->rpt &= (gt__rpt)~GT__R_CLOSE_SEND;
-    s->rpt = gt__rpt_put(s->rpt, GT__R_CLOSE_RECV, !active);
-    s->rpt = gt__rpt_put(s->rpt, GT__R_ECONNRESET, reason == -ECONNRESET);
+    uint32_t call_facts = (caller ? GT__F_CALLER : 0) | (reason == -ECONNRESET ? GT__F_FAIL_RESET : 0);
+    int next = gt__sock_answer_rows(s, GT__CALL_SEND_FAILED, gt__sock_quick_facts(s, GT__F_QUICK_) | call_facts);
+    if (next == GT__ANS_FAILURE)
+        next = reason;
     if (active) {
         /* what the kernel holds first (docs/DEVIATIONS.md row 3), then the
          * end inet reports at once: the input ends here */

@@ -8,10 +8,11 @@
 #include "gentcp.h"
 #include "socket/state.h"
 
-/* What each call does on the write side, by state.  A send or shutdown
- * first answers from the connection's state (closed by us: closed; a
- * listen socket or one inet closed after the end of input: enotconn;
- * sock.h gt__sock_conn_err); these rows apply to a connection still open.
+/* What each call does on the write side, by state.  A send first answers
+ * from the connection's state (the answer rows at the end: closed by us:
+ * closed; a listen socket: enotconn; inet closed the fd after the end of
+ * input: closed once, then enotconn), a shutdown likewise (sock.h
+ * gt__sock_conn_err); these rows apply to a connection still open.
  *
  * send: after a failed write inet has closed the port; the next send
  * reports what the failure left for it (closed when a delayed close was
@@ -196,6 +197,39 @@ const gt__ans_row gt__ans_rows[] = {
     {ENDS, 0, 0, GT_ECLOSED, 0, R(END_TOLD) | R(CLOSE_SEND), 0,
      "46, 47, 48: closed; the next failing send leaves its reason for the next"},
 
+    /* ---- a write failed (inet's tcp_send_or_shutdown_error): an active
+     * socket tells its owner now and remembers nothing for a recv; a
+     * passive one leaves the reason for the next recv (and activation)
+     * and, when no send waited for it (a background failure), for the
+     * next send too.  A delayed close pending (an end of input reported
+     * as closed) makes the next send report it once more: closed if the
+     * socket was active.  A reset is remembered for a reset shown. ---- */
+    {C(SEND_FAILED), F(ACTIVE) | R(CLOSE_SEND) | F(FAIL_RESET), 0, GT_ECLOSED,
+     R(CLOSE_SEND) | R(CLOSE_RECV), R(ECONNRESET), 0,
+     "57, 56: active, a delayed close pending: the next send closed"},
+    {C(SEND_FAILED), F(ACTIVE) | R(CLOSE_SEND), F(FAIL_RESET), GT_ECLOSED,
+     R(CLOSE_SEND) | R(CLOSE_RECV) | R(ECONNRESET), 0, 0,
+     "57, 56: active, a delayed close pending: the next send closed"},
+    {C(SEND_FAILED), F(ACTIVE) | F(FAIL_RESET), 0, -ENOTCONN, R(CLOSE_RECV), R(ECONNRESET), 0,
+     "57, 55: active: the next send enotconn"},
+    {C(SEND_FAILED), F(ACTIVE), F(FAIL_RESET), -ENOTCONN, R(CLOSE_RECV) | R(ECONNRESET), 0, 0,
+     "57, 55: active: the next send enotconn"},
+    {C(SEND_FAILED), F(FAIL_RESET), F(ACTIVE) | F(CALLER), GT__ANS_FAILURE, R(CLOSE_SEND),
+     R(CLOSE_RECV) | R(ECONNRESET), 0, "56: passive, in the background: the next send and recv"},
+    {C(SEND_FAILED), 0, F(ACTIVE) | F(CALLER) | F(FAIL_RESET), GT__ANS_FAILURE,
+     R(CLOSE_SEND) | R(ECONNRESET), R(CLOSE_RECV), 0,
+     "56: passive, in the background: the next send and recv"},
+    {C(SEND_FAILED), F(CALLER) | R(CLOSE_SEND) | F(FAIL_RESET), F(ACTIVE), GT__ANS_FAILURE,
+     R(CLOSE_SEND), R(CLOSE_RECV) | R(ECONNRESET), 0,
+     "55, 56: passive, a delayed close pending: the next send once more, and the recv"},
+    {C(SEND_FAILED), F(CALLER) | R(CLOSE_SEND), F(ACTIVE) | F(FAIL_RESET), GT__ANS_FAILURE,
+     R(CLOSE_SEND) | R(ECONNRESET), R(CLOSE_RECV), 0,
+     "55, 56: passive, a delayed close pending: the next send once more, and the recv"},
+    {C(SEND_FAILED), F(CALLER) | F(FAIL_RESET), F(ACTIVE), -ENOTCONN, 0,
+     R(CLOSE_RECV) | R(ECONNRESET), 0, "55: passive: the next recv; the next send enotconn"},
+    {C(SEND_FAILED), F(CALLER), F(ACTIVE) | F(FAIL_RESET), -ENOTCONN, R(ECONNRESET),
+     R(CLOSE_RECV), 0, "55: passive: the next recv; the next send enotconn"},
+
     /* ---- options ---- */
     {C(READ_OPT), R(END_TOLD) | F(ENDED_EINVAL), 0, -EINVAL, 0, 0, 0,
      "21, 47 [socket]: read-side options after the end was reported: einval"},
@@ -207,21 +241,6 @@ const gt__ans_row gt__ans_rows[] = {
      "21, 47: ... and with exit_on_close=false the socket stays"},
 };
 const unsigned gt__ans_nrows = sizeof gt__ans_rows / sizeof gt__ans_rows[0];
-
-/* The union of the quick facts each call's rows need (state_test checks
- * it); the calls whose rows run without any go to the rows every time. */
-const uint32_t gt__ans_trigger[GT__CALL_N_] = {
-    [0] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED) | F(ACTIVE) | R(END_TOLD), /* RECV */
-    [1] = F(ANY),                                                          /* RECV_END */
-    [2] = F(ANY),                                                          /* ACTIVE_END */
-    [3] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED),                           /* SEND */
-    [4] = F(CLOSED) | F(LISTEN) | F(DRV_CLOSED),                           /* SEND_RESUMED */
-    [5] = F(CLOSED) | F(GONE) | F(LISTEN),                                 /* SEND_BLOCK */
-    [6] = F(CLOSED),                                                       /* OPTION */
-    [7] = R(END_TOLD),                                                     /* READ_OPT */
-    [8] = F(GONE),                                                         /* OPT_GONE */
-    [9] = F(DRV_CLOSED),                                                   /* ACTIVATE */
-};
 
 const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts)
 {

@@ -7,9 +7,35 @@
  * combinations.  The rules cited are docs/spec/semantics.md's; "D" facts
  * are inet_drv.c's.
  *
+ * What a call answers from all of it -- Erlang's error sequences: closed
+ * then enotconn, the delayed close on send and on recv, econnreset once
+ * with show_econnreset, exit_on_close=false, the socket backend's closed
+ * for ever and einval -- is one table of rows (gt__ans_rows, at the end),
+ * looked up by answer.h gt__sock_answer at the start of gt_recv, at the
+ * end of input (passive and active), in setopts/getopts and activation,
+ * in both backends' sends and at a failed write.
+ *
  * Beside the machines: the one-shot reports of inet_drv (gt__rpt, below)
- * and the connection's own state (sock.h: S_OPEN, S_DRV_CLOSED, S_CLOSED,
- * lingering); see docs/DESIGN.md.
+ * and the handle's life (sock.h `state`: S_OPEN, S_DRV_CLOSED, S_CLOSED;
+ * `lingering`).  The latter is a third dimension, not a state of either
+ * side: it says whether the fd and the handle still exist, while the
+ * machines say what the byte stream did, and every combination occurs.
+ * inet closes the fd (S_DRV_CLOSED) with the read side OPEN (an emsgsize
+ * with exit_on_close, rule 78; send_timeout_close, rule 34), FIN or ERROR
+ * (a passive end with exit_on_close, rule 28), and the write side OPEN,
+ * SHUT or BROKEN; the user closes (S_CLOSED) in any state of both; a
+ * listen socket has the handle's life and no stream.  Folded into either
+ * machine, each of its states would need a DRV_CLOSED and a CLOSED twin,
+ * and the other machine's code would test them.  `lingering` is S_CLOSED
+ * with the fd kept while a process drains the queue (never BROKEN:
+ * socket.c gt__sock_close_locked); the write side stays where the close
+ * found it, so a deferred shutdown is still owed by the drain.  The rows
+ * read `state` as facts (GT__F_CLOSED, GT__F_DRV_CLOSED) and move it by
+ * effects (GT__FX_DRV_CLOSE, GT__FX_CLOSE).  Its other readers (about 40
+ * lines: connect.c's accept, socket.c's close, events and ownership, the
+ * send, recv, linger and transport loops that stop once the fd is gone,
+ * stats.c's listing) ask whether the handle or its fd still exists, which
+ * neither machine knows (docs/DESIGN.md, connection state).
  */
 #ifndef GT_SOCK_STATE_H
 #define GT_SOCK_STATE_H
@@ -231,7 +257,13 @@ enum {
     GT__F_SHOW = 1 << 21,       /* show_econnreset                          */
     GT__F_RD_RESET = 1 << 22,   /* the read found a reset (gt__rd_err)      */
     GT__F_RD_TLS = 1 << 23,     /* the read found a TLS alert               */
+    /* the facts of a failed send, given by its caller (SEND_FAILED) */
+    GT__F_CALLER = 1 << 24,     /* a send waits for this result             */
+    GT__F_FAIL_RESET = 1 << 25, /* the failure is a reset (shown)           */
 };
+
+/* A row's answer that is the failure's own reason (SEND_FAILED). */
+#define GT__ANS_FAILURE 1
 
 /* The calls (and moments of a call) that ask; a row names the ones it
  * answers. */
@@ -247,7 +279,9 @@ enum {
                                       mode, header, ...)                   */
     GT__CALL_OPT_GONE = 1 << 8,    /* ... once the options were checked     */
     GT__CALL_ACTIVATE = 1 << 9,    /* setopts set a non-false active mode   */
-    GT__CALL_N_ = 10
+    GT__CALL_SEND_FAILED = 1 << 10, /* a write failed: the answer is what the
+                                      next send reports (wr.told)          */
+    GT__CALL_N_ = 11
 };
 
 /* What a row does beside answering, in this order: the report bits, then
@@ -277,10 +311,32 @@ typedef struct gt__ans_row {
 extern const gt__ans_row gt__ans_rows[];
 extern const unsigned gt__ans_nrows;
 
-/* The quick facts that any row of a call needs one of (state.c; the
- * unit test checks it against the rows): none set, no row can match.
- * GT__F_ANY: every call of this kind looks at the rows. */
-extern const uint32_t gt__ans_trigger[GT__CALL_N_];
+/* The quick facts that any row of call (one GT__CALL_* bit) needs one of
+ * (the unit test checks it against the rows): none set, no row can match.
+ * GT__F_ANY: every call of this kind looks at the rows.  Inline, so that
+ * for a constant call the compiler computes only these facts. */
+static inline uint32_t gt__ans_trigger(unsigned call)
+{
+    switch (call) {
+    case GT__CALL_RECV:
+        return GT__F_CLOSED | GT__F_LISTEN | GT__F_DRV_CLOSED | GT__F_ACTIVE | GT__R_END_TOLD;
+    case GT__CALL_SEND:
+    case GT__CALL_SEND_RESUMED:
+        return GT__F_CLOSED | GT__F_LISTEN | GT__F_DRV_CLOSED;
+    case GT__CALL_SEND_BLOCK:
+        return GT__F_CLOSED | GT__F_GONE | GT__F_LISTEN;
+    case GT__CALL_OPTION:
+        return GT__F_CLOSED;
+    case GT__CALL_READ_OPT:
+        return GT__R_END_TOLD;
+    case GT__CALL_OPT_GONE:
+        return GT__F_GONE;
+    case GT__CALL_ACTIVATE:
+        return GT__F_DRV_CLOSED;
+    default: /* RECV_END, ACTIVE_END, SEND_FAILED */
+        return GT__F_ANY;
+    }
+}
 
 /* The first row for call (one GT__CALL_* bit) that facts match, or NULL. */
 const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts);

@@ -110,3 +110,231 @@ GT_TEST(rd_table_answers_as_the_rules_say)
     gt__rd f = {.st = RD_FIN, .err = -104};
     ASSERT_EQ(gt__rd_err(&f), 0);
 }
+
+/* ---- the answers: Erlang's error sequences as rows (state.c) ---------- */
+
+#include <errno.h>
+#include <string.h>
+
+#include "gentcp.h"
+
+#define R(x) GT__R_##x
+#define F(x) GT__F_##x
+#define C(x) GT__CALL_##x
+
+/* The answer of call on facts (0 when no row), and the facts after the
+ * row's report bits: a model of answer.c without a socket. */
+static int ask(unsigned call, uint32_t *facts)
+{
+    const gt__ans_row *r = gt__ans_find(call, *facts | F(ANY));
+    if (!r)
+        return 0;
+    *facts = (*facts & ~(uint32_t)r->clear) | r->set;
+    return r->answer;
+}
+
+static unsigned fx_of(unsigned call, uint32_t facts)
+{
+    const gt__ans_row *r = gt__ans_find(call, facts | F(ANY));
+    return r ? r->fx : 0;
+}
+
+GT_TEST(ans_rows_cite_a_rule_and_answer_an_atom)
+{
+    ASSERT(gt__ans_nrows > 0);
+    for (unsigned i = 0; i < gt__ans_nrows; i++) {
+        const gt__ans_row *r = &gt__ans_rows[i];
+        ASSERT(r->calls != 0 && r->calls < (1u << GT__CALL_N_));
+        ASSERT(r->rule && r->rule[0] >= '1' && r->rule[0] <= '9'); /* "NN: ..." */
+        ASSERT_EQ(r->need & r->none, 0u); /* no row that can never match */
+        ASSERT_EQ((r->clear | r->set) & ~0xffu, 0u);
+        int a = r->answer;
+        bool atom = a == 0 || a == GT_ECLOSED || a == -ENOTCONN || a == -EINVAL ||
+                    a == -ECONNRESET || a == GT_ETLS;
+        ASSERT(atom || (a == GT__ANS_FAILURE && r->calls == C(SEND_FAILED)));
+    }
+}
+
+/* The short cut of answer.h is sound: a call whose rows need a quick fact
+ * finds none when none of its trigger's facts holds. */
+GT_TEST(ans_trigger_covers_every_row)
+{
+    for (unsigned c = 0; c < GT__CALL_N_; c++) {
+        uint32_t trig = gt__ans_trigger(1u << c);
+        ASSERT(trig != 0);
+        ASSERT_EQ(trig & ~(uint32_t)F(QUICK_), 0u); /* plain loads only */
+        if (trig == F(ANY))
+            continue;
+        for (unsigned i = 0; i < gt__ans_nrows; i++)
+            if (gt__ans_rows[i].calls & (1u << c))
+                ASSERT(gt__ans_rows[i].need & trig);
+    }
+}
+
+/* rules 20, 29, 32, 44: the state's plain answers. */
+GT_TEST(ans_plain_answers)
+{
+    uint32_t f;
+    f = F(CLOSED) | F(LISTEN);
+    ASSERT_EQ(ask(C(RECV), &f), GT_ECLOSED);
+    f = F(CLOSED);
+    ASSERT_EQ(ask(C(SEND), &f), GT_ECLOSED);
+    f = F(CLOSED);
+    ASSERT_EQ(ask(C(OPTION), &f), GT_ECLOSED);
+    f = F(CLOSED);
+    ASSERT_EQ(ask(C(SEND_RESUMED), &f), -EINVAL);
+    f = F(LISTEN);
+    ASSERT_EQ(ask(C(RECV), &f), -ENOTCONN);
+    f = F(LISTEN);
+    ASSERT_EQ(ask(C(SEND_BLOCK), &f), -ENOTCONN);
+    f = F(ACTIVE);
+    ASSERT_EQ(ask(C(RECV), &f), -EINVAL);
+    f = 0;
+    ASSERT_EQ(ask(C(RECV), &f), 0);
+    ASSERT_EQ(ask(C(SEND), &f), 0);
+    ASSERT_EQ(ask(C(OPTION), &f), 0);
+    ASSERT_EQ(f, 0u);
+}
+
+/* rules 28, 53: inet, passive, exit_on_close: closed, inet closes the fd;
+ * a send closed once, then enotconn; a recv enotconn. */
+GT_TEST(ans_inet_passive_end_then_closed_once_then_enotconn)
+{
+    uint32_t f = F(EXIT);
+    ASSERT_EQ(fx_of(C(RECV_END), f), GT__FX_DRV_CLOSE);
+    ASSERT_EQ(ask(C(RECV_END), &f), GT_ECLOSED);
+    ASSERT(f & R(SEND_CLOSED));
+    ASSERT(f & R(END_TOLD));
+    f |= F(DRV_CLOSED); /* the effect */
+    ASSERT_EQ(ask(C(SEND), &f), GT_ECLOSED);
+    ASSERT_EQ(ask(C(SEND), &f), -ENOTCONN);
+    ASSERT_EQ(ask(C(SEND), &f), -ENOTCONN);
+    ASSERT_EQ(ask(C(RECV), &f), -ENOTCONN);
+    /* rule 56: the end met a busy send: it had the closed */
+    f = F(EXIT) | R(END_MET_BUSY);
+    ASSERT_EQ(ask(C(RECV_END), &f), GT_ECLOSED);
+    f |= F(DRV_CLOSED);
+    ASSERT_EQ(ask(C(SEND), &f), -ENOTCONN);
+    /* rule 48: exit_on_close=false: the fd stays; the delayed close */
+    f = 0;
+    ASSERT_EQ(ask(C(RECV_END), &f), GT_ECLOSED);
+    ASSERT_EQ(fx_of(C(RECV_END), 0), 0u);
+    ASSERT(f & R(CLOSE_SEND));
+}
+
+/* rules 47, 54: a reset shown is econnreset once, then the end of a
+ * closed stream (the read side moves to FIN). */
+GT_TEST(ans_inet_reset_shown_once)
+{
+    uint32_t f = F(SHOW) | F(RD_RESET);
+    ASSERT_EQ(fx_of(C(RECV_END), f), GT__FX_RD_TOLD_FIN);
+    ASSERT_EQ(ask(C(RECV_END), &f), -ECONNRESET);
+    f = F(RD_RESET); /* not shown: closed */
+    ASSERT_EQ(ask(C(RECV_END), &f), GT_ECLOSED);
+    f = F(SHOW) | F(RD_RESET) | F(EXIT);
+    ASSERT_EQ(ask(C(ACTIVE_END), &f), -ECONNRESET);
+    ASSERT_EQ(fx_of(C(ACTIVE_END), F(SHOW) | F(RD_RESET) | F(EXIT)), 0u);
+}
+
+/* rule 96 [socket]: closed for ever, econnreset for any end when shown;
+ * rule 21: read-side options einval once the end was reported. */
+GT_TEST(ans_socket_backend_closed_forever)
+{
+    uint32_t f = F(FOREVER) | F(EXIT);
+    ASSERT_EQ(fx_of(C(RECV_END), f), GT__FX_RD_TOLD_FIN); /* the fd stays */
+    ASSERT_EQ(ask(C(RECV_END), &f), GT_ECLOSED);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(ask(C(RECV), &f), GT_ECLOSED);
+    ASSERT_EQ(ask(C(SEND), &f), 0); /* rule 46: sends go on */
+    uint32_t g = f | F(IN_AVAIL);
+    ASSERT_EQ(ask(C(RECV), &g), 0); /* what is buffered comes first */
+    g = f | F(ENDED_EINVAL);
+    ASSERT_EQ(ask(C(READ_OPT), &g), -EINVAL);
+    g = F(FOREVER) | F(SHOW); /* a FIN shown as econnreset */
+    ASSERT_EQ(ask(C(RECV_END), &g), -ECONNRESET);
+    g = F(FOREVER) | F(RD_RESET);
+    ASSERT_EQ(fx_of(C(RECV_END), g), GT__FX_RD_TOLD_RESET);
+    g = F(GONE);
+    ASSERT_EQ(ask(C(SEND_BLOCK), &g), GT_ECLOSED);
+    ASSERT_EQ(ask(C(OPT_GONE), &g), -EINVAL);
+}
+
+/* rules 55, 56, 57: a failed send's delayed reports. */
+GT_TEST(ans_failed_send_reports)
+{
+    /* passive, the send waited: it answered; the next recv gets the
+     * reason once (the next send enotconn), then enotconn */
+    uint32_t f = F(CALLER) | F(FAIL_RESET);
+    ASSERT_EQ(ask(C(SEND_FAILED), &f), -ENOTCONN);
+    f = (f & 0xff) | F(BROKEN);
+    ASSERT_EQ(fx_of(C(RECV_END), f), GT__FX_TOLD_ENOTCONN);
+    ASSERT_EQ(ask(C(RECV_END), &f), -ECONNRESET);
+    ASSERT_EQ(ask(C(RECV_END), &f), -ENOTCONN);
+    /* in the background: the next send gets the reason too (rule 56) */
+    f = 0;
+    ASSERT_EQ(ask(C(SEND_FAILED), &f), GT__ANS_FAILURE);
+    ASSERT_EQ(f & (R(CLOSE_RECV) | R(ECONNRESET)), (uint32_t)R(CLOSE_RECV));
+    /* active: nothing for a recv; a recv after it is the port's enotconn */
+    f = F(ACTIVE) | F(FAIL_RESET);
+    ASSERT_EQ(ask(C(SEND_FAILED), &f), -ENOTCONN);
+    ASSERT(!(f & R(CLOSE_RECV)));
+    f = (f & 0xff) | F(BROKEN);
+    ASSERT_EQ(ask(C(ACTIVE_END), &f), -ECONNRESET); /* tcp_error once */
+    ASSERT_EQ(ask(C(ACTIVE_END), &f), GT_ECLOSED);
+    f |= F(ACTIVE);
+    ASSERT_EQ(ask(C(RECV), &f), -ENOTCONN); /* no einval: rule 55 */
+    /* a delayed close pending: the next send reports once more */
+    f = F(ACTIVE) | R(CLOSE_SEND);
+    ASSERT_EQ(ask(C(SEND_FAILED), &f), GT_ECLOSED);
+    ASSERT(!(f & R(CLOSE_SEND)));
+}
+
+/* Every failure and every end finds a row whatever the facts:
+ * a failed send always leaves an answer for the next send, an end is
+ * always reported, and the fd closes only where inet closes it. */
+GT_TEST(ans_every_failure_and_end_has_a_row)
+{
+    static const uint32_t bits[] = {F(ACTIVE), F(CALLER), R(CLOSE_SEND), F(FAIL_RESET),
+                                    R(CLOSE_RECV), R(ECONNRESET)};
+    for (unsigned m = 0; m < 64; m++) {
+        uint32_t f = 0;
+        for (unsigned b = 0; b < 6; b++)
+            if (m & (1u << b))
+                f |= bits[b];
+        uint32_t g = f;
+        ASSERT(gt__ans_find(C(SEND_FAILED), f | F(ANY)) != NULL);
+        ask(C(SEND_FAILED), &g);
+        ASSERT_EQ(!!(g & R(ECONNRESET)), !!(f & F(FAIL_RESET)));
+        ASSERT_EQ(!!(g & R(CLOSE_RECV)), !(f & F(ACTIVE)));
+        ASSERT(!(g & R(CLOSE_SEND)));
+    }
+    static const uint32_t ends[] = {F(BROKEN), R(CLOSE_RECV), R(ECONNRESET), F(FOREVER), F(SHOW),
+                                    F(RD_RESET), F(EXIT), R(END_MET_BUSY)};
+    for (unsigned m = 0; m < 256; m++) {
+        uint32_t f = 0;
+        for (unsigned b = 0; b < 8; b++)
+            if (m & (1u << b))
+                f |= ends[b];
+        for (unsigned call = C(RECV_END); call <= C(ACTIVE_END); call <<= 1) {
+            const gt__ans_row *r = gt__ans_find(call, f | F(ANY));
+            ASSERT(r != NULL);
+            ASSERT(r->answer != 0);
+            bool drv = r->fx & GT__FX_DRV_CLOSE;
+            ASSERT_EQ(drv, call == C(RECV_END) && (f & F(EXIT)) && !(f & F(FOREVER)));
+        }
+    }
+}
+
+/* rule 21: activating a socket inet closed: tcp_closed, once; with
+ * exit_on_close the socket closes. */
+GT_TEST(ans_activate_after_inet_closed)
+{
+    uint32_t f = F(DRV_CLOSED) | F(OWNER);
+    ASSERT_EQ(fx_of(C(ACTIVATE), f), GT__FX_MSG_CLOSED);
+    ASSERT_EQ(ask(C(ACTIVATE), &f), 0);
+    ASSERT(f & R(CLOSED_SENT));
+    ASSERT(gt__ans_find(C(ACTIVATE), f | F(ANY)) == NULL); /* once */
+    ASSERT_EQ(fx_of(C(ACTIVATE), F(DRV_CLOSED) | F(OWNER) | F(EXIT)),
+              GT__FX_MSG_CLOSED | GT__FX_CLOSE);
+    ASSERT(gt__ans_find(C(ACTIVATE), F(DRV_CLOSED) | F(ANY)) == NULL); /* no owner */
+}
