@@ -16,24 +16,8 @@
 
 /* ---- plain TCP ---- */
 
-/* read and send are cancellation points in glibc: each call brackets the
- * system call with __pthread_enable/disable_asynccancel, ~58 instructions
- * of a 64-byte echo's ~2,000 (issue 11, rr1k).  gentcp's threads are never
- * cancelled (a scheduler or a process thread ends by its own return), so
- * the plain path makes the system call itself.  Sanitizer builds keep the
- * libc calls: their interceptors model the synchronisation through the
- * descriptor. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GT_RAW_SYSCALLS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GT_RAW_SYSCALLS 0
-#endif
-#endif
-#ifndef GT_RAW_SYSCALLS
-#define GT_RAW_SYSCALLS 1
-#endif
-
+/* read and send without glibc's cancellation bracket (GT_RAW_SYSCALLS,
+ * internal.h). */
 static ssize_t sys_read(int fd, void *buf, size_t len)
 {
 #if GT_RAW_SYSCALLS
