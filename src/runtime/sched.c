@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "runtime/sched.h"
@@ -332,6 +333,17 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
     }
 }
 
+/* epoll_wait without glibc's cancellation bracket (GT_RAW_SYSCALLS,
+ * internal.h): an idle spin polls it many times. */
+static int sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+#if GT_RAW_SYSCALLS
+    return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout, NULL, (size_t)8); /* aarch64 has no epoll_wait */
+#else
+    return epoll_wait(epfd, ev, max, timeout);
+#endif
+}
+
 static void *sched_main(void *arg)
 {
     gt__sched *s = arg;
@@ -352,7 +364,7 @@ static void *sched_main(void *arg)
             run_one(s, p);
         }
         fire_timers(s);
-        int n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+        int n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
         if (n == 0 && !s->rq_head) {
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
@@ -360,7 +372,7 @@ static void *sched_main(void *arg)
             int64_t idle_from = now, spin_end = now + gt__spin_budget(&s->spin, now);
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
                 pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
-                n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+                n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
                 now = gt__now_ns();
             }
             if (n == 0) {
@@ -374,7 +386,7 @@ static void *sched_main(void *arg)
                         int64_t d = next - gt__now_ms();
                         wait = d < 0 ? 0 : d > 1000000 ? 1000000 : (int)d;
                     }
-                    n = epoll_wait(s->epfd, ev, MAX_EVENTS, wait);
+                    n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, wait);
                 }
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);

@@ -9,16 +9,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "socket/sock.h"
 
 /* ---- plain TCP ---- */
 
+/* read and send without glibc's cancellation bracket (GT_RAW_SYSCALLS,
+ * internal.h). */
+static ssize_t sys_read(int fd, void *buf, size_t len)
+{
+#if GT_RAW_SYSCALLS
+    return syscall(SYS_read, fd, buf, len);
+#else
+    return read(fd, buf, len);
+#endif
+}
+
+static ssize_t sys_send(int fd, const void *buf, size_t len, int flags)
+{
+#if GT_RAW_SYSCALLS
+    return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+#else
+    return send(fd, buf, len, flags);
+#endif
+}
+
 static ssize_t tcp_recv(void *ctx, int fd, void *buf, size_t len)
 {
     (void)ctx;
-    ssize_t n = read(fd, buf, len);
+    ssize_t n = sys_read(fd, buf, len);
     return n >= 0 ? n : -errno;
 }
 
@@ -29,7 +50,7 @@ static ssize_t tcp_sendv(void *ctx, int fd, const struct iovec *iov, int n)
      * the kernel then copies no msghdr and imports no iovec. */
     ssize_t w;
     if (n == 1) {
-        w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        w = sys_send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
     } else {
         struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
         w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -52,7 +73,7 @@ ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
 {
     if (s->tp_live)
         return s->x->tp->recv(s->x->tp_ctx, s->fd, buf, cap);
-    ssize_t n = read(s->fd, buf, cap);
+    ssize_t n = sys_read(s->fd, buf, cap);
     return n >= 0 ? n : -errno;
 }
 
