@@ -8,9 +8,10 @@
  *      we have been busy, hand it half our movable processes (steal.c);
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
- *   4. poll epoll: without waiting if processes are ready; otherwise spin
- *      (poll without sleeping) for up to spin_us while recent waits were
- *      short (spin.h), then ask for work (hungry) and sleep until the next
+ *   4. poll epoll: without waiting if processes are ready (or, out of
+ *      work, while such polls find work: spin.h); otherwise spin (poll
+ *      without sleeping) for up to spin_us while recent waits were short
+ *      (spin.h), then ask for work (hungry) and sleep until the next
  *      timer.
  *
  * Why spin: on this kind of VM, waking a sleeping vCPU costs ~45 us, more
@@ -352,7 +353,16 @@ static void *sched_main(void *arg)
             run_one(s, p);
         }
         fire_timers(s);
-        int n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+        /* Out of work: poll first only where that poll finds work (spin.h,
+         * gt__spin_poll_first); with work left, poll so that busy
+         * processes cannot starve socket events. */
+        int n = 0;
+        bool idle = !s->rq_head && !atomic_load(&s->remote_pending);
+        if (!idle || gt__spin_poll_first(&s->spin)) {
+            n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+            if (idle)
+                gt__spin_polled(&s->spin, n > 0);
+        }
         if (n == 0 && !s->rq_head) {
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
