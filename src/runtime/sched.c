@@ -353,21 +353,29 @@ static void *sched_main(void *arg)
             run_one(s, p);
         }
         fire_timers(s);
-        /* Out of work: poll first only where that poll finds work (spin.h,
-         * gt__spin_poll_first); with work left, poll so that busy
-         * processes cannot starve socket events. */
+        /* Out of work, with no spin to come and the last such poll empty
+         * (spin.h, gt__spin_poll_first): straight to the blocking wait.
+         * Otherwise poll without waiting first -- with work left, so that
+         * busy processes cannot starve socket events; out of work, as the
+         * spin's first poll (skipping it there delayed pingpong). */
         int n = 0;
         bool idle = !s->rq_head && !atomic_load(&s->remote_pending);
-        if (!idle || gt__spin_poll_first(&s->spin)) {
+        bool began = idle && !gt__spin_poll_first(&s->spin);
+        int64_t now = began ? gt__now_ns() : 0;
+        int64_t budget = began ? gt__spin_budget(&s->spin, now) : 0;
+        if (!began || budget > 0) {
             n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
-            if (idle)
+            if (idle && !began)
                 gt__spin_polled(&s->spin, n > 0);
         }
-        if (n == 0 && !s->rq_head) {
+        if (began || (n == 0 && !s->rq_head)) {
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
-            int64_t now = gt__now_ns();
-            int64_t idle_from = now, spin_end = now + gt__spin_budget(&s->spin, now);
+            if (!began) {
+                now = gt__now_ns();
+                budget = gt__spin_budget(&s->spin, now);
+            }
+            int64_t idle_from = now, spin_end = now + budget;
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
                 pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
                 n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);

@@ -70,14 +70,15 @@ int64_t gt__spin_budget(gt__spin *sp, int64_t now);
 void gt__spin_woke(gt__spin *sp, int64_t now);
 
 /* Whether a scheduler that ran out of work polls epoll without waiting
- * before it begins an idle period.  That poll finds only what arrived
- * while processes ran: on a busy server, work (found without idling); on
- * a conversation or a stream, where the run drained the sockets, nothing,
- * and it doubled the epoll_wait per read (the spin's polls and the
- * blocking wait find the work as soon: the blocking wait returns at once
- * if events are pending).  So it polls first while the last such poll
- * found work or the last idle period ended at once, and not otherwise
- * (issue 11: 2 epoll_wait per read of a stream, 1 for plain epoll). */
+ * before an idle period with no spin (budget 0).  That poll finds only
+ * what arrived while processes ran: on a busy server, work (found without
+ * idling); on a stream or a conversation, where the run drained the
+ * sockets, nothing, and it doubled the epoll_wait per read (the blocking
+ * wait returns at once if events are pending).  So it polls first while
+ * the last such poll found work or the last idle period ended at once, and
+ * not otherwise (issue 11: 1.2-1.4 epoll_wait per read of a stream with
+ * GT_SPIN_US=0, 1.0 after).  A spin keeps it as its first poll: skipping
+ * it there delayed pingpong replies. */
 bool gt__spin_poll_first(const gt__spin *sp);
 /* The poll before an idle period found work (found) or not. */
 void gt__spin_polled(gt__spin *sp, bool found);
