@@ -88,6 +88,26 @@ static atomic_int rt_started;
 
 int gt__sched_count(void) { return nscheds; }
 
+unsigned long long gt__sched_empty_polls(void)
+{
+    unsigned long long n = 0;
+    for (int i = 0; i < nscheds; i++)
+        n += atomic_load_explicit(&scheds[i].empty_polls, memory_order_relaxed);
+    return n;
+}
+
+/* epoll_wait, counting the calls that found nothing (one writer: a plain
+ * load and store, no locked add). */
+static int poll_events(gt__sched *s, struct epoll_event *ev, int timeout)
+{
+    int n = epoll_wait(s->epfd, ev, MAX_EVENTS, timeout);
+    if (n == 0)
+        atomic_store_explicit(&s->empty_polls,
+                              atomic_load_explicit(&s->empty_polls, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    return n;
+}
+
 gt__sched *gt__sched_all(int *n)
 {
     *n = nscheds;
@@ -364,7 +384,7 @@ static void *sched_main(void *arg)
         int64_t now = began ? gt__now_ns() : 0;
         int64_t budget = began ? gt__spin_budget(&s->spin, now) : 0;
         if (!began || budget > 0) {
-            n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+            n = poll_events(s, ev, 0);
             if (idle && !began)
                 gt__spin_polled(&s->spin, n > 0);
         }
@@ -378,7 +398,7 @@ static void *sched_main(void *arg)
             int64_t idle_from = now, spin_end = now + budget;
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
                 pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
-                n = epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+                n = poll_events(s, ev, 0);
                 now = gt__now_ns();
             }
             if (n == 0) {
@@ -392,7 +412,7 @@ static void *sched_main(void *arg)
                         int64_t d = next - gt__now_ms();
                         wait = d < 0 ? 0 : d > 1000000 ? 1000000 : (int)d;
                     }
-                    n = epoll_wait(s->epfd, ev, MAX_EVENTS, wait);
+                    n = poll_events(s, ev, wait);
                 }
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);
