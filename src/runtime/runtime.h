@@ -149,6 +149,9 @@ void gt__sched_enqueue(gt__sched *s, gt__proc *p);
 gt__sched *gt__sched_pick(int hint);
 void gt__sched_switch_out(gt__proc *p, int reason); /* from a process */
 int gt__sched_count(void);
+/* epoll_wait calls of all schedulers that returned no event (tests: the
+ * polls the loop spends for nothing). */
+unsigned long long gt__sched_empty_polls(void);
 size_t gt__default_stack_size(void);
 
 /* ---- stack.c ---- */

@@ -8,9 +8,10 @@
  *      we have been busy, hand it half our movable processes (steal.c);
  *   2. run the ready processes, each until it parks, yields or exits;
  *   3. fire expired timers;
- *   4. poll epoll: without waiting if processes are ready; otherwise spin
- *      (poll without sleeping) for up to spin_us while recent waits were
- *      short (spin.h), then ask for work (hungry) and sleep until the next
+ *   4. poll epoll: without waiting if processes are ready (or, out of
+ *      work, while such polls find work: spin.h); otherwise spin (poll
+ *      without sleeping) for up to spin_us while recent waits were short
+ *      (spin.h), then ask for work (hungry) and sleep until the next
  *      timer.
  *
  * Why spin: on this kind of VM, waking a sleeping vCPU costs ~45 us, more
@@ -87,6 +88,37 @@ static bool rt_configured;
 static atomic_int rt_started;
 
 int gt__sched_count(void) { return nscheds; }
+
+unsigned long long gt__sched_empty_polls(void)
+{
+    unsigned long long n = 0;
+    for (int i = 0; i < nscheds; i++)
+        n += atomic_load_explicit(&scheds[i].empty_polls, memory_order_relaxed);
+    return n;
+}
+
+/* epoll_wait without glibc's cancellation bracket (GT_RAW_SYSCALLS,
+ * internal.h): an idle spin polls it many times. */
+static int sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+#if GT_RAW_SYSCALLS
+    return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout, NULL, (size_t)8); /* aarch64 has no epoll_wait */
+#else
+    return epoll_wait(epfd, ev, max, timeout);
+#endif
+}
+
+/* epoll_wait, counting the calls that found nothing (one writer: a plain
+ * load and store, no locked add). */
+static int poll_events(gt__sched *s, struct epoll_event *ev, int timeout)
+{
+    int n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, timeout);
+    if (n == 0)
+        atomic_store_explicit(&s->empty_polls,
+                              atomic_load_explicit(&s->empty_polls, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    return n;
+}
 
 gt__sched *gt__sched_all(int *n)
 {
@@ -333,17 +365,6 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
     }
 }
 
-/* epoll_wait without glibc's cancellation bracket (GT_RAW_SYSCALLS,
- * internal.h): an idle spin polls it many times. */
-static int sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
-{
-#if GT_RAW_SYSCALLS
-    return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout, NULL, (size_t)8); /* aarch64 has no epoll_wait */
-#else
-    return epoll_wait(epfd, ev, max, timeout);
-#endif
-}
-
 static void *sched_main(void *arg)
 {
     gt__sched *s = arg;
@@ -364,15 +385,32 @@ static void *sched_main(void *arg)
             run_one(s, p);
         }
         fire_timers(s);
-        int n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
-        if (n == 0 && !s->rq_head) {
+        /* Out of work, with no spin to come and the last such poll empty
+         * (spin.h, gt__spin_poll_first): straight to the blocking wait.
+         * Otherwise poll without waiting first -- with work left, so that
+         * busy processes cannot starve socket events; out of work, as the
+         * spin's first poll (skipping it there delayed pingpong). */
+        int n = 0;
+        bool idle = !s->rq_head && !atomic_load(&s->remote_pending);
+        bool began = idle && !gt__spin_poll_first(&s->spin);
+        int64_t now = began ? gt__now_ns() : 0;
+        int64_t budget = began ? gt__spin_budget(&s->spin, now) : 0;
+        if (!began || budget > 0) {
+            n = poll_events(s, ev, 0);
+            if (idle && !began)
+                gt__spin_polled(&s->spin, n > 0);
+        }
+        if (began || (n == 0 && !s->rq_head)) {
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
-            int64_t now = gt__now_ns();
-            int64_t idle_from = now, spin_end = now + gt__spin_budget(&s->spin, now);
+            if (!began) {
+                now = gt__now_ns();
+                budget = gt__spin_budget(&s->spin, now);
+            }
+            int64_t idle_from = now, spin_end = now + budget;
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
                 pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
-                n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, 0);
+                n = poll_events(s, ev, 0);
                 now = gt__now_ns();
             }
             if (n == 0) {
@@ -386,7 +424,7 @@ static void *sched_main(void *arg)
                         int64_t d = next - gt__now_ms();
                         wait = d < 0 ? 0 : d > 1000000 ? 1000000 : (int)d;
                     }
-                    n = sys_epoll_wait(s->epfd, ev, MAX_EVENTS, wait);
+                    n = poll_events(s, ev, wait);
                 }
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);

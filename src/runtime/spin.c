@@ -13,6 +13,7 @@ void gt__spin_init(gt__spin *sp, int64_t max_ns)
     sp->unpaid = 0;
     sp->budget = 0;
     sp->idle_since = 0;
+    sp->poll_first = true; /* as busy until an empty poll says otherwise */
 }
 
 int64_t gt__spin_budget(gt__spin *sp, int64_t now)
@@ -33,6 +34,8 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
         return;
     int64_t waited = now - sp->idle_since;
     sp->idle_since = 0;
+    if (waited < GT__SPIN_AT_ONCE_NS)
+        sp->poll_first = true; /* busy again: work was waiting */
     if (!sp->max_ns)
         return;
     if (sp->budget > 0) { /* it spun: did that catch the work? */
@@ -56,3 +59,7 @@ int64_t gt__spin_pause(int64_t idle_ns, int64_t left_ns)
     p = p < GT__SPIN_POLL_NS ? GT__SPIN_POLL_NS : p > GT__SPIN_POLL_MAX_NS ? GT__SPIN_POLL_MAX_NS : p;
     return p < left_ns ? p : left_ns > 0 ? left_ns : 0;
 }
+
+bool gt__spin_poll_first(const gt__spin *sp) { return sp->poll_first; }
+
+void gt__spin_polled(gt__spin *sp, bool found) { sp->poll_first = found; }

@@ -27,6 +27,7 @@
 #ifndef GT_SPIN_H
 #define GT_SPIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GT__SPIN_HISTORY 8
@@ -48,6 +49,7 @@ typedef struct gt__spin {
     uint32_t unpaid;   /* idle periods since spinning stopped paying       */
     int64_t budget;    /* this idle period's                               */
     int64_t idle_since;/* when the scheduler ran out of work; 0 = busy     */
+    bool poll_first;   /* poll before the idle period (see below)          */
 } gt__spin;
 
 /* Between two polls of a spin.  A poll costs a system call, and a reader
@@ -66,6 +68,24 @@ int64_t gt__spin_budget(gt__spin *sp, int64_t now);
 /* Work arrived at now (events, a remote wake, a timer) after an idle
  * period that gt__spin_budget began. */
 void gt__spin_woke(gt__spin *sp, int64_t now);
+
+/* Whether a scheduler that ran out of work polls epoll without waiting
+ * before an idle period with no spin (budget 0).  That poll finds only
+ * what arrived while processes ran: on a busy server, work (found without
+ * idling); on a stream or a conversation, where the run drained the
+ * sockets, nothing, and it doubled the epoll_wait per read (the blocking
+ * wait returns at once if events are pending).  So it polls first while
+ * the last such poll found work or the last idle period ended at once, and
+ * not otherwise (issue 11: 1.2-1.4 epoll_wait per read of a stream with
+ * GT_SPIN_US=0, 1.0 after).  A spin keeps it as its first poll: skipping
+ * it there delayed pingpong replies. */
+bool gt__spin_poll_first(const gt__spin *sp);
+/* The poll before an idle period found work (found) or not. */
+void gt__spin_polled(gt__spin *sp, bool found);
+/* An idle period shorter than this found work pending at its start: a
+ * blocking wait that returned at once (a spin's first poll comes after a
+ * pause this long). */
+#define GT__SPIN_AT_ONCE_NS GT__SPIN_POLL_NS
 
 /* How long to pause before the next poll, idle_ns into a spin with left_ns
  * of its budget left (never past it: the spin ends on time). */

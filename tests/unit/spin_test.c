@@ -175,3 +175,30 @@ GT_TEST(i11_3_spin_polls_spread_out_as_idle_grows)
     ASSERT(polls <= 13);
     ASSERT(polls >= 8);
 }
+
+/* The poll without waiting before an idle period: while such polls find
+ * work (a busy server) it stays; once one comes back empty (a stream or a
+ * conversation whose run drained its sockets) the scheduler goes straight
+ * to its spin or blocking wait, which find pending events as soon -- one
+ * epoll_wait per read instead of two (issue 11, stream) -- and polls first
+ * again once an idle period ends at once (work was waiting). */
+GT_TEST(i11_strm_poll_first_only_while_it_finds_work)
+{
+    int64_t maxes[] = {50 * US, 0}; /* spinning, and spin off */
+    for (int m = 0; m < 2; m++) {
+        gt__spin sp;
+        gt__spin_init(&sp, maxes[m]);
+        ASSERT(gt__spin_poll_first(&sp)); /* fresh: as busy */
+        gt__spin_polled(&sp, true);
+        ASSERT(gt__spin_poll_first(&sp));
+        gt__spin_polled(&sp, false); /* the run drained everything */
+        ASSERT(!gt__spin_poll_first(&sp));
+        int64_t t = 1 * MS;
+        wait_once(&sp, &t, 20 * US); /* a spin's poll or a sleep found it */
+        ASSERT(!gt__spin_poll_first(&sp));
+        wait_once(&sp, &t, GT__SPIN_POLL_NS + 1); /* the spin's first poll */
+        ASSERT(!gt__spin_poll_first(&sp));
+        wait_once(&sp, &t, 300); /* the wait returned at once: busy again */
+        ASSERT(gt__spin_poll_first(&sp));
+    }
+}
