@@ -15,7 +15,7 @@ static inline uint32_t gt__sock_quick_facts(const gt__sock *s)
            (s->state == S_DRV_CLOSED ? GT__F_DRV_CLOSED : 0) |
            (s->kind == K_LISTEN ? GT__F_LISTEN : 0) |
            (gt__wr_broken(&s->wr) ? GT__F_BROKEN : 0) |
-           (s->o.active != GT_ACTIVE_FALSE_V ? GT__F_ACTIVE : 0) |
+           (s->active != GT_ACTIVE_FALSE_V ? GT__F_ACTIVE : 0) |
            (gt__rd_row_of(&s->rd)->gone ? GT__F_GONE : 0);
 }
 
