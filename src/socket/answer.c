@@ -12,8 +12,8 @@ static uint32_t slow_facts(const gt__sock *s)
     return (be->closed_forever ? GT__F_FOREVER : 0) |
            (gt__buf_avail(&s->in) ? GT__F_IN_AVAIL : 0) |
            (be->activate_ended_einval ? GT__F_ENDED_EINVAL : 0) |
-           (s->owner ? GT__F_OWNER : 0) | (s->o.exit_on_close ? GT__F_EXIT : 0) |
-           (s->o.show_econnreset ? GT__F_SHOW : 0) |
+           (s->owner ? GT__F_OWNER : 0) | (s->o->exit_on_close ? GT__F_EXIT : 0) |
+           (s->o->show_econnreset ? GT__F_SHOW : 0) |
            (rd_err == -ECONNRESET ? GT__F_RD_RESET : 0) | (rd_err == GT_ETLS ? GT__F_RD_TLS : 0);
 }
 

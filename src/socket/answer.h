@@ -21,7 +21,7 @@ static inline uint32_t gt__sock_quick_facts(const gt__sock *s, uint32_t want)
         q |= GT__F_LISTEN;
     if ((want & GT__F_BROKEN) && gt__wr_broken(&s->wr))
         q |= GT__F_BROKEN;
-    if ((want & GT__F_ACTIVE) && s->o.active != GT_ACTIVE_FALSE_V)
+    if ((want & GT__F_ACTIVE) && s->active != GT_ACTIVE_FALSE_V)
         q |= GT__F_ACTIVE;
     if ((want & GT__F_GONE) && gt__rd_row_of(&s->rd)->gone)
         q |= GT__F_GONE;

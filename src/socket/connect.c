@@ -116,9 +116,9 @@ static void local_addr(const gt__createopts *c, int family, int port, struct soc
 
 /* Creates the socket struct and applies the socket-level options. */
 static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt__sockopts *o,
-                         const gt_opt *sockopts, size_t n, gt__sock **out)
+                         int64_t active, const gt_opt *sockopts, size_t n, gt__sock **out)
 {
-    gt__sock *s = gt__sock_new(fd, kind, family, self, o);
+    gt__sock *s = gt__sock_new(fd, kind, family, self, o, active);
     if (!s) {
         close(fd);
         return GT_ESYSTEM_LIMIT;
@@ -230,7 +230,8 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
     if (fd < 0)
         return fd;
     gt__sock *s;
-    rc = finish_socket(fd, K_LISTEN, family, r.self, &r.o, r.sockopts, r.nsock, &s);
+    rc = finish_socket(fd, K_LISTEN, family, r.self, &r.o, GT__ACTIVE_DEFAULT, r.sockopts, r.nsock,
+                       &s);
     if (rc)
         return rc;
     *out = (gt_socket){s->id};
@@ -331,13 +332,14 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
     if (l->x && l->x->acc_head && l->readable && l->state == S_OPEN)
         gt__wake(l->x->acc_head->proc); /* more may be pending (or the pause
                                         to wait out): next in line */
-    o = l->o;
+    o = *l->o;
+    int64_t active = l->active;
     int family = l->family;
     gt__unlock(&l->lock);
     /* The options are copied from the listen socket (rule 12): gentcp's
      * here, the kernel's that Linux does not copy by itself in inherit. */
     gt__sock *s = NULL;
-    if (rc == 0 && (rc = finish_socket(fd, K_CONN, family, self, &o, NULL, 0, &s)) == 0)
+    if (rc == 0 && (rc = finish_socket(fd, K_CONN, family, self, &o, active, NULL, 0, &s)) == 0)
         gt__opts_inherit(l, s);
     gt__sock_unref(l);
     if (rc)
@@ -435,7 +437,8 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, sockle
         getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l);
     }
     gt__sock *s;
-    int rc = finish_socket(fd, K_CONNECTING, family, self, o, sockopts, nsock, &s);
+    int rc = finish_socket(fd, K_CONNECTING, family, self, o, GT__ACTIVE_DEFAULT, sockopts, nsock,
+                           &s);
     if (rc)
         return rc;
     gt__lock(&s->lock, GT__LK_SOCK);
@@ -451,7 +454,7 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, sockle
     if (rc == 0 && gt__buf_avail(&s->out))
         gt__sock_flush(s); /* sent by another process while connecting: the
                               edge that ended the connect was this one's */
-    if (rc == 0 && s->o.active != GT_ACTIVE_FALSE_V)
+    if (rc == 0 && s->active != GT_ACTIVE_FALSE_V)
         gt__sock_deliver(s); /* data may have arrived with the handshake */
     gt__unlock(&s->lock);
     if (rc) {

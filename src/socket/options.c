@@ -58,6 +58,7 @@ typedef struct opt_row {
 #define K46(l4, n4, l6, n6) .kernel = true, .k = {{(l4), (n4)}, {(l6), (n6)}}
 
 static int set_active(gt__sock *s, const gt_opt *op);
+static int get_active(gt__sock *s, gt_opt *op);
 static int set_packet(gt__sock *s, const gt_opt *op);
 static int set_buffer(gt__sock *s, const gt_opt *op);
 static int set_high(gt__sock *s, const gt_opt *op);
@@ -79,8 +80,8 @@ static int set_ignored(gt__sock *s, const gt_opt *op);
 
 static const opt_row table[GT_OPT_COUNT_] = {
     [GT_OPT_INET_BACKEND] = {ROW("inet_backend", T_BACKEND, W_CREATE, BK_BOTH)},
-    [GT_OPT_ACTIVE] = {ROW("active", T_ACTIVE, W_ALL, BK_BOTH), F(active),
-                       DEF(GT_ACTIVE_TRUE_V, GT_ACTIVE_TRUE_V), .set = set_active},
+    [GT_OPT_ACTIVE] = {ROW("active", T_ACTIVE, W_ALL, BK_BOTH), .set = set_active,
+                       .get = get_active},
     [GT_OPT_PACKET] = {ROW("packet", T_PACKET, W_ALL, BK_BOTH), F(packet), .set = set_packet},
     [GT_OPT_PACKET_SIZE] = {ROW("packet_size", T_UINT, W_ALL, BK_BOTH), F(packet_size),
                             DEF(0, 64 << 20)},
@@ -368,10 +369,10 @@ int gt__opts_parse_create(gt_optlist l, bool listen, gt__sockopts *o, gt__create
 /* {active, V} (docs/spec/semantics.md rules 15-18, 21). */
 static int set_active_now(gt__sock *s, const gt_opt *op)
 {
-    int64_t v = op->v.i, cur = s->o.active;
+    int64_t v = op->v.i, cur = s->active;
     if (is_active_atom(v)) {
         bool from_n = !is_active_atom(cur);
-        s->o.active = v;
+        s->active = v;
         if (v == GT_ACTIVE_FALSE_V && from_n && gt__be(s)->passive_from_false)
             gt__sock_passive_msg(s); /* rule 18: socket backend only */
         return 0;
@@ -380,10 +381,10 @@ static int set_active_now(gt__sock *s, const gt_opt *op)
     if (nv > 32767 || nv < -32768)
         return -EINVAL;
     if (nv <= 0) {
-        s->o.active = GT_ACTIVE_FALSE_V;
+        s->active = GT_ACTIVE_FALSE_V;
         gt__sock_passive_msg(s); /* every time, even if already passive */
     } else {
-        s->o.active = nv;
+        s->active = nv;
     }
     return 0;
 }
@@ -394,35 +395,42 @@ static int set_active(gt__sock *s, const gt_opt *op)
 {
     if (!s->hs_pending)
         return set_active_now(s, op);
-    int64_t now = s->o.active;
-    s->o.active = s->x->hs_active; /* hs_pending: the transport made x */
+    int64_t now = s->active;
+    s->active = s->x->hs_active; /* hs_pending: the transport made x */
     int rc = set_active_now(s, op);
-    s->x->hs_active = s->o.active;
-    s->o.active = now;
+    s->x->hs_active = s->active;
+    s->active = now;
     return rc;
+}
+
+/* in the socket, not in its options: it changes with every {active,once} */
+static int get_active(gt__sock *s, gt_opt *op)
+{
+    op->v.i = s->active;
+    return 0;
 }
 
 static int set_packet(gt__sock *s, const gt_opt *op)
 {
-    if (s->o.packet != (int)op->v.i)
+    if (s->o->packet != (int)op->v.i)
         s->http_state = 0;
-    s->o.packet = (int)op->v.i;
+    s->o->packet = (int)op->v.i;
     return 0;
 }
 
 static int set_buffer(gt__sock *s, const gt_opt *op)
 {
-    s->o.buffer = op->v.i < 1 ? 1 : op->v.i; /* rule 7: clamped to 1 */
-    s->o.buffer_set = true;
+    s->o->buffer = op->v.i < 1 ? 1 : op->v.i; /* rule 7: clamped to 1 */
+    s->o->buffer_set = true;
     return 0;
 }
 
 /* rule 10: negative is 0, and the other mark follows */
 static int set_high(gt__sock *s, const gt_opt *op)
 {
-    s->o.high_watermark = op->v.i < 0 ? 0 : op->v.i;
-    if (s->o.low_watermark > s->o.high_watermark)
-        s->o.low_watermark = s->o.high_watermark;
+    s->o->high_watermark = op->v.i < 0 ? 0 : op->v.i;
+    if (s->o->low_watermark > s->o->high_watermark)
+        s->o->low_watermark = s->o->high_watermark;
     return 0;
 }
 
@@ -430,10 +438,10 @@ static int set_high(gt__sock *s, const gt_opt *op)
  * to and reports (rule 10) */
 static int set_low(gt__sock *s, const gt_opt *op)
 {
-    s->o.low_watermark = op->v.i < 0 ? 0 : op->v.i;
-    if (s->o.high_watermark < s->o.low_watermark)
-        s->o.high_watermark = s->o.low_watermark;
-    if (s->o.backend != GT_BACKEND_SOCKET || s->fd < 0)
+    s->o->low_watermark = op->v.i < 0 ? 0 : op->v.i;
+    if (s->o->high_watermark < s->o->low_watermark)
+        s->o->high_watermark = s->o->low_watermark;
+    if (s->o->backend != GT_BACKEND_SOCKET || s->fd < 0)
         return 0;
     int iv = (int)op->v.i;
     return setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &iv, sizeof iv) ? gt__errno() : 0;
@@ -441,8 +449,8 @@ static int set_low(gt__sock *s, const gt_opt *op)
 
 static int get_low(gt__sock *s, gt_opt *op)
 {
-    if (s->o.backend != GT_BACKEND_SOCKET) {
-        op->v.i = s->o.low_watermark;
+    if (s->o->backend != GT_BACKEND_SOCKET) {
+        op->v.i = s->o->low_watermark;
         return 0;
     }
     int iv = 0;
@@ -456,24 +464,24 @@ static int get_low(gt__sock *s, gt_opt *op)
 /* rule 11: as the byte marks, low <= high */
 static int set_high_msgq(gt__sock *s, const gt_opt *op)
 {
-    s->o.high_msgq_watermark = op->v.i;
-    if (s->o.low_msgq_watermark > s->o.high_msgq_watermark)
-        s->o.low_msgq_watermark = s->o.high_msgq_watermark;
+    s->o->high_msgq_watermark = op->v.i;
+    if (s->o->low_msgq_watermark > s->o->high_msgq_watermark)
+        s->o->low_msgq_watermark = s->o->high_msgq_watermark;
     return 0;
 }
 
 static int set_low_msgq(gt__sock *s, const gt_opt *op)
 {
-    s->o.low_msgq_watermark = op->v.i;
-    if (s->o.high_msgq_watermark < s->o.low_msgq_watermark)
-        s->o.high_msgq_watermark = s->o.low_msgq_watermark;
+    s->o->low_msgq_watermark = op->v.i;
+    if (s->o->high_msgq_watermark < s->o->low_msgq_watermark)
+        s->o->high_msgq_watermark = s->o->low_msgq_watermark;
     return 0;
 }
 
 static int set_linger(gt__sock *s, const gt_opt *op)
 {
-    s->o.linger_on = op->v.linger.on;
-    s->o.linger_secs = op->v.linger.seconds;
+    s->o->linger_on = op->v.linger.on;
+    s->o->linger_secs = op->v.linger.seconds;
     if (s->fd < 0)
         return 0;
     struct linger lg = {op->v.linger.on, op->v.linger.seconds};
@@ -496,8 +504,8 @@ static int get_linger(gt__sock *s, gt_opt *op)
 static int set_recbuf(gt__sock *s, const gt_opt *op)
 {
     /* rule 8: on inet, recbuf raises an unset buffer; socket: no coupling */
-    if (s->o.backend == GT_BACKEND_INET && !s->o.buffer_set && op->v.i > s->o.buffer)
-        s->o.buffer = op->v.i;
+    if (s->o->backend == GT_BACKEND_INET && !s->o->buffer_set && op->v.i > s->o->buffer)
+        s->o->buffer = op->v.i;
     return 1; /* and on to the kernel */
 }
 
@@ -551,7 +559,7 @@ static int get_device(gt__sock *s, gt_opt *op)
 static int set_ignored(gt__sock *s, const gt_opt *op)
 {
     (void)op;
-    return s->o.backend == GT_BACKEND_SOCKET ? 0 : 1;
+    return s->o->backend == GT_BACKEND_SOCKET ? 0 : 1;
 }
 
 /* ---- setting and reading back ---- */
@@ -601,9 +609,9 @@ static int set_one(gt__sock *s, const gt_opt *op)
     if (ua)
         return ua < 0 ? ua : 0;
     if (r->inherit)
-        s->o.inherit_set |= UINT64_C(1) << op->name;
+        s->o->inherit_set |= UINT64_C(1) << op->name;
     if (r->size && !r->set)
-        field_store(&s->o, r, op->v.i);
+        field_store(s->o, r, op->v.i);
     if (r->set) { /* it stores the value itself */
         int rc = r->set(s, op);
         if (rc <= 0)
@@ -638,7 +646,7 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     if (ans)
         return ans;
     for (size_t i = 0; i < n; i++) { /* type errors reject the whole list */
-        if (!accepted(&opts[i], W_SET | (creating ? W_CREATE : 0), s->o.backend))
+        if (!accepted(&opts[i], W_SET | (creating ? W_CREATE : 0), s->o->backend))
             return -EINVAL;
         if (read_opt_gone(s, opts[i].name))
             return -EINVAL; /* rules 21, 47 */
@@ -651,9 +659,9 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
         return ans;
     /* inet applies a list last-to-first, so the first of two duplicates
      * wins (docs/spec/semantics.md rule 5); the socket backend goes in order. */
-    bool reverse = s->o.backend == GT_BACKEND_INET && !creating;
+    bool reverse = s->o->backend == GT_BACKEND_INET && !creating;
     s->in_scanned = 0; /* a new packet type or delimiter: look again */
-    int64_t was_active = s->o.active;
+    int64_t was_active = s->active;
     for (size_t k = 0; k < n; k++) {
         int rc = set_one(s, &opts[reverse ? n - 1 - k : k]);
         if (rc)
@@ -662,9 +670,9 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
     /* inet selects for input again only when the active mode changes
      * ({active,N} to {active,M} is no change): that ends the pause after
      * an active emsgsize (recv.c) */
-    if (active_mode(was_active) != active_mode(s->o.active))
+    if (active_mode(was_active) != active_mode(s->active))
         s->read_paused = false;
-    if (s->o.active == GT_ACTIVE_FALSE_V || s->kind != K_CONN)
+    if (s->active == GT_ACTIVE_FALSE_V || s->kind != K_CONN)
         return 0;
     if (s->state == S_OPEN && has_input(s))
         gt__sock_deliver(s);
@@ -685,7 +693,7 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
     if (!known(op->name))
         return -EINVAL;
     const opt_row *r = &table[op->name];
-    int rep = r->report[bk_index(s->o.backend)];
+    int rep = r->report[bk_index(s->o->backend)];
     if (rep == R_DEFAULT)
         rep = r->where & W_SET ? R_VALUE : R_EINVAL;
     if (rep == R_EINVAL)
@@ -697,7 +705,7 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
     if (r->get)
         return r->get(s, op);
     if (r->size) {
-        op->v.i = field_load(&s->o, r);
+        op->v.i = field_load(s->o, r);
         return 0;
     }
     if (!r->kernel || s->fd < 0)
@@ -724,11 +732,11 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 void gt__opts_inherit(gt__sock *from, gt__sock *to)
 {
     gt__lock(&to->lock, GT__LK_SOCK);
-    if (to->o.backend == GT_BACKEND_INET)
-        to->o.line_delimiter = '\n';
+    if (to->o->backend == GT_BACKEND_INET)
+        to->o->line_delimiter = '\n';
     gt__unlock(&to->lock);
     gt__lock(&from->lock, GT__LK_SOCK);
-    uint64_t set = from->o.inherit_set;
+    uint64_t set = from->o->inherit_set;
     gt__unlock(&from->lock);
     /* Only the options set (inherit_set holds inheritable ones only): a
      * walk of the whole table was ~300 instructions of every accept. */

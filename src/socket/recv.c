@@ -164,14 +164,14 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want) { return s->readable ? fill(s, w
  * take_packet. */
 static int frame(gt__sock *s, const uint8_t *buf, size_t n, size_t length, gt__pkt_span *sp)
 {
-    gt_packet_type t = (gt_packet_type)s->o.packet;
+    gt_packet_type t = (gt_packet_type)s->o->packet;
     size_t resume = buf == gt__buf_head(&s->in) && s->in_scanned <= n ? s->in_scanned : 0;
     gt__pkt_opts o = {
-        .packet_size = (size_t)s->o.packet_size,
-        .line_length = (size_t)s->o.line_length,
-        .buffer = (size_t)s->o.buffer,
+        .packet_size = (size_t)s->o->packet_size,
+        .line_length = (size_t)s->o->line_length,
+        .buffer = (size_t)s->o->buffer,
         .length = length,
-        .line_delimiter = (uint8_t)s->o.line_delimiter, /* inet: the low byte */
+        .line_delimiter = (uint8_t)s->o->line_delimiter, /* inet: the low byte */
         .http_state = s->http_state,
     };
     /* The socket backend cuts lines at packet_size P (rule 83), but it
@@ -209,7 +209,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     *need = 0;
     if (n == 0)
         return 0;
-    gt_packet_type t = (gt_packet_type)s->o.packet;
+    gt_packet_type t = (gt_packet_type)s->o->packet;
     gt__pkt_span sp;
     int r = frame(s, buf, n, length, &sp);
     if (r <= 0) {
@@ -259,13 +259,13 @@ static gt_msg *take_tail(gt__sock *s)
     size_t n = in_avail(s);
     if (!n)
         return NULL;
-    if (s->o.discard_partial || s->pkt_err_kept) { /* Erlang's behaviour, asked
+    if (s->o->discard_partial || s->pkt_err_kept) { /* Erlang's behaviour, asked
                                                       for; a bad packet */
         s->pkt_err_kept = false;
         in_consume(s, n);
         return NULL;
     }
-    gt_packet_type t = (gt_packet_type)s->o.packet;
+    gt_packet_type t = (gt_packet_type)s->o->packet;
     gt_msg *m;
     if (t == GT_PKT_RAW || t == GT_PKT_LINE) {
         m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), n);
@@ -292,7 +292,7 @@ static gt_msg *take_tail(gt__sock *s)
  * again when some do; the end of input drops them). */
 static void keep_after_packet_error(gt__sock *s)
 {
-    int t = s->o.packet;
+    int t = s->o->packet;
     s->pkt_err_kept = t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4;
 }
 
@@ -300,17 +300,17 @@ static bool input_ended(const gt__sock *s) { return gt__rd_ended(&s->rd); }
 
 /* ---- active delivery ---- */
 
-static bool active_on(const gt__sock *s) { return s->o.active != GT_ACTIVE_FALSE_V; }
+static bool active_on(const gt__sock *s) { return s->active != GT_ACTIVE_FALSE_V; }
 
 /* Counts one delivered packet against once / N.  Returns true when the
  * socket just went passive through N reaching 0 (tcp_passive is due). */
 static bool count_packet(gt__sock *s)
 {
-    if (s->o.active == GT_ACTIVE_ONCE_V) {
-        s->o.active = GT_ACTIVE_FALSE_V;
-    } else if (s->o.active != GT_ACTIVE_TRUE_V) {
-        if (--s->o.active <= 0) {
-            s->o.active = GT_ACTIVE_FALSE_V;
+    if (s->active == GT_ACTIVE_ONCE_V) {
+        s->active = GT_ACTIVE_FALSE_V;
+    } else if (s->active != GT_ACTIVE_TRUE_V) {
+        if (--s->active <= 0) {
+            s->active = GT_ACTIVE_FALSE_V;
             return true;
         }
     }
@@ -376,14 +376,14 @@ static bool stall(gt__sock *s, const chain *c)
 static ssize_t take_small_fixed(gt__sock *s, const uint8_t *buf, size_t n, gt_msg **out,
                                 size_t *copies)
 {
-    int t = s->o.packet;
+    int t = s->o->packet;
     if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
         return 0;
     size_t hl = (size_t)t, plen;
     /* frame()'s view: a buffer or packet_size below the header would make
      * the header itself too big (EMSGSIZE) */
-    size_t cut = s->o.buffer > 0 ? (size_t)s->o.buffer : 0;
-    size_t psize = s->o.packet_size > 0 ? (size_t)s->o.packet_size : 0;
+    size_t cut = s->o->buffer > 0 ? (size_t)s->o->buffer : 0;
+    size_t psize = s->o->packet_size > 0 ? (size_t)s->o->packet_size : 0;
     size_t room = cut && psize > cut ? psize : cut;
     if (n < hl || (room && room < hl))
         return 0;
@@ -451,7 +451,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
          * (gen_tcp_socket's recv_stop), with no tcp_closed */
         chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), pkt_err));
         keep_after_packet_error(s);
-        s->o.active = GT_ACTIVE_FALSE_V;
+        s->active = GT_ACTIVE_FALSE_V;
         return;
     }
     if (pkt_err) {
@@ -470,7 +470,7 @@ static void deliver_end(gt__sock *s, chain *c, int pkt_err)
             chain_add(c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_ERROR), reason));
     }
     if (gt__be(s)->closed_forever)
-        s->o.active = GT_ACTIVE_FALSE_V; /* gen_tcp_socket's recv_stop */
+        s->active = GT_ACTIVE_FALSE_V; /* gen_tcp_socket's recv_stop */
     if (!(s->rpt & GT__R_CLOSED_SENT)) {
         s->rpt |= GT__R_CLOSED_SENT;
         s->rpt |= GT__R_END_TOLD;
@@ -509,7 +509,7 @@ static int fill_for_frame(gt__sock *s)
  * (buf, n) and the frame is not, as the packet layer reads it; else 0. */
 static size_t known_frame_size(gt__sock *s, const uint8_t *buf, size_t n)
 {
-    int t = s->o.packet;
+    int t = s->o->packet;
     if (n == 0 || (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4))
         return 0; /* n == 0: every read ended on a frame boundary (a whole
                      framing call per message otherwise) */
@@ -584,7 +584,7 @@ void gt__sock_deliver(gt__sock *s)
         deliver_end(s, &c, err);
         /* the socket backend keeps the socket: sends still go to the
          * kernel (rule 46) */
-        finished = s->o.exit_on_close && !gt__be(s)->closed_forever;
+        finished = s->o->exit_on_close && !gt__be(s)->closed_forever;
     }
     if (passive)
         chain_add(&c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_PASSIVE), 0));
@@ -672,13 +672,13 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         return GT_ECLOSED;
     gt__sock_flush_delayed(s); /* its failure decides the answer (rule 56) */
     const gt__backend *be = gt__be(s);
-    if (be->recv_length_any && s->o.packet != GT_PKT_RAW)
+    if (be->recv_length_any && s->o->packet != GT_PKT_RAW)
         length = 0; /* rule 24: ignored */
     /* the connection's state first (state.c's rows: closed, enotconn,
      * a failed send's delayed report, the socket backend's closed for
      * ever, einval while active), then the arguments */
     int rc = gt__sock_answer(s, GT__CALL_RECV);
-    if (rc == 0 && length && s->o.packet != GT_PKT_RAW)
+    if (rc == 0 && length && s->o->packet != GT_PKT_RAW)
         rc = -EINVAL; /* rule 24 */
     else if (rc == 0 && length > RECV_MAX_LENGTH && !be->recv_length_any)
         rc = -ENOMEM; /* rule 23 */
@@ -712,7 +712,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
             }
             if (rc == -EMSGSIZE)
                 in_consume(s, in_avail(s));
-            if (rc == -EMSGSIZE && s->o.exit_on_close)
+            if (rc == -EMSGSIZE && s->o->exit_on_close)
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             break;
         }

@@ -68,7 +68,7 @@ static int write_failed(gt__sock *s, int err, bool caller)
     bool reset = err == -ECONNRESET || err == -EPIPE;
     if (err == GT_ETLS) /* the transport's own failure, explained by it */
         return send_failed(s, GT_ETLS, caller);
-    return send_failed(s, reset && s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED, caller);
+    return send_failed(s, reset && s->o->show_econnreset ? -ECONNRESET : GT_ECLOSED, caller);
 }
 
 static void do_shutdown_wr(gt__sock *s)
@@ -96,7 +96,7 @@ void gt__sock_flush(gt__sock *s)
     if (!out_pending(s) && gt__wr_row_of(&s->wr)->shut_owed)
         do_shutdown_wr(s);
     /* Senders and close's drain wait here; they re-check for themselves. */
-    if (out_pending(s) <= (size_t)s->o.low_watermark || s->writable) {
+    if (out_pending(s) <= (size_t)s->o->low_watermark || s->writable) {
         gt__sock_unbusy(s, 0);
         for (gt__waiter *w = s->writers; w; w = w->next)
             gt__wake(w->proc);
@@ -191,7 +191,7 @@ static int send_checks(gt__sock *s, unsigned call)
  * held. */
 static int hold_busy(gt__sock *s)
 {
-    if (out_pending(s) <= (size_t)s->o.low_watermark)
+    if (out_pending(s) <= (size_t)s->o->low_watermark)
         return 0;
     gt__sock_ext *x = gt__sock_ext_get(s); /* where the busy sender waits */
     if (!x)
@@ -207,11 +207,11 @@ static int hold_busy(gt__sock *s)
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic pop
 #endif
-    int64_t deadline = s->o.send_timeout < 0 ? -1 : gt__deadline(s->o.send_timeout);
+    int64_t deadline = s->o->send_timeout < 0 ? -1 : gt__deadline(s->o->send_timeout);
     while (!w.done) {
         if (gt__expired(deadline)) {
             gt__sock_unbusy(s, GT_ETIMEOUT);
-            if (s->o.send_timeout_close) {
+            if (s->o->send_timeout_close) {
                 s->rpt &= (gt__rpt)~GT__R_SEND_CLOSED;
                 gt__sock_close_locked(s, S_DRV_CLOSED, GT_ECLOSED);
             }
@@ -302,7 +302,7 @@ static int check_iov(const struct iovec *iov, int iovcnt, size_t *len)
  * high). */
 static int push_queue(gt__sock *s, size_t before, size_t len)
 {
-    if (s->o.delay_send) {
+    if (s->o->delay_send) {
         queue_flush(s);
     } else if (s->writable) {
         s->send_caller = true;
@@ -311,7 +311,7 @@ static int push_queue(gt__sock *s, size_t before, size_t len)
     }
     if (gt__wr_broken(&s->wr))
         return s->wr.fail;
-    if (before == 0 || before + len < (size_t)s->o.high_watermark)
+    if (before == 0 || before + len < (size_t)s->o->high_watermark)
         return 0;
     return hold_busy(s);
 }
@@ -334,7 +334,7 @@ static int send_packet_blocking(gt__sock *s, const struct iovec *iov, int iovcnt
     *sent = 0;
     if (gt__forked())
         return GT_EFORKED;
-    int rc = make_header(s->o.packet, len, hdr, &hlen);
+    int rc = make_header(s->o->packet, len, hdr, &hlen);
     return rc ? rc : gt__sock_send_blocking(s, hdr, hlen, iov, iovcnt, sent);
 }
 
@@ -362,7 +362,7 @@ int gt_sendv_partial(gt_socket h, const struct iovec *iov, int iovcnt, size_t *s
     uint8_t hdr[4];
     size_t hlen = 0;
     if (rc == 0)
-        rc = make_header(s->o.packet, len, hdr, &hlen);
+        rc = make_header(s->o->packet, len, hdr, &hlen);
     if (rc == 0 && (len || hlen)) {
         /* The header and the pieces go out in one sendmsg when they fit in
          * a small vector (it lives on a process stack); what the kernel
@@ -372,7 +372,7 @@ int gt_sendv_partial(gt_socket h, const struct iovec *iov, int iovcnt, size_t *s
         if (hlen)
             v[n++] = (struct iovec){hdr, hlen};
         size_t written = 0;
-        if (!out_pending(s) && s->writable && !s->o.delay_send && iovcnt <= MAX_IOV - 1) {
+        if (!out_pending(s) && s->writable && !s->o->delay_send && iovcnt <= MAX_IOV - 1) {
             for (int i = 0; i < iovcnt; i++)
                 if (iov[i].iov_len)
                     v[n++] = iov[i];
@@ -429,7 +429,7 @@ int gt_send_partial(gt_socket h, const void *data, size_t len, size_t *sent)
  * rr1k). */
 static bool send_direct_ok(const gt__sock *s, const struct iovec *body, bool alone)
 {
-    return (alone || body->iov_len >= DIRECT_MIN) && s->writable && !s->o.delay_send &&
+    return (alone || body->iov_len >= DIRECT_MIN) && s->writable && !s->o->delay_send &&
            s->fd >= 0;
 }
 
@@ -484,7 +484,7 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
 static int queue_small_run(gt__sock *s, const struct iovec *packets, int count, size_t len,
                            int *queued, size_t *total)
 {
-    int t = s->o.packet;
+    int t = s->o->packet;
     size_t hl = t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4 ? (size_t)t : 0;
     size_t bytes = len + (size_t)count * hl;
     for (int i = 0; len >= DIRECT_MIN && i < count; i++)
@@ -543,7 +543,7 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     for (; rc == 0 && queued < count; queued++) {
         uint8_t hdr[4];
         size_t hlen = 0;
-        rc = make_header(s->o.packet, packets[queued].iov_len, hdr, &hlen);
+        rc = make_header(s->o->packet, packets[queued].iov_len, hdr, &hlen);
         if (rc)
             break;
         if (fail) /* the connection is gone: the rest is lost as well */
@@ -601,7 +601,7 @@ int gt_shutdown(gt_socket h, gt_shutdown_how how)
         s->rd.shut = true;
         if (s->reader)
             gt__wake(s->reader->proc);
-        if (s->o.active != GT_ACTIVE_FALSE_V)
+        if (s->active != GT_ACTIVE_FALSE_V)
             gt__sock_deliver(s);
     }
     if (rc == 0 && wa == WA_GO && s->state == S_OPEN) {

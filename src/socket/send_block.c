@@ -46,7 +46,7 @@ static int window(const uint8_t *hdr, size_t hlen, const struct iovec *iov, int 
 static int write_error(const gt__sock *s, int err)
 {
     if (err == -ECONNRESET || err == -EPIPE)
-        return s->o.show_econnreset ? -ECONNRESET : GT_ECLOSED;
+        return s->o->show_econnreset ? -ECONNRESET : GT_ECLOSED;
     return err;
 }
 
@@ -86,7 +86,7 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
         total += iov[i].iov_len;
     if (!total)
         return 0;
-    int64_t deadline = s->o.send_timeout < 0 ? -1 : gt__deadline(s->o.send_timeout);
+    int64_t deadline = s->o->send_timeout < 0 ? -1 : gt__deadline(s->o->send_timeout);
     gt__waiter w = {.proc = gt__self()};
     int rc = take_turn(s, &w, deadline);
     if (rc)
@@ -124,7 +124,7 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
         gt__stat_packet_out(&s->stat, total);
     else
         s->stat.send_oct += *sent;
-    if (rc == GT_ETIMEOUT && s->o.send_timeout_close)
+    if (rc == GT_ETIMEOUT && s->o->send_timeout_close)
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED); /* then closed (rule 34) */
     else
         next_sender(s);

@@ -32,8 +32,9 @@ typedef struct gt__sock gt__sock;
 typedef struct gt__sockopts {
     /* Widest first, so that no padding is left (issue 11: every socket
      * carries one).  Setopts checks each int32_t option's range to
-     * int32 (options.c, valid_value); field_store narrows by size. */
-    int64_t active;         /* GT_ACTIVE_*_V or an N counter             */
+     * int32 (options.c, valid_value); field_store narrows by size.  The
+     * active mode, which changes with every {active,once}, is the
+     * socket's own (gt__sock.active). */
     int64_t line_delimiter; /* as set; framing uses its low byte (inet) */
     uint64_t inherit_set;   /* the options an accepted socket copies
                                (gt__opts_inherit) that were ever set on
@@ -144,7 +145,9 @@ struct gt__sock {
     gt__proc *owner;                /* +1 ref; NULL once closed          */
     gt__resource res;               /* in the owner's list (its exit
                                        closes the socket)                */
-    gt__sockopts o;
+    int64_t active;                 /* {active,_}: GT_ACTIVE_*_V or an N
+                                       counter (options.c set_active)   */
+    gt__sockopts *o;                /* the options (options.c)           */
     gt__sockstat stat;              /* gt_getstat's counters             */
 
     gt__buf in;            /* read, not yet delivered                    */
@@ -204,7 +207,8 @@ static inline gt_msg_kind gt__sock_msg_kind(const gt__sock *s, gt_msg_kind k)
 /* ---- socket.c -------------------------------------------------------------- */
 /* A new socket owning fd, registered on the owner's home scheduler; the
  * caller holds one reference.  NULL on failure (the caller keeps fd). */
-gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o);
+gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o,
+                       int64_t active);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
 /* Bytes copied in user space on the input side (the scheduler's scratch
  * buffer into a socket's input, input into packet messages), in total:
@@ -220,7 +224,7 @@ void gt__sock_unref(gt__sock *s);
 gt__sock_ext *gt__sock_ext_get(gt__sock *s);
 
 /* The socket's backend (backend.h). */
-static inline const gt__backend *gt__be(const gt__sock *s) { return gt__backend_of(s->o.backend); }
+static inline const gt__backend *gt__be(const gt__sock *s) { return gt__backend_of(s->o->backend); }
 
 /* The entry and exit of a socket call: look up and lock (NULL for a stale
  * handle), then unlock and drop the reference. */
@@ -331,6 +335,8 @@ int gt__sock_send_blocking(gt__sock *s, const uint8_t *hdr, size_t hlen, const s
 
 /* ---- options.c ------------------------------------------------------------ */
 void gt__opts_defaults(gt__sockopts *o, int backend);
+/* A new socket's active mode before its option list (rule 15). */
+#define GT__ACTIVE_DEFAULT GT_ACTIVE_TRUE_V
 /* Parses a listen/connect list: socket options into *o, creation options
  * into *c.  listen selects which create options are allowed.  Returns 0 or
  * GT_EBADARG. */

@@ -53,6 +53,7 @@ void gt__sock_unref(gt__sock *s)
         gt__proc_unref(s->owner);
     gt__buf_free(&s->in);
     gt__buf_free(&s->out);
+    free(s->o);
     free(s);
 }
 
@@ -113,11 +114,19 @@ gt__sock_ext *gt__sock_ext_get(gt__sock *s)
     return s->x;
 }
 
-gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o)
+gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o,
+                       int64_t active)
 {
     gt__sock *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->o = malloc(sizeof *s->o);
+    if (!s->o) {
+        free(s);
+        return NULL;
+    }
+    *s->o = *o;
+    s->active = active;
     /* the table's, the epoll registration's and the caller's */
     atomic_init(&s->refs, 3);
     gt__mutex_init(&s->lock);
@@ -126,7 +135,6 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     s->wr.st = kind == K_CONNECTING ? WR_CONNECTING : WR_OPEN;
     s->family = family;
     s->state = S_OPEN;
-    s->o = *o;
     s->readable = s->writable = true; /* edge-triggered: assume until EAGAIN */
     s->io.fd = -1;
     s->res.ops = &res_ops;
@@ -134,6 +142,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     gt__proc_ref(owner);
     if (kind == K_LISTEN && !gt__sock_ext_get(s)) { /* its acceptor queue */
         gt__proc_unref(owner);
+        free(s->o);
         free(s);
         return NULL;
     }
@@ -213,7 +222,7 @@ static void close_fd(gt__sock *s)
 }
 
 /* linger {true, 0} asks for an abortive close: queued output is dropped. */
-static bool abortive(const gt__sock *s) { return s->o.linger_on && s->o.linger_secs == 0; }
+static bool abortive(const gt__sock *s) { return s->o->linger_on && s->o->linger_secs == 0; }
 
 /* A close the socket makes itself (send_timeout_close, an end of input with
  * exit_on_close) answers its caller at once, as inet replies before its
@@ -222,7 +231,7 @@ static bool abortive(const gt__sock *s) { return s->o.linger_on && s->o.linger_s
  * instead (the peer still gets the data and the FIN). */
 static void no_linger_wait(gt__sock *s)
 {
-    if (s->fd < 0 || !s->o.linger_on || s->o.linger_secs == 0)
+    if (s->fd < 0 || !s->o->linger_on || s->o->linger_secs == 0)
         return;
     struct linger off = {0, 0};
     (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
@@ -404,7 +413,7 @@ static bool hand_over(void *arg)
  * the caller in both (docs/DEVIATIONS.md row 9).  Lock held. */
 static int dead_target(gt__sock *s)
 {
-    s->o.active = GT_ACTIVE_FALSE_V;
+    s->active = GT_ACTIVE_FALSE_V;
     if (!gt__be(s)->ctl_dead_ok)
         return GT_EBADARG;
     gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
@@ -447,7 +456,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
         if (moved < 0)
             rc = dead_target(s);
         if (ho.closed_seen)
-            s->o.active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
+            s->active = GT_ACTIVE_FALSE_V; /* from N: no tcp_passive (rule 18) */
         if (moved == 1) {
             gt__proc_ref(to);
             s->owner = to;
@@ -497,7 +506,7 @@ static void io_event(gt__io *w, uint32_t ev)
         if (s->writable && (gt__buf_avail(&s->out) || s->writers))
             gt__sock_flush(s);
         if (s->readable && s->state == S_OPEN) {
-            if (s->o.active != GT_ACTIVE_FALSE_V)
+            if (s->active != GT_ACTIVE_FALSE_V)
                 gt__sock_deliver(s);
             else if (s->reader)
                 gt__wake(s->reader->proc);

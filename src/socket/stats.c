@@ -89,7 +89,7 @@ static void collect_one(gt__sock *s, void *arg)
         if (s->owner)
             i->owner = gt__proc_pid(s->owner);
         i->family = s->family;
-        i->backend = s->o.backend;
+        i->backend = s->o->backend;
         i->state = state_name(s);
         socklen_t l = sizeof i->local;
         if (s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&i->local, &l) != 0)
@@ -99,9 +99,9 @@ static void collect_one(gt__sock *s, void *arg)
             getpeername(s->fd, (struct sockaddr *)&i->peer, &l) != 0)
             memset(&i->peer, 0, sizeof i->peer);
         stats_of(s, &i->stats);
-        i->active = s->o.active;
-        i->packet = s->o.packet;
-        i->mode = s->o.mode;
+        i->active = s->active;
+        i->packet = s->o->packet;
+        i->mode = s->o->mode;
         c->n++;
     }
     gt__unlock(&s->lock);

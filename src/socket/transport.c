@@ -116,10 +116,10 @@ int gt__sock_tp_open(gt__sock *s, const gt_transport *t)
 
 void gt__sock_tp_hold(gt__sock *s)
 {
-    if (!s->hs_pending || s->o.active == GT_ACTIVE_FALSE_V)
+    if (!s->hs_pending || s->active == GT_ACTIVE_FALSE_V)
         return;
-    s->x->hs_active = s->o.active;
-    s->o.active = GT_ACTIVE_FALSE_V;
+    s->x->hs_active = s->active;
+    s->active = GT_ACTIVE_FALSE_V;
 }
 
 void gt__sock_tp_release(gt__sock *s)
@@ -175,7 +175,7 @@ const gt_transport *gt__sock_tp_of(gt_socket h)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return NULL;
-    const gt_transport *t = s->kind == K_LISTEN ? s->o.tp : gt__sock_tp(s);
+    const gt_transport *t = s->kind == K_LISTEN ? s->o->tp : gt__sock_tp(s);
     gt__sock_release(s);
     return t;
 }
@@ -235,8 +235,8 @@ static int handshake_locked(gt__sock *s, int64_t deadline)
     s->hs_pending = false;
     s->readable = true; /* the transport may hold input read with the end
                            of the handshake */
-    s->o.active = s->x->hs_active;
-    if (s->o.active != GT_ACTIVE_FALSE_V)
+    s->active = s->x->hs_active;
+    if (s->active != GT_ACTIVE_FALSE_V)
         gt__sock_deliver(s);
     return 0;
 }
