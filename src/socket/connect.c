@@ -115,10 +115,11 @@ static void local_addr(const gt__createopts *c, int family, int port, struct soc
 }
 
 /* Creates the socket struct and applies the socket-level options. */
-static int finish_socket(int fd, int kind, int family, gt__proc *self, const gt__sockopts *o,
+/* o: an options block reference (optblock.c), taken over. */
+static int finish_socket(int fd, int kind, int family, gt__proc *self, gt__sockopts *o,
                          int64_t active, const gt_opt *sockopts, size_t n, gt__sock **out)
 {
-    gt__sock *s = gt__sock_new(fd, kind, family, self, o, active);
+    gt__sock *s = o ? gt__sock_new(fd, kind, family, self, o, active) : NULL;
     if (!s) {
         close(fd);
         return GT_ESYSTEM_LIMIT;
@@ -230,8 +231,8 @@ int gt_listen(int port, gt_optlist opts, gt_socket *out)
     if (fd < 0)
         return fd;
     gt__sock *s;
-    rc = finish_socket(fd, K_LISTEN, family, r.self, &r.o, GT__ACTIVE_DEFAULT, r.sockopts, r.nsock,
-                       &s);
+    rc = finish_socket(fd, K_LISTEN, family, r.self, gt__optblock_new(&r.o), GT__ACTIVE_DEFAULT,
+                       r.sockopts, r.nsock, &s);
     if (rc)
         return rc;
     *out = (gt_socket){s->id};
@@ -271,7 +272,6 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
         return GT_ECLOSED;
     int64_t deadline = gt__deadline(timeout_ms);
     int rc = 0, fd = -1;
-    gt__sockopts o;
     gt__lock(&l->lock, GT__LK_SOCK);
     if (l->kind != K_LISTEN)
         rc = -EINVAL;
@@ -332,14 +332,15 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
     if (l->x && l->x->acc_head && l->readable && l->state == S_OPEN)
         gt__wake(l->x->acc_head->proc); /* more may be pending (or the pause
                                         to wait out): next in line */
-    o = *l->o;
+    /* shared until either sets an option (optblock.c) */
+    gt__sockopts *o = rc == 0 ? gt__optblock_share(l->o) : NULL;
     int64_t active = l->active;
     int family = l->family;
     gt__unlock(&l->lock);
     /* The options are copied from the listen socket (rule 12): gentcp's
      * here, the kernel's that Linux does not copy by itself in inherit. */
     gt__sock *s = NULL;
-    if (rc == 0 && (rc = finish_socket(fd, K_CONN, family, self, &o, active, NULL, 0, &s)) == 0)
+    if (rc == 0 && (rc = finish_socket(fd, K_CONN, family, self, o, active, NULL, 0, &s)) == 0)
         gt__opts_inherit(l, s);
     gt__sock_unref(l);
     if (rc)
@@ -437,8 +438,8 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, sockle
         getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l);
     }
     gt__sock *s;
-    int rc = finish_socket(fd, K_CONNECTING, family, self, o, GT__ACTIVE_DEFAULT, sockopts, nsock,
-                           &s);
+    int rc = finish_socket(fd, K_CONNECTING, family, self, gt__optblock_new(o),
+                           GT__ACTIVE_DEFAULT, sockopts, nsock, &s);
     if (rc)
         return rc;
     gt__lock(&s->lock, GT__LK_SOCK);

@@ -602,7 +602,7 @@ static bool read_opt_gone(gt__sock *s, gt_optname n)
     }
 }
 
-static int set_one(gt__sock *s, const gt_opt *op)
+static int set_in_place(gt__sock *s, const gt_opt *op)
 {
     const opt_row *r = &table[op->name];
     int ua = unix_answer(s, r);
@@ -628,6 +628,31 @@ static int set_one(gt__sock *s, const gt_opt *op)
     if (k->level == IPPROTO_IP && k->name == IP_TOS)
         return gt__kopt_set_ip_tos(s->fd, iv);
     return setsockopt(s->fd, k->level, k->name, &iv, sizeof iv) ? gt__errno() : 0;
+}
+
+/* Copy on write (optblock.c): on a shared block the option is set on a
+ * copy on the stack, which becomes the socket's own block only if it
+ * differs -- the active mode (in the socket) and an accepted socket's
+ * inherited kernel options (the block holds them already) cost no block.
+ * The copy stands in for s->o only while the lock is held.  Lock held. */
+static int set_one(gt__sock *s, const gt_opt *op)
+{
+    gt__sockopts *shared = s->o;
+    if (!gt__optblock_shared(shared))
+        return set_in_place(s, op);
+    gt__sockopts tmp;
+    memcpy(&tmp, shared, sizeof tmp);
+    s->o = &tmp;
+    int rc = set_in_place(s, op);
+    s->o = shared;
+    if (memcmp(&tmp, shared, sizeof tmp) == 0)
+        return rc;
+    gt__sockopts *own = gt__optblock_new(&tmp);
+    if (!own)
+        return -ENOMEM;
+    gt__optblock_put(shared);
+    s->o = own;
+    return rc;
 }
 
 /* true, false, once, or any {active,N} */
@@ -732,8 +757,8 @@ int gt__opts_get_locked(gt__sock *s, gt_opt *op)
 void gt__opts_inherit(gt__sock *from, gt__sock *to)
 {
     gt__lock(&to->lock, GT__LK_SOCK);
-    if (to->o->backend == GT_BACKEND_INET)
-        to->o->line_delimiter = '\n';
+    if (to->o->backend == GT_BACKEND_INET && to->o->line_delimiter != '\n')
+        set_one(to, &(gt_opt){.name = GT_OPT_LINE_DELIMITER, .v.i = '\n'});
     gt__unlock(&to->lock);
     gt__lock(&from->lock, GT__LK_SOCK);
     uint64_t set = from->o->inherit_set;

@@ -147,7 +147,10 @@ struct gt__sock {
                                        closes the socket)                */
     int64_t active;                 /* {active,_}: GT_ACTIVE_*_V or an N
                                        counter (options.c set_active)   */
-    gt__sockopts *o;                /* the options (options.c)           */
+    gt__sockopts *o;                /* the options (options.c), +1 ref on
+                                       a block an accepted socket shares
+                                       with its listen socket until either
+                                       sets an option (optblock.c)       */
     gt__sockstat stat;              /* gt_getstat's counters             */
 
     gt__buf in;            /* read, not yet delivered                    */
@@ -207,7 +210,9 @@ static inline gt_msg_kind gt__sock_msg_kind(const gt__sock *s, gt_msg_kind k)
 /* ---- socket.c -------------------------------------------------------------- */
 /* A new socket owning fd, registered on the owner's home scheduler; the
  * caller holds one reference.  NULL on failure (the caller keeps fd). */
-gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o,
+/* o: a reference to an options block (optblock.c), which the new socket
+ * takes over (dropped on failure). */
+gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockopts *o,
                        int64_t active);
 gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
 /* Bytes copied in user space on the input side (the scheduler's scratch
@@ -351,6 +356,18 @@ int gt__opts_set_locked(gt__sock *s, const gt_opt *opts, size_t n, bool creating
  * one (rule 12); lock of neither held. */
 void gt__opts_inherit(gt__sock *from, gt__sock *to);
 int gt__opts_get_locked(gt__sock *s, gt_opt *opt);
+
+/* ---- optblock.c -------------------------------------------------------------- */
+/* A new block holding a copy of *o, one reference; NULL without memory. */
+gt__sockopts *gt__optblock_new(const gt__sockopts *o);
+/* +1 reference to o's block (accept, under the listen socket's lock). */
+gt__sockopts *gt__optblock_share(gt__sockopts *o);
+/* Whether o's block has other holders: then it must not be written. */
+bool gt__optblock_shared(gt__sockopts *o);
+/* Drops a reference (NULL: none); the last frees the block. */
+void gt__optblock_put(gt__sockopts *o);
+/* The allocation's size, for tests/integ/footprint_test.c. */
+size_t gt__optblock_size(void);
 
 /* ---- opt_kernel.c --------------------------------------------------------- */
 /* The options whose kernel side is more than one int setsockopt.  Each

@@ -53,7 +53,7 @@ void gt__sock_unref(gt__sock *s)
         gt__proc_unref(s->owner);
     gt__buf_free(&s->in);
     gt__buf_free(&s->out);
-    free(s->o);
+    gt__optblock_put(s->o);
     free(s);
 }
 
@@ -114,18 +114,15 @@ gt__sock_ext *gt__sock_ext_get(gt__sock *s)
     return s->x;
 }
 
-gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__sockopts *o,
+gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockopts *o,
                        int64_t active)
 {
     gt__sock *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->o = malloc(sizeof *s->o);
-    if (!s->o) {
-        free(s);
+    if (!s) {
+        gt__optblock_put(o);
         return NULL;
     }
-    *s->o = *o;
+    s->o = o;
     s->active = active;
     /* the table's, the epoll registration's and the caller's */
     atomic_init(&s->refs, 3);
@@ -142,7 +139,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, const gt__
     gt__proc_ref(owner);
     if (kind == K_LISTEN && !gt__sock_ext_get(s)) { /* its acceptor queue */
         gt__proc_unref(owner);
-        free(s->o);
+        gt__optblock_put(o);
         free(s);
         return NULL;
     }

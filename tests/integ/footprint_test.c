@@ -35,9 +35,10 @@ static size_t chunk_of(size_t n)
  * 48 and two 8-byte headers; 688, then 560: a one-pointer gt__buf, the
  * busy sender and recv queue in the extension, no padding, a one-pointer
  * gt__io_ops, a 32-bit mailbox limit, valgrind's stack id on the stack;
- * 544: a timed park's node on the parked stack):
+ * 544: a timed park's node on the parked stack; 480: the options in a
+ * block an accepted socket shares with its listen socket, optblock.c):
  * a change that makes it larger fails here. */
-#define HIBERNATED_BUDGET 544
+#define HIBERNATED_BUDGET 480
 
 GT_TEST(i11_footprint_accounting)
 {
@@ -46,7 +47,9 @@ GT_TEST(i11_footprint_accounting)
     ACCOUNT(gt__fiber, "in gt__proc");
     ACCOUNT(gt__proc_ext, "allocated at the first monitor, link, timer, name, exit hook");
     ACCOUNT(gt__sock, "one per socket");
-    ACCOUNT(gt__sockopts, "in gt__sock");
+    ACCOUNT(gt__sockopts, "shared: one block per listen socket and per socket that set an option");
+    fprintf(stderr, "# footprint: the options block  %4zu B, malloc chunk %4zu B\n", gt__optblock_size(),
+            chunk_of(gt__optblock_size()));
     ACCOUNT(gt__sockstat, "in gt__sock");
     ACCOUNT(gt__buf, "two in gt__sock; the offsets are in the allocation");
     ACCOUNT(gt__io, "in gt__sock");
@@ -141,5 +144,43 @@ GT_TEST(i11_hibernated_echo_connection_carries_no_extension)
     ASSERT_RECV(peers[0], 0, H_WAIT, "pong");
     for (int i = 0; i < NCONN; i++)
         gt_close(peers[i]);
+    gt_close(l);
+}
+
+/* ---- an accepted socket shares its listen socket's options ---- */
+
+static gt__sockopts *opts_of(gt_socket h)
+{
+    gt__sock *s = gt__sock_acquire(h);
+    if (!s)
+        return NULL;
+    gt__sockopts *o = s->o;
+    gt__sock_release(s);
+    return o; /* compared only, never read: it may be freed meanwhile */
+}
+
+/* The options block is shared by a listen socket and the sockets it
+ * accepts (the inherited kernel options and the active mode included),
+ * until an option is set on one of them: that one gets its own copy. */
+GT_TEST(i11_accepted_sockets_share_listen_options)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4), GT_NODELAY(true),
+                                   GT_LINGER(true, 5), GT_HIGH_WATERMARK(10000)));
+    int port = h_port(l);
+    gt_socket c1 = h_connect(port, GT_NOOPTS), a1 = h_accept(l);
+    gt_socket c2 = h_connect(port, GT_NOOPTS), a2 = h_accept(l);
+    ASSERT(opts_of(a1) == opts_of(l));
+    ASSERT(opts_of(a2) == opts_of(l));
+    ASSERT_OK(gt_setopts(a1, GT_OPTS(GT_ACTIVE_ONCE, GT_PACKET(4))));
+    ASSERT(opts_of(a1) == opts_of(l)); /* nothing of the block changed */
+    ASSERT_OK(gt_setopts(a1, GT_OPTS(GT_PACKET(2))));
+    ASSERT(opts_of(a1) != opts_of(l));
+    ASSERT(opts_of(a2) == opts_of(l));
+    ASSERT_OPT(a1, GT_OPT_PACKET, 2);
+    ASSERT_OPT(a2, GT_OPT_PACKET, 4);
+    gt_close(c1);
+    gt_close(a1);
+    gt_close(c2);
+    gt_close(a2);
     gt_close(l);
 }

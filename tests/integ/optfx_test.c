@@ -464,3 +464,44 @@ GT_TEST(r8_recbuf_buffer_coupling_inet_only)
     gt_close(c4);
     gt_close(a4);
 }
+
+/* rule 12 with shared options (issue 11, src/socket/optblock.c): an
+ * accepted socket starts with its listen socket's options, and an option
+ * set on it afterwards changes neither the listen socket's nor a sibling's
+ * -- nor does an option set on the listen socket change the sockets it
+ * accepted before.  Framing follows each socket's own packet type. */
+GT_TEST(i11_option_set_on_accepted_socket_is_its_own)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4), GT_HIGH_WATERMARK(10000),
+                                   GT_NODELAY(true)));
+    int port = h_port(l);
+    gt_socket c1 = h_connect(port, GT_OPTS(GT_PACKET(2))), a1 = h_accept(l);
+    gt_socket c2 = h_connect(port, GT_OPTS(GT_PACKET(4))), a2 = h_accept(l);
+    ASSERT_OK(gt_setopts(a1, GT_OPTS(GT_PACKET(2), GT_HIGH_WATERMARK(20000), GT_DELAY_SEND(true),
+                                     GT_ACTIVE_ONCE)));
+    ASSERT_OPT(a1, GT_OPT_PACKET, 2);
+    ASSERT_OPT(a1, GT_OPT_HIGH_WATERMARK, 20000);
+    ASSERT_OPT(a1, GT_OPT_DELAY_SEND, 1);
+    gt_socket both[] = {l, a2};
+    for (int i = 0; i < 2; i++) {
+        ASSERT_OPT(both[i], GT_OPT_PACKET, 4);
+        ASSERT_OPT(both[i], GT_OPT_HIGH_WATERMARK, 10000);
+        ASSERT_OPT(both[i], GT_OPT_DELAY_SEND, 0);
+        ASSERT_OPT(both[i], GT_OPT_ACTIVE, GT_ACTIVE_FALSE_V);
+    }
+    ASSERT_OK(gt_setopts(l, GT_OPTS(GT_PACKET(1))));
+    ASSERT_OPT(a2, GT_OPT_PACKET, 4);
+    ASSERT_OPT(a1, GT_OPT_PACKET, 2);
+    gt_socket c3 = h_connect(port, GT_NOOPTS), a3 = h_accept(l);
+    ASSERT_OPT(a3, GT_OPT_PACKET, 1);
+    ASSERT_OPT(a3, GT_OPT_HIGH_WATERMARK, 10000);
+    /* each frames with its own type */
+    ASSERT_OK(gt_send(c2, "four", 4));
+    ASSERT_RECV(a2, 0, H_WAIT, "four");
+    ASSERT_OK(gt_setopts(a1, GT_OPTS(GT_ACTIVE_FALSE)));
+    ASSERT_OK(gt_send(c1, "two", 3));
+    ASSERT_RECV(a1, 0, H_WAIT, "two");
+    gt_socket all[] = {c1, a1, c2, a2, c3, a3, l};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        gt_close(all[i]);
+}
