@@ -138,6 +138,10 @@ static void free_chain(gt_msg *m)
  * receive(0) can see an empty mailbox without taking the lock (below). */
 static void set_head(gt__mailbox *m, gt_msg *h) { __atomic_store_n(&m->head, h, __ATOMIC_RELAXED); }
 
+/* receiving is written by the owner also without the lock (the announced
+ * wait in gt_receive_match), so every access is atomic. */
+static void set_receiving(gt__mailbox *m, bool v) { __atomic_store_n(&m->receiving, v, __ATOMIC_RELAXED); }
+
 void gt__mbox_close(gt__mailbox *m)
 {
     gt__lock(&m->lock, GT__LK_MBOX);
@@ -183,10 +187,17 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
         set_head(m, first);
     m->tail = last;
     m->len += n;
-    if (was_empty)
+    if (was_empty) {
         signal_efd(m);
-    if (m->receiving) {
-        m->receiving = false;
+        /* The owner may be announcing a wait without the lock (below,
+         * gt_receive_match): the store of head above and the read of
+         * receiving here, against its store of receiving and read of head,
+         * are sequentially consistent, so one of the two sees the other.
+         * Into a mailbox that was not empty, an earlier delivery did so. */
+        atomic_thread_fence(memory_order_seq_cst);
+    }
+    if (__atomic_load_n(&m->receiving, __ATOMIC_RELAXED)) {
+        set_receiving(m, false);
         gt__wake(p); /* under the lock: see gt__park's contract */
     }
     gt__unlock(&m->lock);
@@ -300,6 +311,28 @@ static void drain_efd_if_empty(gt__mailbox *m)
     }
 }
 
+/* A wait for the next message of an empty mailbox is announced without
+ * the lock and the process parks; the lock is taken once, after the wake,
+ * to take the message (an echo took it twice: to announce the wait and to
+ * take; issue 11, rr1k).  Dekker with gt__mbox_deliver: receiving is
+ * stored, then head read, sequentially consistent.  A delivery that sees
+ * the announcement after the owner found the message anyway leaves a wake
+ * pending, which gt__park's callers take as spurious.  Not with a mailbox
+ * limit (throttled is the lock's) nor a pending exit.  Sets *deadline
+ * when it computed it. */
+static void wait_announced(gt__proc *p, gt__mailbox *m, int64_t timeout_ms, int64_t *deadline)
+{
+    if (atomic_load_explicit(&m->limit, memory_order_relaxed) ||
+        __atomic_load_n(&m->head, __ATOMIC_RELAXED) || gt__exit_is_pending(p))
+        return;
+    *deadline = gt__deadline(timeout_ms);
+    __atomic_store_n(&m->receiving, true, __ATOMIC_SEQ_CST);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (__atomic_load_n(&m->head, __ATOMIC_SEQ_CST))
+        return; /* receiving is cleared under the lock */
+    gt__park(*deadline);
+}
+
 int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **msg_out)
 {
     if (gt__forked())
@@ -321,6 +354,8 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
      * by a synchronisation) is seen, as the store happened before. */
     if (timeout_ms == 0 && !__atomic_load_n(&m->head, __ATOMIC_RELAXED))
         return GT_ETIMEOUT;
+    if (timeout_ms > 0 || timeout_ms == GT_INFINITY)
+        wait_announced(p, m, timeout_ms, &deadline);
     gt__lock(&m->lock, GT__LK_MBOX);
     m->scanned = NULL;
     for (;;) {
@@ -330,7 +365,7 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
         gt_msg *msg = rc ? NULL : take_match(m, match, arg);
         if (msg) {
             m->scanned = NULL;
-            m->receiving = false;
+            set_receiving(m, false);
             drain_efd_if_empty(m);
             bool resume = resume_due(m);
             gt__unlock(&m->lock);
@@ -343,7 +378,7 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             deadline = timeout_ms == 0 ? 0 : gt__deadline(timeout_ms);
         if (rc || timeout_ms == 0 || gt__expired(deadline)) {
             m->scanned = NULL;
-            m->receiving = false;
+            set_receiving(m, false);
             gt__unlock(&m->lock);
             return rc ? rc : GT_ETIMEOUT;
         }
@@ -355,7 +390,7 @@ int gt_receive_match(gt_match_fn match, void *arg, int64_t timeout_ms, gt_msg **
             gt__lock(&m->lock, GT__LK_MBOX);
             continue;
         }
-        m->receiving = true;
+        set_receiving(m, true);
         gt__unlock(&m->lock);
         gt__park(deadline);
         gt__lock(&m->lock, GT__LK_MBOX);

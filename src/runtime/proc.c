@@ -431,7 +431,7 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
         while (!gt__exit_is_pending(p)) {
             gt__lock(&m->lock, GT__LK_MBOX);
             bool any = m->head != NULL;
-            m->receiving = !any;
+            __atomic_store_n(&m->receiving, !any, __ATOMIC_RELAXED); /* see mailbox.c */
             gt__unlock(&m->lock);
             if (any)
                 break;
@@ -448,7 +448,7 @@ void gt_hibernate(gt_proc_fn fn, void *arg)
      * check wakes us; if one is already here, restart at once. */
     gt__lock(&p->mbox.lock, GT__LK_MBOX);
     bool any = p->mbox.head != NULL;
-    p->mbox.receiving = !any;
+    __atomic_store_n(&p->mbox.receiving, !any, __ATOMIC_RELAXED); /* see mailbox.c */
     gt__unlock(&p->mbox.lock);
     if (any)
         atomic_store(&p->notified, 1);

@@ -23,7 +23,8 @@ typedef struct gt__mailbox {
     gt_msg *head, *tail;
     gt_msg *scanned;    /* owner's selective-receive cursor: messages up to
                            and including this one did not match last time */
-    bool receiving;     /* owner is parked waiting for a message */
+    bool receiving;     /* owner is parked waiting for a message; read and
+                           written with __atomic (mailbox.c wait_announced) */
     bool dead;          /* owner exited: new messages are dropped */
     bool throttled;     /* a socket stopped at the limit: the receive that
                            brings len to limit/2 resumes the owner's

@@ -100,7 +100,7 @@ static inline bool h_proc_parked(gt_pid pid)
     bool r;
     if (p->is_thread) {
         gt__lock(&p->mbox.lock, GT__LK_MBOX);
-        r = p->mbox.receiving;
+        r = __atomic_load_n(&p->mbox.receiving, __ATOMIC_RELAXED); /* also written without the lock */
         gt__unlock(&p->mbox.lock);
     } else {
         r = atomic_load(&p->state) == P_WAITING;

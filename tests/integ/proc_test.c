@@ -127,6 +127,45 @@ GT_TEST(proc_receive_poll_sees_posts_made_before)
     pthread_join(t, NULL);
 }
 
+#define WAIT_ROUNDS 3000
+static atomic_int wait_taken;
+
+/* Posts the next message as soon as the last is taken, or after a few
+ * spins: the post lands before, during or after the receiver's wait. */
+static void *wait_poster(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < WAIT_ROUNDS; i++) {
+        int64_t end = h_now_ms() + H_WAIT;
+        while (atomic_load(&wait_taken) != i && h_now_ms() < end)
+            ;
+        for (volatile int spin = 0; spin < (i * 37) % 1024; spin++)
+            ;
+        h_post_int(poll_target, 300 + i, i);
+    }
+    return NULL;
+}
+
+/* issue 11 (rr1k): a receive that waits on an empty mailbox announces the
+ * wait without the lock; a post racing that announcement still wakes it
+ * (a lost wake would hold the receive until its timeout). */
+GT_TEST(i11_receive_wait_loses_no_wake)
+{
+    poll_target = gt_self();
+    atomic_store(&wait_taken, 0);
+    pthread_t t;
+    ASSERT(pthread_create(&t, NULL, wait_poster, NULL) == 0);
+    gt_msg *m = NULL;
+    for (int i = 0; i < WAIT_ROUNDS; i++) {
+        ASSERT_OK(gt_receive(H_WAIT, &m));
+        ASSERT_EQ(m->tag, 300 + i);
+        gt_msg_free(m);
+        atomic_store(&wait_taken, i + 1);
+    }
+    pthread_join(t, NULL);
+    ASSERT_ERR(gt_receive(0, &m), GT_ETIMEOUT);
+}
+
 static bool match_tag_ge(const gt_msg *m, void *arg)
 {
     return m->kind == GT_MSG_USER && m->tag >= *(int *)arg;
