@@ -142,6 +142,15 @@ static void set_head(gt__mailbox *m, gt_msg *h) { __atomic_store_n(&m->head, h, 
  * wait in gt_receive_match), so every access is atomic. */
 static void set_receiving(gt__mailbox *m, bool v) { __atomic_store_n(&m->receiving, v, __ATOMIC_RELAXED); }
 
+_Atomic(void (*)(int step)) gt__mbox_race_hook;
+
+static inline void race_point(int step)
+{
+    void (*h)(int) = atomic_load_explicit(&gt__mbox_race_hook, memory_order_relaxed);
+    if (__builtin_expect(h != NULL, 0))
+        h(step);
+}
+
 void gt__mbox_close(gt__mailbox *m)
 {
     gt__lock(&m->lock, GT__LK_MBOX);
@@ -196,6 +205,7 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
          * Into a mailbox that was not empty, an earlier delivery did so. */
         atomic_thread_fence(memory_order_seq_cst);
     }
+    race_point(GT__RACE_PUSHED);
     if (__atomic_load_n(&m->receiving, __ATOMIC_RELAXED)) {
         set_receiving(m, false);
         gt__wake(p); /* under the lock: see gt__park's contract */
@@ -326,8 +336,10 @@ static void wait_announced(gt__proc *p, gt__mailbox *m, int64_t timeout_ms, int6
         __atomic_load_n(&m->head, __ATOMIC_RELAXED) || gt__exit_is_pending(p))
         return;
     *deadline = gt__deadline(timeout_ms);
+    race_point(GT__RACE_SAW_EMPTY);
     __atomic_store_n(&m->receiving, true, __ATOMIC_SEQ_CST);
     atomic_thread_fence(memory_order_seq_cst);
+    race_point(GT__RACE_ANNOUNCED);
     if (__atomic_load_n(&m->head, __ATOMIC_SEQ_CST))
         return; /* receiving is cleared under the lock */
     gt__park(*deadline);

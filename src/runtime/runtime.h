@@ -213,5 +213,11 @@ size_t gt__msgtimer_count(void);          /* timers allocated (tests)     */
 /* ---- mailbox.c ---- */
 void gt__mbox_init(gt__mailbox *m);
 void gt__mbox_close(gt__mailbox *m);      /* frees queued messages */
+/* Tests only: called at each step of the lock-free wait announcement
+ * (GT__RACE_*), to widen its races; NULL otherwise.  Called with the
+ * mailbox lock held at GT__RACE_PUSHED: it may yield the CPU or sleep,
+ * never touch the mailbox or park. */
+enum { GT__RACE_SAW_EMPTY, GT__RACE_ANNOUNCED, GT__RACE_PUSHED };
+extern _Atomic(void (*)(int step)) gt__mbox_race_hook;
 
 #endif

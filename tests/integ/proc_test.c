@@ -127,43 +127,130 @@ GT_TEST(proc_receive_poll_sees_posts_made_before)
     pthread_join(t, NULL);
 }
 
-#define WAIT_ROUNDS 3000
-static atomic_int wait_taken;
+static atomic_int wait_taken, wait_lost;
 
-/* Posts the next message as soon as the last is taken, or after a few
- * spins: the post lands before, during or after the receiver's wait. */
-static void *wait_poster(void *arg)
+/* Posts message i once message i-1 is taken, after 0-1023 spins, so that
+ * the post lands before, during or after the receiver's announcement of
+ * its wait.  Waits by yielding: valgrind runs one thread at a time, and
+ * the first version of this test, whose poster busy-waited here, kept the
+ * receiver off the CPU for seconds per round until the runner's 300 s
+ * (under valgrind only, with the locked registration as well).  A post
+ * not taken within 2 * H_WAIT while the receiver waits up to 4 * H_WAIT
+ * is a lost wake: noted, and the posts stop. */
+static void post_rounds(gt_pid to, int rounds)
 {
-    (void)arg;
-    for (int i = 0; i < WAIT_ROUNDS; i++) {
-        int64_t end = h_now_ms() + H_WAIT;
-        while (atomic_load(&wait_taken) != i && h_now_ms() < end)
-            ;
+    for (int i = 0; i < rounds; i++) {
         for (volatile int spin = 0; spin < (i * 37) % 1024; spin++)
             ;
-        h_post_int(poll_target, 300 + i, i);
+        h_post_int(to, 300 + i, i);
+        int64_t end = h_now_ms() + 2 * H_WAIT;
+        while (atomic_load(&wait_taken) != i + 1 && h_now_ms() < end)
+            sched_yield();
+        if (atomic_load(&wait_taken) != i + 1) {
+            atomic_store(&wait_lost, i + 1);
+            return;
+        }
     }
+}
+
+/* Takes the rounds in order.  With short, every 4th round waits 1 ms at a
+ * time, so that its deadline (a timer, on a scheduler) races the post. */
+static void take_rounds(int rounds, bool short_waits)
+{
+    for (int i = 0; i < rounds; i++) {
+        gt_msg *m = NULL;
+        int rc = GT_ETIMEOUT;
+        if (short_waits && i % 4 == 0) {
+            int64_t end = h_now_ms() + 4 * H_WAIT;
+            while (rc == GT_ETIMEOUT && !atomic_load(&wait_lost) && h_now_ms() < end)
+                rc = gt_receive(1, &m);
+        } else {
+            rc = gt_receive(4 * H_WAIT, &m);
+        }
+        if (atomic_load(&wait_lost))
+            gt_test_fail(__FILE__, __LINE__, "round %d: the post was not taken within %d ms (a lost wake)",
+                         atomic_load(&wait_lost) - 1, 2 * H_WAIT);
+        ASSERT_OK(rc);
+        ASSERT_EQ(m->tag, 300 + i);
+        gt_msg_free(m);
+        atomic_store(&wait_taken, i + 1);
+    }
+}
+
+static void *wait_poster(void *arg)
+{
+    post_rounds(poll_target, (int)(intptr_t)arg);
     return NULL;
+}
+
+/* Widens the races of the wait announcement (gt__mbox_race_hook): at each
+ * step a yield, a 20 us sleep or nothing. */
+static atomic_uint race_n;
+static void race_widen(int step)
+{
+    (void)step;
+    /* scrambled: the steps of a round are called in a fixed order */
+    unsigned n = atomic_fetch_add_explicit(&race_n, 1, memory_order_relaxed) * 2654435761u;
+    switch ((n ^ n >> 15) % 3) {
+    case 0:
+        sched_yield();
+        break;
+    case 1:
+        nanosleep(&(struct timespec){.tv_nsec = 20000}, NULL);
+        break;
+    default:
+        break;
+    }
+}
+
+static void receive_rounds_on_this_thread(int rounds, bool widen)
+{
+    poll_target = gt_self();
+    atomic_store(&wait_taken, 0);
+    atomic_store(&wait_lost, 0);
+    if (widen)
+        atomic_store(&gt__mbox_race_hook, race_widen);
+    pthread_t t;
+    ASSERT(pthread_create(&t, NULL, wait_poster, (void *)(intptr_t)rounds) == 0);
+    take_rounds(rounds, false);
+    pthread_join(t, NULL);
+    atomic_store(&gt__mbox_race_hook, NULL);
+    gt_msg *m = NULL;
+    ASSERT_ERR(gt_receive(0, &m), GT_ETIMEOUT);
 }
 
 /* issue 11 (rr1k): a receive that waits on an empty mailbox announces the
  * wait without the lock; a post racing that announcement still wakes it
  * (a lost wake would hold the receive until its timeout). */
-GT_TEST(i11_receive_wait_loses_no_wake)
+GT_TEST(i11_receive_wait_loses_no_wake) { receive_rounds_on_this_thread(2000, false); }
+
+/* The same with each step of the announcement and of the delivery widened
+ * (a receiver that stored receiving but did not re-read head, or a sender
+ * that read receiving before its push, loses wakes here at once). */
+GT_TEST(i11_receive_wait_widened_loses_no_wake) { receive_rounds_on_this_thread(400, true); }
+
+static void wait_receiver_fn(void *arg)
 {
+    take_rounds((int)(intptr_t)arg, true);
+    h_post_int(poll_target, H_TAG_DONE, 0);
+}
+
+/* The same for a process on a scheduler, whose timed wait is a timer that
+ * fires on the scheduler thread: every 4th receive's 1 ms deadlines race
+ * the post; each message is taken once, in order. */
+GT_TEST(i11_receive_wait_on_scheduler_loses_no_wake)
+{
+    enum { ROUNDS = 600 };
     poll_target = gt_self();
     atomic_store(&wait_taken, 0);
-    pthread_t t;
-    ASSERT(pthread_create(&t, NULL, wait_poster, NULL) == 0);
-    gt_msg *m = NULL;
-    for (int i = 0; i < WAIT_ROUNDS; i++) {
-        ASSERT_OK(gt_receive(H_WAIT, &m));
-        ASSERT_EQ(m->tag, 300 + i);
-        gt_msg_free(m);
-        atomic_store(&wait_taken, i + 1);
-    }
-    pthread_join(t, NULL);
-    ASSERT_ERR(gt_receive(0, &m), GT_ETIMEOUT);
+    atomic_store(&wait_lost, 0);
+    atomic_store(&gt__mbox_race_hook, race_widen);
+    gt_pid r;
+    ASSERT_OK(gt_spawn(wait_receiver_fn, (void *)(intptr_t)ROUNDS, NULL, &r));
+    post_rounds(r, ROUNDS);
+    ASSERT_EQ(atomic_load(&wait_lost), 0);
+    h_wait_int(H_TAG_DONE, 4 * H_WAIT);
+    atomic_store(&gt__mbox_race_hook, NULL);
 }
 
 static bool match_tag_ge(const gt_msg *m, void *arg)
