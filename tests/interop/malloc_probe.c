@@ -6,7 +6,9 @@
  * from outside what a program keeps (issue 11: gtcat's echo batch).
  * Every other allocation passes straight to glibc.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
