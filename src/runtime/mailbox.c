@@ -19,7 +19,14 @@ void gt__mbox_init(gt__mailbox *m)
 {
     memset(m, 0, sizeof *m);
     gt__mutex_init(&m->lock);
-    m->efd = -1;
+}
+
+/* The readiness eventfd of a mailbox that has one (m->has_efd, which is
+ * set after the extension that holds it exists). */
+static int efd_of(gt__mailbox *m)
+{
+    gt__proc *p = (gt__proc *)((char *)m - offsetof(gt__proc, mbox));
+    return gt__proc_ext_peek(p)->mbox_efd;
 }
 
 /*
@@ -159,8 +166,8 @@ void gt__mbox_close(gt__mailbox *m)
     m->tail = m->scanned = NULL;
     m->len = 0;
     m->dead = true;
-    int efd = m->efd;
-    m->efd = -1;
+    int efd = m->has_efd ? efd_of(m) : -1;
+    m->has_efd = false;
     gt__unlock(&m->lock);
     free_chain(h);
     if (efd >= 0)
@@ -169,9 +176,9 @@ void gt__mbox_close(gt__mailbox *m)
 
 static void signal_efd(gt__mailbox *m)
 {
-    if (m->efd >= 0) {
+    if (m->has_efd) {
         uint64_t one = 1;
-        ssize_t r = write(m->efd, &one, sizeof one);
+        ssize_t r = write(efd_of(m), &one, sizeof one);
         (void)r;
     }
 }
@@ -314,9 +321,9 @@ static gt_msg *take_match(gt__mailbox *m, gt_match_fn match, void *arg)
 
 static void drain_efd_if_empty(gt__mailbox *m)
 {
-    if (m->efd >= 0 && m->head == NULL) {
+    if (m->has_efd && m->head == NULL) {
         uint64_t v;
-        ssize_t r = read(m->efd, &v, sizeof v);
+        ssize_t r = read(efd_of(m), &v, sizeof v);
         (void)r;
     }
 }
@@ -474,14 +481,25 @@ int gt_mailbox_fd(void)
     if (!p)
         return -ENOMEM;
     gt__mailbox *m = &p->mbox;
+    gt__lock(&p->plock, GT__LK_PLOCK); /* the extension is made under it */
+    gt__proc_ext *x = gt__proc_ext_get(p);
     gt__lock(&m->lock, GT__LK_MBOX);
-    if (m->efd < 0) {
-        m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (m->efd >= 0 && m->head)
-            signal_efd(m);
+    int fd = -ENOMEM;
+    if (m->has_efd) {
+        fd = x->mbox_efd;
+    } else if (x) {
+        fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) {
+            fd = gt__errno();
+        } else {
+            x->mbox_efd = fd;
+            m->has_efd = true;
+            if (m->head)
+                signal_efd(m);
+        }
     }
-    int fd = m->efd >= 0 ? m->efd : gt__errno();
     gt__unlock(&m->lock);
+    gt__unlock(&p->plock);
     return fd;
 }
 

@@ -57,7 +57,7 @@ gt_pid gt__proc_pid(const gt__proc *p) { return (gt_pid){p->id}; }
 bool gt__proc_alive(const gt__proc *p) { return atomic_load(&((gt__proc *)p)->state) != P_DEAD; }
 
 /* A timed park's deadline, on the parking process's stack: gt__park
- * takes it out of the heap before it returns (steal.c's move_out, when
+ * takes it out of the heap before it returns (gt__park_timer_take, when
  * the process moves first). */
 typedef struct park_timer {
     gt__tnode node; /* first: the heap hands back &node */
@@ -67,7 +67,23 @@ typedef struct park_timer {
 /* A timed park's deadline passed (scheduler thread). */
 static void park_timeout(gt__tnode *n) { gt__wake(((park_timer *)n)->p); }
 
-static gt__proc *proc_new(bool is_thread)
+/* A move is rare and p's node is in the heap only between a wake that beat
+ * its deadline and p's next run, so a scan of the heap here costs less
+ * than the pointer to the node that every process would carry. */
+void gt__park_timer_take(gt__timers *t, gt__proc *p)
+{
+    if (!p->timed_park)
+        return;
+    for (int i = 0; i < t->n; i++) {
+        gt__tnode *n = t->heap[i];
+        if (n->fire == park_timeout && ((park_timer *)n)->p == p) {
+            gt__timer_del(t, n); /* on p's stack: p is not running, the frame stays */
+            return;
+        }
+    }
+}
+
+static gt__proc *proc_new(bool is_thread, bool thread_owned)
 {
     gt__proc *p = calloc(1, sizeof *p + (is_thread ? sizeof(gt__tpark) : 0));
     if (!p)
@@ -75,6 +91,7 @@ static gt__proc *proc_new(bool is_thread)
     atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */
     atomic_init(&p->state, P_RUNNABLE);
     p->is_thread = is_thread;
+    p->thread_owned = thread_owned;
     gt__mutex_init(&p->plock);
     gt__mbox_init(&p->mbox);
     if (is_thread) {
@@ -106,10 +123,9 @@ gt__proc *gt__self(void)
     if (gt__rt_ensure() != 0)
         return NULL;
     pthread_once(&key_once, make_key);
-    gt__proc *p = proc_new(true);
+    gt__proc *p = proc_new(true, true);
     if (!p)
         return NULL;
-    p->thread_owned = true;
     atomic_store(&p->state, P_RUNNING);
     gt__tls_proc = p;
     pthread_setspecific(thread_key, p);
@@ -192,12 +208,12 @@ void gt__park(int64_t deadline)
             gt__sched_switch_out(p, Y_YIELD);
             return;
         }
-        p->park_timer = &t.node;
+        p->timed_park = true;
     }
     gt__sched_switch_out(p, Y_PARK);
     if (deadline >= 0) { /* (a no-op if it fired, or if a move took it out) */
         gt__timer_del(&p->sched->timers, &t.node);
-        p->park_timer = NULL;
+        p->timed_park = false;
     }
     atomic_store(&p->notified, 0);
 }
@@ -273,7 +289,7 @@ int gt_spawn(gt_proc_fn fn, void *arg, const gt_spawn_opts *opts, gt_pid *pid_ou
     if (!fn || (opts && opts->stack_size > GT__MAX_STACK))
         return GT_EBADARG;
     bool os_thread = opts && opts->os_thread;
-    gt__proc *p = proc_new(os_thread);
+    gt__proc *p = proc_new(os_thread, false);
     if (!p)
         return GT_ESYSTEM_LIMIT;
     p->fn = fn;

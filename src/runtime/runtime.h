@@ -19,22 +19,26 @@ enum { Y_YIELD, Y_PARK, Y_HIBERNATE, Y_EXIT };
 
 typedef struct gt__mailbox {
     gt__mutex lock;
-    int efd;            /* readiness eventfd, -1 until gt_mailbox_fd() */
-    gt_msg *head, *tail;
-    gt_msg *scanned;    /* owner's selective-receive cursor: messages up to
-                           and including this one did not match last time */
     bool receiving;     /* owner is parked waiting for a message; read and
                            written with __atomic (mailbox.c wait_announced) */
     bool dead;          /* owner exited: new messages are dropped */
     bool throttled;     /* a socket stopped at the limit: the receive that
                            brings len to limit/2 resumes the owner's
                            resources (gt__resources_resume)              */
+    bool has_efd;       /* gt_mailbox_fd made the readiness eventfd: it is
+                           in the process's extension (few processes ask
+                           for one, every process has a mailbox, issue 11) */
+    gt_msg *head, *tail;
+    gt_msg *scanned;    /* owner's selective-receive cursor: messages up to
+                           and including this one did not match last time */
     _Atomic uint32_t limit; /* gt_set_mailbox_limit: sockets stop reading at
                            len >= limit; 0 = none.  32 bits, beside the
                            flags (every process has a mailbox, issue 11):
                            a larger limit is held at 2^32-1 messages,
                            hundreds of GiB of queue                      */
-    size_t len;         /* messages queued (message_queue_len) */
+    uint32_t len;       /* messages queued (message_queue_len); 32 bits for
+                           the same reason: 2^32 messages would be hundreds
+                           of GiB of envelopes                            */
 } gt__mailbox;
 
 /* A node of a scheduler's timer heap (timer.c), embedded in what it times.
@@ -75,6 +79,8 @@ typedef struct gt__proc_ext {
     const char *reg_name;       /* the registered name, or NULL; written
                                    under the names table's lock          */
     bool ever_named;            /* gt_register succeeded once (plock)   */
+    int mbox_efd;               /* gt_mailbox_fd's eventfd, valid while
+                                   mbox.has_efd (mailbox lock)           */
     void *fd_wait;              /* gt_wait_fd's watch while it lasts (own
                                    thread only), so that memory reaches it:
                                    a leak checker does not see epoll's    */
@@ -102,23 +108,26 @@ struct gt__proc {
      * follows the struct in the same allocation (gt__proc_tpark), so that
      * a coroutine process, the common kind, does not carry its 88 bytes
      * (issue 11). */
-    bool is_thread;
-    bool thread_owned;          /* created for a foreign thread         */
+    /* These two never change once set, before the process is in the
+     * table (proc_new), so they share a byte (every process, issue 11). */
+    bool is_thread : 1;
+    bool thread_owned : 1;      /* created for a foreign thread         */
     bool exiting;               /* plock                                */
     bool monitors_taken;        /* the exit took the monitor list (plock) */
     bool trap_exit;             /* exit signals become messages (plock) */
+    bool timed_park;            /* a timed park's deadline may be in the
+                                   home's heap: a node on the parked
+                                   process's own stack (gt__park).  A flag,
+                                   not a pointer to it (every process would
+                                   carry 8 more bytes, issue 11): a move
+                                   finds the node in the heap
+                                   (gt__park_timer_take).  Home thread only */
     gt__fiber fiber;            /* its stack_base/stack_size are the
                                    stack's; while there is none (new, or
                                    hibernating: stack_base NULL),
                                    stack_size is the size to allocate   */
     gt_proc_fn fn;              /* entry (again after hibernate)        */
     void *arg;
-    gt__tnode *park_timer;      /* the deadline of a timed park, while
-                                   it is in the home's heap: a node on
-                                   the parked process's own stack
-                                   (gt__park), not here (every process
-                                   would carry it, issue 11); home
-                                   thread only                           */
     gt__resource *resources;    /* owned resources (sockets), plock     */
     _Atomic int64_t exit_sig;   /* a pending exit: 0, or EXIT_SIG_SET |
                                    the reason (links.c); first one wins */
@@ -170,6 +179,9 @@ int gt__timer_add(gt__timers *t, gt__tnode *n, int64_t deadline);
 void gt__timer_del(gt__timers *t, gt__tnode *n);  /* a no-op if not in */
 int64_t gt__timer_next(const gt__timers *t);      /* -1 if none */
 gt__tnode *gt__timer_pop_expired(gt__timers *t, int64_t now);
+/* proc.c: p is moving away from the scheduler whose heap t is: takes p's
+ * timed park deadline out of it, if there is one (t's thread). */
+void gt__park_timer_take(gt__timers *t, gt__proc *p);
 
 /* ---- io.c ---- */
 void gt__io_event(gt__io *w, uint32_t events); /* the loop's dispatch */

@@ -89,8 +89,7 @@ void gt__steal_awake(gt__sched *s)
  * socket), and p's resources follow when it next runs (run_one). */
 static void move_out(gt__sched *from, gt__sched *to, gt__proc *p)
 {
-    if (p->park_timer) /* on p's stack: p is not running, the frame stays */
-        gt__timer_del(&from->timers, p->park_timer);
+    gt__park_timer_take(&from->timers, p);
     gt__lock(&p->plock, GT__LK_PLOCK);
     p->sched = to;
     gt__unlock(&p->plock);

@@ -50,6 +50,10 @@
                             small one filled up (a pipelining peer): one
                             gt_receive_many and one gt_send_many for up to
                             ECHO_ACTIVE_N packets (gt_send_many's limit) */
+#define ECHO_IDLE_MS 200  /* ... which is freed once no packet came for this
+                            long: an idle connection keeps no 24 KiB
+                            (issue 11), a pipelining peer's pauses do not
+                            make it churn */
 #define LISTEN_BACKLOG 65535 /* the kernel caps it at net.core.somaxconn: a
                                burst of connects must not overflow the
                                queue (each dropped SYN costs the client a
@@ -327,11 +331,18 @@ static bool echo_run(conn *c, gt_msg **msgs, struct iovec *iov, size_t n)
 
 /* Waits for a message, then takes the ones already behind it for the
  * socket with one gt_receive_many and echoes their packets with one
- * gt_send_many.  Returns as next_msg does (0: the connection is over). */
+ * gt_send_many.  Returns as next_msg does (0: the connection is over).
+ * The heap batch waits ECHO_IDLE_MS for the next message (a receive that
+ * finds one costs no more: the deadline is computed only to wait). */
 static int echo_burst(conn *c)
 {
     gt_msg *m;
-    int r = next_msg(c, GT_INFINITY, &m);
+    int r = c->batch ? next_msg(c, ECHO_IDLE_MS, &m) : 0;
+    if (r == 0) {
+        free(c->batch); /* idle (or over): made again by the next long run */
+        c->batch = NULL;
+        r = next_msg(c, GT_INFINITY, &m);
+    }
     if (r <= 0)
         return r;
     if (tcp_kind(m->kind) != GT_MSG_TCP)
