@@ -403,6 +403,7 @@ static void *sched_main(void *arg)
         if (began || (n == 0 && !s->rq_head)) {
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
+            bool caught_up = n == 0; /* nothing left to do: steal.c */
             if (!began) {
                 now = gt__now_ns();
                 budget = gt__spin_budget(&s->spin, now);
@@ -429,7 +430,10 @@ static void *sched_main(void *arg)
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);
             }
-            gt__spin_woke(&s->spin, gt__now_ns());
+            int64_t woke = gt__now_ns();
+            gt__spin_woke(&s->spin, woke);
+            if (caught_up)
+                s->awake_since = woke;
         }
         if (n > 0)
             handle_events(s, ev, n);

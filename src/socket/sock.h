@@ -267,6 +267,8 @@ void gt__waiters_wake_all(gt__waiter **head, int result);
 /* Parks the caller as waiter w until done or deadline; lock held on entry
  * and on return. */
 void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline);
+/* Moves s's fd watcher to owner's scheduler (none: no change).  Lock held. */
+void gt__sock_rehome(gt__sock *s, gt__proc *owner);
 /* The same, registered on the writers list (busy send, connect, close
  * drain) for the time of the wait. */
 void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline);
