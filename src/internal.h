@@ -222,6 +222,8 @@ bool gt__io_move(gt__io *w, gt__proc *p);
 
 /* True when p runs on w's home scheduler (p's home read under its plock). */
 bool gt__io_homed_with(const gt__io *w, gt__proc *p);
+/* s's number as gt_scheduler_id() tells it, 1..count; 0 for none. */
+int gt__sched_number(const gt__sched *s);
 
 /* Closes w's fd, which also takes it out of the epoll set, and ends the
  * registration.  A no-op when w is not watched. */

@@ -89,6 +89,11 @@ static atomic_int rt_started;
 
 int gt__sched_count(void) { return nscheds; }
 
+int gt__sched_number(const gt__sched *s)
+{
+    return s && s >= scheds && s < scheds + nscheds ? (int)(s - scheds) + 1 : 0;
+}
+
 unsigned long long gt__sched_empty_polls(void)
 {
     unsigned long long n = 0;

@@ -375,6 +375,18 @@ gt_pid gt_owner(gt_socket h)
     return pid;
 }
 
+int gt__sock_home(gt_socket h)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return 0;
+    gt__lock(&s->lock, GT__LK_SOCK);
+    int n = s->io.fd >= 0 ? gt__sched_number(s->io.home) : 0;
+    gt__unlock(&s->lock);
+    gt__sock_unref(s);
+    return n;
+}
+
 /* ---- controlling_process ---- */
 
 /* Moves s's fd watcher to the scheduler of its new owner, so that active
