@@ -220,6 +220,11 @@ int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops);
  * watched, or epoll refused (still correct, only slower). */
 bool gt__io_move(gt__io *w, gt__proc *p);
 
+/* True when p runs on w's home scheduler (p's home read under its plock). */
+bool gt__io_homed_with(const gt__io *w, gt__proc *p);
+/* s's number as gt_scheduler_id() tells it, 1..count; 0 for none. */
+int gt__sched_number(const gt__sched *s);
+
 /* Closes w's fd, which also takes it out of the epoll set, and ends the
  * registration.  A no-op when w is not watched. */
 void gt__io_close(gt__io *w);

@@ -66,6 +66,14 @@ bool gt__io_move(gt__io *w, gt__proc *p)
     return true;
 }
 
+bool gt__io_homed_with(const gt__io *w, gt__proc *p)
+{
+    gt__lock(&p->plock, GT__LK_PLOCK);
+    bool same = p->sched == w->home;
+    gt__unlock(&p->plock);
+    return same;
+}
+
 void gt__io_stop(gt__io *w)
 {
     if (w->fd < 0)

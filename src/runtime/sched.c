@@ -89,6 +89,11 @@ static atomic_int rt_started;
 
 int gt__sched_count(void) { return nscheds; }
 
+int gt__sched_number(const gt__sched *s)
+{
+    return s && s >= scheds && s < scheds + nscheds ? (int)(s - scheds) + 1 : 0;
+}
+
 unsigned long long gt__sched_empty_polls(void)
 {
     unsigned long long n = 0;
@@ -403,6 +408,7 @@ static void *sched_main(void *arg)
         if (began || (n == 0 && !s->rq_head)) {
             /* Idle: spin while recent waits were short (spin.h), then
              * sleep until the next timer or event. */
+            bool caught_up = n == 0; /* nothing left to do: steal.c */
             if (!began) {
                 now = gt__now_ns();
                 budget = gt__spin_budget(&s->spin, now);
@@ -429,7 +435,10 @@ static void *sched_main(void *arg)
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);
             }
-            gt__spin_woke(&s->spin, gt__now_ns());
+            int64_t woke = gt__now_ns();
+            gt__spin_woke(&s->spin, woke);
+            if (caught_up)
+                s->awake_since = woke;
         }
         if (n > 0)
             handle_events(s, ev, n);

@@ -31,7 +31,9 @@ struct gt__sched {
     int rq_movable;             /* of which not pinned (steal.c)         */
     atomic_int hungry;          /* asleep with nothing to run: a busy
                                    scheduler may hand it processes       */
-    int64_t awake_since;        /* ns: the end of its last sleep (steal.c) */
+    int64_t awake_since;        /* ns: the end of its last sleep or idle
+                                   spin, when it last had nothing to do
+                                   (steal.c) */
     /* Load (steal.c): process runs per window, smoothed; own thread
      * writes, givers read the published pair. */
     uint32_t runs;              /* in the current window                 */

@@ -257,6 +257,23 @@ static void acc_remove(gt__sock *s, gt__waiter *w)
         }
 }
 
+/* A listen socket's readiness goes to the scheduler of an acceptor waiting
+ * on it: homed elsewhere (the listen socket of main, which has no
+ * scheduler), each connection's edge woke that other scheduler, which woke
+ * the acceptor here -- a second scheduler kept busy and a cross-thread
+ * wake per connection (issue 11).  It stays while any waiting acceptor
+ * runs on its home, so acceptors spread over schedulers do not bounce it.
+ * Lock held; self has joined the FIFO. */
+static void acc_follow(gt__sock *l, gt__proc *self)
+{
+    if (gt__io_homed_with(&l->io, self))
+        return;
+    for (gt__waiter *w = l->x->acc_head; w; w = w->next)
+        if (w->proc != self && gt__io_homed_with(&l->io, w->proc))
+            return;
+    gt__sock_rehome(l, self);
+}
+
 int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
 {
     if (gt__forked())
@@ -284,6 +301,7 @@ int gt_accept(gt_socket lh, int64_t timeout_ms, gt_socket *out)
         else
             l->x->acc_head = &w;
         l->x->acc_tail = &w;
+        acc_follow(l, self);
     }
     /* One accept4 per call whatever the readable flag says: the flag is
      * set only once the scheduler has taken the edge, and a connection

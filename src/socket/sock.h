@@ -220,6 +220,9 @@ gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
  * the tests' witness that big frames go from the kernel to the message
  * without a copy. */
 uint64_t gt__sock_copied_total(void);
+/* For tests: the scheduler (1..n) whose epoll set watches h's fd; 0 for
+ * none or a closed handle. */
+int gt__sock_home(gt_socket h);
 /* Bytes handed to the line-end search of line and http framing, in total:
  * the tests check that framing stays linear (recv.c frame). */
 uint64_t gt__sock_scanned_total(void);
@@ -267,6 +270,8 @@ void gt__waiters_wake_all(gt__waiter **head, int result);
 /* Parks the caller as waiter w until done or deadline; lock held on entry
  * and on return. */
 void gt__sock_wait(gt__sock *s, gt__waiter *w, int64_t deadline);
+/* Moves s's fd watcher to owner's scheduler (none: no change).  Lock held. */
+void gt__sock_rehome(gt__sock *s, gt__proc *owner);
 /* The same, registered on the writers list (busy send, connect, close
  * drain) for the time of the wait. */
 void gt__sock_wait_writer(gt__sock *s, gt__waiter *w, int64_t deadline);

@@ -91,7 +91,6 @@ static void res_resume(gt__resource *r)
     gt__sock_unref(s);
 }
 
-static void rehome(gt__sock *s, gt__proc *owner);
 
 /* The owner moved to another scheduler (runtime/steal.c): the watcher
  * follows, so that its events reach the owner's new home. */
@@ -100,7 +99,7 @@ static void res_rehome(gt__resource *r, gt__proc *owner)
     gt__sock *s = gt__container_of(r, gt__sock, res);
     gt__lock(&s->lock, GT__LK_SOCK);
     if (s->owner == owner && s->state != S_CLOSED)
-        rehome(s, owner);
+        gt__sock_rehome(s, owner);
     gt__unlock(&s->lock);
     gt__sock_unref(s);
 }
@@ -376,12 +375,24 @@ gt_pid gt_owner(gt_socket h)
     return pid;
 }
 
+int gt__sock_home(gt_socket h)
+{
+    gt__sock *s = gt__sock_get(h);
+    if (!s)
+        return 0;
+    gt__lock(&s->lock, GT__LK_SOCK);
+    int n = s->io.fd >= 0 ? gt__sched_number(s->io.home) : 0;
+    gt__unlock(&s->lock);
+    gt__sock_unref(s);
+    return n;
+}
+
 /* ---- controlling_process ---- */
 
 /* Moves s's fd watcher to the scheduler of its new owner, so that active
  * delivery, the owner's wake-up and delay_send flushes all happen on one
  * thread instead of bouncing between two.  Lock held. */
-static void rehome(gt__sock *s, gt__proc *owner)
+void gt__sock_rehome(gt__sock *s, gt__proc *owner)
 {
     atomic_fetch_add(&s->refs, 1); /* a new registration's, if it moves */
     if (!gt__io_move(&s->io, owner))
@@ -458,7 +469,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
             gt__proc_ref(to);
             s->owner = to;
             gt__proc_unref(self);
-            rehome(s, to);
+            gt__sock_rehome(s, to);
             /* stopped at the old owner's mailbox limit: the new owner's
              * receive would never resume it */
             if (s->mbox_stalled)

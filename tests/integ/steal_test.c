@@ -10,6 +10,7 @@
  * runs on is told by its thread: a probe pinned to scheduler 2 records it.
  */
 #include "helpers.h"
+#include "socket/sock.h" /* gt__sock_home */
 
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -420,4 +421,41 @@ GT_TEST(i11_1_even_load_does_not_bounce_processes)
     }
     printf("# %d scheduler changes in all, at most %d for one process\n", total, max_changes);
     ASSERT(max_changes <= 1);
+}
+
+static gt_socket follow_ls;
+
+/* Accepts one connection on follow_ls and reports the scheduler it ran on
+ * when the accept returned. */
+static void follow_acceptor_fn(void *arg)
+{
+    (void)arg;
+    gt_socket a;
+    int rc = gt_accept(follow_ls, 2 * MOVE_WAIT_MS, &a);
+    h_post_int(main_pid, T_RESULT, rc ? -1 : gt_scheduler_id());
+    if (!rc)
+        gt_close(a);
+}
+
+/* Issue 11 (accept): a listen socket made by main is homed round robin;
+ * when its only acceptor runs on the other scheduler, every connection's
+ * edge woke that scheduler just to wake the acceptor.  Its watcher moves to
+ * the scheduler of the acceptor that waits on it. */
+GT_TEST(i11_acc3_listen_socket_follows_its_acceptor)
+{
+    setup(1);
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE));
+    follow_ls = l;
+    int home = gt__sock_home(l);
+    ASSERT(home == 1 || home == 2);
+    int other = 3 - home;
+    spawn_on(follow_acceptor_fn, NULL, other, false);
+    int64_t end = h_now_ms() + MOVE_WAIT_MS; /* bounded: until it waits */
+    while (gt__sock_home(l) != other && h_now_ms() < end)
+        usleep(1000);
+    ASSERT_EQ(gt__sock_home(l), other);
+    gt_socket c = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE));
+    ASSERT_EQ(h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS), other);
+    gt_close(c);
+    gt_close(l);
 }

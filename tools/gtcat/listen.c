@@ -446,6 +446,15 @@ static void conn_passive(void *arg)
  * say so once, and again when serving resumes. */
 static atomic_bool at_limit, stop_begun;
 
+/* Every acceptor, and so every connection, starts on scheduler 1 (its
+ * listen sockets' events follow it there: gt_accept): a load one scheduler
+ * serves stays on one.  Round robin, or a replacement started beside an
+ * acceptor that stealing had moved, kept a second scheduler half busy --
+ * spinning, sleeping and waking for its half -- at ~40% more CPU per
+ * connection than one scheduler doing it all (issue 11).  Movable: while
+ * scheduler 1 is backed up, stealing hands the waiting ones to another. */
+static const gt_spawn_opts acceptor_start = {.scheduler = 1, .movable = true};
+
 static void acceptor(void *arg)
 {
     const listener *l = arg;
@@ -465,11 +474,7 @@ static void acceptor(void *arg)
         if (atomic_exchange(&at_limit, false))
             fprintf(stderr, "gtcat: accepting again\n");
         conn *c = malloc(sizeof *c);
-        /* The replacement starts on this scheduler: round robin would wake
-         * the other one (an eventfd write and a vCPU wake-up) for every
-         * connection; stealing still spreads acceptors that queue up. */
-        gt_spawn_opts here = {.scheduler = gt_scheduler_id(), .movable = true};
-        if (c && gt_spawn(acceptor, arg, &here, NULL) == 0) {
+        if (c && gt_spawn(acceptor, arg, &acceptor_start, NULL) == 0) {
             *c = (conn){.sock = s};
             if (srv->tls && (rc = gt_tls_handshake(s, HANDSHAKE_MS)) != 0) {
                 char why[300] = "";
@@ -534,7 +539,7 @@ static int serve(listener *ls, int n, const server *srv)
         gt_signal_subscribe(SIGUSR1) != 0)
         die("signals", -EINVAL);
     for (int i = 0; i < ACCEPTORS; i++)
-        if (gt_spawn(acceptor, &ls[i % n], NULL, NULL) != 0 && i < n)
+        if (gt_spawn(acceptor, &ls[i % n], &acceptor_start, NULL) != 0 && i < n)
             die("spawn", -ENOMEM);
     for (;;) {
         gt_msg *m;
