@@ -575,6 +575,134 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     return rc;
 }
 
+/* gt_send_msgs' frames on their way out, gathered on the caller's stack
+ * (a process stack: small) and written, or queued, WIRE_IOV at a time. */
+#define WIRE_IOV 32
+typedef struct wire {
+    struct iovec v[WIRE_IOV];
+    uint8_t hdr[WIRE_IOV][4];
+    int n;
+    int fail;      /* a write failed: what the send reports */
+    size_t total;  /* bytes taken, for push_queue */
+} wire;
+
+/* Writes w's pieces after the queue when it is empty and the socket takes
+ * writes now, else (and what the kernel leaves) appends them to it. */
+static int wire_emit(gt__sock *s, wire *w)
+{
+    size_t skip = 0;
+    int rc = 0;
+    if (w->n && !w->fail && !out_pending(s) && s->writable && !s->o->delay_send && s->fd >= 0) {
+        ssize_t n = gt__sock_writev(s, w->v, w->n);
+        if (n < 0)
+            w->fail = write_failed(s, (int)n, true);
+        else
+            skip = (size_t)n;
+    }
+    if (w->n && !w->fail)
+        rc = gt__buf_append_iov(&s->out, w->v, w->n, skip);
+    w->n = 0;
+    return rc;
+}
+
+/* Adds (p, n) to w: onto the last piece when it ends where p starts (the
+ * frames of one chunk, as they came in: the same bytes in the same order). */
+static int wire_add(gt__sock *s, wire *w, const uint8_t *p, size_t n)
+{
+    struct iovec *last = w->n ? &w->v[w->n - 1] : NULL;
+    if (last && (const uint8_t *)last->iov_base + last->iov_len == p) {
+        last->iov_len += n;
+        return 0;
+    }
+    if (w->n == WIRE_IOV) {
+        int rc = wire_emit(s, w);
+        if (rc)
+            return rc;
+    }
+    w->v[w->n++] = (struct iovec){(void *)p, n};
+    return 0;
+}
+
+int gt_send_msgs(gt_socket h, gt_msg *const *msgs, int count, int *sent)
+{
+    if (gt__forked())
+        return GT_EFORKED;
+    if (sent)
+        *sent = 0;
+    if (count < 0 || count > IOV_MAX || (count && !msgs))
+        return GT_EBADARG;
+    size_t len = 0;
+    for (int i = 0; i < count; i++) {
+        if (!msgs[i] || (msgs[i]->len && !msgs[i]->data) || msgs[i]->len > SIZE_MAX - len)
+            return GT_EBADARG;
+        len += msgs[i]->len;
+    }
+    gt__sock *s = gt__sock_acquire(h);
+    if (!s)
+        return GT_ECLOSED;
+    int rc = 0, done = 0;
+    if (gt__be(s)->blocking_send) {
+        size_t part;
+        for (; rc == 0 && done < count; done += rc == 0) {
+            struct iovec v = {msgs[done]->data, msgs[done]->len};
+            rc = send_packet_blocking(s, &v, 1, v.iov_len, &part);
+        }
+        goto out;
+    }
+    rc = send_begin(s);
+    size_t before = out_pending(s);
+    int t = s->o->packet;
+    unsigned hl = t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4 ? (unsigned)t : 0;
+    wire w = {.n = 0};
+    for (; rc == 0 && done < count; done++) {
+        const gt_msg *m = msgs[done];
+        const uint8_t *frame = hl ? gt__msg_wire(m, hl) : NULL;
+        size_t h_len = hl;
+        if (frame) {
+            /* a slice framed as it came: its bytes, header included; most
+             * often right after the last one's */
+            struct iovec *last = &w.v[w.n ? w.n - 1 : 0];
+            if (w.n && (const uint8_t *)last->iov_base + last->iov_len == frame)
+                last->iov_len += hl + m->len;
+            else if (!w.fail)
+                rc = wire_add(s, &w, frame, hl + m->len);
+        } else {
+            if (w.n == WIRE_IOV && !w.fail)
+                rc = wire_emit(s, &w); /* room for header and body */
+            if (rc == 0)
+                rc = make_header(t, m->len, w.hdr[w.n], &h_len);
+            if (rc == 0 && !w.fail) {
+                if (h_len) {
+                    w.v[w.n] = (struct iovec){w.hdr[w.n], h_len};
+                    w.n++;
+                }
+                if (m->len)
+                    rc = wire_add(s, &w, m->data, m->len);
+            }
+        }
+        if (rc)
+            break;
+        w.total += h_len + m->len;
+        gt__stat_packet_out(&s->stat, h_len + m->len);
+    }
+    int erc = wire_emit(s, &w);
+    if (rc == 0)
+        rc = erc;
+    if (w.fail) {
+        if (rc == 0)
+            rc = w.fail;
+    } else if (done && w.total && (before || out_pending(s))) {
+        int prc = push_queue(s, before, w.total); /* as gt_send_many's */
+        if (rc == 0)
+            rc = prc;
+    }
+out:
+    if (sent)
+        *sent = done;
+    gt__sock_release(s);
+    return rc;
+}
+
 int gt_send(gt_socket h, const void *data, size_t len)
 {
     if (gt__forked())
