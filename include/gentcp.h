@@ -969,12 +969,6 @@ int gt_sendv_partial(gt_socket sock, const struct iovec *iov, int iovcnt, size_t
  * 0..1024; the argument checks are gt_sendv's (GT_EBADARG, nothing sent). */
 int gt_send_many(gt_socket sock, const struct iovec *packets, int count, int *sent);
 
-/* gt_send_many of the count packets msgs[i]->data / ->len (the messages
- * stay the caller's).  Packets received together, sent back in order on a
- * socket framing them as they came ({packet,1|2|4} in and out) go out as
- * the bytes that were read, headers included, with no copy: an echo. */
-int gt_send_msgs(gt_socket sock, gt_msg *const *msgs, int count, int *sent);
-
 /* gen_tcp:recv/3 on a passive socket: one packet (length 0) or exactly
  * length bytes (raw mode only).  On 0, *msg_out is a GT_MSG_TCP (or
  * GT_MSG_HTTP) message the caller owns. */

@@ -147,40 +147,11 @@ gt_msg *gt__msg_new(gt_msg_kind kind, size_t len);
  * (block still the caller's). */
 gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len);
 
-/* A run of small {packet,1|2|4} frames read together, copied once; its
- * messages are slices of it (runtime/chunk.c).  refs: one per slice, set
- * by gt__chunk_publish.  hl: the header size framing data's frames. */
-#define GT__CHUNK_MAX (8 * 1024) /* what one retained slice can keep alive */
-typedef struct gt__chunk {
-    _Atomic uint32_t refs;
-    uint16_t hl;
-    uint32_t len;
-    uint8_t data[];
-} gt__chunk;
-
-/* A copy of len <= GT__CHUNK_MAX bytes, owned by the caller until
- * gt__chunk_publish; NULL when too long or out of memory. */
-gt__chunk *gt__chunk_new(const uint8_t *bytes, size_t len, unsigned hl);
-/* A message whose payload is (data, len) inside c (no copy); counts it in
- * *slices, the references the caller then publishes.  NULL on failure. */
-gt_msg *gt__msg_slice(gt_msg_kind kind, gt__chunk *c, uint32_t *slices, uint8_t *data, size_t len);
-/* The maker hands c over to its `slices` messages (none: c is freed).
- * Before the messages can reach another thread. */
-void gt__chunk_publish(gt__chunk *c, uint32_t slices);
-/* One slice's reference dropped (gt_msg_free); the last frees c. */
-void gt__chunk_release(gt__chunk *c);
-/* Chunks allocated and not yet freed, process-wide (tests). */
-uint64_t gt__chunks_live(void);
-/* When m is a slice whose bytes are, in its chunk, preceded by the hl-byte
- * {packet,hl} header of m->len (as they came in): *wire = that header, and
- * the frame is the hl + m->len bytes there.  m stays the caller's. */
-
 /* A message as allocated: the mailbox link sits in front of the public
  * gt_msg, so that it is no part of the public struct (nor of its ABI). */
 typedef struct gt__envelope {
     gt_msg *next;
-    void *block;       /* gt__msg_adopt's allocation, freed with the message */
-    gt__chunk *chunk;  /* a slice's chunk: one reference, owned */
+    void *block;    /* gt__msg_adopt's allocation, freed with the message */
     gt_msg msg;
 } gt__envelope;
 
@@ -191,25 +162,6 @@ static inline gt__envelope *gt__envelope_of(gt_msg *m)
 
 /* The link of a message made by gt__msg_new(), as an lvalue. */
 #define GT__NEXT(m) (gt__envelope_of(m)->next)
-
-/* When m is a slice whose bytes are, in its chunk, preceded by the hl-byte
- * {packet,hl} header of m->len (as they came in): that header, where the
- * frame's hl + m->len bytes start; else NULL.  Inline: gt_send_msgs asks
- * for every packet of an echo. */
-static inline const uint8_t *gt__msg_wire(const gt_msg *m, size_t hl)
-{
-    const gt__chunk *c = gt__envelope_of((gt_msg *)m)->chunk;
-    if (!c || c->hl != hl || m->data < c->data + hl || m->len > c->len ||
-        (size_t)(m->data - c->data) > c->len - m->len)
-        return NULL;
-    /* the caller may have changed data or len: the header in front must
-     * still say len, as make_header would write it */
-    const uint8_t *h = m->data - hl;
-    size_t n = hl == 4   ? (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]
-               : hl == 2 ? (size_t)h[0] << 8 | h[1]
-                         : h[0];
-    return n == m->len ? h : NULL;
-}
 
 /* Appends a chain of messages (linked by GT__NEXT) to p's mailbox and wakes it.
  * Takes ownership of the chain; if p is dead the chain is freed. */

@@ -107,10 +107,6 @@ void gt_msg_free(gt_msg *msg)
         free(env->block);
         env->block = NULL;
         msg->len = 0; /* the envelope itself is a small one, cacheable */
-    } else if (env->chunk) { /* a slice (chunk.c) */
-        gt__chunk_release(env->chunk);
-        env->chunk = NULL;
-        msg->len = 0;
     }
     /* An http packet, when present, was allocated separately by the packet
      * layer as one block. */

@@ -367,35 +367,27 @@ static bool stall(gt__sock *s, const chain *c)
     return true;
 }
 
-/* What small_fixed_size needs of the socket's options, looked up once per
- * buffer framed: hl 0 when the packet type is not {packet,1|2|4} or a
- * buffer or packet_size below the header would make the header itself too
- * big (frame()'s EMSGSIZE). */
-typedef struct small_fmt {
-    size_t hl, psize;
-} small_fmt;
-
-static small_fmt small_fmt_of(const gt__sock *s)
+/* take_packet's result for the common small {packet,1|2|4} frame that is
+ * whole in (buf, n) and within packet_size, without the general framing
+ * (about a quarter of a pipelined echo's instructions, issue 11); 0 leaves
+ * every other case (a partial or big frame, an error, a tiny `buffer`) to
+ * take_packet.  The body's bytes are added to *copies, counted once per
+ * run by the caller. */
+static ssize_t take_small_fixed(gt__sock *s, const uint8_t *buf, size_t n, gt_msg **out,
+                                size_t *copies)
 {
     int t = s->o->packet;
+    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
+        return 0;
+    size_t hl = (size_t)t, plen;
+    /* frame()'s view: a buffer or packet_size below the header would make
+     * the header itself too big (EMSGSIZE) */
     size_t cut = s->o->buffer > 0 ? (size_t)s->o->buffer : 0;
     size_t psize = s->o->packet_size > 0 ? (size_t)s->o->packet_size : 0;
     size_t room = cut && psize > cut ? psize : cut;
-    bool fixed = t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4;
-    if (!fixed || (room && room < (size_t)t))
-        return (small_fmt){0, 0};
-    return (small_fmt){(size_t)t, psize ? psize : SIZE_MAX};
-}
-
-/* The size (header included) of the small frame at the start of (buf, n)
- * when it is whole and within packet_size, else 0 (a partial or big frame,
- * an error: take_packet's cases). */
-static inline size_t small_fixed_size(small_fmt f, const uint8_t *buf, size_t n)
-{
-    size_t plen;
-    if (!f.hl || n < f.hl)
+    if (n < hl || (room && room < hl))
         return 0;
-    switch (f.hl) { /* big-endian, unrolled: once per packet of a run */
+    switch (hl) { /* big-endian, unrolled: once per packet of a run */
     case 4:
         plen = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 | buf[3];
         break;
@@ -405,107 +397,34 @@ static inline size_t small_fixed_size(small_fmt f, const uint8_t *buf, size_t n)
     default:
         plen = buf[0];
     }
-    if (plen >= STEAL_MIN || plen > n - f.hl || plen > f.psize)
+    if (plen >= STEAL_MIN || plen > n - hl || (psize && plen > psize))
         return 0;
-    return f.hl + plen;
-}
-
-/* The chunk that deliver_from's small frames are sliced from: it holds a
- * copy of (from, chunk->len) of the buffer being framed.  Owned by
- * deliver_from until published with the number of slices made. */
-typedef struct slicer {
-    gt__chunk *chunk;
-    const uint8_t *from;
-    uint32_t slices;
-} slicer;
-
-#define SLICE_BODY_MAX 256 /* a bigger frame is copied into its own message */
-
-/* A chunk for the run of whole small frames at buf (at most `budget` of
- * them, the packets the active mode still lets through), when there are
- * at least two: one copy of the run instead of one per frame. */
-static void slice_run(small_fmt fmt, const uint8_t *buf, size_t n, long budget, slicer *sl)
-{
-    size_t end = 0, f;
-    long frames = 0;
-    while (frames < budget && end < n && (f = small_fixed_size(fmt, buf + end, n - end)) &&
-           f - fmt.hl <= SLICE_BODY_MAX && end + f <= GT__CHUNK_MAX) {
-        end += f;
-        frames++;
-    }
-    if (frames < 2)
-        return;
-    sl->chunk = gt__chunk_new(buf, end, (unsigned)fmt.hl);
-    sl->from = buf;
-    sl->slices = 0;
-}
-
-/* take_packet's result for the common small frame that small_fixed_size
- * accepts, without the general framing (about a quarter of a pipelined
- * echo's instructions, issue 11): a slice of sl's chunk when the frame is
- * in it, else a copy.  0 leaves every other case to take_packet.  The
- * bytes copied are added to *copies, counted once per run by the caller. */
-static ssize_t take_small_fixed(gt__sock *s, small_fmt fmt, const uint8_t *buf, size_t n,
-                                long budget, slicer *sl, gt_msg **out, size_t *copies)
-{
-    size_t total = small_fixed_size(fmt, buf, n);
-    if (!total)
-        return 0;
-    size_t hl = fmt.hl, plen = total - hl;
-    gt_msg_kind kind = gt__sock_msg_kind(s, GT_MSG_TCP);
-    if (sl->chunk && (buf < sl->from || buf + total > sl->from + sl->chunk->len)) {
-        gt__chunk_publish(sl->chunk, sl->slices); /* past its run */
-        sl->chunk = NULL;
-    }
-    if (!sl->chunk && plen <= SLICE_BODY_MAX) {
-        slice_run(fmt, buf, n, budget, sl);
-        if (sl->chunk)
-            *copies += sl->chunk->len;
-    }
-    gt_msg *m;
-    if (sl->chunk) {
-        m = gt__msg_slice(kind, sl->chunk, &sl->slices, sl->chunk->data + (buf - sl->from) + hl, plen);
-    } else {
-        m = gt__msg_new(kind, plen);
-        if (m) {
-            memcpy(m->data, buf + hl, plen);
-            *copies += plen;
-        }
-    }
+    gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), plen);
     if (!m)
         return 0; /* take_packet reports it */
+    memcpy(m->data, buf + hl, plen);
+    *copies += plen;
     s->in_scanned = 0;
     s->big_frame = 0;
     m->sock = (gt_socket){s->id};
-    gt__stat_packet_in(&s->stat, total, gt__be(s)->stat_counts_reads);
+    gt__stat_packet_in(&s->stat, hl + plen, gt__be(s)->stat_counts_reads);
     *out = m;
-    return (ssize_t)total;
-}
-
-/* The packets the active mode lets through before the socket goes passive. */
-static long active_budget(const gt__sock *s)
-{
-    if (s->active == GT_ACTIVE_TRUE_V)
-        return LONG_MAX;
-    return s->active == GT_ACTIVE_ONCE_V ? 1 : (long)s->active;
+    return (ssize_t)(hl + plen);
 }
 
 /* Frames packets from (buf, n) while active; returns the bytes of the
  * packets delivered, and sets *err to a packet error (-EMSGSIZE, -ENOMEM)
- * that stopped it at the packet after them.  Small frames are slices of a
- * chunk published here, before the chain c can reach the owner. */
+ * that stopped it at the packet after them. */
 static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, bool *passive,
                            int *err)
 {
     size_t used = 0, copies = 0;
-    slicer sl = {0};
-    small_fmt fmt = small_fmt_of(s);
     if (s->pkt_err_kept)
         return 0; /* no new bytes yet */
     while (active_on(s) && used < n && !stall(s, c)) {
         size_t need;
         gt_msg *m = NULL;
-        ssize_t r = take_small_fixed(s, fmt, buf + used, n - used, active_budget(s), &sl, &m, &copies);
+        ssize_t r = take_small_fixed(s, buf + used, n - used, &m, &copies);
         if (r == 0)
             r = take_packet(s, buf + used, n - used, 0, &need, &m);
         if (r < 0)
@@ -517,8 +436,6 @@ static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, 
         if (count_packet(s))
             *passive = true;
     }
-    if (sl.chunk)
-        gt__chunk_publish(sl.chunk, sl.slices);
     count_copied(copies);
     return used;
 }

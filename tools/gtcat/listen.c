@@ -281,17 +281,17 @@ static int next_msg(conn *c, int64_t timeout, gt_msg **m)
 
 typedef struct echo_batch {
     gt_msg *msgs[ECHO_BATCH];
+    struct iovec iov[ECHO_BATCH];
 } echo_batch;
 
-/* Echoes the n packets at msgs with one gt_send_msgs (unless an
+/* Echoes the n packets at msgs / iov with one gt_send_many (unless an
  * earlier send failed: ok false) and frees them.  Returns whether the
  * connection goes on. */
-static bool echo_flush(conn *c, gt_msg **msgs, size_t n, bool ok)
+static bool echo_flush(conn *c, gt_msg **msgs, const struct iovec *iov, size_t n, bool ok)
 {
     if (n && ok) {
         int sent = 0;
-        /* packets read together go back as read, uncopied */
-        ok = gt_send_msgs(c->sock, msgs, (int)n, &sent) == 0;
+        ok = gt_send_many(c->sock, iov, (int)n, &sent) == 0;
         count_echoes(c, sent);
     }
     for (size_t i = 0; i < n; i++)
@@ -301,32 +301,33 @@ static bool echo_flush(conn *c, gt_msg **msgs, size_t n, bool ok)
 
 /* Handles the n messages taken for c, in order: each run of packets is
  * echoed with one send, any other message after the packets before it. */
-static bool echo_run(conn *c, gt_msg **msgs, size_t n)
+static bool echo_run(conn *c, gt_msg **msgs, struct iovec *iov, size_t n)
 {
     bool ok = true;
     size_t run = 0; /* packets gathered at msgs[0..run), run <= i */
     for (size_t i = 0; i < n; i++) {
         gt_msg *m = msgs[i];
         if (tcp_kind(m->kind) == GT_MSG_TCP) {
-            msgs[run++] = m;
+            msgs[run] = m;
+            iov[run++] = (struct iovec){m->data, m->len};
             c->last_len = m->len < UINT32_MAX ? (uint32_t)m->len : UINT32_MAX;
             if (ok && the_srv->active.v.i == GT_ACTIVE_ONCE_V)
                 arm(c);
             continue;
         }
-        ok = echo_flush(c, msgs, run, ok);
+        ok = echo_flush(c, msgs, iov, run, ok);
         run = 0;
         if (ok)
             ok = handle(c, m); /* frees it */
         else
             gt_msg_free(m);
     }
-    return echo_flush(c, msgs, run, ok);
+    return echo_flush(c, msgs, iov, run, ok);
 }
 
 /* Waits for a message, then takes the ones already behind it for the
  * socket with one gt_receive_many and echoes their packets with one
- * gt_send_msgs.  Returns as next_msg does (0: the connection is over). */
+ * gt_send_many.  Returns as next_msg does (0: the connection is over). */
 static int echo_burst(conn *c)
 {
     gt_msg *m;
@@ -336,8 +337,10 @@ static int echo_burst(conn *c)
     if (tcp_kind(m->kind) != GT_MSG_TCP)
         return handle(c, m);
     gt_msg *small_msgs[ECHO_SMALL];
+    struct iovec small_iov[ECHO_SMALL];
     echo_batch *b = c->batch;
     gt_msg **msgs = b ? b->msgs : small_msgs;
+    struct iovec *iov = b ? b->iov : small_iov;
     size_t cap = b ? ECHO_BATCH : ECHO_SMALL, n = 0;
     msgs[0] = m;
     gt_receive_many(gt_match_socket, &c->sock, msgs + 1, cap - 1, &n);
@@ -345,7 +348,7 @@ static int echo_burst(conn *c)
     if (n == cap && !b)
         c->batch = malloc(sizeof *c->batch); /* for the next run; without
                                                 it, runs stay small */
-    return echo_run(c, msgs, n);
+    return echo_run(c, msgs, iov, n);
 }
 
 /* A connection process that keeps its stack between packets. */
