@@ -435,8 +435,9 @@ static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, 
                            int *err)
 {
     size_t used = 0, copies = 0;
-    if (s->pkt_err_kept)
-        return 0; /* no new bytes yet */
+    if (s->pkt_err_kept || !n)
+        return 0; /* no new bytes yet; nothing (an empty input: one call of
+                     each read, not worth the look-ups below) */
     /* (the options cannot change here: the socket's lock is held) */
     small_fmt f = small_fmt_of(s);
     while (active_on(s) && used < n && !stall(s, c)) {
