@@ -367,25 +367,41 @@ static bool stall(gt__sock *s, const chain *c)
     return true;
 }
 
-/* take_packet's result for the common small {packet,1|2|4} frame that is
- * whole in (buf, n) and within packet_size, without the general framing
- * (about a quarter of a pipelined echo's instructions, issue 11); 0 leaves
- * every other case (a partial or big frame, an error, a tiny `buffer`) to
- * take_packet.  The body's bytes are added to *copies, counted once per
- * run by the caller. */
-static ssize_t take_small_fixed(gt__sock *s, const uint8_t *buf, size_t n, gt_msg **out,
-                                size_t *copies)
+/* What take_small_fixed needs of the socket, looked up once per buffer
+ * framed rather than per packet (options, backend, message kind: ~30
+ * instructions of a pipelined echo's packet, issue 11).  hl 0: not a
+ * {packet,1|2|4} socket, or a buffer or packet_size below the header makes
+ * the header itself too big (frame()'s EMSGSIZE): take_packet's cases. */
+typedef struct small_fmt {
+    size_t hl, psize;
+    gt_msg_kind kind;
+    bool counts_reads;
+} small_fmt;
+
+static small_fmt small_fmt_of(const gt__sock *s)
 {
     int t = s->o->packet;
-    if (t != GT_PKT_1 && t != GT_PKT_2 && t != GT_PKT_4)
-        return 0;
-    size_t hl = (size_t)t, plen;
-    /* frame()'s view: a buffer or packet_size below the header would make
-     * the header itself too big (EMSGSIZE) */
     size_t cut = s->o->buffer > 0 ? (size_t)s->o->buffer : 0;
     size_t psize = s->o->packet_size > 0 ? (size_t)s->o->packet_size : 0;
     size_t room = cut && psize > cut ? psize : cut;
-    if (n < hl || (room && room < hl))
+    small_fmt f = {0, 0, gt__sock_msg_kind(s, GT_MSG_TCP), gt__be(s)->stat_counts_reads};
+    if ((t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4) && !(room && room < (size_t)t)) {
+        f.hl = (size_t)t;
+        f.psize = psize ? psize : SIZE_MAX;
+    }
+    return f;
+}
+
+/* take_packet's result for the common small frame that is whole in
+ * (buf, n) and within packet_size, without the general framing (about a
+ * quarter of a pipelined echo's instructions, issue 11); 0 leaves every
+ * other case (a partial or big frame, an error) to take_packet.  The
+ * body's bytes are added to *copies, counted once per run by the caller. */
+static ssize_t take_small_fixed(gt__sock *s, const small_fmt *f, const uint8_t *buf, size_t n,
+                                gt_msg **out, size_t *copies)
+{
+    size_t hl = f->hl, plen;
+    if (!hl || n < hl)
         return 0;
     switch (hl) { /* big-endian, unrolled: once per packet of a run */
     case 4:
@@ -397,9 +413,9 @@ static ssize_t take_small_fixed(gt__sock *s, const uint8_t *buf, size_t n, gt_ms
     default:
         plen = buf[0];
     }
-    if (plen >= STEAL_MIN || plen > n - hl || (psize && plen > psize))
+    if (plen >= STEAL_MIN || plen > n - hl || plen > f->psize)
         return 0;
-    gt_msg *m = gt__msg_new(gt__sock_msg_kind(s, GT_MSG_TCP), plen);
+    gt_msg *m = gt__msg_new(f->kind, plen);
     if (!m)
         return 0; /* take_packet reports it */
     memcpy(m->data, buf + hl, plen);
@@ -407,7 +423,7 @@ static ssize_t take_small_fixed(gt__sock *s, const uint8_t *buf, size_t n, gt_ms
     s->in_scanned = 0;
     s->big_frame = 0;
     m->sock = (gt_socket){s->id};
-    gt__stat_packet_in(&s->stat, hl + plen, gt__be(s)->stat_counts_reads);
+    gt__stat_packet_in(&s->stat, hl + plen, f->counts_reads);
     *out = m;
     return (ssize_t)(hl + plen);
 }
@@ -419,12 +435,15 @@ static size_t deliver_from(gt__sock *s, const uint8_t *buf, size_t n, chain *c, 
                            int *err)
 {
     size_t used = 0, copies = 0;
-    if (s->pkt_err_kept)
-        return 0; /* no new bytes yet */
+    if (s->pkt_err_kept || !n)
+        return 0; /* no new bytes yet; nothing (an empty input: one call of
+                     each read, not worth the look-ups below) */
+    /* (the options cannot change here: the socket's lock is held) */
+    small_fmt f = small_fmt_of(s);
     while (active_on(s) && used < n && !stall(s, c)) {
         size_t need;
         gt_msg *m = NULL;
-        ssize_t r = take_small_fixed(s, buf + used, n - used, &m, &copies);
+        ssize_t r = take_small_fixed(s, &f, buf + used, n - used, &m, &copies);
         if (r == 0)
             r = take_packet(s, buf + used, n - used, 0, &need, &m);
         if (r < 0)

@@ -115,19 +115,18 @@ void gt__sock_unbusy(gt__sock *s, int result)
         gt__wake(w->proc); /* the busy sender is one of them */
 }
 
-/* The packet header for {packet, 1|2|4}; -EMSGSIZE if the length does not
- * fit (Erlang silently truncates it and corrupts the stream). */
-static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
+/* The largest body a header of hl bytes (0: none) can announce.
+ * {packet,4}: Erlang's receiver (packet_get_length) takes header and body
+ * up to INT_MAX bytes, so no peer accepts a body above 2 GiB - 5. */
+static inline uint64_t header_max(size_t hl)
 {
-    *hlen = packet == GT_PKT_1 || packet == GT_PKT_2 || packet == GT_PKT_4 ? (size_t)packet : 0;
-    if (!*hlen)
-        return 0;
-    /* {packet,4}: Erlang's receiver (packet_get_length) takes header and
-     * body up to INT_MAX bytes, so no peer accepts a body above 2 GiB - 5. */
-    uint64_t max = *hlen == 4 ? INT32_MAX - 4 : (1ull << (8 * *hlen)) - 1;
-    if (len > max)
-        return -EMSGSIZE;
-    switch (*hlen) { /* unrolled: every echo frames one */
+    return hl == 4 ? INT32_MAX - 4 : hl ? (1ull << (8 * hl)) - 1 : UINT64_MAX;
+}
+
+/* Writes the hl-byte big-endian header of len at hdr (len <= header_max). */
+static inline void put_header(size_t hl, size_t len, uint8_t *hdr)
+{
+    switch (hl) { /* unrolled: every echo frames one */
     case 4:
         hdr[0] = (uint8_t)(len >> 24);
         hdr[1] = (uint8_t)(len >> 16);
@@ -138,9 +137,27 @@ static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
         hdr[0] = (uint8_t)(len >> 8);
         hdr[1] = (uint8_t)len;
         break;
-    default:
+    case 1:
         hdr[0] = (uint8_t)len;
+        break;
+    default:
+        break;
     }
+}
+
+static size_t header_len(int packet)
+{
+    return packet == GT_PKT_1 || packet == GT_PKT_2 || packet == GT_PKT_4 ? (size_t)packet : 0;
+}
+
+/* The packet header for {packet, 1|2|4}; -EMSGSIZE if the length does not
+ * fit (Erlang silently truncates it and corrupts the stream). */
+static int make_header(int packet, size_t len, uint8_t hdr[4], size_t *hlen)
+{
+    *hlen = header_len(packet);
+    if (len > header_max(*hlen))
+        return -EMSGSIZE;
+    put_header(*hlen, len, hdr);
     return 0;
 }
 
@@ -484,8 +501,7 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
 static int queue_small_run(gt__sock *s, const struct iovec *packets, int count, size_t len,
                            int *queued, size_t *total)
 {
-    int t = s->o->packet;
-    size_t hl = t == GT_PKT_1 || t == GT_PKT_2 || t == GT_PKT_4 ? (size_t)t : 0;
+    size_t hl = header_len(s->o->packet);
     size_t bytes = len + (size_t)count * hl;
     for (int i = 0; len >= DIRECT_MIN && i < count; i++)
         if (packets[i].iov_len >= DIRECT_MIN)
@@ -493,16 +509,22 @@ static int queue_small_run(gt__sock *s, const struct iovec *packets, int count, 
     if (bytes == 0 || gt__buf_reserve(&s->out, bytes) != 0)
         return 1; /* the general loop: its error, packet by packet */
     uint8_t *start = gt__buf_tail(&s->out), *p = start;
+    /* make_header's limit and bytes, with the type looked up once for the
+     * run rather than by a call per packet (issue 11, echo) */
+    uint64_t max = header_max(hl);
     int rc = 0, i = 0;
     for (; i < count; i++) {
-        size_t n = packets[i].iov_len, h;
-        if ((rc = make_header(t, n, p, &h)) != 0)
+        size_t n = packets[i].iov_len;
+        if (n > max) {
+            rc = -EMSGSIZE;
             break;
-        p += h;
+        }
+        put_header(hl, n, p);
+        p += hl;
         if (n)
             memcpy(p, packets[i].iov_base, n);
         p += n;
-        gt__stat_packet_out(&s->stat, h + n);
+        gt__stat_packet_out(&s->stat, hl + n);
     }
     gt__buf_added(&s->out, (size_t)(p - start));
     *queued = i;

@@ -337,3 +337,34 @@ GT_TEST(i11_send_many_lone_packet_skips_the_queue)
         close(fd);
     }
 }
+
+/* issue 11 (echo): a run framed in place takes each header's largest body
+ * and stops at the next one up, as make_header does for a lone packet:
+ * 255 / 256 for {packet,1}, 65535 / 65536 for {packet,2} (the run writes
+ * its headers itself, with the type looked up once). */
+GT_TEST(i11_send_many_run_stops_one_past_the_header_limit)
+{
+    static uint8_t body[65536], got[2 + 65535 + 2 + 1];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 7 + 3);
+    for (int t = 1; t <= 2; t++) {
+        size_t max = t == 1 ? 255 : 65535;
+        int fd;
+        gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(t)), &fd);
+        struct iovec pk[3] = {{body, max}, {body, max + 1}, {body, 1}};
+        int sent = -1;
+        ASSERT_ERR(gt_send_many(s, pk, 3, &sent), -EMSGSIZE);
+        ASSERT_EQ(sent, 1);
+        ASSERT_OK(gt_send(s, "z", 1)); /* the stream is in sync */
+        size_t n = (size_t)t + max + (size_t)t + 1;
+        read_all(fd, got, n);
+        size_t len = 0;
+        for (int k = 0; k < t; k++)
+            len = len << 8 | got[k];
+        ASSERT_EQ(len, max);
+        ASSERT_MEM(got + t, max, body, max);
+        ASSERT_EQ(got[n - 1], 'z');
+        gt_close(s);
+        close(fd);
+    }
+}

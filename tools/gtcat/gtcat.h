@@ -72,8 +72,13 @@ bool tls_opt(tls_args *t, int c, const char *arg);
 gt_tls_ctx *tls_context(const tls_args *t, bool server);
 /* die() that says why a TLS failure (GT_ETLS) of s happened. */
 __attribute__((noreturn)) void tls_die(const char *what, gt_socket s, int err);
-/* The tcp kind of an ssl message kind (others unchanged). */
-gt_msg_kind tcp_kind(gt_msg_kind k);
+/* The tcp kind of an ssl message kind (others unchanged).  Inline: an
+ * echo asks once per packet. */
+static inline gt_msg_kind tcp_kind(gt_msg_kind k)
+{
+    return k >= GT_MSG_SSL && k <= GT_MSG_SSL_PASSIVE ? (gt_msg_kind)(k - GT_MSG_SSL + GT_MSG_TCP)
+                                                      : k;
+}
 
 int cmd_listen(int argc, char **argv);
 int cmd_connect(int argc, char **argv);

@@ -52,9 +52,3 @@ void tls_die(const char *what, gt_socket s, int err)
     }
     die(what, err);
 }
-
-gt_msg_kind tcp_kind(gt_msg_kind k)
-{
-    return k >= GT_MSG_SSL && k <= GT_MSG_SSL_PASSIVE ? (gt_msg_kind)(k - GT_MSG_SSL + GT_MSG_TCP)
-                                                      : k;
-}
