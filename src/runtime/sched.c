@@ -11,8 +11,8 @@
  *   4. poll epoll: without waiting if processes are ready (or, out of
  *      work, while such polls find work: spin.h); otherwise spin (poll
  *      without sleeping) for up to spin_us while recent waits were short
- *      (spin.h), then ask for work (hungry) and sleep until the next
- *      timer.
+ *      and fewer than half the schedulers spin (spin.h), then ask for work
+ *      (hungry) and sleep until the next timer.
  *
  * Why spin: on this kind of VM, waking a sleeping vCPU costs ~45 us, more
  * than a loopback round trip.  A scheduler that keeps polling for a short
@@ -79,6 +79,7 @@ __thread gt__proc *gt__tls_proc;
 static gt__sched *scheds;
 static int nscheds;
 static int spin_ns;
+static gt__spin_gate spin_gate; /* how many may spin at once (spin.h) */
 static size_t default_stack;
 static atomic_uint rr_next;
 static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
@@ -419,6 +420,7 @@ static void *sched_main(void *arg)
                 n = poll_events(s, ev, 0);
                 now = gt__now_ns();
             }
+            gt__spin_stop(&s->spin);
             if (n == 0) {
                 gt__steal_idle(s); /* spun for nothing: ask for work */
                 atomic_store(&s->sleeping, 1);
@@ -479,6 +481,7 @@ static void rt_start(void)
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     default_stack = (default_stack + ps - 1) & ~(ps - 1);
 
+    gt__spin_gate_init(&spin_gate, nscheds);
     scheds = calloc((size_t)nscheds, sizeof *scheds);
     if (!scheds) {
         rt_error = -ENOMEM;
@@ -487,7 +490,7 @@ static void rt_start(void)
     for (int i = 0; i < nscheds; i++) {
         gt__sched *s = &scheds[i];
         s->index = i;
-        gt__spin_init(&s->spin, spin_ns);
+        gt__spin_init(&s->spin, spin_ns, &spin_gate);
         gt__mutex_init(&s->remote_lock);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -5,8 +5,27 @@
 
 #define HISTORY_MASK ((1u << GT__SPIN_HISTORY) - 1)
 
-void gt__spin_init(gt__spin *sp, int64_t max_ns)
+void gt__spin_gate_init(gt__spin_gate *g, int nscheds)
 {
+    atomic_init(&g->spinning, 0);
+    g->max = nscheds > 2 ? nscheds / 2 : 1;
+}
+
+/* A place in the gate, if one is free. */
+static bool gate_enter(gt__spin_gate *g)
+{
+    int n = atomic_load_explicit(&g->spinning, memory_order_relaxed);
+    while (n < g->max)
+        if (atomic_compare_exchange_weak_explicit(&g->spinning, &n, n + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
+}
+
+void gt__spin_init(gt__spin *sp, int64_t max_ns, gt__spin_gate *gate)
+{
+    sp->gate = gate;
+    sp->in_gate = false;
     sp->max_ns = max_ns > 0 ? max_ns : 0;
     sp->history = 0; /* a fresh scheduler has seen no conversation yet */
     sp->caught = HISTORY_MASK; /* ... nor a spin that did not pay */
@@ -24,6 +43,12 @@ int64_t gt__spin_budget(gt__spin *sp, int64_t now)
     if (b > 0 && __builtin_popcount(sp->caught) < GT__SPIN_PAYS &&
         ++sp->unpaid % GT__SPIN_PROBE != 0)
         b = 0; /* spins have not been paying: probe now and then */
+    if (b > 0 && sp->gate && !sp->in_gate) {
+        if (gate_enter(sp->gate))
+            sp->in_gate = true;
+        else
+            b = 0; /* others spin already: leave the cores to the rest */
+    }
     sp->budget = b;
     return b;
 }
@@ -51,6 +76,14 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     }
     unsigned is_short = waited <= short_ns;
     sp->history = ((sp->history << 1) | is_short) & HISTORY_MASK;
+}
+
+void gt__spin_stop(gt__spin *sp)
+{
+    if (sp->in_gate) {
+        atomic_fetch_sub_explicit(&sp->gate->spinning, 1, memory_order_relaxed);
+        sp->in_gate = false;
+    }
 }
 
 int64_t gt__spin_pause(int64_t idle_ns, int64_t left_ns)

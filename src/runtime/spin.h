@@ -27,6 +27,7 @@
 #ifndef GT_SPIN_H
 #define GT_SPIN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,22 @@
 #define GT__SPIN_PAYS 4
 #define GT__SPIN_PROBE 8
 
+/* How many of a runtime's schedulers may spin at once.  Two schedulers
+ * spinning side by side on a 2-vCPU machine take both cores from whatever
+ * else runs there -- on rr conns=1000, the client the server waits for: the
+ * second scheduler's spins there caught their work less often (72% against
+ * 93%) and its failed spins were most of its spinning (issue 11, sched5).
+ * A scheduler that goes idle while the others already fill the gate sleeps
+ * at once (its events wake it through its own epoll, as without spinning);
+ * one spinning scheduler keeps the latency a conversation on it needs.
+ * Shared by a runtime's schedulers: atomic. */
+typedef struct gt__spin_gate {
+    atomic_int spinning; /* schedulers in a spin now */
+    int max;             /* at most this many: half the schedulers, >= 1 */
+} gt__spin_gate;
+
+void gt__spin_gate_init(gt__spin_gate *g, int nscheds);
+
 typedef struct gt__spin {
     int64_t max_ns;    /* the configured spin (spin_us); 0 = never spin    */
     uint32_t history;  /* bit i: the i-th latest wait was short            */
@@ -50,6 +67,8 @@ typedef struct gt__spin {
     int64_t budget;    /* this idle period's                               */
     int64_t idle_since;/* when the scheduler ran out of work; 0 = busy     */
     bool poll_first;   /* poll before the idle period (see below)          */
+    bool in_gate;      /* this idle period's spin holds a place in gate    */
+    gt__spin_gate *gate; /* shared with the other schedulers; NULL = none  */
 } gt__spin;
 
 /* Between two polls of a spin.  A poll costs a system call, and a reader
@@ -62,9 +81,14 @@ typedef struct gt__spin {
 #define GT__SPIN_POLL_NS 2000
 #define GT__SPIN_POLL_MAX_NS 16000
 
-void gt__spin_init(gt__spin *sp, int64_t max_ns);
-/* The scheduler ran out of work at now: how long to poll before sleeping. */
+void gt__spin_init(gt__spin *sp, int64_t max_ns, gt__spin_gate *gate);
+/* The scheduler ran out of work at now: how long to poll before sleeping
+ * (0 also when the gate is full).  A budget > 0 holds a place in the gate
+ * until gt__spin_stop. */
 int64_t gt__spin_budget(gt__spin *sp, int64_t now);
+/* The spin ended (it caught work or it goes to sleep): free its place in
+ * the gate for another scheduler.  Harmless when it holds none. */
+void gt__spin_stop(gt__spin *sp);
 /* Work arrived at now (events, a remote wake, a timer) after an idle
  * period that gt__spin_budget began. */
 void gt__spin_woke(gt__spin *sp, int64_t now);

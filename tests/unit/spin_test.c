@@ -23,7 +23,7 @@ static int64_t wait_once(gt__spin *sp, int64_t *t, int64_t waited)
 GT_TEST(i11_3_spin_none_until_short_waits_seen)
 {
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     int64_t t = 1 * MS;
     ASSERT_EQ(gt__spin_budget(&sp, t), 0); /* a fresh scheduler does not spin */
 }
@@ -31,7 +31,7 @@ GT_TEST(i11_3_spin_none_until_short_waits_seen)
 GT_TEST(i11_3_spin_grows_with_short_waits)
 {
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     int64_t t = 1 * MS, last = -1;
     for (int i = 0; i < GT__SPIN_HISTORY; i++) {
         int64_t b = wait_once(&sp, &t, 20 * US);
@@ -50,7 +50,7 @@ GT_TEST(i11_3_spin_short_includes_a_wake_up)
      * caught those waits, so the full budget is a probe now and then, see
      * below). */
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     int64_t t = 1 * MS;
     for (int i = 0; i < GT__SPIN_HISTORY; i++)
         wait_once(&sp, &t, 120 * US);
@@ -70,7 +70,7 @@ GT_TEST(i11_3_spin_short_includes_a_wake_up)
 GT_TEST(i11_spin_pauses_while_spins_miss)
 {
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     int64_t t = 1 * MS;
     for (int i = 0; i < 4 * GT__SPIN_HISTORY; i++)
         wait_once(&sp, &t, 100 * US); /* short, never caught */
@@ -89,7 +89,7 @@ GT_TEST(i11_spin_pauses_while_spins_miss)
 GT_TEST(i11_spin_resumes_when_probes_catch)
 {
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     int64_t t = 1 * MS;
     for (int i = 0; i < 4 * GT__SPIN_HISTORY; i++)
         wait_once(&sp, &t, 100 * US);
@@ -104,7 +104,7 @@ GT_TEST(i11_spin_resumes_when_probes_catch)
 GT_TEST(i11_3_spin_proportional_to_short_share)
 {
     gt__spin sp;
-    gt__spin_init(&sp, 80 * US);
+    gt__spin_init(&sp, 80 * US, NULL);
     int64_t t = 1 * MS;
     for (int i = 0; i < GT__SPIN_HISTORY; i++) /* alternating: 1 ms, 10 us */
         wait_once(&sp, &t, i % 2 ? 10 * US : 1 * MS);
@@ -117,7 +117,7 @@ GT_TEST(i11_3_spin_stops_at_low_request_rates)
     int64_t gaps[] = {1 * MS, 10 * MS, 100 * MS};
     for (int g = 0; g < 3; g++) {
         gt__spin sp;
-        gt__spin_init(&sp, 50 * US);
+        gt__spin_init(&sp, 50 * US, NULL);
         int64_t t = 1 * MS;
         for (int i = 0; i < GT__SPIN_HISTORY; i++)
             wait_once(&sp, &t, 20 * US); /* a busy past */
@@ -130,7 +130,7 @@ GT_TEST(i11_3_spin_stops_at_low_request_rates)
 GT_TEST(i11_3_spin_none_after_a_long_idle)
 {
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     int64_t t = 1 * MS;
     for (int i = 0; i < GT__SPIN_HISTORY; i++)
         wait_once(&sp, &t, 20 * US);
@@ -141,7 +141,7 @@ GT_TEST(i11_3_spin_none_after_a_long_idle)
 GT_TEST(i11_3_spin_off_stays_off)
 {
     gt__spin sp;
-    gt__spin_init(&sp, -1);
+    gt__spin_init(&sp, -1, NULL);
     int64_t t = 1 * MS;
     for (int i = 0; i < 2 * GT__SPIN_HISTORY; i++)
         ASSERT_EQ(wait_once(&sp, &t, 10 * US), 0);
@@ -152,7 +152,7 @@ GT_TEST(i11_3_spin_busy_loop_records_no_wait)
     /* woke without a budget call before it (work found without idling):
      * not a wait, nothing recorded */
     gt__spin sp;
-    gt__spin_init(&sp, 50 * US);
+    gt__spin_init(&sp, 50 * US, NULL);
     for (int i = 0; i < 20; i++)
         gt__spin_woke(&sp, (int64_t)i * MS);
     ASSERT_EQ(gt__spin_budget(&sp, 100 * MS), 0);
@@ -187,7 +187,7 @@ GT_TEST(i11_strm_poll_first_only_while_it_finds_work)
     int64_t maxes[] = {50 * US, 0}; /* spinning, and spin off */
     for (int m = 0; m < 2; m++) {
         gt__spin sp;
-        gt__spin_init(&sp, maxes[m]);
+        gt__spin_init(&sp, maxes[m], NULL);
         ASSERT(gt__spin_poll_first(&sp)); /* fresh: as busy */
         gt__spin_polled(&sp, true);
         ASSERT(gt__spin_poll_first(&sp));
@@ -201,4 +201,87 @@ GT_TEST(i11_strm_poll_first_only_while_it_finds_work)
         wait_once(&sp, &t, 300); /* the wait returned at once: busy again */
         ASSERT(gt__spin_poll_first(&sp));
     }
+}
+
+/* A scheduler whose recent waits were all short: the next budget is full. */
+static void warm_up(gt__spin *sp, int64_t *t)
+{
+    for (int i = 0; i < GT__SPIN_HISTORY; i++) {
+        wait_once(sp, t, 20 * US);
+        gt__spin_stop(sp);
+    }
+}
+
+GT_TEST(i11_sched5_one_of_two_schedulers_spins_at_a_time)
+{
+    gt__spin_gate gate;
+    gt__spin_gate_init(&gate, 2);
+    gt__spin a, b;
+    gt__spin_init(&a, 50 * US, &gate);
+    gt__spin_init(&b, 50 * US, &gate);
+    int64_t t = 1 * MS;
+    warm_up(&a, &t);
+    warm_up(&b, &t);
+    ASSERT_EQ(gt__spin_budget(&a, t), 50 * US);
+    ASSERT_EQ(gt__spin_budget(&b, t), 0); /* a spins: b sleeps at once */
+    gt__spin_woke(&b, t + 30 * US);
+    gt__spin_stop(&b); /* holds no place: frees none */
+    ASSERT_EQ(gt__spin_budget(&b, t + 40 * US), 0);
+    gt__spin_woke(&b, t + 45 * US);
+    gt__spin_stop(&b);
+    gt__spin_woke(&a, t + 50 * US);
+    gt__spin_stop(&a); /* a's spin ended: b may spin */
+    ASSERT_EQ(gt__spin_budget(&b, t + 60 * US), 50 * US);
+    ASSERT_EQ(gt__spin_budget(&a, t + 60 * US), 0);
+    gt__spin_stop(&a);
+    gt__spin_stop(&b);
+    ASSERT_EQ(atomic_load(&gate.spinning), 0);
+}
+
+GT_TEST(i11_sched5_denied_spin_is_not_an_unpaid_one)
+{
+    /* A scheduler kept from spinning by the gate did not spin: its waits
+     * must not count as spins that missed, or it would stop spinning when
+     * the gate frees (a probe in GT__SPIN_PROBE). */
+    gt__spin_gate gate;
+    gt__spin_gate_init(&gate, 2);
+    gt__spin a, b;
+    gt__spin_init(&a, 50 * US, &gate);
+    gt__spin_init(&b, 50 * US, &gate);
+    int64_t t = 1 * MS;
+    warm_up(&b, &t);
+    ASSERT_EQ(gt__spin_budget(&a, t), 0); /* a fresh a: no spin, no place */
+    warm_up(&a, &t);
+    ASSERT_EQ(gt__spin_budget(&a, t), 50 * US); /* a holds the place */
+    for (int i = 0; i < 2 * GT__SPIN_HISTORY; i++) { /* b's waits: long for a spin */
+        ASSERT_EQ(gt__spin_budget(&b, t), 0);
+        t += 120 * US;
+        gt__spin_woke(&b, t);
+        gt__spin_stop(&b);
+    }
+    gt__spin_woke(&a, t);
+    gt__spin_stop(&a);
+    ASSERT_EQ(gt__spin_budget(&b, t + 10 * US), 50 * US);
+    gt__spin_stop(&b);
+}
+
+GT_TEST(i11_sched5_half_of_many_schedulers_spin)
+{
+    gt__spin_gate gate;
+    gt__spin_gate_init(&gate, 4);
+    gt__spin sp[4];
+    int64_t t = 1 * MS;
+    for (int i = 0; i < 4; i++) {
+        gt__spin_init(&sp[i], 50 * US, &gate);
+        warm_up(&sp[i], &t);
+    }
+    int spinning = 0;
+    for (int i = 0; i < 4; i++)
+        spinning += gt__spin_budget(&sp[i], t) > 0;
+    ASSERT_EQ(spinning, 2);
+    for (int i = 0; i < 4; i++)
+        gt__spin_stop(&sp[i]);
+    gt__spin_gate gate1;
+    gt__spin_gate_init(&gate1, 1);
+    ASSERT_EQ(gate1.max, 1); /* one scheduler still spins */
 }
