@@ -30,6 +30,8 @@ void gt__spin_init(gt__spin *sp, int64_t max_ns, gt__spin_gate *gate)
     sp->history = 0; /* a fresh scheduler has seen no conversation yet */
     sp->caught = HISTORY_MASK; /* ... nor a spin that did not pay */
     sp->unpaid = 0;
+    sp->probe_gap = GT__SPIN_PROBE;
+    sp->probing = false;
     sp->budget = 0;
     sp->idle_since = 0;
     sp->poll_first = true; /* as busy until an empty poll says otherwise */
@@ -40,14 +42,18 @@ int64_t gt__spin_budget(gt__spin *sp, int64_t now)
     sp->idle_since = now;
     int shorts = __builtin_popcount(sp->history & HISTORY_MASK);
     int64_t b = sp->max_ns * shorts / GT__SPIN_HISTORY;
-    if (b > 0 && __builtin_popcount(sp->caught) < GT__SPIN_PAYS &&
-        ++sp->unpaid % GT__SPIN_PROBE != 0)
-        b = 0; /* spins have not been paying: probe now and then */
+    sp->probing = false;
+    if (b > 0 && __builtin_popcount(sp->caught) < GT__SPIN_PAYS) {
+        if (++sp->unpaid < sp->probe_gap)
+            b = 0; /* spins have not been paying: probe now and then */
+        else
+            sp->unpaid = 0, sp->probing = true;
+    }
     if (b > 0 && sp->gate && !sp->in_gate) {
         if (gate_enter(sp->gate))
             sp->in_gate = true;
         else
-            b = 0; /* others spin already: leave the cores to the rest */
+            b = 0, sp->probing = false; /* others spin already: leave the cores to the rest */
     }
     sp->budget = b;
     return b;
@@ -64,14 +70,21 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     if (!sp->max_ns)
         return;
     if (sp->budget > 0) { /* it spun: did that catch the work? */
-        sp->caught = ((sp->caught << 1) | (waited < sp->budget)) & HISTORY_MASK;
+        bool caught = waited < sp->budget;
+        sp->caught = ((sp->caught << 1) | caught) & HISTORY_MASK;
+        if (sp->probing && !caught)
+            sp->probe_gap = sp->probe_gap * 2 > GT__SPIN_PROBE_MAX ? GT__SPIN_PROBE_MAX : sp->probe_gap * 2;
+        if (caught || __builtin_popcount(sp->caught) >= GT__SPIN_PAYS)
+            sp->probe_gap = GT__SPIN_PROBE;
         if (__builtin_popcount(sp->caught) >= GT__SPIN_PAYS)
             sp->unpaid = 0;
+        sp->probing = false;
     }
     int64_t short_ns = sp->max_ns + GT__SPIN_WAKE_NS;
     if (waited >= GT__SPIN_LONG_NS && waited > 4 * short_ns) {
         sp->history = 0;
         sp->caught = HISTORY_MASK; /* what comes next starts afresh */
+        sp->probe_gap = GT__SPIN_PROBE;
         return;
     }
     unsigned is_short = waited <= short_ns;

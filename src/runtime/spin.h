@@ -20,7 +20,8 @@
  * spinning; issue 11).  So full spins also keep a record of whether they
  * caught their work; while fewer than GT__SPIN_PAYS of the last
  * GT__SPIN_HISTORY did, only one idle period in GT__SPIN_PROBE spins (in
- * full, to see whether spinning pays again) and the others sleep at once.
+ * full, to see whether spinning pays again) and the others sleep at once;
+ * probes that keep missing come further apart (GT__SPIN_PROBE_MAX).
  * A request/response conversation's spins catch nearly every request and
  * keep spinning.  Owned by its scheduler's thread: no locking.
  */
@@ -42,6 +43,15 @@
 
 #define GT__SPIN_PAYS 4
 #define GT__SPIN_PROBE 8
+/* Each probe that misses doubles the gap to the next, up to this; one that
+ * catches (or a spin that pays again, or a long idle) resets it.  On a
+ * loaded box, where the client the server waits for is itself waiting for
+ * a vCPU, nearly no spin catches (rr conns=1000: 3 of 721 spins in one
+ * second, 27 ms of CPU; pingpong: 461 of 1851, 72 ms for 27k round trips):
+ * probing one idle period in 8 there cost 0.5-2.7 us of CPU per request
+ * for almost nothing (issue 11, sched5).  Coming back costs at most this
+ * many idle periods more (~10 ms at 5000 idle periods a second). */
+#define GT__SPIN_PROBE_MAX 64
 
 /* How many of a runtime's schedulers may spin at once.  Two schedulers
  * spinning side by side on a 2-vCPU machine take both cores from whatever
@@ -63,7 +73,9 @@ typedef struct gt__spin {
     int64_t max_ns;    /* the configured spin (spin_us); 0 = never spin    */
     uint32_t history;  /* bit i: the i-th latest wait was short            */
     uint32_t caught;   /* bit i: the i-th latest full spin caught its work */
-    uint32_t unpaid;   /* idle periods since spinning stopped paying       */
+    uint32_t unpaid;   /* idle periods since the last probe                */
+    uint32_t probe_gap;/* idle periods from one probe to the next          */
+    bool probing;      /* this idle period's spin is a probe               */
     int64_t budget;    /* this idle period's                               */
     int64_t idle_since;/* when the scheduler ran out of work; 0 = busy     */
     bool poll_first;   /* poll before the idle period (see below)          */
