@@ -173,6 +173,9 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
  * receive that brings it down to half the limit resumes p's resources
  * (their ops->resume).  Always false without a limit. */
 bool gt__mbox_over_limit(gt__proc *p, size_t pending);
+/* Whether p's mailbox has a limit now (a relaxed read, no lock): a
+ * delivery reads it once and asks gt__mbox_over_limit only if so. */
+bool gt__mbox_limited(gt__proc *p);
 
 /* Moves the messages about sock that controlling_process transfers (tcp and
  * tcp_closed, in order) from one mailbox to another; returns true if a

@@ -259,6 +259,11 @@ static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
     m->len--;
 }
 
+bool gt__mbox_limited(gt__proc *p)
+{
+    return atomic_load_explicit(&p->mbox.limit, memory_order_relaxed) != 0;
+}
+
 bool gt__mbox_over_limit(gt__proc *p, size_t pending)
 {
     gt__mailbox *m = &p->mbox;
