@@ -166,6 +166,9 @@ static inline gt__envelope *gt__envelope_of(gt_msg *m)
 /* Appends a chain of messages (linked by GT__NEXT) to p's mailbox and wakes it.
  * Takes ownership of the chain; if p is dead the chain is freed. */
 void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
+/* The same, for a chain whose length n the caller counted as it built it
+ * (a socket's batch): no walk of the chain. */
+void gt__mbox_deliver_n(gt__proc *p, gt_msg *first, gt_msg *last, size_t n);
 
 /* The back-pressure of gt_set_mailbox_limit: true when p's mailbox, with
  * `pending` more messages about to be delivered, is at or over its limit.

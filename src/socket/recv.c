@@ -614,7 +614,7 @@ void gt__sock_deliver(gt__sock *s)
     if (passive)
         chain_add(&c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_PASSIVE), 0));
     if (c.head)
-        gt__mbox_deliver(s->owner, c.head, c.tail);
+        gt__mbox_deliver_n(s->owner, c.head, c.tail, c.n);
     if (finished)
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
 }
