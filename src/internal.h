@@ -166,6 +166,9 @@ static inline gt__envelope *gt__envelope_of(gt_msg *m)
 /* Appends a chain of messages (linked by GT__NEXT) to p's mailbox and wakes it.
  * Takes ownership of the chain; if p is dead the chain is freed. */
 void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
+/* The same, for a chain whose length n the caller counted as it built it
+ * (a socket's batch): no walk of the chain. */
+void gt__mbox_deliver_n(gt__proc *p, gt_msg *first, gt_msg *last, size_t n);
 
 /* The back-pressure of gt_set_mailbox_limit: true when p's mailbox, with
  * `pending` more messages about to be delivered, is at or over its limit.
@@ -173,6 +176,9 @@ void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last);
  * receive that brings it down to half the limit resumes p's resources
  * (their ops->resume).  Always false without a limit. */
 bool gt__mbox_over_limit(gt__proc *p, size_t pending);
+/* Whether p's mailbox has a limit now (a relaxed read, no lock): a
+ * delivery reads it once and asks gt__mbox_over_limit only if so. */
+bool gt__mbox_limited(gt__proc *p);
 
 /* Moves the messages about sock that controlling_process transfers (tcp and
  * tcp_closed, in order) from one mailbox to another; returns true if a

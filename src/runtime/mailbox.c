@@ -185,11 +185,16 @@ static void signal_efd(gt__mailbox *m)
 
 void gt__mbox_deliver(gt__proc *p, gt_msg *first, gt_msg *last)
 {
-    gt__mailbox *m = &p->mbox;
-    GT__NEXT(last) = NULL;
     size_t n = 1; /* chains are a socket's batch: short, and walked outside the lock */
     for (gt_msg *c = first; c != last; c = GT__NEXT(c))
         n++;
+    gt__mbox_deliver_n(p, first, last, n);
+}
+
+void gt__mbox_deliver_n(gt__proc *p, gt_msg *first, gt_msg *last, size_t n)
+{
+    gt__mailbox *m = &p->mbox;
+    GT__NEXT(last) = NULL;
     gt__lock(&m->lock, GT__LK_MBOX);
     if (m->dead) {
         gt__unlock(&m->lock);
@@ -257,6 +262,11 @@ static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
         m->tail = prev;
     GT__NEXT(cur) = NULL;
     m->len--;
+}
+
+bool gt__mbox_limited(gt__proc *p)
+{
+    return atomic_load_explicit(&p->mbox.limit, memory_order_relaxed) != 0;
 }
 
 bool gt__mbox_over_limit(gt__proc *p, size_t pending)

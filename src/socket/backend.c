@@ -8,7 +8,7 @@
 
 #include "socket/backend.h"
 
-static const gt__backend inet_backend = {
+const gt__backend gt__inet_backend = {
     .id = GT_BACKEND_INET,
     .name = "inet",
     .close_drains = true,
@@ -16,7 +16,7 @@ static const gt__backend inet_backend = {
     .deferred_shutdown = true,
 };
 
-static const gt__backend socket_backend = {
+const gt__backend gt__socket_backend = {
     .id = GT_BACKEND_SOCKET,
     .name = "socket",
     .blocking_send = true,
@@ -33,10 +33,6 @@ static const gt__backend socket_backend = {
     .stat_counts_reads = true,
 };
 
-const gt__backend *gt__backend_of(int id)
-{
-    return id == GT_BACKEND_SOCKET ? &socket_backend : &inet_backend;
-}
 
 /* Erlang reads `-kernel inet_backend socket` (ERL_FLAGS) once, at boot;
  * gentcp reads its variable once, at the first socket. */

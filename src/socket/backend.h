@@ -52,7 +52,13 @@ typedef struct gt__backend {
 } gt__backend;
 
 /* The descriptor for a GT_BACKEND_* value (inet for anything else). */
-const gt__backend *gt__backend_of(int id);
+extern const gt__backend gt__inet_backend, gt__socket_backend;
+/* Inline: looked up 3-4 times per rr echo, a call each when it lived in
+ * backend.c (issue 11). */
+static inline const gt__backend *gt__backend_of(int id)
+{
+    return id == GT_BACKEND_SOCKET ? &gt__socket_backend : &gt__inet_backend;
+}
 
 /* The backend of a socket whose option list names none: the environment's
  * GENTCP_INET_BACKEND (inet or socket; read once), else inet. */

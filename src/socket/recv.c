@@ -320,6 +320,7 @@ static bool count_packet(gt__sock *s)
 typedef struct chain {
     gt_msg *head, *tail;
     size_t n;
+    bool limited; /* the owner's mailbox had a limit when the delivery began */
 } chain;
 
 static void chain_add(chain *c, gt_msg *m)
@@ -360,8 +361,10 @@ void gt__sock_passive_msg(gt__sock *s)
 static bool stall(gt__sock *s, const chain *c)
 {
     /* Not once a send failed: inet reports the end at once, after what
-     * the kernel holds (gt__sock_send_failed), bounded by its buffer. */
-    if (gt__wr_broken(&s->wr) || !gt__mbox_over_limit(s->owner, c->n))
+     * the kernel holds (gt__sock_send_failed), bounded by its buffer.
+     * Without a limit (c->limited, read once per delivery) no call: it
+     * was 2-3 calls per rr echo (issue 11). */
+    if (!c->limited || gt__wr_broken(&s->wr) || !gt__mbox_over_limit(s->owner, c->n))
         return false;
     s->mbox_stalled = true;
     return true;
@@ -549,6 +552,8 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
         return 0; /* EAGAIN; the end of input is seen by the caller */
     int err = 0;
     size_t used = deliver_from(s, scratch, (size_t)n, c, passive, &err);
+    if (used == (size_t)n)
+        return err; /* every frame whole: no tail to keep (an rr echo) */
     struct iovec rest = {scratch + used, (size_t)n - used};
     count_copied(rest.iov_len);
     /* The start of a big frame: room for all of it at once, so that the
@@ -568,7 +573,8 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
 {
     while (active_on(s)) {
         int err = 0;
-        in_consume(s, deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive, &err));
+        if (in_avail(s)) /* (an empty buffer: the common case, no call) */
+            in_consume(s, deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive, &err));
         if (err)
             return err;
         /* stalled: neither more reads nor the end of input, which must
@@ -595,7 +601,7 @@ void gt__sock_deliver(gt__sock *s)
         s->read_paused)
         return;
     s->mbox_stalled = false; /* looked at again below */
-    chain c = {0};
+    chain c = {.limited = gt__mbox_limited(s->owner)};
     bool passive = false, ended = false;
     int err = deliver_loop(s, &c, &passive, &ended);
     bool finished = false;
@@ -608,7 +614,7 @@ void gt__sock_deliver(gt__sock *s)
     if (passive)
         chain_add(&c, sock_msg(s, gt__sock_msg_kind(s, GT_MSG_TCP_PASSIVE), 0));
     if (c.head)
-        gt__mbox_deliver(s->owner, c.head, c.tail);
+        gt__mbox_deliver_n(s->owner, c.head, c.tail, c.n);
     if (finished)
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
 }
