@@ -451,9 +451,15 @@ static bool send_direct_ok(const gt__sock *s, const struct iovec *body, bool alo
 }
 
 /* A packet up to this size that finds the queue empty is copied behind
- * its header on the stack and written in one piece: the kernel's send()
- * costs less than a sendmsg importing two iovecs, and the copy is cheap. */
+ * its header and written in one piece: the kernel's send() costs less
+ * than a sendmsg importing two iovecs, and the copy is cheap.  The copy
+ * lives in the thread, not on the process's stack: a new process's stack
+ * page is fresh, and on this VM the kernel's first read of a user page
+ * costs like a page fault (~13 us), once per connection of a burst
+ * (issue 11; runtime/io.c's epoll event likewise).  No process switch
+ * can come between the copy and the send. */
 #define COALESCE_MAX 256
+static __thread uint8_t coalesce_buf[COALESCE_MAX];
 
 /* Writes the queue, then the packet (header and body); what the kernel
  * leaves is queued.  Returns 0 or -ENOMEM; a failed write sets *fail to
@@ -463,11 +469,11 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
 {
     struct iovec v[3];
     int n = 0;
-    uint8_t one[COALESCE_MAX];
+    uint8_t *one = coalesce_buf;
     size_t queued = out_pending(s);
     if (queued)
         v[n++] = (struct iovec){gt__buf_head(&s->out), queued};
-    if (!queued && hlen && hlen + body->iov_len <= sizeof one) {
+    if (!queued && hlen && hlen + body->iov_len <= COALESCE_MAX) {
         memcpy(one, hdr, hlen);
         if (body->iov_len)
             memcpy(one + hlen, body->iov_base, body->iov_len);
