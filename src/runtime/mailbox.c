@@ -285,6 +285,18 @@ static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
     m->len--;
 }
 
+/* The first cut messages of m, up to head, were taken: one head and
+ * length update for a run of them (an echo takes its whole mailbox). */
+static void cut_head(gt__mailbox *m, gt_msg *head, uint32_t cut)
+{
+    if (!cut)
+        return;
+    set_head(m, head);
+    if (!head)
+        m->tail = NULL;
+    m->len -= cut;
+}
+
 bool gt__mbox_over_limit(gt__proc *p, size_t pending)
 {
     gt__mailbox *m = &p->mbox;
@@ -478,18 +490,28 @@ int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max,
     size_t n = 0;
     gt__lock(&m->lock, GT__LK_MBOX);
     gt_msg *prev = NULL, *cur = m->head;
+    uint32_t cut = 0; /* matches at the head, unlinked at once by cut_head */
     while (cur && n < max) {
         gt_msg *next = GT__NEXT(cur);
         /* gt_match_socket, an echo's predicate, inline: a call per
          * packet was ~15 instructions of it (issue 11) */
         if (!match || (match == gt_match_socket ? match_socket(cur, arg) : match(cur, arg))) {
-            unlink_msg(m, prev, cur);
+            if (prev) {
+                unlink_msg(m, prev, cur);
+            } else {
+                GT__NEXT(cur) = NULL;
+                cut++;
+            }
             msgs_out[n++] = cur;
         } else {
+            if (!prev)
+                cut_head(m, cur, cut);
             prev = cur;
         }
         cur = next;
     }
+    if (!prev)
+        cut_head(m, cur, cut);
     m->scanned = NULL;
     if (n)
         drain_efd_if_empty(m);
