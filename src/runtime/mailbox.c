@@ -56,7 +56,10 @@ typedef struct msg_cache {
     int n;
 } msg_cache;
 
-static __thread msg_cache cache;
+/* initial-exec: a %fs-relative load, not a __tls_get_addr call in the
+ * -fPIC code (whose call made every cached allocation save registers);
+ * 16 bytes, well inside the static TLS kept for a dlopen()ed library */
+static __thread msg_cache cache __attribute__((tls_model("initial-exec")));
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -73,25 +76,31 @@ static void cache_release(void *arg)
 
 static void cache_key_make(void) { pthread_key_create(&cache_key, cache_release); }
 
-gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
+static inline gt_msg *msg_init(gt_msg *msg, gt_msg_kind kind, size_t len)
 {
-    gt_msg *msg = NULL;
-    if (GT_MSG_CACHE && len <= MSG_SMALL && cache.free) {
-        msg = cache.free;
-        cache.free = GT__NEXT(msg);
-        cache.n--;
-    } else {
-        gt__envelope *e = malloc(sizeof *e + (len <= MSG_SMALL ? MSG_SMALL : len));
-        if (!e)
-            return NULL;
-        msg = &e->msg;
-    }
     gt__envelope *env = gt__envelope_of(msg);
     memset(env, 0, sizeof *env);
     msg->kind = kind;
     msg->len = len;
     msg->data = (uint8_t *)(env + 1);
     return msg;
+}
+
+/* Out of line, so that the cached path below saves no registers. */
+static __attribute__((noinline)) gt_msg *msg_new_malloc(gt_msg_kind kind, size_t len)
+{
+    gt__envelope *e = malloc(sizeof *e + (len <= MSG_SMALL ? MSG_SMALL : len));
+    return e ? msg_init(&e->msg, kind, len) : NULL;
+}
+
+gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
+{
+    gt_msg *msg = cache.free;
+    if (!GT_MSG_CACHE || len > MSG_SMALL || !msg)
+        return msg_new_malloc(kind, len);
+    cache.free = GT__NEXT(msg);
+    cache.n--;
+    return msg_init(msg, kind, len);
 }
 
 gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len)
@@ -105,10 +114,15 @@ gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len)
     return msg;
 }
 
-void gt_msg_free(gt_msg *msg)
+static inline void cache_push(gt_msg *msg)
 {
-    if (!msg)
-        return;
+    GT__NEXT(msg) = cache.free;
+    cache.free = msg;
+    cache.n++;
+}
+
+static __attribute__((noinline)) void msg_free_slow(gt_msg *msg)
+{
     gt__envelope *env = gt__envelope_of(msg);
     if (env->block) { /* gt__msg_adopt's: the payload is not in the envelope */
         free(env->block);
@@ -124,12 +138,24 @@ void gt_msg_free(gt_msg *msg)
             pthread_once(&cache_once, cache_key_make);
             pthread_setspecific(cache_key, &cache); /* freed at thread exit */
         }
-        GT__NEXT(msg) = cache.free;
-        cache.free = msg;
-        cache.n++;
+        cache_push(msg);
         return;
     }
     free(gt__envelope_of(msg));
+}
+
+void gt_msg_free(gt_msg *msg)
+{
+    if (!msg)
+        return;
+    /* the common case, a small packet into a cache in use, saves no
+     * registers; the rest (and a cache's first use) is msg_free_slow's */
+    if (GT_MSG_CACHE && msg->len <= MSG_SMALL && !gt__envelope_of(msg)->block && !msg->http &&
+        cache.free && cache.n < MSG_CACHE) {
+        cache_push(msg);
+        return;
+    }
+    msg_free_slow(msg);
 }
 
 static void free_chain(gt_msg *m)
@@ -267,6 +293,18 @@ static void unlink_msg(gt__mailbox *m, gt_msg *prev, gt_msg *cur)
 bool gt__mbox_limited(gt__proc *p)
 {
     return atomic_load_explicit(&p->mbox.limit, memory_order_relaxed) != 0;
+}
+
+/* The first cut messages of m, up to head, were taken: one head and
+ * length update for a run of them (an echo takes its whole mailbox). */
+static void cut_head(gt__mailbox *m, gt_msg *head, uint32_t cut)
+{
+    if (!cut)
+        return;
+    set_head(m, head);
+    if (!head)
+        m->tail = NULL;
+    m->len -= cut;
 }
 
 bool gt__mbox_over_limit(gt__proc *p, size_t pending)
@@ -462,18 +500,28 @@ int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max,
     size_t n = 0;
     gt__lock(&m->lock, GT__LK_MBOX);
     gt_msg *prev = NULL, *cur = m->head;
+    uint32_t cut = 0; /* matches at the head, unlinked at once by cut_head */
     while (cur && n < max) {
         gt_msg *next = GT__NEXT(cur);
         /* gt_match_socket, an echo's predicate, inline: a call per
          * packet was ~15 instructions of it (issue 11) */
         if (!match || (match == gt_match_socket ? match_socket(cur, arg) : match(cur, arg))) {
-            unlink_msg(m, prev, cur);
+            if (prev) {
+                unlink_msg(m, prev, cur);
+            } else {
+                GT__NEXT(cur) = NULL;
+                cut++;
+            }
             msgs_out[n++] = cur;
         } else {
+            if (!prev)
+                cut_head(m, cur, cut);
             prev = cur;
         }
         cur = next;
     }
+    if (!prev)
+        cut_head(m, cur, cut);
     m->scanned = NULL;
     if (n)
         drain_efd_if_empty(m);

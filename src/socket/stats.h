@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct gt__sockstat {
     uint64_t recv_oct, recv_cnt, recv_max;
@@ -32,6 +33,23 @@ static inline void gt__stat_read(gt__sockstat *st, uint64_t n, bool reads)
  * far below 2^63). */
 static inline double gt__stat_d(uint64_t v) { return (double)(int64_t)v; }
 
+/* A packet whose length equals the running mean, with no deviation so
+ * far, changes neither: x - avg is exactly 0, so avg + 0/n and
+ * dvi + (0 - 0)/n give back avg and 0 bit for bit.  Traffic of one size
+ * takes this on every packet after its first and skips the divisions
+ * (pipelined echo: ~40 -> ~27 instructions per message, and no divsd).
+ * Exact, so getstat's numbers are inet_drv's as before. */
+static inline bool gt__stat_steady(double dl, double avg, double dvi)
+{
+    /* compared as bits: integer compares where == on doubles costs
+     * parity branches; a -0.0 only misses the short cut */
+    uint64_t l, a, d;
+    memcpy(&l, &dl, sizeof l);
+    memcpy(&a, &avg, sizeof a);
+    memcpy(&d, &dvi, sizeof d);
+    return l == a && d == 0;
+}
+
 /* One packet of len bytes (header included) delivered; nothing when the
  * backend counts reads instead. */
 static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len, bool reads)
@@ -39,10 +57,13 @@ static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len, bool reads
     if (reads)
         return;
     uint64_t n = st->recv_cnt + 1;
-    double dn = gt__stat_d(n), dl = gt__stat_d(len);
-    double avg = st->recv_avg + (dl - st->recv_avg) / dn;
-    st->recv_avg = avg;
-    st->recv_dvi += ((dl - avg) - st->recv_dvi) / dn;
+    double dl = gt__stat_d(len);
+    if (!gt__stat_steady(dl, st->recv_avg, st->recv_dvi)) {
+        double dn = gt__stat_d(n);
+        double avg = st->recv_avg + (dl - st->recv_avg) / dn;
+        st->recv_avg = avg;
+        st->recv_dvi += ((dl - avg) - st->recv_dvi) / dn;
+    }
     if (len > st->recv_max)
         st->recv_max = len;
     st->recv_cnt = n;
@@ -52,7 +73,9 @@ static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len, bool reads
 static inline void gt__stat_packet_out(gt__sockstat *st, uint64_t len)
 {
     uint64_t n = st->send_cnt + 1;
-    st->send_avg += (gt__stat_d(len) - st->send_avg) / gt__stat_d(n);
+    double dl = gt__stat_d(len);
+    if (!gt__stat_steady(dl, st->send_avg, 0))
+        st->send_avg += (dl - st->send_avg) / gt__stat_d(n);
     if (len > st->send_max)
         st->send_max = len;
     st->send_cnt = n;

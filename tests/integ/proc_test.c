@@ -325,6 +325,59 @@ GT_TEST(i11_receive_many_takes_the_matches_in_order)
     ASSERT_ERR(gt_receive_many(NULL, NULL, ms, 8, &n), GT_ETIMEOUT);
 }
 
+/* gt_receive_many takes a run of matches at the head with one head and
+ * length update (mailbox.c cut_head): the mailbox after it must be as if
+ * each were unlinked: the rest in order, the length, and a message posted
+ * afterwards at the tail. */
+static void expect_tags(const int *tags, size_t n)
+{
+    size_t len = 99;
+    ASSERT_OK(gt_mailbox_len(gt_self(), &len));
+    ASSERT_EQ(len, n);
+    gt_msg *ms[8] = {0};
+    size_t got = 0;
+    ASSERT_OK(gt_receive_many(NULL, NULL, ms, 8, &got));
+    ASSERT_EQ(got, n);
+    for (size_t i = 0; i < got; i++) {
+        ASSERT_EQ(ms[i]->tag, tags[i]);
+        gt_msg_free(ms[i]);
+    }
+}
+
+GT_TEST(i11_echo4_receive_many_cuts_the_head)
+{
+    int order[] = {1, 3, 0, 5, 2, 7};
+    for (int i = 0; i < 6; i++)
+        ASSERT_OK(gt_post(gt_self(), order[i], "x", 1));
+    gt_msg *ms[8] = {0};
+    size_t n = 0;
+    ASSERT_OK(gt_receive_many(match_tag_odd, NULL, ms, 8, &n));
+    ASSERT_EQ(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(ms[i]->tag, (int)(2 * i + 1));
+        gt_msg_free(ms[i]);
+    }
+    ASSERT_OK(gt_post(gt_self(), 9, "x", 1));
+    expect_tags((int[]){0, 2, 9}, 3);
+    /* a run stopped by max: the head moves, the tail stays */
+    for (int i = 1; i <= 5; i += 2)
+        ASSERT_OK(gt_post(gt_self(), i, "x", 1));
+    ASSERT_OK(gt_receive_many(match_tag_odd, NULL, ms, 2, &n));
+    ASSERT_EQ(n, 2);
+    gt_msg_free(ms[0]);
+    gt_msg_free(ms[1]);
+    ASSERT_OK(gt_post(gt_self(), 11, "x", 1));
+    expect_tags((int[]){5, 11}, 2);
+    /* the whole mailbox: empty, and a post after it is the only one */
+    ASSERT_OK(gt_post(gt_self(), 1, "x", 1));
+    ASSERT_OK(gt_receive_many(match_tag_odd, NULL, ms, 8, &n));
+    ASSERT_EQ(n, 1);
+    gt_msg_free(ms[0]);
+    ASSERT_OK(gt_post(gt_self(), 4, "x", 1));
+    expect_tags((int[]){4}, 1);
+    ASSERT_ERR(gt_receive(0, &ms[0]), GT_ETIMEOUT);
+}
+
 /* gt_post copies the payload; posting to a dead process -> noproc. */
 GT_TEST(proc_post_copies_and_noproc)
 {

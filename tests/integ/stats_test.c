@@ -88,6 +88,44 @@ GT_TEST(i9_04_getstat_counts_packets_as_inet)
     ASSERT_ERR(gt_getstat(l, NULL), GT_EBADARG);
 }
 
+/* Packets of one length skip the running means' divisions (stats.h
+ * gt__stat_steady); the means must come out as if each were computed:
+ * four 12-byte {packet,2} packets, then 42, then 12 again. */
+GT_TEST(i11_echo4_getstat_one_length_then_others)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(2)));
+    gt_socket c = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY, GT_PACKET(2)));
+    gt_socket a = h_accept(l);
+    static const char ten[] = "0123456789", forty[] = "0123456789012345678901234567890123456789";
+    const char *order[] = {ten, ten, ten, ten, forty, ten};
+    for (int i = 0; i < 6; i++) {
+        h_send(c, order[i]);
+        gt_msg *m = NULL;
+        ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
+        gt_msg_free(m);
+        gt_stats s = stat_of(a);
+        ASSERT_EQ(s.recv_cnt, (uint64_t)i + 1);
+        if (i == 3) {
+            ASSERT_EQ(s.recv_avg, 12);
+            ASSERT_EQ(s.recv_dvi, 0);
+        }
+    }
+    gt_stats s = stat_of(a);
+    ASSERT_EQ(s.recv_max, 42);
+    ASSERT_EQ(s.recv_avg, 17); /* 12, then 12 + 30 / 5 = 18, then 18 - 6 / 6 */
+    ASSERT_EQ(s.recv_dvi, 3);  /* 0, then 24 / 5 = 4.8, then 4.8 + (-5 - 4.8) / 6 */
+    gt_stats cs = stat_of(c);
+    ASSERT_EQ(cs.send_cnt, 6);
+    ASSERT_EQ(cs.send_max, 42);
+    ASSERT_EQ(cs.send_avg, 17); /* 12 four times, 18, 17 */
+    h_send(c, ten);
+    cs = stat_of(c);
+    ASSERT_EQ(cs.send_avg, 16); /* 17 - 5 / 7 = 16.29 */
+    gt_close(c);
+    gt_close(a);
+    gt_close(l);
+}
+
 GT_TEST(i9_04_getstat_active_messages_and_send_pend)
 {
     gt_socket l, c, a;

@@ -293,6 +293,8 @@ typedef struct echo_batch {
  * connection goes on. */
 static bool echo_flush(conn *c, gt_msg **msgs, const struct iovec *iov, size_t n, bool ok)
 {
+    if (n) /* for arm(): the last packet's size */
+        c->last_len = iov[n - 1].iov_len < UINT32_MAX ? (uint32_t)iov[n - 1].iov_len : UINT32_MAX;
     if (n && ok) {
         int sent = 0;
         ok = gt_send_many(c->sock, iov, (int)n, &sent) == 0;
@@ -308,15 +310,19 @@ static bool echo_flush(conn *c, gt_msg **msgs, const struct iovec *iov, size_t n
 static bool echo_run(conn *c, gt_msg **msgs, struct iovec *iov, size_t n)
 {
     bool ok = true;
+    /* {active, once}: re-armed per packet, which sizes by the last packet;
+     * otherwise echo_flush notes the run's last size, once */
+    bool once = the_srv->active.v.i == GT_ACTIVE_ONCE_V;
     size_t run = 0; /* packets gathered at msgs[0..run), run <= i */
     for (size_t i = 0; i < n; i++) {
         gt_msg *m = msgs[i];
         if (tcp_kind(m->kind) == GT_MSG_TCP) {
             msgs[run] = m;
             iov[run++] = (struct iovec){m->data, m->len};
-            c->last_len = m->len < UINT32_MAX ? (uint32_t)m->len : UINT32_MAX;
-            if (ok && the_srv->active.v.i == GT_ACTIVE_ONCE_V)
+            if (once && ok) {
+                c->last_len = m->len < UINT32_MAX ? (uint32_t)m->len : UINT32_MAX;
                 arm(c);
+            }
             continue;
         }
         ok = echo_flush(c, msgs, iov, run, ok);
