@@ -71,6 +71,8 @@ static void cache_release(void *arg)
     c->n = 0;
 }
 
+void gt__msg_cache_trim(void) { cache_release(&cache); }
+
 static void cache_key_make(void) { pthread_key_create(&cache_key, cache_release); }
 
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
