@@ -72,6 +72,7 @@ static void cache_release(void *arg)
 }
 
 void gt__msg_cache_trim(void) { cache_release(&cache); }
+int gt__msg_cache_count(void) { return cache.n; }
 
 static void cache_key_make(void) { pthread_key_create(&cache_key, cache_release); }
 
