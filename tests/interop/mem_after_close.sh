@@ -15,7 +15,7 @@ command -v python3 >/dev/null || { skip $NAME "python3 not installed"; exit 0; }
 timeout 120 python3 - "$GTCAT" <<'PY'
 import re, resource, socket, struct, subprocess, sys, time
 
-GTCAT, N, BOUND_KB = sys.argv[1], 4000, 1536
+GTCAT, N, BOUND_KB = sys.argv[1], 4000, 2560
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if hard != resource.RLIM_INFINITY and hard < N + 100:
