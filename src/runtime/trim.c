@@ -32,6 +32,9 @@
  * of idleness bounds the trims to five a second per scheduler. */
 #define TRIM_FREES 1    /* stacks freed since the last trim */
 #define TRIM_IDLE_MS 200 /* idle this long first */
+/* Cached message blocks that arm a trim: a few pin a few pages at most,
+ * and a periodic timer's message must not cost a trim every period. */
+#define TRIM_CACHED 32
 
 /* Due after freed stacks, or while this thread caches message blocks: a
  * scheduler that ran no exits but echoed packets holds up to MSG_CACHE
@@ -39,7 +42,7 @@
  * 5.2-7.1 MB with only the exits counted). */
 static bool due(const gt__sched *s)
 {
-    return s->trim_frees >= TRIM_FREES || gt__msg_cache_count() > 0;
+    return s->trim_frees >= TRIM_FREES || gt__msg_cache_count() >= TRIM_CACHED;
 }
 
 int gt__trim_wait(const gt__sched *s, int wait)
