@@ -14,9 +14,9 @@
  * only when that count reached TRIM_FREES and the scheduler then slept
  * TRIM_IDLE_MS without an event does it trim: its stack pool down to one
  * slab, the shared spare set emptied, its thread's message cache freed,
- * and malloc_trim(0) (once at a time
- * for the process: it walks every arena).  A scheduler that is never
- * idle that long (a timer due sooner, every time) trims nothing.
+ * and malloc_trim(0) (one at a time: it walks every arena).  A scheduler
+ * that is never idle that long (a timer due sooner, every time) trims
+ * nothing; one whose trim waits for a busy one wakes 5 times a second.
  */
 #include <stdatomic.h>
 #include <stdlib.h> /* defines __GLIBC__ there */
