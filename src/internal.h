@@ -141,6 +141,9 @@ uint8_t *gt__sched_scratch(size_t *len);
 
 /* Allocates a message with room for len payload bytes at msg->data. */
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len);
+/* Frees the calling thread's cached message blocks (runtime/trim.c). */
+void gt__msg_cache_trim(void);
+int gt__msg_cache_count(void); /* blocks the calling thread caches */
 /* A message whose len payload bytes are at data, inside the allocation
  * block (from malloc), which the message takes over and frees: a big frame
  * handed on from a socket's input buffer without a copy.  NULL on failure

@@ -74,6 +74,9 @@ static void cache_release(void *arg)
     c->n = 0;
 }
 
+void gt__msg_cache_trim(void) { cache_release(&cache); }
+int gt__msg_cache_count(void) { return cache.n; }
+
 static void cache_key_make(void) { pthread_key_create(&cache_key, cache_release); }
 
 static inline gt_msg *msg_init(gt_msg *msg, gt_msg_kind kind, size_t len)

@@ -168,6 +168,7 @@ size_t gt__default_stack_size(void);
 int gt__stack_alloc(gt__sched *s, size_t size, gt__stack *out);
 void gt__stack_free(gt__sched *s, gt__stack *st);
 int gt__stack_spare_count(void); /* stacks in the shared spare set */
+void gt__stack_trim(gt__sched *s); /* idle after a burst: caches back to one slab */
 
 /* ---- timer.c: per-scheduler min-heap of deadlines ---- */
 typedef struct gt__timers {

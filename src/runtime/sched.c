@@ -300,6 +300,7 @@ static void proc_stack_free(gt__sched *s, gt__proc *p)
     gt__stack st = {p->fiber.stack_base, p->fiber.stack_size};
     gt__stack_free(s, &st);
     p->fiber.stack_base = NULL;
+    s->trim_frees++;
 }
 
 static void run_one(gt__sched *s, gt__proc *p)
@@ -432,7 +433,9 @@ static void *sched_main(void *arg)
                         int64_t d = next - gt__now_ms();
                         wait = d < 0 ? 0 : d > 1000000 ? 1000000 : (int)d;
                     }
+                    wait = gt__trim_wait(s, wait);
                     n = poll_events(s, ev, wait);
+                    gt__trim_idle(s, wait, n);
                 }
                 atomic_store(&s->sleeping, 0);
                 gt__steal_awake(s);

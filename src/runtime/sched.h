@@ -61,6 +61,7 @@ struct gt__sched {
     int npool;
     gt__stack unmap[GT__STACK_UNMAP]; /* waiting for one munmap per run */
     int nunmap;
+    uint32_t trim_frees;        /* stacks freed since the last trim      */
     uint8_t *scratch;           /* GT__SCRATCH bytes for socket reads    */
 };
 
@@ -88,6 +89,11 @@ static inline void gt__steal_check(gt__sched *s)
         atomic_load_explicit(&gt__nhungry, memory_order_relaxed) > 0)
         gt__steal_give(s);
 }
+/* ---- trim.c: memory back once idle after a burst of exits ---- */
+/* The blocking wait's timeout: capped while a trim is due. */
+int gt__trim_wait(const gt__sched *s, int wait);
+/* After that wait: trims if it was the capped one and found nothing. */
+void gt__trim_idle(gt__sched *s, int wait, int n);
 gt__sched *gt__sched_all(int *n);
 /* Appends a chain of n runnable processes (linked by rq_next), `movable`
  * of them not pinned, to s's remote queue, from another thread. */

@@ -255,3 +255,27 @@ void gt__stack_free(gt__sched *s, gt__stack *st)
     }
     st->base = NULL;
 }
+
+/* After a burst, once s is idle (trim.c): what the caches hold beyond one
+ * slab per scheduler goes back to the kernel, so that the pages a burst
+ * of processes touched do not stay resident for ever.  The shared spare
+ * set is emptied by whichever scheduler trims; the next burst maps fresh
+ * slabs (a few mmaps), a cost paid only after an idle pause. */
+void gt__stack_trim(gt__sched *s)
+{
+    size_t size = gt__default_stack_size();
+    for (;;) {
+        gt__stack st;
+        if (s->npool > GT__STACK_SLAB)
+            st = s->pool[--s->npool];
+        else if ((st.base = spare_take()) != NULL)
+            st.size = size;
+        else
+            break;
+        s->unmap[s->nunmap++] = st;
+        if (s->nunmap == GT__STACK_UNMAP)
+            flush_unmap(s);
+    }
+    if (s->nunmap > 0)
+        flush_unmap(s);
+}

@@ -261,9 +261,11 @@ static void conn_finish(conn *c)
         ok = handle(c, m);
     if (ok && gt_shutdown(c->sock, GT_SHUT_WRITE) == 0) {
         int64_t left;
-        while ((left = stop_deadline - now_ms()) > 0 && gt_recv(c->sock, 0, left, &m) == 0)
+        int rc = 0;
+        while ((left = stop_deadline - now_ms()) > 0 && (rc = gt_recv(c->sock, 0, left, &m)) == 0)
             gt_msg_free(m);
-        if (left <= 0)
+        /* the deadline passed between two reads, or during the last one */
+        if (left <= 0 || rc == GT_ETIMEOUT)
             atomic_fetch_add(&cut_short, 1); /* the peer may see a reset */
     }
     conn_end(c);
