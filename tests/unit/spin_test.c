@@ -251,13 +251,19 @@ static void warm_up(gt__spin *sp, int64_t *t)
     }
 }
 
+/* Two schedulers' spins, 50 us each, sharing one gate. */
+static void two_schedulers(gt__spin_gate *gate, gt__spin *a, gt__spin *b)
+{
+    gt__spin_gate_init(gate, 2);
+    gt__spin_init(a, 50 * US, gate);
+    gt__spin_init(b, 50 * US, gate);
+}
+
 GT_TEST(i11_sched5_one_of_two_schedulers_spins_at_a_time)
 {
     gt__spin_gate gate;
-    gt__spin_gate_init(&gate, 2);
     gt__spin a, b;
-    gt__spin_init(&a, 50 * US, &gate);
-    gt__spin_init(&b, 50 * US, &gate);
+    two_schedulers(&gate, &a, &b);
     int64_t t = 1 * MS;
     warm_up(&a, &t);
     warm_up(&b, &t);
@@ -283,10 +289,8 @@ GT_TEST(i11_sched5_denied_spin_is_not_an_unpaid_one)
      * must not count as spins that missed, or it would stop spinning when
      * the gate frees (a probe in GT__SPIN_PROBE). */
     gt__spin_gate gate;
-    gt__spin_gate_init(&gate, 2);
     gt__spin a, b;
-    gt__spin_init(&a, 50 * US, &gate);
-    gt__spin_init(&b, 50 * US, &gate);
+    two_schedulers(&gate, &a, &b);
     int64_t t = 1 * MS;
     warm_up(&b, &t);
     ASSERT_EQ(gt__spin_budget(&a, t), 0); /* a fresh a: no spin, no place */
