@@ -6,7 +6,6 @@
  * that poll is empty, and the blocking wait returns at once anyway if
  * events are pending.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -48,49 +47,38 @@ GT_TEST(i11_strm_no_empty_poll_before_a_wait)
 
 /* Closing a socket used to defer the end of its epoll registration to the
  * next loop iteration, which also ended the scheduler's batch of runs: one
- * more loop pass and, with other processes ready, an epoll_wait that found
+ * more loop pass and, with a process still ready, an epoll_wait that found
  * nothing, for each connection a server closed (issue 11, accept: 0.9
  * empty polls per connection).  A process closing a socket homed on its
- * own scheduler now lets the batch go on.  Here a closer yields after each
- * close beside a process that only yields: the batch ends every RUN_BATCH
- * runs (64), not at every close. */
-static atomic_int closer_done;
-
+ * own scheduler now lets the batch go on.  Here a process yields after
+ * each close, so it is always ready: the batch ends every RUN_BATCH runs
+ * (64), not at every close.  It counts the empty polls itself, so that
+ * nothing else the runtime does meanwhile adds to them. */
 static void closer_fn(void *arg)
 {
     gt_pid parent = *(gt_pid *)arg;
     int failed = 0;
+    unsigned long long before = gt__sched_empty_polls();
     for (int i = 0; i < ROUNDS; i++) {
         gt_socket l = {0};
         if (gt_listen(0, GT_OPTS(GT_IP("127.0.0.1")), &l) != 0 || gt_close(l) != 0)
             failed++;
         gt_yield();
     }
-    atomic_store(&closer_done, 1);
-    h_post_int(parent, H_TAG_DONE, failed);
-}
-
-static void yielder_fn(void *arg)
-{
-    (void)arg;
-    for (long i = 0; i < 1000000 && !atomic_load(&closer_done); i++)
-        gt_yield();
+    unsigned long long empty = gt__sched_empty_polls() - before;
+    h_post_int(parent, H_TAG_DONE, failed ? -1 : (int)empty);
 }
 
 GT_TEST(i11_acc5_close_does_not_end_the_batch)
 {
     gt_config cfg = {.schedulers = 1, .spin_us = -1};
     ASSERT_OK(gt_init(&cfg));
-    atomic_store(&closer_done, 0);
     gt_pid self = gt_self();
-    unsigned long long before = gt__sched_empty_polls();
-    gt_pid y = h_spawn(yielder_fn, NULL);
     gt_pid c = h_spawn(closer_fn, &self);
-    ASSERT_EQ(h_wait_int(H_TAG_DONE, H_WAIT), 0);
+    int empty = h_wait_int(H_TAG_DONE, H_WAIT);
     h_wait_dead(c);
-    h_wait_dead(y);
-    unsigned long long empty = gt__sched_empty_polls() - before;
+    ASSERT(empty >= 0); /* every listen and close worked */
     if (empty >= ROUNDS / 4)
-        printf("# empty polls: %llu for %d closes beside a ready process\n", empty, ROUNDS);
+        fprintf(stderr, "# empty polls: %d for %d closes by a ready process\n", empty, ROUNDS);
     ASSERT(empty < ROUNDS / 4);
 }
