@@ -13,6 +13,7 @@
 
 #include "runtime/sched.h"
 #include "util/idmap.h"
+#include "util/zalloc.h"
 
 static gt__idmap procs = GT__IDMAP_INIT;
 static pthread_key_t thread_key;
@@ -85,7 +86,7 @@ void gt__park_timer_take(gt__timers *t, gt__proc *p)
 
 static gt__proc *proc_new(bool is_thread, bool thread_owned)
 {
-    gt__proc *p = calloc(1, sizeof *p + (is_thread ? sizeof(gt__tpark) : 0));
+    gt__proc *p = gt__zalloc(sizeof *p + (is_thread ? sizeof(gt__tpark) : 0));
     if (!p)
         return NULL;
     atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */

@@ -186,6 +186,9 @@ void gt__park_timer_take(gt__timers *t, gt__proc *p);
 
 /* ---- io.c ---- */
 void gt__io_event(gt__io *w, uint32_t events); /* the loop's dispatch */
+/* Releases the registrations the process that just switched out of s
+ * ended there (the loop, after each run). */
+void gt__io_release_ended(gt__sched *s);
 
 /* ---- resource.c ---- */
 void gt__resources_release(gt__proc *p);  /* at exit: release them all  */

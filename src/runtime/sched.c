@@ -328,6 +328,8 @@ static void run_one(gt__sched *s, gt__proc *p)
     gt__fiber_switch(&s->fiber, &p->fiber, 0);
     s->current = NULL;
     gt__tls_proc = NULL;
+    if (s->nended)
+        gt__io_release_ended(s);
     switch (p->yield_reason) {
     case Y_YIELD:
         atomic_store(&p->state, P_RUNNABLE);

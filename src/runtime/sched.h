@@ -18,6 +18,8 @@
 #define GT__STACK_UNMAP 32  /* freed beyond the caches, unmapped together */
 #define GT__SCRATCH (64 * 1024)
 
+#define GT__ENDED_LOCAL 8
+
 struct gt__sched {
     int index;
     pthread_t thread;
@@ -63,6 +65,10 @@ struct gt__sched {
     int nunmap;
     uint32_t trim_frees;        /* stacks freed since the last trim      */
     uint8_t *scratch;           /* GT__SCRATCH bytes for socket reads    */
+    /* Registrations that a process running here ended on this scheduler
+     * (io.c): released as soon as it switches out.  Own thread only. */
+    gt__io *ended[GT__ENDED_LOCAL];
+    int nended;
 };
 
 /* ---- steal.c: balance (docs/DESIGN.md, "Balance") ---- */

@@ -11,6 +11,7 @@
 
 #include "socket/sock.h"
 #include "util/idmap.h"
+#include "util/zalloc.h"
 
 static gt__idmap socks = GT__IDMAP_INIT;
 
@@ -116,7 +117,7 @@ gt__sock_ext *gt__sock_ext_get(gt__sock *s)
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockopts *o,
                        int64_t active)
 {
-    gt__sock *s = calloc(1, sizeof *s);
+    gt__sock *s = gt__zalloc(sizeof *s);
     if (!s) {
         gt__optblock_put(o);
         return NULL;

@@ -195,17 +195,35 @@ static gt_opt parse_active(const char *s)
     usage_error("bad --active '%s' (true, false, once or 1..32767)", s);
 }
 
+/* The active mode a connection runs in, after packets of last_len bytes
+ * (0: none yet). */
+static gt_opt arm_opt(const server *srv, size_t last_len)
+{
+    size_t n = ECHO_ACTIVE_N;
+    if (last_len && ECHO_AHEAD / last_len < n)
+        n = ECHO_AHEAD / last_len < 4 ? 4 : ECHO_AHEAD / last_len;
+    return srv->echo && srv->active.v.i == GT_ACTIVE_TRUE_V ? GT_ACTIVE_N((int64_t)n)
+                                                          : srv->active;
+}
+
 static void arm(conn *c)
 {
     if (c->finishing)
         return; /* a stop made it passive for good */
-    size_t n = ECHO_ACTIVE_N;
-    if (c->last_len && ECHO_AHEAD / c->last_len < n)
-        n = ECHO_AHEAD / c->last_len < 4 ? 4 : ECHO_AHEAD / c->last_len;
-    gt_opt a = the_srv->echo && the_srv->active.v.i == GT_ACTIVE_TRUE_V
-                   ? GT_ACTIVE_N((int64_t)n)
-                   : the_srv->active;
-    gt_setopts(c->sock, GT_OPTS(a));
+    gt_setopts(c->sock, GT_OPTS(arm_opt(the_srv, c->last_len)));
+}
+
+/* Whether accepted sockets start in their first arm()'s mode, inherited
+ * from the listen socket (rule 12), so that a connection's process need
+ * not set it: a gt_setopts per connection, ~400 instructions and a socket
+ * lock round trip of each accepted connection (issue 11, accept).  Not
+ * with TLS (the handshake reads passively) nor for passive connections. */
+static bool born_armed;
+
+static void first_arm(conn *c)
+{
+    if (!born_armed)
+        arm(c);
 }
 
 /* Handles one message; returns false when the connection is over. */
@@ -378,7 +396,7 @@ static void conn_active(void *arg)
         conn_finish(c); /* accepted as a stop began */
         return;
     }
-    arm(c);
+    first_arm(c);
     gt_msg *m;
     int r = 1;
     while (r > 0) {
@@ -414,7 +432,7 @@ static void conn_hibernate_start(void *arg)
         conn_finish(arg); /* accepted as a stop began */
         return;
     }
-    arm(arg);
+    first_arm(arg);
     conn_hibernating(arg);
 }
 
@@ -630,7 +648,9 @@ int cmd_listen(int argc, char **argv)
     size_t nopts = 0;
     if (backend)
         opts[nopts++] = GT_INET_BACKEND(backend); /* it has to be first */
-    gt_opt common[] = {GT_BINARY,          GT_PACKET(srv.packet),      GT_ACTIVE_FALSE,
+    born_armed = !tls.on && srv.active.v.i != GT_ACTIVE_FALSE_V;
+    gt_opt common[] = {GT_BINARY,          GT_PACKET(srv.packet),
+                       born_armed ? arm_opt(&srv, 0) : GT_ACTIVE_FALSE,
                        GT_REUSEADDR(true), GT_BACKLOG(LISTEN_BACKLOG), GT_EXIT_ON_CLOSE(false),
                        GT_REUSEPORT(shared)};
     memcpy(opts + nopts, common, sizeof common);
