@@ -474,12 +474,53 @@ int gt_receive(int64_t timeout_ms, gt_msg **msg_out)
     return gt_receive_match(NULL, NULL, timeout_ms, msg_out);
 }
 
+/* The kinds of message a socket sends its owner. */
+static inline bool is_socket_kind(gt_msg_kind k)
+{
+    return (k >= GT_MSG_TCP && k <= GT_MSG_HTTP) || (k >= GT_MSG_SSL && k <= GT_MSG_SSL_PASSIVE);
+}
+
 static inline bool match_socket(const gt_msg *msg, void *arg)
 {
-    return msg && arg &&
-           ((msg->kind >= GT_MSG_TCP && msg->kind <= GT_MSG_HTTP) || /* socket kinds */
-            (msg->kind >= GT_MSG_SSL && msg->kind <= GT_MSG_SSL_PASSIVE)) &&
-           gt_sock_eq(msg->sock, *(gt_socket *)arg);
+    return msg && arg && is_socket_kind(msg->kind) && gt_sock_eq(msg->sock, *(gt_socket *)arg);
+}
+
+/* gt_receive_many's pass over the mailbox (lock held): unlinks up to max
+ * messages that match, in order, into msgs_out; returns how many.  One
+ * pass: the messages that failed to match are not asked again (as the
+ * selective-receive cursor does).  by_socket: match is gt_match_socket,
+ * an echo's predicate, tested inline against the socket read once (the
+ * loop is made twice from this one body: a call per packet was ~15
+ * instructions, a test of which predicate ~4, issue 11). */
+static inline size_t take_matches(gt__mailbox *m, gt_match_fn match, void *arg, bool by_socket,
+                                  gt_msg **msgs_out, size_t max)
+{
+    gt_socket want = by_socket ? *(gt_socket *)arg : (gt_socket){0};
+    size_t n = 0;
+    gt_msg *prev = NULL, *cur = m->head;
+    uint32_t cut = 0; /* matches at the head, unlinked at once by cut_head */
+    while (cur && n < max) {
+        gt_msg *next = GT__NEXT(cur);
+        bool take = by_socket ? is_socket_kind(cur->kind) && gt_sock_eq(cur->sock, want)
+                              : !match || match(cur, arg);
+        if (take) {
+            if (prev) {
+                unlink_msg(m, prev, cur);
+            } else {
+                GT__NEXT(cur) = NULL;
+                cut++;
+            }
+            msgs_out[n++] = cur;
+        } else {
+            if (!prev)
+                cut_head(m, cur, cut);
+            prev = cur;
+        }
+        cur = next;
+    }
+    if (!prev)
+        cut_head(m, cur, cut);
+    return n;
 }
 
 int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max, size_t *n_out)
@@ -498,33 +539,10 @@ int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max,
         return GT_ETIMEOUT; /* as gt_receive_match's poll: no lock */
     /* One lock for the run: a pipelining peer leaves hundreds of packets
      * per read, and a lock pair per receive was a tenth of an echo
-     * server's CPU (issue 11).  One pass: the messages that failed to
-     * match are not asked again (as the selective-receive cursor does). */
-    size_t n = 0;
+     * server's CPU (issue 11). */
     gt__lock(&m->lock, GT__LK_MBOX);
-    gt_msg *prev = NULL, *cur = m->head;
-    uint32_t cut = 0; /* matches at the head, unlinked at once by cut_head */
-    while (cur && n < max) {
-        gt_msg *next = GT__NEXT(cur);
-        /* gt_match_socket, an echo's predicate, inline: a call per
-         * packet was ~15 instructions of it (issue 11) */
-        if (!match || (match == gt_match_socket ? match_socket(cur, arg) : match(cur, arg))) {
-            if (prev) {
-                unlink_msg(m, prev, cur);
-            } else {
-                GT__NEXT(cur) = NULL;
-                cut++;
-            }
-            msgs_out[n++] = cur;
-        } else {
-            if (!prev)
-                cut_head(m, cur, cut);
-            prev = cur;
-        }
-        cur = next;
-    }
-    if (!prev)
-        cut_head(m, cur, cut);
+    size_t n = match == gt_match_socket && arg ? take_matches(m, match, arg, true, msgs_out, max)
+                                               : take_matches(m, match, arg, false, msgs_out, max);
     m->scanned = NULL;
     if (n)
         drain_efd_if_empty(m);
