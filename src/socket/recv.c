@@ -395,12 +395,13 @@ static small_fmt small_fmt_of(const gt__sock *s)
     return f;
 }
 
-/* The body length of the small frame that starts (buf, n) when it is
- * whole there and within packet_size; false for every other case (a
- * partial or big frame, an error: take_packet's). */
-static inline bool small_frame(const small_fmt *f, const uint8_t *buf, size_t n, size_t *plen)
+/* The body length of the small frame with an hl-byte header that starts
+ * (buf, n) when it is whole there and within psize (packet_size); false
+ * for every other case (a partial or big frame, an error: take_packet's).
+ * Inlined with hl a constant, the header is one load. */
+static inline bool small_frame(size_t hl, size_t psize, const uint8_t *buf, size_t n, size_t *plen)
 {
-    size_t hl = f->hl, len;
+    size_t len;
     if (!hl || n < hl)
         return false;
     switch (hl) { /* big-endian, unrolled: once per packet of a run */
@@ -414,7 +415,7 @@ static inline bool small_frame(const small_fmt *f, const uint8_t *buf, size_t n,
         len = buf[0];
     }
     *plen = len;
-    return len < STEAL_MIN && len <= n - hl && len <= f->psize;
+    return len < STEAL_MIN && len <= n - hl && len <= psize;
 }
 
 /* A message holding a copy of the plen bytes at body (the caller's buffer
@@ -438,7 +439,8 @@ static ssize_t take_small_fixed(gt__sock *s, const small_fmt *f, const uint8_t *
 {
     size_t plen;
     gt_msg *m;
-    if (!small_frame(f, buf, n, &plen) || !(m = small_msg((gt_socket){s->id}, f->kind, buf + f->hl, plen)))
+    if (!small_frame(f->hl, f->psize, buf, n, &plen) ||
+        !(m = small_msg((gt_socket){s->id}, f->kind, buf + f->hl, plen)))
         return 0; /* take_packet frames it, or reports the lack of memory */
     *copies += plen;
     s->in_scanned = 0;
@@ -454,38 +456,40 @@ static ssize_t take_small_fixed(gt__sock *s, const small_fmt *f, const uint8_t *
  * one length, the run joins the chain once (issue 11, echo: ~93
  * instructions a packet, framed one by one).  Stops before the first
  * frame small_frame refuses, or with N used up; returns the bytes taken,
- * as deliver_from's loop would have. */
-static size_t take_small_run(gt__sock *s, const small_fmt *f, const uint8_t *buf, size_t n, chain *c,
-                             bool *passive, size_t *copies)
+ * as deliver_from's loop would have.  hl is f->hl, a constant in each of
+ * take_small_run's calls. */
+static inline __attribute__((always_inline)) size_t
+small_run(gt__sock *s, const small_fmt *f, size_t hl, const uint8_t *buf, size_t n, chain *c,
+          bool *passive, size_t *copies)
 {
     int64_t act = s->active;
-    if (!f->hl || c->limited || act == GT_ACTIVE_ONCE_V || act == GT_ACTIVE_FALSE_V)
-        return 0;
     int64_t left = act == GT_ACTIVE_TRUE_V ? INT64_MAX : act; /* count_packet's */
     /* copies the calls below cannot be assumed to leave alone: registers */
-    const small_fmt fmt = *f;
+    const size_t psize = f->psize;
+    const gt_msg_kind kind = f->kind;
+    const bool counts_reads = f->counts_reads;
     const gt_socket id = {s->id};
     size_t used = 0, body = 0, taken = 0, run_len = 0, run_k = 0, plen;
     gt__envelope first = {0}; /* the run's head hangs off first.next */
     gt_msg *tail = &first.msg, *m;
-    while (left > 0 && small_frame(&fmt, buf + used, n - used, &plen) &&
-           (m = small_msg(id, fmt.kind, buf + used + fmt.hl, plen))) {
+    while (left > 0 && small_frame(hl, psize, buf + used, n - used, &plen) &&
+           (m = small_msg(id, kind, buf + used + hl, plen))) {
         GT__NEXT(tail) = m;
         tail = m;
         taken++;
         body += plen;
-        used += fmt.hl + plen;
+        used += hl + plen;
         left--;
-        if (fmt.hl + plen != run_len) {
-            gt__stat_packets_in(&s->stat, run_len, run_k, fmt.counts_reads);
-            run_len = fmt.hl + plen;
+        if (hl + plen != run_len) {
+            gt__stat_packets_in(&s->stat, run_len, run_k, counts_reads);
+            run_len = hl + plen;
             run_k = 0;
         }
         run_k++;
     }
     if (!taken)
         return 0;
-    gt__stat_packets_in(&s->stat, run_len, run_k, fmt.counts_reads);
+    gt__stat_packets_in(&s->stat, run_len, run_k, counts_reads);
     GT__NEXT(tail) = NULL;
     if (c->tail)
         GT__NEXT(c->tail) = first.next;
@@ -501,6 +505,23 @@ static size_t take_small_run(gt__sock *s, const small_fmt *f, const uint8_t *buf
     }
     *copies += body;
     return used;
+}
+
+static size_t take_small_run(gt__sock *s, const small_fmt *f, const uint8_t *buf, size_t n, chain *c,
+                             bool *passive, size_t *copies)
+{
+    if (c->limited || s->active == GT_ACTIVE_ONCE_V || s->active == GT_ACTIVE_FALSE_V)
+        return 0;
+    switch (f->hl) {
+    case 4:
+        return small_run(s, f, 4, buf, n, c, passive, copies);
+    case 2:
+        return small_run(s, f, 2, buf, n, c, passive, copies);
+    case 1:
+        return small_run(s, f, 1, buf, n, c, passive, copies);
+    default:
+        return 0; /* not {packet,1|2|4}: take_packet's */
+    }
 }
 
 /* Frames packets from (buf, n) while active; returns the bytes of the

@@ -504,6 +504,43 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
     return gt__buf_append_iov(&s->out, pkt, 2, (size_t)w - from_queue);
 }
 
+/* queue_small_run's loop, inlined with hl a constant: the packets framed
+ * at *pp (room reserved), getstat's counts once per run of one length.
+ * make_header's limit and bytes, with the type looked up once for the run
+ * rather than by a call per packet (issue 11, echo).  Sets *queued to the
+ * packets framed; returns 0 or -EMSGSIZE for the one after them. */
+static inline __attribute__((always_inline)) int
+frame_run(gt__sockstat *st, const struct iovec *packets, int count, size_t hl, uint8_t **pp,
+          int *queued)
+{
+    uint64_t max = header_max(hl);
+    uint8_t *p = *pp;
+    int rc = 0, i = 0;
+    size_t run_len = 0, run_k = 0;
+    for (; i < count; i++) {
+        size_t n = packets[i].iov_len;
+        if (n > max) {
+            rc = -EMSGSIZE;
+            break;
+        }
+        put_header(hl, n, p);
+        p += hl;
+        if (n)
+            memcpy(p, packets[i].iov_base, n);
+        p += n;
+        if (hl + n != run_len) {
+            gt__stat_packets_out(st, run_len, run_k);
+            run_len = hl + n;
+            run_k = 0;
+        }
+        run_k++;
+    }
+    gt__stat_packets_out(st, run_len, run_k);
+    *pp = p;
+    *queued = i;
+    return rc;
+}
+
 /* gt_send_many's packets when none is big enough to go direct (len bytes
  * of bodies in all): headers and bodies written straight into the queue,
  * reserved once for the run, instead of an append per packet (issue 11: a
@@ -521,32 +558,21 @@ static int queue_small_run(gt__sock *s, const struct iovec *packets, int count, 
     if (bytes == 0 || gt__buf_reserve(&s->out, bytes) != 0)
         return 1; /* the general loop: its error, packet by packet */
     uint8_t *start = gt__buf_tail(&s->out), *p = start;
-    /* make_header's limit and bytes, with the type looked up once for the
-     * run rather than by a call per packet (issue 11, echo) */
-    uint64_t max = header_max(hl);
-    int rc = 0, i = 0;
-    size_t run_len = 0, run_k = 0; /* getstat's counts, once per run of one length */
-    for (; i < count; i++) {
-        size_t n = packets[i].iov_len;
-        if (n > max) {
-            rc = -EMSGSIZE;
-            break;
-        }
-        put_header(hl, n, p);
-        p += hl;
-        if (n)
-            memcpy(p, packets[i].iov_base, n);
-        p += n;
-        if (hl + n != run_len) {
-            gt__stat_packets_out(&s->stat, run_len, run_k);
-            run_len = hl + n;
-            run_k = 0;
-        }
-        run_k++;
+    int rc;
+    switch (hl) { /* one loop per header size: each header one store */
+    case 4:
+        rc = frame_run(&s->stat, packets, count, 4, &p, queued);
+        break;
+    case 2:
+        rc = frame_run(&s->stat, packets, count, 2, &p, queued);
+        break;
+    case 1:
+        rc = frame_run(&s->stat, packets, count, 1, &p, queued);
+        break;
+    default:
+        rc = frame_run(&s->stat, packets, count, 0, &p, queued);
     }
-    gt__stat_packets_out(&s->stat, run_len, run_k);
     gt__buf_added(&s->out, (size_t)(p - start));
-    *queued = i;
     *total = (size_t)(p - start);
     return rc;
 }
