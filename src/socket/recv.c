@@ -395,11 +395,15 @@ static small_fmt small_fmt_of(const gt__sock *s)
     return f;
 }
 
+/* The most a small frame's body may hold: under STEAL_MIN and within
+ * psize (packet_size), one bound. */
+static inline size_t small_max(size_t psize) { return psize < STEAL_MIN ? psize : STEAL_MIN - 1; }
+
 /* The body length of the small frame with an hl-byte header that starts
- * (buf, n) when it is whole there and within psize (packet_size); false
- * for every other case (a partial or big frame, an error: take_packet's).
+ * (buf, n) when it is whole there and at most max (small_max); false for
+ * every other case (a partial or big frame, an error: take_packet's).
  * Inlined with hl a constant, the header is one load. */
-static inline bool small_frame(size_t hl, size_t psize, const uint8_t *buf, size_t n, size_t *plen)
+static inline bool small_frame(size_t hl, size_t max, const uint8_t *buf, size_t n, size_t *plen)
 {
     size_t len;
     if (!hl || n < hl)
@@ -415,7 +419,7 @@ static inline bool small_frame(size_t hl, size_t psize, const uint8_t *buf, size
         len = buf[0];
     }
     *plen = len;
-    return len < STEAL_MIN && len <= n - hl && len <= psize;
+    return len <= max && len <= n - hl;
 }
 
 /* A message holding a copy of the plen bytes at body (the caller's buffer
@@ -439,7 +443,7 @@ static ssize_t take_small_fixed(gt__sock *s, const small_fmt *f, const uint8_t *
 {
     size_t plen;
     gt_msg *m;
-    if (!small_frame(f->hl, f->psize, buf, n, &plen) ||
+    if (!small_frame(f->hl, small_max(f->psize), buf, n, &plen) ||
         !(m = small_msg((gt_socket){s->id}, f->kind, buf + f->hl, plen)))
         return 0; /* take_packet frames it, or reports the lack of memory */
     *copies += plen;
@@ -465,14 +469,14 @@ small_run(gt__sock *s, const small_fmt *f, size_t hl, const uint8_t *buf, size_t
     int64_t act = s->active;
     int64_t left = act == GT_ACTIVE_TRUE_V ? INT64_MAX : act; /* count_packet's */
     /* copies the calls below cannot be assumed to leave alone: registers */
-    const size_t psize = f->psize;
+    const size_t max = small_max(f->psize);
     const gt_msg_kind kind = f->kind;
     const bool counts_reads = f->counts_reads;
     const gt_socket id = {s->id};
     size_t used = 0, body = 0, taken = 0, run_len = 0, run_k = 0, plen;
     gt__envelope first = {0}; /* the run's head hangs off first.next */
     gt_msg *tail = &first.msg, *m;
-    while (left > 0 && small_frame(hl, psize, buf + used, n - used, &plen) &&
+    while (left > 0 && small_frame(hl, max, buf + used, n - used, &plen) &&
            (m = small_msg(id, kind, buf + used + hl, plen))) {
         GT__NEXT(tail) = m;
         tail = m;
