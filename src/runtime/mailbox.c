@@ -89,11 +89,26 @@ static inline gt_msg *msg_init(gt_msg *msg, gt_msg_kind kind, size_t len)
     return msg;
 }
 
+/* What an envelope's block says besides gt__msg_adopt's allocation: a
+ * payload bigger than a cached block (MSG_BIG), an http packet to free
+ * with the message (MSG_HTTP).  gt_msg_free's cached path then reads only
+ * the envelope's first bytes, not len and http further on: after a send
+ * that copied a run of packets, those were a second cache miss per
+ * message (issue 11, echo6). */
+static char msg_big_mark, msg_http_mark;
+#define MSG_BIG ((void *)&msg_big_mark)
+#define MSG_HTTP ((void *)&msg_http_mark)
+
 /* Out of line, so that the cached path below saves no registers. */
 static __attribute__((noinline)) gt_msg *msg_new_malloc(gt_msg_kind kind, size_t len)
 {
     gt__envelope *e = malloc(sizeof *e + (len <= MSG_SMALL ? MSG_SMALL : len));
-    return e ? msg_init(&e->msg, kind, len) : NULL;
+    if (!e)
+        return NULL;
+    msg_init(&e->msg, kind, len);
+    if (len > MSG_SMALL)
+        e->block = MSG_BIG;
+    return &e->msg;
 }
 
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
@@ -104,6 +119,13 @@ gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
     cache.free = GT__NEXT(msg);
     cache.n--;
     return msg_init(msg, kind, len);
+}
+
+void gt__msg_own_http(gt_msg *msg, const struct gt_http_packet *http)
+{
+    msg->http = http;
+    if (http)
+        gt__envelope_of(msg)->block = MSG_HTTP;
 }
 
 gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len)
@@ -127,16 +149,13 @@ static inline void cache_push(gt_msg *msg)
 static __attribute__((noinline)) void msg_free_slow(gt_msg *msg)
 {
     gt__envelope *env = gt__envelope_of(msg);
-    if (env->block) { /* gt__msg_adopt's: the payload is not in the envelope */
-        free(env->block);
-        env->block = NULL;
-        msg->len = 0; /* the envelope itself is a small one, cacheable */
-    }
-    /* An http packet, when present, was allocated separately by the packet
-     * layer as one block. */
-    if (msg->http)
-        free((void *)msg->http);
-    if (GT_MSG_CACHE && msg->len <= MSG_SMALL && cache.n < MSG_CACHE) {
+    bool small = env->block != MSG_BIG; /* the envelope holds MSG_SMALL bytes */
+    if (env->block == MSG_HTTP)
+        free((void *)msg->http); /* the packet layer's, one block */
+    else if (small && env->block)
+        free(env->block); /* gt__msg_adopt's: the payload is not in the envelope */
+    env->block = NULL;
+    if (GT_MSG_CACHE && small && cache.n < MSG_CACHE) {
         if (!cache.free) { /* first use on this thread, or emptied */
             pthread_once(&cache_once, cache_key_make);
             pthread_setspecific(cache_key, &cache); /* freed at thread exit */
@@ -153,8 +172,7 @@ void gt_msg_free(gt_msg *msg)
         return;
     /* the common case, a small packet into a cache in use, saves no
      * registers; the rest (and a cache's first use) is msg_free_slow's */
-    if (GT_MSG_CACHE && msg->len <= MSG_SMALL && !gt__envelope_of(msg)->block && !msg->http &&
-        cache.free && cache.n < MSG_CACHE) {
+    if (GT_MSG_CACHE && !gt__envelope_of(msg)->block && cache.free && cache.n < MSG_CACHE) {
         cache_push(msg);
         return;
     }

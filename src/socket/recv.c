@@ -222,7 +222,7 @@ static ssize_t take_packet(gt__sock *s, const uint8_t *buf, size_t n, size_t len
     if (gt__pkt_is_http(t)) {
         m = gt__msg_new(GT_MSG_HTTP, 0);
         if (m) {
-            m->http = gt__http_packet_new(t, buf, sp.total, &s->http_state);
+            gt__msg_own_http(m, gt__http_packet_new(t, buf, sp.total, &s->http_state));
             if (!m->http) {
                 gt_msg_free(m);
                 m = NULL;
