@@ -42,13 +42,19 @@ WORKLOADS = {
         "stream: one connection, 100 B frames, one write() per frame, echoed",
         "echoed msgs/s", True,
         "The client's one write() per frame (a syscall per message) is usually the ceiling; it shows "
-        "the server's cost per small read more than its throughput. Differs from bench/run.sh's stream "
+        "the server's cost per small read more than its throughput. A read costs a server ~20 us of CPU "
+        "here whichever it is (read, echo write with the loopback delivery to the client, epoll), so "
+        "CPU per message is that over the 8-30 frames a read finds, set by how soon the server comes "
+        "back to the socket: every server has rounds at 2-3x its usual CPU per message and 0.5-0.7x "
+        "its rate (issue 11, echo6). Differs from bench/run.sh's stream "
         "(count-and-ack protocol): here every frame is echoed."),
     "echo": (
         "echo: one connection, 100 B frames, 64 per write(), echoed",
         "echoed msgs/s", True,
         "Framing and copying in the server: big reads carry many frames. The client's receiver "
-        "checks every header byte and can be the limit for the fastest servers."),
+        "checks every header byte and can be the limit for the fastest servers; on a loaded "
+        "machine the three busy threads share the cores and the rate follows the server's CPU "
+        "per message."),
     "bulk": (
         "bulk (issue 11 c): one connection, 64 KiB frames echoed (aux = MB/s of frames, 10^6 B)",
         "echoed msgs/s", True,

@@ -149,12 +149,17 @@ int gt__msg_cache_count(void); /* blocks the calling thread caches */
  * handed on from a socket's input buffer without a copy.  NULL on failure
  * (block still the caller's). */
 gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len);
+/* Sets msg->http to http (gt__msg_new's message, NULL or the packet
+ * layer's one block), which gt_msg_free then frees. */
+void gt__msg_own_http(gt_msg *msg, const struct gt_http_packet *http);
 
 /* A message as allocated: the mailbox link sits in front of the public
  * gt_msg, so that it is no part of the public struct (nor of its ABI). */
 typedef struct gt__envelope {
     gt_msg *next;
-    void *block;    /* gt__msg_adopt's allocation, freed with the message */
+    void *block;    /* gt__msg_adopt's allocation, freed with the message;
+                       or mailbox.c's mark of a big payload or an http
+                       packet (NULL: a plain cacheable block) */
     gt_msg msg;
 } gt__envelope;
 

@@ -89,11 +89,26 @@ static inline gt_msg *msg_init(gt_msg *msg, gt_msg_kind kind, size_t len)
     return msg;
 }
 
+/* What an envelope's block says besides gt__msg_adopt's allocation: a
+ * payload bigger than a cached block (MSG_BIG), an http packet to free
+ * with the message (MSG_HTTP).  gt_msg_free's cached path then reads only
+ * the envelope's first bytes, not len and http further on: after a send
+ * that copied a run of packets, those were a second cache miss per
+ * message (issue 11, echo6). */
+static char msg_big_mark, msg_http_mark;
+#define MSG_BIG ((void *)&msg_big_mark)
+#define MSG_HTTP ((void *)&msg_http_mark)
+
 /* Out of line, so that the cached path below saves no registers. */
 static __attribute__((noinline)) gt_msg *msg_new_malloc(gt_msg_kind kind, size_t len)
 {
     gt__envelope *e = malloc(sizeof *e + (len <= MSG_SMALL ? MSG_SMALL : len));
-    return e ? msg_init(&e->msg, kind, len) : NULL;
+    if (!e)
+        return NULL;
+    msg_init(&e->msg, kind, len);
+    if (len > MSG_SMALL)
+        e->block = MSG_BIG;
+    return &e->msg;
 }
 
 gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
@@ -104,6 +119,13 @@ gt_msg *gt__msg_new(gt_msg_kind kind, size_t len)
     cache.free = GT__NEXT(msg);
     cache.n--;
     return msg_init(msg, kind, len);
+}
+
+void gt__msg_own_http(gt_msg *msg, const struct gt_http_packet *http)
+{
+    msg->http = http;
+    if (http)
+        gt__envelope_of(msg)->block = MSG_HTTP;
 }
 
 gt_msg *gt__msg_adopt(gt_msg_kind kind, void *block, uint8_t *data, size_t len)
@@ -127,16 +149,13 @@ static inline void cache_push(gt_msg *msg)
 static __attribute__((noinline)) void msg_free_slow(gt_msg *msg)
 {
     gt__envelope *env = gt__envelope_of(msg);
-    if (env->block) { /* gt__msg_adopt's: the payload is not in the envelope */
-        free(env->block);
-        env->block = NULL;
-        msg->len = 0; /* the envelope itself is a small one, cacheable */
-    }
-    /* An http packet, when present, was allocated separately by the packet
-     * layer as one block. */
-    if (msg->http)
-        free((void *)msg->http);
-    if (GT_MSG_CACHE && msg->len <= MSG_SMALL && cache.n < MSG_CACHE) {
+    bool small = env->block != MSG_BIG; /* the envelope holds MSG_SMALL bytes */
+    if (env->block == MSG_HTTP)
+        free((void *)msg->http); /* the packet layer's, one block */
+    else if (small && env->block)
+        free(env->block); /* gt__msg_adopt's: the payload is not in the envelope */
+    env->block = NULL;
+    if (GT_MSG_CACHE && small && cache.n < MSG_CACHE) {
         if (!cache.free) { /* first use on this thread, or emptied */
             pthread_once(&cache_once, cache_key_make);
             pthread_setspecific(cache_key, &cache); /* freed at thread exit */
@@ -153,8 +172,7 @@ void gt_msg_free(gt_msg *msg)
         return;
     /* the common case, a small packet into a cache in use, saves no
      * registers; the rest (and a cache's first use) is msg_free_slow's */
-    if (GT_MSG_CACHE && msg->len <= MSG_SMALL && !gt__envelope_of(msg)->block && !msg->http &&
-        cache.free && cache.n < MSG_CACHE) {
+    if (GT_MSG_CACHE && !gt__envelope_of(msg)->block && cache.free && cache.n < MSG_CACHE) {
         cache_push(msg);
         return;
     }
@@ -474,12 +492,53 @@ int gt_receive(int64_t timeout_ms, gt_msg **msg_out)
     return gt_receive_match(NULL, NULL, timeout_ms, msg_out);
 }
 
+/* The kinds of message a socket sends its owner. */
+static inline bool is_socket_kind(gt_msg_kind k)
+{
+    return (k >= GT_MSG_TCP && k <= GT_MSG_HTTP) || (k >= GT_MSG_SSL && k <= GT_MSG_SSL_PASSIVE);
+}
+
 static inline bool match_socket(const gt_msg *msg, void *arg)
 {
-    return msg && arg &&
-           ((msg->kind >= GT_MSG_TCP && msg->kind <= GT_MSG_HTTP) || /* socket kinds */
-            (msg->kind >= GT_MSG_SSL && msg->kind <= GT_MSG_SSL_PASSIVE)) &&
-           gt_sock_eq(msg->sock, *(gt_socket *)arg);
+    return msg && arg && is_socket_kind(msg->kind) && gt_sock_eq(msg->sock, *(gt_socket *)arg);
+}
+
+/* gt_receive_many's pass over the mailbox (lock held): unlinks up to max
+ * messages that match, in order, into msgs_out; returns how many.  One
+ * pass: the messages that failed to match are not asked again (as the
+ * selective-receive cursor does).  by_socket: match is gt_match_socket,
+ * an echo's predicate, tested inline against the socket read once (the
+ * loop is made twice from this one body: a call per packet was ~15
+ * instructions, a test of which predicate ~4, issue 11). */
+static inline size_t take_matches(gt__mailbox *m, gt_match_fn match, void *arg, bool by_socket,
+                                  gt_msg **msgs_out, size_t max)
+{
+    gt_socket want = by_socket ? *(gt_socket *)arg : (gt_socket){0};
+    size_t n = 0;
+    gt_msg *prev = NULL, *cur = m->head;
+    uint32_t cut = 0; /* matches at the head, unlinked at once by cut_head */
+    while (cur && n < max) {
+        gt_msg *next = GT__NEXT(cur);
+        bool take = by_socket ? is_socket_kind(cur->kind) && gt_sock_eq(cur->sock, want)
+                              : !match || match(cur, arg);
+        if (take) {
+            if (prev) {
+                unlink_msg(m, prev, cur);
+            } else {
+                GT__NEXT(cur) = NULL;
+                cut++;
+            }
+            msgs_out[n++] = cur;
+        } else {
+            if (!prev)
+                cut_head(m, cur, cut);
+            prev = cur;
+        }
+        cur = next;
+    }
+    if (!prev)
+        cut_head(m, cur, cut);
+    return n;
 }
 
 int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max, size_t *n_out)
@@ -498,33 +557,10 @@ int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max,
         return GT_ETIMEOUT; /* as gt_receive_match's poll: no lock */
     /* One lock for the run: a pipelining peer leaves hundreds of packets
      * per read, and a lock pair per receive was a tenth of an echo
-     * server's CPU (issue 11).  One pass: the messages that failed to
-     * match are not asked again (as the selective-receive cursor does). */
-    size_t n = 0;
+     * server's CPU (issue 11). */
     gt__lock(&m->lock, GT__LK_MBOX);
-    gt_msg *prev = NULL, *cur = m->head;
-    uint32_t cut = 0; /* matches at the head, unlinked at once by cut_head */
-    while (cur && n < max) {
-        gt_msg *next = GT__NEXT(cur);
-        /* gt_match_socket, an echo's predicate, inline: a call per
-         * packet was ~15 instructions of it (issue 11) */
-        if (!match || (match == gt_match_socket ? match_socket(cur, arg) : match(cur, arg))) {
-            if (prev) {
-                unlink_msg(m, prev, cur);
-            } else {
-                GT__NEXT(cur) = NULL;
-                cut++;
-            }
-            msgs_out[n++] = cur;
-        } else {
-            if (!prev)
-                cut_head(m, cur, cut);
-            prev = cur;
-        }
-        cur = next;
-    }
-    if (!prev)
-        cut_head(m, cur, cut);
+    size_t n = match == gt_match_socket && arg ? take_matches(m, match, arg, true, msgs_out, max)
+                                               : take_matches(m, match, arg, false, msgs_out, max);
     m->scanned = NULL;
     if (n)
         drain_efd_if_empty(m);

@@ -69,6 +69,23 @@ static inline void gt__stat_packet_in(gt__sockstat *st, uint64_t len, bool reads
     st->recv_cnt = n;
 }
 
+/* k packets of len bytes each delivered, as k gt__stat_packet_in calls:
+ * those that move the mean one at a time, the rest (steady) counted at
+ * once -- a pipelined run of one size costs one update, not one per
+ * packet (issue 11, echo). */
+static inline void gt__stat_packets_in(gt__sockstat *st, uint64_t len, uint64_t k, bool reads)
+{
+    if (reads)
+        return;
+    while (k && !gt__stat_steady(gt__stat_d(len), st->recv_avg, st->recv_dvi)) {
+        gt__stat_packet_in(st, len, false);
+        k--;
+    }
+    if (k && len > st->recv_max)
+        st->recv_max = len;
+    st->recv_cnt += k;
+}
+
 /* One packet of len bytes (header included) accepted by a send. */
 static inline void gt__stat_packet_out(gt__sockstat *st, uint64_t len)
 {
@@ -80,6 +97,20 @@ static inline void gt__stat_packet_out(gt__sockstat *st, uint64_t len)
         st->send_max = len;
     st->send_cnt = n;
     st->send_oct += len;
+}
+
+/* k packets of len bytes each accepted, as k gt__stat_packet_out calls
+ * (see gt__stat_packets_in). */
+static inline void gt__stat_packets_out(gt__sockstat *st, uint64_t len, uint64_t k)
+{
+    while (k && !gt__stat_steady(gt__stat_d(len), st->send_avg, 0)) {
+        gt__stat_packet_out(st, len);
+        k--;
+    }
+    if (k && len > st->send_max)
+        st->send_max = len;
+    st->send_cnt += k;
+    st->send_oct += len * k;
 }
 
 #endif

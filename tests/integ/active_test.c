@@ -400,3 +400,43 @@ GT_TEST(i11_many_packets_of_one_read_cross_active_n_in_order)
     EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
     gt_close(s);
 }
+
+/* gt_receive_many with gt_match_socket, which the mailbox tests inline
+ * against the socket read once (issue 11, echo6): it takes that socket's
+ * packets in order and leaves another socket's packet and a user message
+ * behind them where they were. */
+GT_TEST(i11_echo6_receive_many_by_socket_leaves_the_rest)
+{
+    gt_socket l, c1, a1;
+    h_pair(GT_OPTS(GT_BINARY), GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY), &l, &c1, &a1);
+    gt_socket c2 = h_connect(h_port(l), GT_OPTS(GT_ACTIVE_FALSE, GT_BINARY));
+    gt_socket a2 = h_accept(l);
+    h_send(c1, "a");
+    h_wait_mbox(1);
+    ASSERT_OK(gt_post(gt_self(), 7, "u", 1));
+    h_wait_mbox(2);
+    h_send(c2, "x");
+    h_wait_mbox(3);
+    h_send(c1, "b");
+    h_wait_mbox(4);
+    gt_msg *ms[8];
+    size_t n = 0;
+    ASSERT_OK(gt_receive_many(gt_match_socket, &a1, ms, 8, &n));
+    ASSERT_EQ(n, 2);
+    ASSERT_STR(ms[0], "a");
+    ASSERT_STR(ms[1], "b");
+    gt_msg_free(ms[0]);
+    gt_msg_free(ms[1]);
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_receive(0, &m));
+    ASSERT_EQ(m->kind, GT_MSG_USER);
+    ASSERT_EQ(m->tag, 7);
+    gt_msg_free(m);
+    EXPECT_TCP(a2, "x");
+    ASSERT_ERR(gt_receive(0, &m), GT_ETIMEOUT);
+    gt_close(c1);
+    gt_close(a1);
+    gt_close(c2);
+    gt_close(a2);
+    gt_close(l);
+}
