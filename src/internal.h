@@ -218,6 +218,13 @@ struct gt__io {
     gt__sched *home;                         /* whose epoll set, loop    */
     const gt__io_ops *ops;
 };
+/* Where an event's callback reads: the watched object lies within
+ * GT__IO_BEFORE bytes before its watcher and GT__IO_AFTER from it (a
+ * socket asserts it).  The loop prefetches that span of the next event's
+ * object while it handles the current one: it knows the watcher only,
+ * and a size read from the object would be the miss it means to hide. */
+#define GT__IO_BEFORE 32
+#define GT__IO_AFTER 224
 
 /* Watches fd on home.  0, or -errno (nothing begun, release not called). */
 int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops);

@@ -60,6 +60,9 @@ void gt__sock_unref(gt__sock *s)
 static void io_event(gt__io *w, uint32_t ev);
 static void io_release(gt__io *w) { gt__sock_unref(gt__container_of(w, gt__sock, io)); }
 static const gt__io_ops sock_io = {io_event, io_release};
+_Static_assert(offsetof(gt__sock, io) <= GT__IO_BEFORE &&
+                   sizeof(gt__sock) - offsetof(gt__sock, io) <= GT__IO_AFTER,
+               "the scheduler's prefetch of an event's socket covers it (internal.h)");
 
 /* The owner's exit closes the socket. */
 static void res_hold(gt__resource *r)
