@@ -319,16 +319,17 @@ static void proc_stack_free(gt__sched *s, gt__proc *p)
 static void prefetch_resume(const gt__proc *next)
 {
     if (next->rq_next)
-        gt__prefetch_span(next->rq_next, sizeof *next->rq_next, 1);
+        gt__prefetch_w(next->rq_next, sizeof *next->rq_next);
     /* a relaxed read: a delivery may be appending meanwhile; only the
      * owner, not running now, takes the head away */
     gt_msg *m = __atomic_load_n(&next->mbox.head, __ATOMIC_RELAXED);
     if (m)
-        gt__prefetch_span(gt__envelope_of(m), MSG_SPAN, 0);
+        gt__prefetch_r(gt__envelope_of(m), MSG_SPAN);
     const char *sp = next->fiber.sp, *top = (const char *)next->fiber.stack_base + next->fiber.stack_size;
-    if (!next->fiber.stack_base || sp >= top) /* new or hibernating: no frames yet */
-        return;
-    gt__prefetch_span(sp, (size_t)(top - sp) < RESUME_SPAN ? (size_t)(top - sp) : RESUME_SPAN, 0);
+    /* not for one new or hibernating (no frames yet), nor one whose saved
+     * frames are fewer than the span (still in its first calls) */
+    if (next->fiber.stack_base && sp < top && top - sp >= RESUME_SPAN)
+        gt__prefetch_r(sp, RESUME_SPAN);
 }
 
 static void run_one(gt__sched *s, gt__proc *p)
@@ -391,8 +392,8 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
 {
     for (int i = 0; i < n; i++) {
         if (i + 1 < n && ev[i + 1].data.ptr) /* the next one's object */
-            gt__prefetch_span((const char *)ev[i + 1].data.ptr - GT__IO_BEFORE,
-                              GT__IO_BEFORE + GT__IO_AFTER, 1);
+            gt__prefetch_w((const char *)ev[i + 1].data.ptr - GT__IO_BEFORE,
+                           GT__IO_BEFORE + GT__IO_AFTER);
         if (ev[i].data.ptr == NULL) {
             uint64_t v;
             ssize_t r = read(s->wakefd, &v, sizeof v);
