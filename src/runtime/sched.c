@@ -325,10 +325,12 @@ static void prefetch_resume(const gt__proc *next)
     gt_msg *m = __atomic_load_n(&next->mbox.head, __ATOMIC_RELAXED);
     if (m)
         gt__prefetch_r(gt__envelope_of(m), MSG_SPAN);
+    /* not for one new or hibernating (no stack, no frames yet), nor one
+     * whose saved frames are fewer than the span (in its first calls) */
+    if (!next->fiber.stack_base)
+        return;
     const char *sp = next->fiber.sp, *top = (const char *)next->fiber.stack_base + next->fiber.stack_size;
-    /* not for one new or hibernating (no frames yet), nor one whose saved
-     * frames are fewer than the span (still in its first calls) */
-    if (next->fiber.stack_base && sp < top && top - sp >= RESUME_SPAN)
+    if (sp < top && top - sp >= RESUME_SPAN)
         gt__prefetch_r(sp, RESUME_SPAN);
 }
 
