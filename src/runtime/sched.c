@@ -390,12 +390,29 @@ static void fire_timers(gt__sched *s)
         n->fire(n);
 }
 
+/* An event's watched object (GT__IO_BEFORE/AFTER around its watcher). */
+static void hint_object(const struct epoll_event *e)
+{
+    if (e->data.ptr)
+        gt__prefetch_w((const char *)e->data.ptr - GT__IO_BEFORE, GT__IO_BEFORE + GT__IO_AFTER);
+}
+
+/* Two steps of hints ahead of the event handled (issue 11, rr1k): the
+ * object of the one after next, and what the next one's handler reaches
+ * through its object (ops->prefetch: a socket's owner), which reads the
+ * object hinted the step before. */
 static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
 {
+    if (n > 1)
+        hint_object(&ev[1]);
     for (int i = 0; i < n; i++) {
-        if (i + 1 < n && ev[i + 1].data.ptr) /* the next one's object */
-            gt__prefetch_w((const char *)ev[i + 1].data.ptr - GT__IO_BEFORE,
-                           GT__IO_BEFORE + GT__IO_AFTER);
+        if (i + 2 < n)
+            hint_object(&ev[i + 2]);
+        if (i + 1 < n && ev[i + 1].data.ptr) {
+            const gt__io *next = ev[i + 1].data.ptr;
+            if (next->ops->prefetch)
+                next->ops->prefetch(next);
+        }
         if (ev[i].data.ptr == NULL) {
             uint64_t v;
             ssize_t r = read(s->wakefd, &v, sizeof v);
