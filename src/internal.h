@@ -109,6 +109,8 @@ void gt__wake(gt__proc *p);
  * holds a reference; the struct is freed when the last goes. */
 void gt__proc_ref(gt__proc *p);
 void gt__proc_unref(gt__proc *p);
+/* Hints p's struct into the cache (a delivery is a step away; issue 11). */
+void gt__proc_prefetch(const gt__proc *p);
 gt__proc *gt__proc_lookup(gt_pid pid); /* +1 ref, or NULL if dead */
 gt_pid gt__proc_pid(const gt__proc *p);
 bool gt__proc_alive(const gt__proc *p);
@@ -217,12 +219,23 @@ typedef struct gt__io gt__io;
 typedef struct gt__io_ops {
     void (*event)(gt__io *w, uint32_t events);
     void (*release)(gt__io *w);
+    /* Optional: hints what event() will touch beyond the watched object
+     * (a socket's owner), one event ahead, on the loop's thread, the
+     * object's own lines hinted the step before.  No locks, no effects. */
+    void (*prefetch)(const gt__io *w);
 } gt__io_ops;
 struct gt__io {
     int fd;                                  /* -1 when not watched      */
     gt__sched *home;                         /* whose epoll set, loop    */
     const gt__io_ops *ops;
 };
+/* Where an event's callback reads: the watched object lies within
+ * GT__IO_BEFORE bytes before its watcher and GT__IO_AFTER from it (a
+ * socket asserts it).  The loop prefetches that span of the next event's
+ * object while it handles the current one: it knows the watcher only,
+ * and a size read from the object would be the miss it means to hide. */
+#define GT__IO_BEFORE 32
+#define GT__IO_AFTER 224
 
 /* Watches fd on home.  0, or -errno (nothing begun, release not called). */
 int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops);

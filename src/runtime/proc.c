@@ -13,6 +13,7 @@
 
 #include "runtime/sched.h"
 #include "util/idmap.h"
+#include "util/prefetch.h"
 #include "util/zalloc.h"
 
 static gt__idmap procs = GT__IDMAP_INIT;
@@ -24,6 +25,8 @@ static void make_key(void) { pthread_key_create(&thread_key, thread_proc_dtor); 
 
 void gt__proc_ref(gt__proc *p) { atomic_fetch_add(&p->refs, 1); }
 static void ref_cb(void *p) { gt__proc_ref(p); }
+
+void gt__proc_prefetch(const gt__proc *p) { gt__prefetch_w(p, sizeof *p); }
 
 void gt__proc_unref(gt__proc *p)
 {
