@@ -17,8 +17,9 @@ command -v "$CC" >/dev/null || { skip $NAME "no C compiler ($CC) for the malloc 
 # the batch: ECHO_BATCH (1,024) message pointers and struct iovecs
 BATCH=$((1024 * (8 + 16)))
 timeout 60 env LD_PRELOAD="$TMP/probe.so" PROBE_SIZE=$BATCH PROBE_OUT="$TMP/probe.out" \
-    python3 - "$GTCAT" "$TMP/probe.out" <<'PY'
-import re, socket, struct, subprocess, sys, time
+    PYTHONPATH="$HERE" python3 - "$GTCAT" "$TMP/probe.out" <<'PY'
+import struct, sys, time
+from gtcat_py import Gtcat, check, recv_exactly
 
 GTCAT, OUT = sys.argv[1], sys.argv[2]
 CONNS, FRAMES, SIZE = 4, 4000, 100
@@ -33,46 +34,29 @@ def probe():
 def echo_all(c, n):
     frame = struct.pack(">I", SIZE) + b"p" * SIZE
     c.sendall(frame * n)  # pipelined: the server's mailbox fills
-    want, got = n * len(frame), 0
     c.settimeout(10)
-    while got < want:
-        b = c.recv(65536)
-        if not b:
-            raise RuntimeError("connection closed before the echoes")
-        got += len(b)
+    recv_exactly(c, n * len(frame))
 
-p = subprocess.Popen([GTCAT, "listen", "0", "--packet", "4", "--echo"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-cs = []
-try:
-    m = re.match(r"listening on (\d+)", p.stdout.readline())
-    if not m:
-        raise RuntimeError("no 'listening on PORT' line")
-    port = int(m.group(1))
-    for _ in range(CONNS):
-        cs.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-    for c in cs:
-        echo_all(c, FRAMES)
-    live, peak = probe()
-    if peak == 0:
-        raise RuntimeError("no connection made a heap batch: the pipelined run never "
-                           "filled the small one, the test proves nothing")
-    deadline = time.monotonic() + 10  # generous: the box is loaded
-    while probe()[0] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    live, peak = probe()
-    if live:
-        raise RuntimeError("%d of %d idle connections still hold their %d B batch after 10 s"
-                           % (live, CONNS, 24 * 1024))
-    echo_all(cs[0], FRAMES)  # and the connection still pipelines
-    print("ok interop/echo_batch (%d batches made, none kept while idle)" % peak)
-except Exception as e:
-    print("FAIL interop/echo_batch: %s" % e)
-finally:
-    for c in cs:
-        c.close()
-    p.kill()
-    p.wait()
+def body():
+    with Gtcat(GTCAT, "--packet", "4", "--echo") as g:
+        cs = [g.connect(timeout=5) for _ in range(CONNS)]
+        for c in cs:
+            echo_all(c, FRAMES)
+        live, peak = probe()
+        if peak == 0:
+            raise RuntimeError("no connection made a heap batch: the pipelined run never "
+                               "filled the small one, the test proves nothing")
+        deadline = time.monotonic() + 10  # generous: the box is loaded
+        while probe()[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        live, peak = probe()
+        if live:
+            raise RuntimeError("%d of %d idle connections still hold their %d B batch after 10 s"
+                               % (live, CONNS, 24 * 1024))
+        echo_all(cs[0], FRAMES)  # and the connection still pipelines
+        return " (%d batches made, none kept while idle)" % peak
+
+check("interop/echo_batch", body)
 PY
 rc=$?
 [ $rc -eq 0 ] || fail $NAME "the python check exited $rc (124 = timeout)"

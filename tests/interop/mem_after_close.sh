@@ -12,8 +12,9 @@ NAME=interop/mem_after_close
 [ -x "$GTCAT" ] || { skip $NAME "gtcat not built ($GTCAT)"; exit 0; }
 command -v python3 >/dev/null || { skip $NAME "python3 not installed"; exit 0; }
 [ -r /proc/self/status ] || { skip $NAME "no /proc to read VmRSS from"; exit 0; }
-timeout 120 python3 - "$GTCAT" <<'PY'
-import re, resource, socket, struct, subprocess, sys, time
+timeout 120 env PYTHONPATH="$HERE" python3 - "$GTCAT" <<'PY'
+import resource, struct, sys, time
+from gtcat_py import Gtcat, check, recv_exactly
 
 GTCAT, N, BOUND_KB = sys.argv[1], 4000, 2560
 
@@ -28,52 +29,34 @@ def rss_kb(pid):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
 
-p = subprocess.Popen([GTCAT, "listen", "0", "--packet", "4", "--echo"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-cs = []
-try:
-    m = re.match(r"listening on (\d+)", p.stdout.readline())
-    if not m:
-        raise RuntimeError("no 'listening on PORT' line")
-    port = int(m.group(1))
-    c = socket.create_connection(("127.0.0.1", port), timeout=10)  # warm up
-    c.close()
-    time.sleep(0.5)
-    start = rss_kb(p.pid)
-    frame = struct.pack(">I", 16) + b"x" * 16
-    for _ in range(N):
-        c = socket.create_connection(("127.0.0.1", port), timeout=10)
-        c.sendall(frame)
-        cs.append(c)
-    for c in cs:  # every connection's process is up and has echoed
-        got = b""
-        while len(got) < len(frame):
-            b = c.recv(64)
-            if not b:
-                raise RuntimeError("connection closed before its echo")
-            got += b
-    peak = rss_kb(p.pid)
-    for c in cs:
-        c.close()
-    cs = []
-    deadline = time.monotonic() + 20  # generous: the box is loaded
-    now = rss_kb(p.pid)
-    while now > start + BOUND_KB and time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = rss_kb(p.pid)
-    msg = ("VmRSS %d kB at start, %d kB with %d connections, %d kB after they closed "
-           "(+%d kB, bound +%d kB)" % (start, peak, N, now, now - start, BOUND_KB))
-    if peak - start < 2 * BOUND_KB:
-        raise RuntimeError("the connections cost too little to show anything: " + msg)
-    print(("ok interop/mem_after_close: " if now <= start + BOUND_KB
-           else "FAIL interop/mem_after_close: still held after 20 s: ") + msg)
-except Exception as e:
-    print("FAIL interop/mem_after_close: %s" % e)
-finally:
-    for c in cs:
-        c.close()
-    p.kill()
-    p.wait()
+def body():
+    with Gtcat(GTCAT, "--packet", "4", "--echo") as g:
+        pid = g.proc.pid
+        g.connect()  # warm up
+        g.close_all()
+        time.sleep(0.5)
+        start = rss_kb(pid)
+        frame = struct.pack(">I", 16) + b"x" * 16
+        for _ in range(N):
+            g.connect().sendall(frame)
+        for c in g.conns:  # every connection's process is up and has echoed
+            recv_exactly(c, len(frame))
+        peak = rss_kb(pid)
+        g.close_all()
+        deadline = time.monotonic() + 20  # generous: the box is loaded
+        now = rss_kb(pid)
+        while now > start + BOUND_KB and time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = rss_kb(pid)
+        msg = ("VmRSS %d kB at start, %d kB with %d connections, %d kB after they closed "
+               "(+%d kB, bound +%d kB)" % (start, peak, N, now, now - start, BOUND_KB))
+        if peak - start < 2 * BOUND_KB:
+            raise RuntimeError("the connections cost too little to show anything: " + msg)
+        if now > start + BOUND_KB:
+            raise RuntimeError("still held after 20 s: " + msg)
+        return ": " + msg
+
+check("interop/mem_after_close", body)
 PY
 rc=$?
 [ $rc -eq 0 ] || fail $NAME "the python check exited $rc (124 = timeout)"

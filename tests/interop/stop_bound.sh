@@ -9,52 +9,37 @@
 NAME=interop/stop_bound
 [ -x "$GTCAT" ] || { skip $NAME "gtcat not built ($GTCAT)"; exit 0; }
 command -v python3 >/dev/null || { skip $NAME "python3 not installed"; exit 0; }
-timeout 60 python3 - "$GTCAT" <<'PY'
-import re, signal, socket, struct, subprocess, sys, time
+timeout 60 env PYTHONPATH="$HERE" python3 - "$GTCAT" <<'PY'
+import signal, struct, subprocess, sys, time
+from gtcat_py import Gtcat, check, recv_exactly
 
 GTCAT, N = sys.argv[1], 50
-p = subprocess.Popen([GTCAT, "listen", "0", "--packet", "4", "--echo"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-cs = []
-try:
-    port = int(re.match(r"listening on (\d+)", p.stdout.readline()).group(1))
-    frame = struct.pack(">I", 5) + b"hello"
-    for _ in range(N):
-        c = socket.create_connection(("127.0.0.1", port), timeout=10)
-        c.sendall(frame)
-        cs.append(c)
-    for c in cs:  # every connection is served; then none reads or closes
-        got = b""
-        while len(got) < len(frame):
-            b = c.recv(64)
-            if not b:
-                raise RuntimeError("closed before its echo")
-            got += b
-    t0 = time.monotonic()
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError("still running 15 s after SIGTERM")
-    dt, err = time.monotonic() - t0, p.stderr.read()
-    problems = []
-    if rc != 1:
-        problems.append("exit status %d, not 1" % rc)
-    if "did not close in time" not in err:
-        problems.append("no 'did not close in time' on stderr")
-    if problems:
-        print("FAIL interop/stop_bound: %s (stopped in %.2f s); stderr: %s"
-              % ("; ".join(problems), dt, err.strip()[-300:]))
-    else:
-        print("ok interop/stop_bound (%d silent peers, stopped in %.2f s, exit 1)" % (N, dt))
-except Exception as e:
-    print("FAIL interop/stop_bound: %s" % e)
-finally:
-    for c in cs:
-        c.close()
-    if p.poll() is None:
-        p.kill()
-    p.wait()
+
+def body():
+    with Gtcat(GTCAT, "--packet", "4", "--echo") as g:
+        frame = struct.pack(">I", 5) + b"hello"
+        for _ in range(N):
+            g.connect().sendall(frame)
+        for c in g.conns:  # every connection is served; then none reads or closes
+            recv_exactly(c, len(frame))
+        t0 = time.monotonic()
+        g.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = g.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("still running 15 s after SIGTERM")
+        dt, err = time.monotonic() - t0, g.proc.stderr.read()
+        problems = []
+        if rc != 1:
+            problems.append("exit status %d, not 1" % rc)
+        if "did not close in time" not in err:
+            problems.append("no 'did not close in time' on stderr")
+        if problems:
+            raise RuntimeError("%s (stopped in %.2f s); stderr: %s"
+                               % ("; ".join(problems), dt, err.strip()[-300:]))
+        return " (%d silent peers, stopped in %.2f s, exit 1)" % (N, dt)
+
+check("interop/stop_bound", body)
 PY
 rc=$?
 [ $rc -eq 0 ] || fail $NAME "the python check exited $rc (124 = timeout)"
