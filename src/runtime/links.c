@@ -159,23 +159,15 @@ static int link2(gt__proc *a, gt__proc *b)
 
 int gt__link_new(gt__proc *parent, gt__proc *child) { return link2(parent, child); }
 
-/* What link/1 and unlink/1 check first. Returns 1 when there is nothing to
- * do (the caller named itself: true, as in Erlang), 0 to go on, or an error. */
-static int link_call(gt_pid pid, gt__proc **self)
+int gt_link(gt_pid pid)
 {
     if (gt__forked())
         return GT_EFORKED;
-    if (!(*self = gt__self()))
+    gt__proc *self = gt__self();
+    if (!self)
         return -ENOMEM;
-    return pid.id == (*self)->id;
-}
-
-int gt_link(gt_pid pid)
-{
-    gt__proc *self;
-    int call = link_call(pid, &self);
-    if (call)
-        return call < 0 ? call : 0;
+    if (pid.id == self->id)
+        return 0;
     gt__proc *p = gt__proc_lookup(pid);
     int rc = GT_ENOPROC;
     if (p) {
@@ -196,10 +188,13 @@ int gt_link(gt_pid pid)
 
 int gt_unlink(gt_pid pid)
 {
-    gt__proc *self;
-    int call = link_call(pid, &self);
-    if (call)
-        return call < 0 ? call : 0;
+    if (gt__forked())
+        return GT_EFORKED;
+    gt__proc *self = gt__self();
+    if (!self)
+        return -ENOMEM;
+    if (pid.id == self->id)
+        return 0;
     gt__proc *p = gt__proc_lookup(pid);
     if (p) {
         lock2(self, p);

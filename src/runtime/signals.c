@@ -140,11 +140,9 @@ static int start_dispatcher(void)
     return 0;
 }
 
-/* The checks of both calls: not in a forked child, signo, the caller's pid. */
+/* The argument checks of both calls: signo, and the caller's pid. */
 static int check_call(int signo, gt_pid *me)
 {
-    if (gt__forked())
-        return GT_EFORKED;
     if (!subscribable(signo))
         return GT_EBADARG;
     gt__proc *self = gt__self();
@@ -156,6 +154,8 @@ static int check_call(int signo, gt_pid *me)
 
 int gt_signal_subscribe(int signo)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt_pid me;
     int rc = check_call(signo, &me);
     if (rc)
@@ -196,6 +196,8 @@ out:
 
 int gt_signal_unsubscribe(int signo)
 {
+    if (gt__forked())
+        return GT_EFORKED;
     gt_pid me;
     int rc = check_call(signo, &me);
     if (rc)
