@@ -459,3 +459,48 @@ GT_TEST(i11_acc3_listen_socket_follows_its_acceptor)
     gt_close(c);
     gt_close(l);
 }
+
+#define NAP_PROCS 8
+#define NAP_SLOT_MS 5
+#define NAP_RUN_MS 400
+static int64_t nap_end;
+
+/* Wakes at every NAP_SLOT_MS boundary (all of them at once, so the run
+ * queue holds several), does nothing, and sleeps again: its scheduler is
+ * loaded but never awake for long.  Reports how often it changed
+ * scheduler. */
+static void nap_fn(void *arg)
+{
+    (void)arg;
+    long last = tid();
+    int changes = 0;
+    while (h_now_ms() < nap_end) {
+        gt_msg *m = NULL;
+        if (gt_receive(NAP_SLOT_MS - h_now_ms() % NAP_SLOT_MS, &m) == 0)
+            gt_msg_free(m);
+        if (tid() != last) {
+            last = tid();
+            changes++;
+        }
+    }
+    h_post_int(main_pid, T_RESULT, changes);
+}
+
+/* steal.c's busy rule: a scheduler that sleeps between short bursts of
+ * work has spare time itself, so it gives nothing to a hungry one, however
+ * uneven the loads (here all on scheduler 1, none on 2).  Without the rule
+ * half of these processes moved at the first burst. */
+GT_TEST(i11_busy_rule_a_napping_scheduler_gives_nothing)
+{
+    if (RUNNING_ON_VALGRIND)
+        SKIP("valgrind runs one thread at a time: a burst of eight processes can outlast BUSY_NS");
+    setup(1);
+    nap_end = h_now_ms() + NAP_RUN_MS;
+    for (int i = 0; i < NAP_PROCS; i++)
+        spawn_on(nap_fn, NULL, 1, true);
+    int total = 0;
+    for (int i = 0; i < NAP_PROCS; i++)
+        total += h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS);
+    printf("# %d scheduler changes in all\n", total);
+    ASSERT_EQ(total, 0);
+}
