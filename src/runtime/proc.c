@@ -14,6 +14,7 @@
 #include "runtime/sched.h"
 #include "util/idmap.h"
 #include "util/prefetch.h"
+#include "util/objcache.h"
 #include "util/zalloc.h"
 
 static gt__idmap procs = GT__IDMAP_INIT;
@@ -45,7 +46,10 @@ void gt__proc_unref(gt__proc *p)
         gt__links_free(p);
         free(x);
     }
-    free(p);
+    if (p->is_thread) /* a bigger block (its tpark), and rare */
+        free(p);
+    else
+        gt__obj_free(GT__OBJ_PROC, p);
 }
 
 gt__proc_ext *gt__proc_ext_get(gt__proc *p)
@@ -89,7 +93,8 @@ void gt__park_timer_take(gt__timers *t, gt__proc *p)
 
 static gt__proc *proc_new(bool is_thread, bool thread_owned)
 {
-    gt__proc *p = gt__zalloc(sizeof *p + (is_thread ? sizeof(gt__tpark) : 0));
+    gt__proc *p = is_thread ? gt__zalloc(sizeof *p + sizeof(gt__tpark))
+                            : gt__obj_new(GT__OBJ_PROC, sizeof *p);
     if (!p)
         return NULL;
     atomic_init(&p->refs, 1); /* the table's reference, dropped at exit */

@@ -13,7 +13,8 @@
  * it frees (process exits and hibernations, one increment each), and
  * only when that count reached TRIM_FREES and the scheduler then slept
  * TRIM_IDLE_MS without an event does it trim: its stack pool down to one
- * slab, the shared spare set emptied, its thread's message cache freed,
+ * slab, the shared spare set emptied, its thread's message cache and its
+ * cached socket and process structs (util/objcache.h) freed,
  * and malloc_trim(0) (one at a time: it walks every arena).  A scheduler
  * that is never idle that long (a timer due sooner, every time) trims
  * nothing; one whose trim waits for a busy one wakes 5 times a second.
@@ -25,6 +26,7 @@
 #endif
 
 #include "runtime/sched.h"
+#include "util/objcache.h"
 
 /* One freed stack arms a trim: with 32, a scheduler that trimmed mid-burst
  * (idle while the other still closed its connections) kept the rest, 5.2-
@@ -69,6 +71,7 @@ void gt__trim_idle(gt__sched *s, int wait, int n)
     s->trim_frees = 0;
     gt__stack_trim(s);
     gt__msg_cache_trim(); /* its blocks, scattered, pin arena pages */
+    gt__obj_cache_trim();  /* its sockets' and processes' structs, likewise */
 #ifdef __GLIBC__
     static atomic_flag trimming = ATOMIC_FLAG_INIT;
     if (!atomic_flag_test_and_set(&trimming)) {

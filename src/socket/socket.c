@@ -11,7 +11,7 @@
 
 #include "socket/sock.h"
 #include "util/idmap.h"
-#include "util/zalloc.h"
+#include "util/objcache.h"
 
 static gt__idmap socks = GT__IDMAP_INIT;
 
@@ -55,7 +55,7 @@ void gt__sock_unref(gt__sock *s)
     gt__buf_free(&s->in);
     gt__buf_free(&s->out);
     gt__optblock_put(s->o);
-    free(s);
+    gt__obj_free(GT__OBJ_SOCK, s);
 }
 
 static void io_event(gt__io *w, uint32_t ev);
@@ -121,7 +121,7 @@ gt__sock_ext *gt__sock_ext_get(gt__sock *s)
 gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockopts *o,
                        int64_t active)
 {
-    gt__sock *s = gt__zalloc(sizeof *s);
+    gt__sock *s = gt__obj_new(GT__OBJ_SOCK, sizeof *s);
     if (!s) {
         gt__optblock_put(o);
         return NULL;
@@ -144,7 +144,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockop
     if (kind == K_LISTEN && !gt__sock_ext_get(s)) { /* its acceptor queue */
         gt__proc_unref(owner);
         gt__optblock_put(o);
-        free(s);
+        gt__obj_free(GT__OBJ_SOCK, s);
         return NULL;
     }
     s->id = gt__sock_id_mark(gt__idmap_add(&socks, s), o->backend);

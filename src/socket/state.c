@@ -3,6 +3,7 @@
  * what calls do in each state (state.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gentcp.h"
@@ -240,14 +241,44 @@ const gt__ans_row gt__ans_rows[] = {
     {C(ACTIVATE), F(DRV_CLOSED) | F(OWNER), R(CLOSED_SENT), 0, 0, R(CLOSED_SENT), FX(MSG_CLOSED),
      "21, 47: ... and with exit_on_close=false the socket stays"},
 };
-const unsigned gt__ans_nrows = sizeof gt__ans_rows / sizeof gt__ans_rows[0];
+#define ANS_NROWS (sizeof gt__ans_rows / sizeof gt__ans_rows[0])
+const unsigned gt__ans_nrows = ANS_NROWS;
+
+_Static_assert(ANS_NROWS < UINT8_MAX, "a row's index fits by_call's bytes");
+
+/* The rows that name each call (by its bit's number), in the table's
+ * order, each list ended by UINT8_MAX: made from the table once, at load,
+ * so that the table stays the one place that says what a call answers.  A
+ * scan of every row cost ~300 instructions a lookup, one lookup per
+ * accepted connection (its end of input, ACTIVE_END; issue 11, acc6). */
+static uint8_t by_call[GT__CALL_N_][ANS_NROWS + 1];
+
+__attribute__((constructor)) static void by_call_make(void)
+{
+    for (unsigned c = 0; c < GT__CALL_N_; c++) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < ANS_NROWS; i++)
+            if (gt__ans_rows[i].calls & (1u << c))
+                by_call[c][n++] = (uint8_t)i;
+        by_call[c][n] = UINT8_MAX;
+    }
+}
+
+static bool ans_match(const gt__ans_row *r, uint32_t facts)
+{
+    return (facts & r->need) == r->need && !(facts & r->none);
+}
 
 const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts)
 {
-    for (unsigned i = 0; i < gt__ans_nrows; i++) {
-        const gt__ans_row *r = &gt__ans_rows[i];
-        if ((r->calls & call) && (facts & r->need) == r->need && !(facts & r->none))
-            return r;
+    if (call != 0 && (call & (call - 1)) == 0 && call < (1u << GT__CALL_N_)) { /* one call */
+        for (const uint8_t *i = by_call[__builtin_ctz(call)]; *i != UINT8_MAX; i++)
+            if (ans_match(&gt__ans_rows[*i], facts))
+                return &gt__ans_rows[*i];
+        return NULL;
     }
+    for (unsigned i = 0; i < ANS_NROWS; i++) /* several: any of them */
+        if ((gt__ans_rows[i].calls & call) && ans_match(&gt__ans_rows[i], facts))
+            return &gt__ans_rows[i];
     return NULL;
 }

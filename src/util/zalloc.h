@@ -4,10 +4,10 @@
  * glibc's calloc (2.36 here) never takes a block from the per-thread cache
  * (tcache): every call goes to _int_malloc under the arena, while free puts
  * the block in the cache, which soon fills and sends frees the slow way
- * too.  For the objects made and freed once per connection (a socket, a
- * process: 2 callocs per accepted connection, ~1,100 of its ~7,000 user
- * instructions in malloc's slow paths; issue 11, accept), malloc then
- * memset stays on the cache's fast path both ways.
+ * too.  malloc then memset stays on the cache's fast path both ways
+ * (issue 11, accept).  The structs made and freed once per connection (a
+ * socket, a process) have their own per-thread caches (objcache.h); this
+ * is for the rarer ones (a thread's process).
  */
 #ifndef GT_ZALLOC_H
 #define GT_ZALLOC_H

@@ -338,3 +338,50 @@ GT_TEST(ans_activate_after_inet_closed)
               GT__FX_MSG_CLOSED | GT__FX_CLOSE);
     ASSERT(gt__ans_find(C(ACTIVATE), F(DRV_CLOSED) | F(ANY)) == NULL); /* no owner */
 }
+
+/* gt__ans_find looks a call up in its own rows (state.c by_call, made from
+ * the table at load; issue 11, acc6): for every call and every set of the
+ * facts its rows test (sampled where there are too many), the row it
+ * finds is the first row of the whole table that names the call and
+ * matches, as a scan of every row finds it. */
+static const gt__ans_row *scan_all(unsigned call, uint32_t facts)
+{
+    for (unsigned i = 0; i < gt__ans_nrows; i++) {
+        const gt__ans_row *r = &gt__ans_rows[i];
+        if ((r->calls & call) && (facts & r->need) == r->need && !(facts & r->none))
+            return r;
+    }
+    return NULL;
+}
+
+GT_TEST(i11_acc6_ans_find_by_call_is_the_first_matching_row)
+{
+    uint32_t x = 12345; /* xorshift32 */
+    for (unsigned c = 0; c < GT__CALL_N_; c++) {
+        unsigned call = 1u << c;
+        uint32_t used = 0, bit[32];
+        unsigned nbits = 0;
+        for (unsigned i = 0; i < gt__ans_nrows; i++)
+            if (gt__ans_rows[i].calls & call)
+                used |= gt__ans_rows[i].need | gt__ans_rows[i].none;
+        for (unsigned b = 0; b < 32; b++)
+            if (used & (1u << b))
+                bit[nbits++] = 1u << b;
+        unsigned n = nbits <= 14 ? 1u << nbits : 16384; /* all subsets, or a sample */
+        for (unsigned k = 0; k < n; k++) {
+            uint32_t pick = k;
+            if (nbits > 14)
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5, pick = x;
+            uint32_t facts = F(ANY);
+            for (unsigned b = 0; b < nbits; b++)
+                if (pick & (1u << b))
+                    facts |= bit[b];
+            ASSERT(gt__ans_find(call, facts) == scan_all(call, facts));
+        }
+    }
+    /* several calls at once: a row of any of them */
+    uint32_t f = F(CLOSED);
+    ASSERT(gt__ans_find(C(RECV) | C(SEND), f) == scan_all(C(RECV) | C(SEND), f));
+    ASSERT(gt__ans_find(C(OPT_GONE) | C(SEND_BLOCK), F(GONE)) ==
+           scan_all(C(OPT_GONE) | C(SEND_BLOCK), F(GONE)));
+}
