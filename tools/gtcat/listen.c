@@ -43,6 +43,12 @@
                             read ahead: 256 frames of 256 KiB in the
                             mailbox were 64 MiB of fresh memory, every
                             page faulted in and trimmed again (issue 11) */
+#define ECHO_FIRST_N 16   /* packets before the first re-arm, whose size
+                            is not known yet: ECHO_ACTIVE_N of them read
+                            ahead 64 MiB of a bulk echo's 64 KiB frames,
+                            17,000-51,000 pages faulted in, in most runs
+                            (issue 11, var7); a small-packet connection
+                            pays one gt_setopts more, after 16 packets */
 #define ECHO_SMALL 16     /* packets echoed from a batch on the process
                             stack (384 B): a connection with one request
                             in flight touches no more of its stack */
@@ -196,10 +202,10 @@ static gt_opt parse_active(const char *s)
 }
 
 /* The active mode a connection runs in, after packets of last_len bytes
- * (0: none yet). */
+ * (0: none yet, ECHO_FIRST_N packets). */
 static gt_opt arm_opt(const server *srv, size_t last_len)
 {
-    size_t n = ECHO_ACTIVE_N;
+    size_t n = last_len ? ECHO_ACTIVE_N : ECHO_FIRST_N;
     if (last_len && ECHO_AHEAD / last_len < n)
         n = ECHO_AHEAD / last_len < 4 ? 4 : ECHO_AHEAD / last_len;
     return srv->echo && srv->active.v.i == GT_ACTIVE_TRUE_V ? GT_ACTIVE_N((int64_t)n)
