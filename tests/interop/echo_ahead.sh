@@ -16,7 +16,7 @@ command -v python3 >/dev/null || { skip $NAME "python3 not installed"; exit 0; }
 [ -r /proc/self/status ] || { skip $NAME "no /proc to read VmRSS from"; exit 0; }
 timeout 120 env PYTHONPATH="$HERE" python3 - "$GTCAT" <<'PY'
 import os, select, struct, sys, time
-from gtcat_py import Gtcat, check, recv_exactly
+from gtcat_py import Gtcat, check, recv_exactly, rss_kb
 
 # an ASan build's quarantine would hold every freed frame (up to 256 MB):
 # VmRSS would measure it, not the read-ahead
@@ -24,12 +24,6 @@ os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":quarantine_s
 
 GTCAT, SIZE, BOUND_KB = sys.argv[1], 65536, 8192
 MAX_FRAMES = 4096  # 256 MiB: more than any kernel buffers the sends could fill
-
-def rss_kb(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 def body():
     with Gtcat(GTCAT, "--packet", "4", "--echo") as g:

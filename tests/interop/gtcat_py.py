@@ -39,6 +39,14 @@ class Gtcat:
         self.proc.wait()
 
 
+def rss_kb(pid):
+    """The resident set of process pid, in kB (its VmRSS)."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
 def recv_exactly(c, n):
     """n bytes from c, or an error if the peer closes first."""
     got = b""

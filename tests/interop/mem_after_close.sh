@@ -14,7 +14,7 @@ command -v python3 >/dev/null || { skip $NAME "python3 not installed"; exit 0; }
 [ -r /proc/self/status ] || { skip $NAME "no /proc to read VmRSS from"; exit 0; }
 timeout 120 env PYTHONPATH="$HERE" python3 - "$GTCAT" <<'PY'
 import resource, struct, sys, time
-from gtcat_py import Gtcat, check, recv_exactly
+from gtcat_py import Gtcat, check, recv_exactly, rss_kb
 
 GTCAT, N, BOUND_KB = sys.argv[1], 4000, 2560
 
@@ -22,12 +22,6 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if hard != resource.RLIM_INFINITY and hard < N + 100:
     print("skip interop/mem_after_close: fd limit %d < %d" % (hard, N + 100)); sys.exit(0)
 resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, N + 100), hard))
-
-def rss_kb(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 def body():
     with Gtcat(GTCAT, "--packet", "4", "--echo") as g:
