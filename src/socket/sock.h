@@ -309,6 +309,10 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want);
 /* Active delivery: frames what is buffered/readable into messages for
  * the owner while the active mode allows.  Lock held. */
 void gt__sock_deliver(gt__sock *s);
+/* Tests only: called by an active delivery before each read of the
+ * socket, with its lock held (it may sleep, never touch the socket);
+ * NULL otherwise.  Widens the race of a mailbox limit set meanwhile. */
+extern _Atomic(void (*)(void)) gt__sock_read_hook;
 /* Sends a tcp_passive message to the owner.  Lock held. */
 void gt__sock_passive_msg(gt__sock *s);
 /* A send failed with reason (closed / econnreset): records what inet

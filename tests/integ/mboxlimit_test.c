@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "h_probe.h"
+#include "socket/sock.h" /* gt__sock_read_hook */
 
 #define BIG (50u << 20) /* bytes the peer pushes */
 #define LIMIT 64
@@ -295,6 +296,48 @@ GT_TEST(i11_receive_many_resumes_at_half_the_limit)
     ASSERT_OK(gt_receive_many(gt_match_socket, &s, ms, 1, &n));
     gt_msg_free(ms[0]);
     WAIT_LEN(10); /* at half: read on, up to the limit */
+    close(peer);
+    gt_close(s);
+}
+
+/* gt__sock_read_hook: the first delivery that reaches a read after
+ * hold_arm() waits there (bounded) until hold_release(). */
+enum { HOLD_OFF, HOLD_ARMED, HOLD_HOLDING, HOLD_RELEASED };
+static atomic_int hold_state;
+
+static void hold_read(void)
+{
+    int armed = HOLD_ARMED;
+    if (!atomic_compare_exchange_strong(&hold_state, &armed, HOLD_HOLDING))
+        return;
+    for (int i = 0; i < H_WAIT && atomic_load(&hold_state) != HOLD_RELEASED; i++)
+        h_msleep(1);
+}
+
+/* A limit set while a delivery is under way (its owner is another thread)
+ * applies to what that delivery reads next: the peer sent those bytes only
+ * once the limit was set.  The delivery used to look at the limit once, at
+ * its start, and let a whole read's packets past it (this file's tests
+ * flaked under load: "mailbox holds 14 messages, want 10"). */
+GT_TEST(i10_03_a_limit_set_during_a_delivery_applies_to_its_reads)
+{
+    int peer = -1;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_BINARY, GT_PACKET(GT_PKT_LINE), GT_ACTIVE_TRUE), &peer);
+    atomic_store(&hold_state, HOLD_ARMED);
+    atomic_store(&gt__sock_read_hook, hold_read);
+    h_raw_send(peer, "a\n"); /* a delivery starts: no limit yet */
+    for (int i = 0; i < H_WAIT && atomic_load(&hold_state) != HOLD_HOLDING; i++)
+        h_msleep(1);
+    ASSERT_EQ(atomic_load(&hold_state), HOLD_HOLDING);
+    ASSERT_OK(gt_set_mailbox_limit(4));
+    for (int i = 0; i < 20; i++)
+        h_raw_send(peer, "b\n");
+    h_msleep(H_SETTLE); /* the peer's bytes are in the kernel, unread */
+    atomic_store(&hold_state, HOLD_RELEASED);
+    WAIT_LEN(4);
+    h_msleep(H_SETTLE); /* the behaviour under test: nothing more arrives */
+    atomic_store(&gt__sock_read_hook, NULL);
+    ASSERT_EQ(mbox_len(), 4);
     close(peer);
     gt_close(s);
 }
