@@ -16,6 +16,7 @@
 
 #include "gentcp.h"
 #include "util/lock.h"
+#include "util/sanitizer.h"
 
 typedef struct gt__proc gt__proc;
 typedef struct gt__sched gt__sched;
@@ -25,16 +26,7 @@ typedef struct gt__sched gt__sched;
  * gentcp's threads are never cancelled, so its hot system calls go by
  * syscall() (issue 11, rr1k).  Sanitizer builds keep the libc calls: their
  * interceptors model the synchronisation through descriptors and epoll. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GT_RAW_SYSCALLS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GT_RAW_SYSCALLS 0
-#endif
-#endif
-#ifndef GT_RAW_SYSCALLS
-#define GT_RAW_SYSCALLS 1
-#endif
+#define GT_RAW_SYSCALLS (!GT_SANITIZED)
 
 /* The struct of type `type` whose member `member` is at ptr. */
 #define gt__container_of(ptr, type, member) \

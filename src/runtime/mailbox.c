@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runtime/sched.h"
+#include "util/sanitizer.h"
 
 void gt__mbox_init(gt__mailbox *m)
 {
@@ -40,16 +41,7 @@ static int efd_of(gt__mailbox *m)
 #define MSG_SMALL 256   /* payload bytes a cached block holds */
 #define MSG_CACHE 1024  /* blocks kept per thread (~330 KiB at most) */
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GT_MSG_CACHE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GT_MSG_CACHE 0
-#endif
-#endif
-#ifndef GT_MSG_CACHE
-#define GT_MSG_CACHE 1
-#endif
+#define GT_MSG_CACHE (!GT_SANITIZED)
 
 typedef struct msg_cache {
     gt_msg *free;

@@ -8,17 +8,9 @@
 #include <string.h>
 
 #include "util/objcache.h"
+#include "util/sanitizer.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GT_OBJ_CACHE_ON 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GT_OBJ_CACHE_ON 0
-#endif
-#endif
-#ifndef GT_OBJ_CACHE_ON
-#define GT_OBJ_CACHE_ON 1
-#endif
+#define GT_OBJ_CACHE_ON (!GT_SANITIZED)
 
 typedef struct objlist {
     void *free; /* a cached block's first word links to the next */
