@@ -406,11 +406,7 @@ static void hint_object(const struct epoll_event *e)
  * the read is not instrumented (a data race report on every accepted
  * socket that lands second in a batch: handoff_test failed 2 of 3 runs
  * under TSan on 6a7b5a4). */
-#if defined(__has_attribute)
-#if __has_attribute(no_sanitize)
-__attribute__((no_sanitize("thread")))
-#endif
-#endif
+GT_NO_TSAN
 static void hint_reach(const struct epoll_event *e)
 {
     const gt__io *w = e->data.ptr;

@@ -704,10 +704,15 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         void (*hook)(void) = atomic_load_explicit(&gt__sock_read_hook, memory_order_relaxed);
         if (__builtin_expect(hook != NULL, 0))
             hook();
-        int rc = in_avail(s) || s->big_frame ? fill_for_frame(s) : read_scratch(s, c, passive);
+        int rc;
+        if (in_avail(s) || s->big_frame) {
+            rc = fill_for_frame(s);
+            limit_seen(s, c); /* (its bytes are framed above, next turn) */
+        } else {
+            rc = read_scratch(s, c, passive); /* (it calls limit_seen) */
+        }
         if (rc < 0)
             return rc;
-        limit_seen(s, c); /* (fill_for_frame's bytes are framed above) */
     }
     return 0;
 }

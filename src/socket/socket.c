@@ -493,11 +493,7 @@ int gt_controlling_process(gt_socket h, gt_pid pid)
  * (its mailbox, its wake).  owner is read without the lock, for a hint
  * only: a stale or NULL one costs a useless prefetch, never a fault (hence
  * not instrumented by TSan, to which the racy read would be a report). */
-#if defined(__has_attribute)
-#if __has_attribute(no_sanitize)
-__attribute__((no_sanitize("thread")))
-#endif
-#endif
+GT_NO_TSAN
 static void io_prefetch(const gt__io *w)
 {
     const gt__sock *s = gt__container_of(w, gt__sock, io);
