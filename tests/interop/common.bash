@@ -24,6 +24,11 @@ ok() { printf 'ok %s\n' "$1"; }
 fail() { printf 'FAIL %s: %s\n' "$1" "$2"; }
 skip() { printf 'skip %s: %s\n' "$1" "$2"; }
 
+# gtcat_sanitized: true when GTCAT is an ASan or TSan build (their runtimes
+# are linked in: their allocator replaces malloc, keeps what is freed in a
+# quarantine and does not give pages back to the kernel).
+gtcat_sanitized() { nm "$GTCAT" 2>/dev/null | grep -q -e '__asan_init' -e '__tsan_init'; }
+
 # peer ARGS...: the Erlang peer (escript), bounded by PEER_TIMEOUT seconds.
 peer() { timeout "${PEER_TIMEOUT:-120}" escript "$PEER" "$@"; }
 
