@@ -71,8 +71,8 @@ WORKLOADS = {
         "conns/s", True,
         "The listen queue: a SYN that finds it full is dropped and retried after 1 s, so one overflow "
         "costs a second. aux = TcpExtListenOverflows delta of the whole network namespace (other "
-        "programs on loopback count too). Backlogs: 4096 everywhere (somaxconn 4096) but gentcp's gtcat "
-        "(1024, set in tools/gtcat). The client issues every connect before it reads any echo, so "
+        "programs on loopback count too). Backlogs: 4096 everywhere (net.core.somaxconn caps gtcat's "
+        "65535, tools/gtcat/listen.c). The client issues every connect before it reads any echo, so "
         "p50/p99 (connect to echo) mostly measure how long the burst itself took to issue."),
 }
 
@@ -137,6 +137,66 @@ def summary(rows, key):
     med = statistics.median(vals)
     rng = f" [{fmt(min(vals))}–{fmt(max(vals))}]" if len(vals) > 1 else ""
     return med, rng
+
+
+def is_peer(c):
+    """The servers issue 11 measures gentcp against: not gentcp itself, and
+    not rawc (the project's own plain-C baseline of bench/run.sh)."""
+    return not c.startswith("gentcp") and c != "rawc"
+
+
+def median_of(rows, contender, key):
+    return summary([r for r in rows if r["contender"] == contender], key)[0]
+
+
+def against_peers(rows):
+    """Issue 11's measure, computed from the run: gentcp's median against the
+    best peer's median, and the same ratio round by round."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    out = ["| workload | gentcp | best peer | gentcp / best | by round | gentcp CPU µs/op | lowest peer CPU µs/op |",
+           "|---|---:|---|---:|---|---:|---|"]
+    for w in ("rr1k", "accept", "bulk", "echo", "stream", "pingpong"):
+        wr = [r for r in ok if r["workload"] == w]
+        peers = sorted({r["contender"] for r in wr if is_peer(r["contender"])})
+        g = median_of(wr, "gentcp", "rate")
+        if g is None or not peers:
+            continue
+        rate = {c: median_of(wr, c, "rate") for c in peers}
+        best = max(peers, key=lambda c: rate[c])
+        by_round = []
+        for rd in sorted({r["round"] for r in wr}, key=int):
+            rr = [r for r in wr if r["round"] == rd]
+            gr = [num(r["rate"]) for r in rr if r["contender"] == "gentcp"]
+            pr = [num(r["rate"]) for r in rr if is_peer(r["contender"])]
+            if gr and pr:
+                by_round.append(f"{gr[0] / max(pr):.2f}")
+        cpu = {c: median_of(wr, c, "server_cpu_us_per_op") for c in peers}
+        cpu = {c: v for c, v in cpu.items() if v is not None}
+        low = min(cpu, key=lambda c: cpu[c]) if cpu else None
+        out.append(f"| {w} | {fmt(g)} | {best} {fmt(rate[best])} | {g / rate[best]:.3f}x | "
+                   f"{' / '.join(by_round)} | {fmt(median_of(wr, 'gentcp', 'server_cpu_us_per_op'))} | "
+                   + (f"{low} {fmt(cpu[low])} |" if low else "n/a |"))
+        if w == "pingpong":
+            p50 = {c: median_of(wr, c, "p50_us") for c in peers}
+            p50 = {c: v for c, v in p50.items() if v is not None}
+            gp = median_of(wr, "gentcp", "p50_us")
+            if p50 and gp:
+                lowp = min(p50, key=lambda c: p50[c])
+                out.append(f"| pingpong p50 µs ↓ | {fmt(gp)} | {lowp} {fmt(p50[lowp])} | {gp / p50[lowp]:.3f}x | | | |")
+    idle = [r for r in ok if r["workload"] == "idle"]
+    for c, against in (("gentcp", "inet"), ("gentcp-hib", None)):
+        g = median_of(idle, c, "rate")
+        if g is None:
+            continue
+        if against and median_of(idle, against, "rate") is not None:
+            e = median_of(idle, against, "rate")
+            out.append(f"| idle B/conn ↓ ({c}) | {fmt(g)} | {against} {fmt(e)} | {g / e:.3f}x | | | |")
+        elif not against:
+            out.append(f"| idle B/conn ↓ ({c}) | {fmt(g)} | the issue's bound 512 | {g / 512:.3f}x | | | |")
+    burst = [num(r["aux"]) for r in ok if r["workload"] == "burst" and r["contender"] == "gentcp"]
+    if burst:
+        out.append(f"| burst: listen-queue overflows (gentcp) | {' / '.join(fmt(b) for b in burst)} by round | | | | | |")
+    return out
 
 
 def plot(w, title, unit, stats, path, label):
@@ -215,6 +275,16 @@ def main():
                      ("libuv", "libuv"), ("cc", "C compiler"), ("gentcp", "gentcp commit")):
         if meta.get(k):
             p(f"- {label}: {meta[k]}")
+    p("")
+    p("## gentcp against the best peer")
+    p("")
+    p("Issue 11's measure, computed from this run: medians over the rounds, and the same ratio round by "
+      "round (gentcp's figure over the best peer's of that round). The peers are every contender but "
+      "gentcp's own and rawc; CPU is the server's per operation. For pingpong's p50 and idle's bytes "
+      "lower is better.")
+    p("")
+    for line in against_peers(rows):
+        p(line)
     p("")
     p("## Contenders")
     p("")
