@@ -520,6 +520,13 @@ static void io_event(gt__io *w, uint32_t ev)
         gt__unlock(&s->lock);
         return;
     }
+    /* A socket registered before its connect() began polls as hung up
+     * (TCP_CLOSE) if the epoll_wait came first, which a connecting process
+     * off the scheduler's thread lets happen: that is no news of the peer,
+     * and hup_seen would have cost every later short read an EAGAIN read
+     * (recv.c, read_fd).  A failed connect carries EPOLLERR too. */
+    if (gt__wr_connecting(&s->wr) && (ev & EPOLLHUP) && !(ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)))
+        ev &= ~(uint32_t)EPOLLHUP;
     /* An event carries the fd's whole readiness as of the epoll_wait that
      * reported it, and anything that arrives later raises a new edge: one
      * without input says there is nothing to read.  A new socket is born
