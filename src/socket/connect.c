@@ -469,7 +469,13 @@ static int try_connect(gt__proc *self, const struct sockaddr_storage *to, sockle
     if (rc == 0)
         rc = connect_wait(s, deadline);
     gt__wr_to(&s->wr, WE_CONNECTED);
-    s->writable = s->readable = true; /* edge-triggered: look again */
+    /* The readable flag stays as the connect's events left it (io_event):
+     * one without input says there is nothing to read, and anything that
+     * comes later raises an edge of its own.  Setting it here tried a read
+     * after every connect whose peer had not spoken, which could only say
+     * EAGAIN (issue 11).  A connect that needed no event keeps the flag it
+     * was born with (readable: look). */
+    s->writable = true;
     if (rc == 0 && gt__buf_avail(&s->out))
         gt__sock_flush(s); /* sent by another process while connecting: the
                               edge that ended the connect was this one's */

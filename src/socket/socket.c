@@ -516,8 +516,24 @@ static void io_event(gt__io *w, uint32_t ev)
         gt__unlock(&s->lock);
         return;
     }
+    /* A socket registered before its connect() began polls as hung up
+     * (TCP_CLOSE) if the epoll_wait came first, which a connecting process
+     * off the scheduler's thread lets happen: that is no news of the peer,
+     * and hup_seen would have cost every later short read an EAGAIN read
+     * (recv.c, read_fd).  A failed connect carries EPOLLERR too. */
+    if (gt__wr_connecting(&s->wr) && (ev & EPOLLHUP) && !(ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)))
+        ev &= ~(uint32_t)EPOLLHUP;
+    /* An event carries the fd's whole readiness as of the epoll_wait that
+     * reported it, and anything that arrives later raises a new edge: one
+     * without input says there is nothing to read.  A new socket is born
+     * assuming it readable, and an accepted one whose request had not come
+     * yet (its first event is EPOLLOUT alone) tried a read that could only
+     * say EAGAIN (issue 11, accept: 0.42 of 2.4 reads per connection).  Not
+     * through a transport, which may hold input the kernel no longer does. */
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         s->readable = true;
+    else if (!gt__sock_tp(s))
+        s->readable = false;
     if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         s->hup_seen = true;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
