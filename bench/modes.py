@@ -47,6 +47,7 @@ prints; it judges nothing.
 """
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -222,10 +223,12 @@ def one(name, cmd, rnd):
 
 def main():
     names = [n for n in ONLY if n in CONTENDERS]
-    missing = [n for n in names if not os.access(CONTENDERS[n][0], os.X_OK)]
-    if missing or not os.access(os.path.join(B, "peers", "load"), os.X_OK):
+    missing = [CONTENDERS[n][0] for n in names if not shutil.which(CONTENDERS[n][0])]
+    if not os.access(os.path.join(B, "peers", "load"), os.X_OK):
+        missing.append(os.path.join(B, "peers", "load"))
+    if missing:
         sys.exit("modes.py: not built: %s (make -s all; bash bench/peers.sh builds build/peers)"
-                 % " ".join(missing + ["build/peers/load"]))
+                 % " ".join(missing))
     print("# %s secs=%g warm=%g window=%gs rounds=%d; loadavg %s" % (
         " ".join(WL), SECS, WARM, WINDOW, ROUNDS, open("/proc/loadavg").read().split()[0]))
     for r in range(1, ROUNDS + 1):
