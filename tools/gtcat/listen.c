@@ -685,12 +685,13 @@ int cmd_listen(int argc, char **argv)
      * enough) fills the autotuned window -- ~1 MiB here -- and its queued
      * sends are then transmitted by the server's own reads (each read's
      * window update, processed over loopback in the server's system
-     * call), which held every later round of a pipelined echo at ~40%
-     * more server CPU per message.  With the fixed window the peer's
-     * writes go on into the server's queue on the peer's own CPU time.
-     * Measured (issue 11, echo8: bench/modes.py, alternating rounds):
-     * 100-byte echo 0.100 against 0.117 us of server CPU per message,
-     * bulk 56.8 against 62.9 us per 64 KiB frame.  The buffer is a
+     * call), which held the rest of the connection at 15-60% more
+     * server CPU per message.  With the fixed window the peer's writes go
+     * on into the server's queue on the peer's own CPU time.  Measured
+     * (issue 11, echo8: bench/modes.py, alternating rounds, medians):
+     * 100-byte echo 0.089 against 0.103 and 0.086 against 0.107 us of
+     * server CPU per message, bulk 59.2 against 63.7 us per 64 KiB frame
+     * (docs/BENCHMARKS.md).  The buffer is a
      * limit, not memory: the kernel's autotuning may grow a window to
      * tcp_rmem's maximum (32 MiB here) anyway.  Set on the listen socket,
      * it is the kernel's to copy at accept (no call per connection). */
