@@ -60,6 +60,9 @@
                             long: an idle connection keeps no 24 KiB
                             (issue 11), a pipelining peer's pauses do not
                             make it churn */
+#define ECHO_RECBUF (4 * 1024 * 1024) /* an echo connection's SO_RCVBUF
+                            (the kernel doubles it, capped by
+                            net.core.rmem_max): see cmd_listen */
 #define LISTEN_BACKLOG 65535 /* the kernel caps it at net.core.somaxconn: a
                                burst of connects must not overflow the
                                queue (each dropped SYN costs the client a
@@ -666,7 +669,7 @@ int cmd_listen(int argc, char **argv)
     /* A local path or an adopted descriptor is one listen socket: no
      * reuseport (a second bind of the path is eaddrinuse). */
     bool shared = port == 0 && !is_local && fd < 0;
-    gt_opt opts[13]; /* room for nodelay */
+    gt_opt opts[14]; /* room for nodelay and recbuf */
     size_t nopts = 0;
     if (backend)
         opts[nopts++] = GT_INET_BACKEND(backend); /* it has to be first */
@@ -677,6 +680,23 @@ int cmd_listen(int argc, char **argv)
                        GT_REUSEPORT(shared)};
     memcpy(opts + nopts, common, sizeof common);
     nopts += sizeof common / sizeof common[0];
+    /* An echo server's receive window, fixed at ECHO_RECBUF: a pipelining
+     * peer that gets ahead of the server (a few ms without a core is
+     * enough) fills the autotuned window -- ~1 MiB here -- and its queued
+     * sends are then transmitted by the server's own reads (each read's
+     * window update, processed over loopback in the server's system
+     * call), which held the rest of the connection at 15-60% more
+     * server CPU per message.  With the fixed window the peer's writes go
+     * on into the server's queue on the peer's own CPU time.  Measured
+     * (issue 11, echo8: bench/modes.py, alternating rounds, medians):
+     * 100-byte echo 0.089 against 0.103 and 0.086 against 0.107 us of
+     * server CPU per message, bulk 59.2 against 63.7 us per 64 KiB frame
+     * (docs/BENCHMARKS.md).  The buffer is a
+     * limit, not memory: the kernel's autotuning may grow a window to
+     * tcp_rmem's maximum (32 MiB here) anyway.  Set on the listen socket,
+     * it is the kernel's to copy at accept (no call per connection). */
+    if (srv.echo)
+        opts[nopts++] = GT_RECBUF(ECHO_RECBUF);
     if (bind)
         opts[nopts++] = GT_IP(bind);
     if (is_local)
