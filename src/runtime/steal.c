@@ -22,6 +22,22 @@
  * HOLD_GIVE_NS (its own load must show the last give first); and a
  * scheduler that received processes gives none for HOLD_GOT_NS, so no
  * process goes back where it came from on the same fluctuation.
+ *
+ * Awake is not busy either: a scheduler that spins, or runs out of work
+ * thousands of times a second, has not slept for 1 ms yet has time to
+ * spare.  So each scheduler also measures its busy share (the part of its
+ * windows not spent idle, spinning or asleep, smoothed), and gives only
+ * while that share says it is saturated (SPREAD_BUSY).  And the reverse,
+ * compaction, as Erlang's schedulers compact load onto fewer of them while
+ * none is fully loaded: once spread, work stayed spread for ever, two
+ * half-idle schedulers each sleeping and waking for its half (rr1k, 1,000
+ * connections: each scheduler idle ~75% of the time, ~1 us more CPU per
+ * echo than one scheduler doing it all, no higher rate; issue 11).  A
+ * scheduler other than the first whose busy share and the first's add up
+ * to less than COMPACT_BUSY drains: it hands each movable process that
+ * becomes runnable on it to the first scheduler, which then gives none
+ * back for HOLD_GOT_NS.  The gap between the two thresholds is the
+ * hysteresis: a spread leaves the two at least SPREAD_BUSY between them.
  */
 #include <limits.h>
 
@@ -35,9 +51,16 @@
 #define HOLD_GIVE_NS (4 * (int64_t)GT__LOAD_WIN_NS)
 /* After receiving processes, a scheduler gives none for this long. */
 #define HOLD_GOT_NS 1000000000
+/* Busy shares, in 1/1024ths of a window: a giver's at least this
+ * (saturated) ... */
+#define SPREAD_BUSY 896
+/* ... a drainer's and the first scheduler's together below this. */
+#define COMPACT_BUSY 512
 
 bool gt__steal_on;
 atomic_int gt__nhungry;
+
+static int64_t busy_of(gt__sched *to, int64_t now);
 
 void gt__steal_tick(gt__sched *s)
 {
@@ -50,18 +73,40 @@ void gt__steal_tick(gt__sched *s)
     int64_t r = (int64_t)s->runs * GT__LOAD_WIN_NS / (el > 0 ? el : 1);
     s->load = (int)((s->load + (r > INT_MAX ? INT_MAX : r)) / 2);
     s->runs = 0;
+    /* idle time in this window (a sleep that began in an earlier one is
+     * counted whole here, against the longer el) */
+    int64_t idle = s->idle_ns < el ? s->idle_ns : el;
+    s->busy = (int)((s->busy + (el > 0 ? (el - idle) * 1024 / el : 1024)) / 2);
+    s->idle_ns = 0;
     s->win_start = now;
     atomic_store_explicit(&s->load_pub, s->load, memory_order_relaxed);
+    atomic_store_explicit(&s->busy_pub, s->busy, memory_order_relaxed);
     atomic_store_explicit(&s->load_at, now, memory_order_relaxed);
+    if (s->index > 0) {
+        int nsched;
+        gt__sched *first = gt__sched_all(&nsched);
+        s->drain = s->busy + busy_of(first, now) < COMPACT_BUSY &&
+                   now - atomic_load_explicit(&s->got_at, memory_order_relaxed) >= HOLD_GIVE_NS;
+    }
 }
 
-/* to's load as seen from another thread at now: what it published,
- * thinned by the time since (a scheduler asleep runs nothing). */
+/* to's published figure v (load or busy share) as seen from another
+ * thread at now, thinned by the time since it was published (a scheduler
+ * asleep runs nothing). */
+static int64_t thinned(gt__sched *to, int64_t v, int64_t now)
+{
+    int64_t age = now - atomic_load_explicit(&to->load_at, memory_order_relaxed);
+    return age > GT__LOAD_WIN_NS ? v * GT__LOAD_WIN_NS / age : v;
+}
+
 static int64_t load_of(gt__sched *to, int64_t now)
 {
-    int64_t l = atomic_load_explicit(&to->load_pub, memory_order_relaxed);
-    int64_t age = now - atomic_load_explicit(&to->load_at, memory_order_relaxed);
-    return age > GT__LOAD_WIN_NS ? l * GT__LOAD_WIN_NS / age : l;
+    return thinned(to, atomic_load_explicit(&to->load_pub, memory_order_relaxed), now);
+}
+
+static int64_t busy_of(gt__sched *to, int64_t now)
+{
+    return thinned(to, atomic_load_explicit(&to->busy_pub, memory_order_relaxed), now);
 }
 
 void gt__steal_idle(gt__sched *s)
@@ -138,7 +183,7 @@ void gt__steal_give(gt__sched *s)
      * bounce them between two half-idle schedulers (measured: thousands of
      * moves a second, each two epoll_ctl calls, for a load one scheduler
      * served alone). */
-    if (now - s->awake_since < BUSY_NS || now - s->gave_at < HOLD_GIVE_NS ||
+    if (now - s->awake_since < BUSY_NS || s->busy < SPREAD_BUSY || now - s->gave_at < HOLD_GIVE_NS ||
         now - atomic_load_explicit(&s->got_at, memory_order_relaxed) < HOLD_GOT_NS)
         return;
     int nsched;
@@ -163,4 +208,16 @@ void gt__steal_give(gt__sched *s)
         s->gave_at = now;
         atomic_store_explicit(&to->got_at, now, memory_order_relaxed);
     }
+}
+
+void gt__steal_drain(gt__sched *s)
+{
+    int nsched;
+    gt__sched *first = gt__sched_all(&nsched);
+    if (s == first)
+        return;
+    give(s, first, s->rq_movable);
+    int64_t now = gt__now_ns();
+    s->gave_at = now;
+    atomic_store_explicit(&first->got_at, now, memory_order_relaxed);
 }

@@ -504,3 +504,53 @@ GT_TEST(i11_busy_rule_a_napping_scheduler_gives_nothing)
     printf("# %d scheduler changes in all\n", total);
     ASSERT_EQ(total, 0);
 }
+
+#define LIGHT_PROCS 8   /* per scheduler */
+#define LIGHT_SLOT_MS 5
+#define LIGHT_RUN_MS 600 /* compaction needs a few 10 ms load windows */
+static int64_t light_end;
+
+/* Wakes at every LIGHT_SLOT_MS boundary, does nothing and sleeps again: a
+ * light load wherever it runs.  Reports its scheduler at the end, plus 10
+ * per change of scheduler after its first (a process that went back). */
+static void light_fn(void *arg)
+{
+    (void)arg;
+    long last = tid();
+    int changes = 0;
+    while (h_now_ms() < light_end) {
+        gt_msg *m = NULL;
+        if (gt_receive(LIGHT_SLOT_MS - h_now_ms() % LIGHT_SLOT_MS, &m) == 0)
+            gt_msg_free(m);
+        if (tid() != last) {
+            last = tid();
+            changes++;
+        }
+    }
+    h_post_int(main_pid, T_RESULT, gt_scheduler_id() + 10 * (changes > 1 ? changes - 1 : 0));
+}
+
+/* steal.c's compaction (issue 11, place8): a light load spread over both
+ * schedulers (as a connection burst or round robin leaves it) ends on
+ * scheduler 1, each process moving once, instead of keeping two half-idle
+ * schedulers each sleeping and waking for its half.  Without compaction
+ * the processes started on scheduler 2 stay there. */
+GT_TEST(i11_place8_light_load_compacts_onto_scheduler_1)
+{
+    setup(1);
+    light_end = h_now_ms() + LIGHT_RUN_MS;
+    for (int i = 0; i < LIGHT_PROCS; i++) {
+        spawn_on(light_fn, NULL, 1, true);
+        spawn_on(light_fn, NULL, 2, true);
+    }
+    int on1 = 0, bounced = 0;
+    for (int i = 0; i < 2 * LIGHT_PROCS; i++) {
+        int r = h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS);
+        on1 += r % 10 == 1;
+        bounced += r >= 10;
+    }
+    printf("# %d of %d processes on scheduler 1 at the end, %d moved more than once\n", on1,
+           2 * LIGHT_PROCS, bounced);
+    ASSERT_EQ(on1, 2 * LIGHT_PROCS);
+    ASSERT_EQ(bounced, 0);
+}
