@@ -54,8 +54,11 @@
 /* Busy shares, in 1/1024ths of a window: a giver's at least this
  * (saturated) ... */
 #define SPREAD_BUSY 896
-/* ... a drainer's and the first scheduler's together below this. */
-#define COMPACT_BUSY 512
+/* ... a drainer's and the first scheduler's together below this: a light
+ * load.  Not 1/2: two schedulers splitting rr1k on a loaded box were each
+ * busy ~1/4, and drained there, one scheduler served it at 0.85-0.95x the
+ * rate (place8: 6 alternating rounds, 5 lost) for the same CPU per echo. */
+#define COMPACT_BUSY 256
 
 bool gt__steal_on;
 atomic_int gt__nhungry;
@@ -104,9 +107,13 @@ static int64_t load_of(gt__sched *to, int64_t now)
     return thinned(to, atomic_load_explicit(&to->load_pub, memory_order_relaxed), now);
 }
 
+/* Thinned only while asleep: a busy scheduler publishes every 16 loop
+ * passes, which can be several windows apart (thinning its busy share
+ * then made it look idle: a spread drained back at once). */
 static int64_t busy_of(gt__sched *to, int64_t now)
 {
-    return thinned(to, atomic_load_explicit(&to->busy_pub, memory_order_relaxed), now);
+    int64_t b = atomic_load_explicit(&to->busy_pub, memory_order_relaxed);
+    return atomic_load_explicit(&to->sleeping, memory_order_relaxed) ? thinned(to, b, now) : b;
 }
 
 void gt__steal_idle(gt__sched *s)
