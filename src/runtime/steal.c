@@ -29,15 +29,16 @@
  * windows not spent idle, spinning or asleep, smoothed), and gives only
  * while that share says it is saturated (SPREAD_BUSY).  And the reverse,
  * compaction, as Erlang's schedulers compact load onto fewer of them while
- * none is fully loaded: once spread, work stayed spread for ever, two
- * half-idle schedulers each sleeping and waking for its half (rr1k, 1,000
- * connections: each scheduler idle ~75% of the time, ~1 us more CPU per
- * echo than one scheduler doing it all, no higher rate; issue 11).  A
+ * none is fully loaded: once spread (a connection burst does it), work
+ * stayed spread for ever, two mostly idle schedulers each sleeping and
+ * waking for its half (rr conns=1000 pace=10000: 19.5 us of server CPU
+ * per request against 17.2 drained, medians of 6 alternating rounds).  A
  * scheduler other than the first whose busy share and the first's add up
  * to less than COMPACT_BUSY drains: it hands each movable process that
  * becomes runnable on it to the first scheduler, which then gives none
  * back for HOLD_GOT_NS.  The gap between the two thresholds is the
- * hysteresis: a spread leaves the two at least SPREAD_BUSY between them.
+ * hysteresis: a spread from a saturated scheduler left the two busy ~1/4
+ * each on a loaded box (rr1k), above COMPACT_BUSY together.
  */
 #include <limits.h>
 
