@@ -49,6 +49,8 @@ struct gt__sched {
     int busy;                   /* smoothed share of its windows not
                                    idle, in 1/1024ths (steal.c)          */
     atomic_int busy_pub;        /* `busy`, for other schedulers          */
+    int light_windows;          /* load windows in a row with a light
+                                   load (steal.c, compaction)           */
     bool drain;                 /* light load: hands its runnable
                                    movable processes to scheduler 1
                                    (steal.c, compaction); own thread     */

@@ -31,12 +31,12 @@
  * compaction, as Erlang's schedulers compact load onto fewer of them while
  * none is fully loaded: once spread (a connection burst does it), work
  * stayed spread for ever, two mostly idle schedulers each sleeping and
- * waking for its half (rr conns=1000 pace=10000: 19.5 us of server CPU
- * per request against 17.2 drained, medians of 6 alternating rounds).  A
+ * waking for its half (rr conns=1000 pace=10000: 20.9 us of server CPU
+ * per request against 17.7 drained, medians of 6 alternating rounds).  A
  * scheduler other than the first whose busy share and the first's add up
- * to less than COMPACT_BUSY drains: it hands each movable process that
- * becomes runnable on it to the first scheduler, which then gives none
- * back for HOLD_GOT_NS.  The gap between the two thresholds is the
+ * to less than COMPACT_BUSY for COMPACT_WINDOWS windows in a row drains:
+ * it hands each movable process that becomes runnable on it to the
+ * first scheduler, which then gives none back for HOLD_GOT_NS.  The gap between the two thresholds is the
  * hysteresis: a spread from a saturated scheduler left the two busy ~1/4
  * each on a loaded box (rr1k), above COMPACT_BUSY together.
  */
@@ -60,6 +60,11 @@
  * busy ~1/4, and drained there, one scheduler served it at 0.85-0.95x the
  * rate (place8: 6 alternating rounds, 5 lost) for the same CPU per echo. */
 #define COMPACT_BUSY 256
+/* ... for this many load windows in a row: a lasting light load.  A load
+ * that swings (rr conns=1000 pace=30000 on a loaded box: the first
+ * scheduler's share between 1/16 and 1 from one 250 ms to the next) drained
+ * and spread again about once a second, at 0.92x the rate. */
+#define COMPACT_WINDOWS 10
 
 bool gt__steal_on;
 atomic_int gt__nhungry;
@@ -89,8 +94,10 @@ void gt__steal_tick(gt__sched *s)
     if (s->index > 0) {
         int nsched;
         gt__sched *first = gt__sched_all(&nsched);
-        s->drain = s->busy + busy_of(first, now) < COMPACT_BUSY &&
-                   now - atomic_load_explicit(&s->got_at, memory_order_relaxed) >= HOLD_GIVE_NS;
+        bool light = s->busy + busy_of(first, now) < COMPACT_BUSY &&
+                     now - atomic_load_explicit(&s->got_at, memory_order_relaxed) >= HOLD_GIVE_NS;
+        s->light_windows = light ? s->light_windows + 1 : 0;
+        s->drain = s->light_windows >= COMPACT_WINDOWS;
     }
 }
 

@@ -603,3 +603,46 @@ GT_TEST(i11_place8_short_bursts_do_not_spread)
     printf("# %d scheduler changes in all\n", total);
     ASSERT_EQ(total, 0);
 }
+
+#define SWING_PERIOD_MS 80 /* scheduler 1: busy half of it, idle the other */
+#define SWING_RUN_MS 800
+static int64_t swing_end;
+
+/* Pinned to scheduler 1: yields in a loop for the first half of every
+ * SWING_PERIOD_MS, sleeps the second half. */
+static void swing_hog_fn(void *arg)
+{
+    (void)arg;
+    while (h_now_ms() < swing_end) {
+        int64_t now = h_now_ms(), in = now % SWING_PERIOD_MS;
+        if (in < SWING_PERIOD_MS / 2) {
+            gt_yield();
+        } else {
+            gt_msg *m = NULL;
+            if (gt_receive(SWING_PERIOD_MS - in, &m) == 0)
+                gt_msg_free(m);
+        }
+    }
+    h_post_int(main_pid, H_TAG_DONE, 0);
+}
+
+/* steal.c's COMPACT_WINDOWS (issue 11, place8): a load that swings between
+ * busy and idle every 40 ms is not a light one; the processes on scheduler
+ * 2 stay there.  Drained on the first light window, they moved. */
+GT_TEST(i11_place8_a_swinging_load_does_not_drain)
+{
+    if (RUNNING_ON_VALGRIND)
+        SKIP("valgrind runs one thread at a time: its phases are not the ones timed here");
+    setup(1);
+    swing_end = h_now_ms() + SWING_RUN_MS;
+    light_end = swing_end;
+    spawn_on(swing_hog_fn, NULL, 1, false);
+    for (int i = 0; i < LIGHT_PROCS; i++)
+        spawn_on(light_fn, NULL, 2, true);
+    int on2 = 0;
+    for (int i = 0; i < LIGHT_PROCS; i++)
+        on2 += h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS) == 2;
+    h_wait_int(H_TAG_DONE, 2 * MOVE_WAIT_MS);
+    printf("# %d of %d processes still on scheduler 2\n", on2, LIGHT_PROCS);
+    ASSERT_EQ(on2, LIGHT_PROCS);
+}
