@@ -31,8 +31,8 @@
  * compaction, as Erlang's schedulers compact load onto fewer of them while
  * none is fully loaded: once spread (a connection burst does it), work
  * stayed spread for ever, two mostly idle schedulers each sleeping and
- * waking for its half (rr conns=1000 pace=10000: 20.9 us of server CPU
- * per request against 17.7 drained, medians of 6 alternating rounds).  A
+ * waking for its half (rr conns=1000 pace=10000: 20.7 us of server CPU
+ * per request against 18.6 drained, medians of 12 alternating rounds).  A
  * scheduler other than the first whose busy share and the first's add up
  * to less than COMPACT_BUSY for COMPACT_WINDOWS windows in a row drains:
  * it hands each movable process that becomes runnable on it to the
