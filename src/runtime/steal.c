@@ -25,7 +25,7 @@
  *
  * Not running out of work for 1 ms is not saturation either: bursts of a
  * few ms on a mostly idle scheduler pass that rule (steal_test: 3 ms of
- * work in every 20: 7-10 moves among 8 processes).  So each scheduler also
+ * work in every 20: 6-10 moves among 8 processes).  So each scheduler also
  * measures its busy share (the part of its windows not spent idle,
  * spinning or asleep, smoothed), and gives only while that share says it
  * is saturated (SPREAD_BUSY), a lasting load.  And the reverse,
