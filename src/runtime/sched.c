@@ -490,6 +490,10 @@ static void *sched_main(void *arg)
             }
             gt__spin_stop(&s->spin);
             if (n == 0) {
+                /* the spin so far is idle time of the window that
+                 * gt__steal_idle may close (steal.c's busy share) */
+                s->idle_ns += now - idle_from;
+                idle_from = now;
                 gt__steal_idle(s); /* spun for nothing: ask for work */
                 atomic_store(&s->sleeping, 1);
                 atomic_thread_fence(memory_order_seq_cst); /* see finish_park */
@@ -508,6 +512,7 @@ static void *sched_main(void *arg)
                 gt__steal_awake(s);
             }
             int64_t woke = gt__now_ns();
+            s->idle_ns += woke - idle_from;
             gt__spin_woke(&s->spin, woke);
             if (caught_up)
                 s->awake_since = woke;

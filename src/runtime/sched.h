@@ -44,6 +44,16 @@ struct gt__sched {
     int load;                   /* smoothed runs per window              */
     atomic_int load_pub;        /* `load`, for givers                    */
     atomic_llong load_at;       /* ns: when load_pub was last published  */
+    int64_t idle_ns;            /* spent idle (spinning or asleep) in
+                                   the current window                    */
+    int busy;                   /* smoothed share of its windows not
+                                   idle, in 1/1024ths (steal.c)          */
+    atomic_int busy_pub;        /* `busy`, for other schedulers          */
+    int light_windows;          /* load windows in a row with a light
+                                   load (steal.c, compaction)           */
+    bool drain;                 /* light load: hands its runnable
+                                   movable processes to scheduler 1
+                                   (steal.c, compaction); own thread     */
     int64_t gave_at;            /* ns: its last give                     */
     atomic_llong got_at;        /* ns: it last received (set by givers)  */
     gt__mutex remote_lock;      /* guards remote_* and deferred          */
@@ -80,6 +90,9 @@ void gt__steal_awake(gt__sched *s);/* after sleeping: withdraw it */
 /* Hands part of s's movable runnable processes to hungry schedulers whose
  * load is well below s's. */
 void gt__steal_give(gt__sched *s);
+/* Compaction: hands every runnable movable process of s to scheduler 1
+ * while s->drain is set (steal.c decides it each load window). */
+void gt__steal_drain(gt__sched *s);
 /* Closes s's load window if it is over (reads the clock). */
 void gt__steal_tick(gt__sched *s);
 /* The loop's check, once per iteration: one relaxed load when no one is
@@ -94,6 +107,8 @@ static inline void gt__steal_check(gt__sched *s)
     if (s->rq_len >= 2 && s->rq_movable > 0 &&
         atomic_load_explicit(&gt__nhungry, memory_order_relaxed) > 0)
         gt__steal_give(s);
+    if (s->drain && s->rq_movable > 0)
+        gt__steal_drain(s);
 }
 /* ---- trim.c: memory back once idle after a burst of exits ---- */
 /* The blocking wait's timeout: capped while a trim is due. */

@@ -22,6 +22,25 @@
  * HOLD_GIVE_NS (its own load must show the last give first); and a
  * scheduler that received processes gives none for HOLD_GOT_NS, so no
  * process goes back where it came from on the same fluctuation.
+ *
+ * Not running out of work for 1 ms is not saturation either: bursts of a
+ * few ms on a mostly idle scheduler pass that rule (steal_test: 3 ms of
+ * work in every 20: 6-10 moves among 8 processes).  So each scheduler also
+ * measures its busy share (the part of its windows not spent idle,
+ * spinning or asleep, smoothed), and gives only while that share says it
+ * is saturated (SPREAD_BUSY), a lasting load.  And the reverse,
+ * compaction, as Erlang's schedulers compact load onto fewer of them while
+ * none is fully loaded: once spread (a connection burst does it), work
+ * stayed spread for ever, two mostly idle schedulers each sleeping and
+ * waking for its half (rr conns=1000 pace=10000: 20.7 us of server CPU
+ * per request against 18.6 drained, medians of 12 alternating rounds).  A
+ * scheduler other than the first whose busy share and the first's add up
+ * to less than COMPACT_BUSY for COMPACT_WINDOWS windows in a row drains:
+ * it hands each movable process that becomes runnable on it to the
+ * first scheduler, which then gives none back for HOLD_GOT_NS.  The gap
+ * between the two thresholds is the hysteresis: a spread from a saturated
+ * scheduler left the two busy ~1/4 each on a loaded box (rr1k), above
+ * COMPACT_BUSY together.
  */
 #include <limits.h>
 
@@ -35,9 +54,24 @@
 #define HOLD_GIVE_NS (4 * (int64_t)GT__LOAD_WIN_NS)
 /* After receiving processes, a scheduler gives none for this long. */
 #define HOLD_GOT_NS 1000000000
+/* Busy shares, in 1/1024ths of a window: a giver's at least this
+ * (saturated) ... */
+#define SPREAD_BUSY 896
+/* ... a drainer's and the first scheduler's together below this: a light
+ * load.  Not 1/2: two schedulers splitting rr1k on a loaded box were each
+ * busy ~1/4, and drained there, one scheduler served it at 0.85-0.95x the
+ * rate (place8: 6 alternating rounds, 5 lost) for the same CPU per echo. */
+#define COMPACT_BUSY 256
+/* ... for this many load windows in a row: a lasting light load.  A load
+ * that swings (rr conns=1000 pace=30000 on a loaded box: the first
+ * scheduler's share between 1/16 and 1 from one 250 ms to the next) drained
+ * and spread again about once a second, at 0.92x the rate. */
+#define COMPACT_WINDOWS 10
 
 bool gt__steal_on;
 atomic_int gt__nhungry;
+
+static int64_t busy_of(gt__sched *to, int64_t now);
 
 void gt__steal_tick(gt__sched *s)
 {
@@ -50,18 +84,46 @@ void gt__steal_tick(gt__sched *s)
     int64_t r = (int64_t)s->runs * GT__LOAD_WIN_NS / (el > 0 ? el : 1);
     s->load = (int)((s->load + (r > INT_MAX ? INT_MAX : r)) / 2);
     s->runs = 0;
+    /* idle time in this window (a sleep that began in an earlier one is
+     * counted whole here, against the longer el) */
+    int64_t idle = s->idle_ns < el ? s->idle_ns : el;
+    s->busy = (int)((s->busy + (el > 0 ? (el - idle) * 1024 / el : 1024)) / 2);
+    s->idle_ns = 0;
     s->win_start = now;
     atomic_store_explicit(&s->load_pub, s->load, memory_order_relaxed);
+    atomic_store_explicit(&s->busy_pub, s->busy, memory_order_relaxed);
     atomic_store_explicit(&s->load_at, now, memory_order_relaxed);
+    if (s->index > 0) {
+        int nsched;
+        gt__sched *first = gt__sched_all(&nsched);
+        bool light = s->busy + busy_of(first, now) < COMPACT_BUSY &&
+                     now - atomic_load_explicit(&s->got_at, memory_order_relaxed) >= HOLD_GIVE_NS;
+        s->light_windows = light ? s->light_windows + 1 : 0;
+        s->drain = s->light_windows >= COMPACT_WINDOWS;
+    }
 }
 
-/* to's load as seen from another thread at now: what it published,
- * thinned by the time since (a scheduler asleep runs nothing). */
+/* to's published figure v (load or busy share) as seen from another
+ * thread at now, thinned by the time since it was published (a scheduler
+ * asleep runs nothing). */
+static int64_t thinned(gt__sched *to, int64_t v, int64_t now)
+{
+    int64_t age = now - atomic_load_explicit(&to->load_at, memory_order_relaxed);
+    return age > GT__LOAD_WIN_NS ? v * GT__LOAD_WIN_NS / age : v;
+}
+
 static int64_t load_of(gt__sched *to, int64_t now)
 {
-    int64_t l = atomic_load_explicit(&to->load_pub, memory_order_relaxed);
-    int64_t age = now - atomic_load_explicit(&to->load_at, memory_order_relaxed);
-    return age > GT__LOAD_WIN_NS ? l * GT__LOAD_WIN_NS / age : l;
+    return thinned(to, atomic_load_explicit(&to->load_pub, memory_order_relaxed), now);
+}
+
+/* Thinned only while asleep: a busy scheduler publishes every 16 loop
+ * passes, which can be several windows apart (thinning its busy share
+ * then made it look idle: a spread drained back at once). */
+static int64_t busy_of(gt__sched *to, int64_t now)
+{
+    int64_t b = atomic_load_explicit(&to->busy_pub, memory_order_relaxed);
+    return atomic_load_explicit(&to->sleeping, memory_order_relaxed) ? thinned(to, b, now) : b;
 }
 
 void gt__steal_idle(gt__sched *s)
@@ -138,7 +200,7 @@ void gt__steal_give(gt__sched *s)
      * bounce them between two half-idle schedulers (measured: thousands of
      * moves a second, each two epoll_ctl calls, for a load one scheduler
      * served alone). */
-    if (now - s->awake_since < BUSY_NS || now - s->gave_at < HOLD_GIVE_NS ||
+    if (now - s->awake_since < BUSY_NS || s->busy < SPREAD_BUSY || now - s->gave_at < HOLD_GIVE_NS ||
         now - atomic_load_explicit(&s->got_at, memory_order_relaxed) < HOLD_GOT_NS)
         return;
     int nsched;
@@ -163,4 +225,16 @@ void gt__steal_give(gt__sched *s)
         s->gave_at = now;
         atomic_store_explicit(&to->got_at, now, memory_order_relaxed);
     }
+}
+
+void gt__steal_drain(gt__sched *s)
+{
+    int nsched;
+    gt__sched *first = gt__sched_all(&nsched);
+    if (s == first)
+        return;
+    give(s, first, s->rq_movable);
+    int64_t now = gt__now_ns();
+    s->gave_at = now;
+    atomic_store_explicit(&first->got_at, now, memory_order_relaxed);
 }
