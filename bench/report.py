@@ -355,7 +355,10 @@ def main():
       "none sets TCP_NODELAY (the clients of pingpong/rr1k/accept do); gentcp's gtcat --echo writes each "
       "batch with one gt_send_many (no delay_send), accepts with a pool of acceptor processes that serve "
       "what they accept, and on port 0 listens twice with reuseport, backlog 65535 (capped by somaxconn), "
-      "as epoll-2t and libuv-Nloop do (issue 11).")
+      "as epoll-2t and libuv-Nloop do (issue 11); its echo sockets have a fixed 4 MiB receive buffer "
+      "(recbuf; the kernel doubles it), where every peer keeps the kernel's autotuned one: a pipelining "
+      "client that gets ahead otherwise has its sends made by the server's reads (docs/BENCHMARKS.md, "
+      "the two modes; any peer could set it with one setsockopt).")
     p("- **bench/run.sh** (gentcp against rawc and Erlang with the PERF-BASELINES harness: stream with a "
       "count-and-ack, gentcp's own pingpong/stream programs, decode) still writes bench/RESULTS.md; "
       "this page covers the peers.")
