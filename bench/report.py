@@ -358,7 +358,7 @@ def main():
       "as epoll-2t and libuv-Nloop do (issue 11); its echo sockets have a fixed 4 MiB receive buffer "
       "(recbuf; the kernel doubles it), where every peer keeps the kernel's autotuned one: a pipelining "
       "client that gets ahead otherwise has its sends made by the server's reads (docs/BENCHMARKS.md, "
-      "the two modes; any peer could set it with one setsockopt).")
+      "pipelined echo's two regimes; any peer could set it with one setsockopt).")
     p("- **bench/run.sh** (gentcp against rawc and Erlang with the PERF-BASELINES harness: stream with a "
       "count-and-ack, gentcp's own pingpong/stream programs, decode) still writes bench/RESULTS.md; "
       "this page covers the peers.")
