@@ -18,6 +18,12 @@
 
 #include "helpers.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 static atomic_bool counting;
 static atomic_int inherit_calls;
 
@@ -97,9 +103,12 @@ GT_TEST(i11_accept_copies_set_options)
 }
 
 /* read(2) calls this process made so far, -1 if the kernel does not say
- * (no task I/O accounting). */
+ * (no task I/O accounting) or says more than gentcp's own: under valgrind
+ * its reads count too (CI's valgrind stage failed both bounds). */
 static long reads_so_far(void)
 {
+    if (RUNNING_ON_VALGRIND)
+        return -1;
     FILE *f = fopen("/proc/self/io", "r");
     char line[128];
     long n = -1;
@@ -121,7 +130,7 @@ static long reads_so_far(void)
 GT_TEST(i11_accepted_socket_not_read_before_its_data)
 {
     if (reads_so_far() < 0)
-        gt_test_skip("no /proc/self/io syscr");
+        gt_test_skip("no count of gentcp's own reads: no /proc/self/io syscr, or valgrind's reads in it");
     gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_TRUE));
     int fd[QUIET_PEERS];
     gt_socket a[QUIET_PEERS];
@@ -173,7 +182,7 @@ GT_TEST(i11_passive_accepted_socket_reads_data_after_first_event)
 GT_TEST(i11_connected_socket_not_read_before_its_data)
 {
     if (reads_so_far() < 0)
-        gt_test_skip("no /proc/self/io syscr");
+        gt_test_skip("no count of gentcp's own reads: no /proc/self/io syscr, or valgrind's reads in it");
     int port, lfd = h_raw_listen(&port);
     int fd[QUIET_PEERS];
     gt_socket c[QUIET_PEERS];
