@@ -533,20 +533,15 @@ static inline size_t take_matches(gt__mailbox *m, gt_match_fn match, void *arg, 
     return n;
 }
 
-int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max, size_t *n_out)
+/* gt_receive_many's work once the mailbox holds something: out of line,
+ * so that the call that finds it empty (an echo loop's, after each packet
+ * it took: issue 11, rr1k) saves and spills fewer registers: 43 -> 34
+ * instructions of each echo (callgrind). */
+static __attribute__((noinline)) int receive_many_locked(gt__proc *p, gt_match_fn match, void *arg,
+                                                         gt_msg **msgs_out, size_t max,
+                                                         size_t *n_out)
 {
-    if (gt__forked())
-        return GT_EFORKED;
-    if (n_out)
-        *n_out = 0;
-    if (!msgs_out || !n_out || !max)
-        return GT_EBADARG;
-    gt__proc *p = gt__self();
-    if (!p)
-        return -ENOMEM;
     gt__mailbox *m = &p->mbox;
-    if (!__atomic_load_n(&m->head, __ATOMIC_RELAXED))
-        return GT_ETIMEOUT; /* as gt_receive_match's poll: no lock */
     /* One lock for the run: a pipelining peer leaves hundreds of packets
      * per read, and a lock pair per receive was a tenth of an echo
      * server's CPU (issue 11). */
@@ -562,6 +557,22 @@ int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max,
         gt__resources_resume(p);
     *n_out = n;
     return n ? 0 : GT_ETIMEOUT;
+}
+
+int gt_receive_many(gt_match_fn match, void *arg, gt_msg **msgs_out, size_t max, size_t *n_out)
+{
+    if (gt__forked())
+        return GT_EFORKED;
+    if (n_out)
+        *n_out = 0;
+    if (!msgs_out || !n_out || !max)
+        return GT_EBADARG;
+    gt__proc *p = gt__self();
+    if (!p)
+        return -ENOMEM;
+    if (!__atomic_load_n(&p->mbox.head, __ATOMIC_RELAXED))
+        return GT_ETIMEOUT; /* as gt_receive_match's poll: no lock */
+    return receive_many_locked(p, match, arg, msgs_out, max, n_out);
 }
 
 bool gt_match_socket(const gt_msg *msg, void *arg) { return match_socket(msg, arg); }
