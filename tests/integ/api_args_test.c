@@ -186,6 +186,10 @@ GT_TEST(i7_17_send)
     ASSERT_EQ(sent, 0);
     ASSERT_ERR(gt_send_many(c, bad, 2, NULL), GT_EBADARG);
     ASSERT_ERR(gt_send_many(c, bad + 1, -7, &sent), GT_EBADARG);
+    /* one packet: gt_send_many's own checks, not check_iov's (issue 11) */
+    sent = 42;
+    ASSERT_ERR(gt_send_many(c, bad, 1, &sent), GT_EBADARG);
+    ASSERT_EQ(sent, 0);
     struct iovec huge[2] = {{"x", SIZE_MAX / 2 + 2}, {"y", SIZE_MAX / 2 + 2}};
     ASSERT_ERR(gt_sendv(c, huge, 2), GT_EBADARG); /* the sum overflows */
     ASSERT_ERR(gt_send_many(c, huge, 2, &sent), GT_EBADARG);

@@ -308,13 +308,16 @@ GT_TEST(i11_send_many_long_run_of_mixed_sizes)
 /* issue 11 (rr1k): a lone packet that finds the queue empty and the
  * socket writable goes to the kernel from the caller's memory (a small one
  * behind its header, copied on the stack): no byte passes through the
- * queue, whatever the packet type, also an empty {packet,4} packet. */
+ * queue, whatever the packet type, also an empty {packet,4} packet.  The
+ * copy's header is moved as 4 bytes whatever its length (the body
+ * overwrites the rest): the 1- and 2-byte headers of copied packets. */
 GT_TEST(i11_send_many_lone_packet_skips_the_queue)
 {
     static const struct {
         int packet;
         size_t len, hlen;
-    } cases[] = {{4, 64, 4}, {2, 1000, 2}, {1, 255, 1}, {4, 0, 4}, {GT_PKT_RAW, 64, 0}};
+    } cases[] = {{4, 64, 4}, {2, 1000, 2}, {2, 100, 2}, {1, 255, 1}, {1, 0, 1}, {4, 0, 4},
+                 {GT_PKT_RAW, 64, 0}};
     static uint8_t body[1000], got[1004];
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (uint8_t)(i * 13 + 1);
