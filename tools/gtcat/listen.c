@@ -376,8 +376,10 @@ static inline int echo_burst(conn *c, gt_msg **small_msgs, struct iovec *small_i
     gt_msg *m;
     int r = c->batch ? next_msg(c, ECHO_IDLE_MS, &m) : 0;
     if (r == 0) {
-        free(c->batch); /* idle (or over): made again by the next long run */
-        c->batch = NULL;
+        if (c->batch) { /* (not free(NULL): a call of each rr echo) */
+            free(c->batch); /* idle (or over): made again by the next long run */
+            c->batch = NULL;
+        }
         r = next_msg(c, GT_INFINITY, &m);
     }
     if (r <= 0)
