@@ -102,7 +102,12 @@ typedef struct conn {
                              read-ahead */
     uint16_t unreported;  /* packets echoed, not yet added to `echoed`
                              (< ECHO_REPORT + ECHO_BATCH) */
-    bool joined, finishing;
+    bool joined : 1, finishing : 1;
+    bool heap : 1;        /* malloc'd (a hibernating connection's); else
+                             it lives in its acceptor's frame, which the
+                             process keeps until it ends (issue 11, acc11:
+                             the malloc and free were ~200 instructions of
+                             every accepted connection) */
     /* 40 B: the struct takes a 48 B malloc chunk (issue 11's idle
      * figure); see the check below */
 } conn;
@@ -270,7 +275,8 @@ static void conn_end(conn *c)
     conn_leave(c);
     gt_close(c->sock);
     free(c->batch);
-    free(c);
+    if (c->heap)
+        free(c);
 }
 
 /* A stop: read nothing more, answer what has been received (the packets
@@ -524,16 +530,19 @@ static void acceptor(void *arg)
             die("accept", rc);
         if (atomic_exchange(&at_limit, false))
             fprintf(stderr, "gtcat: accepting again\n");
-        conn *c = malloc(sizeof *c);
+        /* A connection that keeps its stack keeps its conn there too; a
+         * hibernating one gives the stack back between packets. */
+        conn on_stack, *c = srv->hibernate ? malloc(sizeof *c) : &on_stack;
         if (c && gt_spawn(acceptor, arg, &acceptor_start, NULL) == 0) {
-            *c = (conn){.sock = s};
+            *c = (conn){.sock = s, .heap = c != &on_stack};
             if (srv->tls && (rc = gt_tls_handshake(s, HANDSHAKE_MS)) != 0) {
                 char why[300] = "";
                 gt_tls_last_error(s, why, sizeof why);
                 fprintf(stderr, "gtcat: handshake: %s%s%s%s\n", gt_err_name(rc),
                         *why ? " (" : "", why, *why ? ")" : "");
                 gt_close(s);
-                free(c);
+                if (c->heap)
+                    free(c);
                 return;
             }
             bool passive = srv->active.v.i == GT_ACTIVE_FALSE_V;
@@ -541,7 +550,8 @@ static void acceptor(void *arg)
             return;
         }
         fprintf(stderr, "gtcat: cannot start a process\n");
-        free(c);
+        if (c != &on_stack)
+            free(c);
         gt_close(s); /* and stay the acceptor */
     }
 }
