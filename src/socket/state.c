@@ -3,6 +3,7 @@
  * what calls do in each state (state.h).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -252,14 +253,30 @@ _Static_assert(ANS_NROWS < UINT8_MAX, "a row's index fits by_call's bytes");
  * scan of every row cost ~300 instructions a lookup, one lookup per
  * accepted connection (its end of input, ACTIVE_END; issue 11, acc6). */
 static uint8_t by_call[GT__CALL_N_][ANS_NROWS + 1];
+/* The facts each call's rows test (their need and none): the only ones
+ * its answer depends on. */
+static uint32_t by_call_tests[GT__CALL_N_];
+
+/* The last answer of each call: (1 << 40) | (the facts it tests << 8) |
+ * the row's index (UINT8_MAX: none), 0 before the first.  Even the call's
+ * own rows took ~160 instructions to walk for an accepted connection's
+ * end of input (ACTIVE_END: its row is among the last), and a server asks
+ * that with the same facts for every connection (issue 11, acc11).  The
+ * answer is a function of the call and those facts alone, so a stale or
+ * another thread's entry is still a right one for its key: relaxed
+ * atomics suffice, and a lookup that misses only writes the entry anew. */
+static _Atomic uint64_t ans_memo[GT__CALL_N_];
+#define ANS_MEMO_VALID ((uint64_t)1 << 40)
 
 __attribute__((constructor)) static void by_call_make(void)
 {
     for (unsigned c = 0; c < GT__CALL_N_; c++) {
         unsigned n = 0;
         for (unsigned i = 0; i < ANS_NROWS; i++)
-            if (gt__ans_rows[i].calls & (1u << c))
+            if (gt__ans_rows[i].calls & (1u << c)) {
                 by_call[c][n++] = (uint8_t)i;
+                by_call_tests[c] |= gt__ans_rows[i].need | gt__ans_rows[i].none;
+            }
         by_call[c][n] = UINT8_MAX;
     }
 }
@@ -272,10 +289,16 @@ static bool ans_match(const gt__ans_row *r, uint32_t facts)
 const gt__ans_row *gt__ans_find(unsigned call, uint32_t facts)
 {
     if (call != 0 && (call & (call - 1)) == 0 && call < (1u << GT__CALL_N_)) { /* one call */
-        for (const uint8_t *i = by_call[__builtin_ctz(call)]; *i != UINT8_MAX; i++)
-            if (ans_match(&gt__ans_rows[*i], facts))
-                return &gt__ans_rows[*i];
-        return NULL;
+        unsigned c = (unsigned)__builtin_ctz(call);
+        uint64_t key = ANS_MEMO_VALID | (uint64_t)(facts & by_call_tests[c]) << 8;
+        uint64_t m = atomic_load_explicit(&ans_memo[c], memory_order_relaxed);
+        if ((m & ~(uint64_t)UINT8_MAX) == key)
+            return (m & UINT8_MAX) == UINT8_MAX ? NULL : &gt__ans_rows[m & UINT8_MAX];
+        const uint8_t *i = by_call[c];
+        while (*i != UINT8_MAX && !ans_match(&gt__ans_rows[*i], facts))
+            i++;
+        atomic_store_explicit(&ans_memo[c], key | *i, memory_order_relaxed);
+        return *i == UINT8_MAX ? NULL : &gt__ans_rows[*i];
     }
     for (unsigned i = 0; i < ANS_NROWS; i++) /* several: any of them */
         if ((gt__ans_rows[i].calls & call) && ans_match(&gt__ans_rows[i], facts))

@@ -74,7 +74,7 @@ uint64_t gt__buf_appended_here(void) { return appended_here; }
 
 static void count_moved(size_t n) { moved_total += n; }
 
-void gt__buf_free(gt__buf *b)
+void gt__buf_free_mem(gt__buf *b)
 {
     gt__bufmem *m = b->m;
     b->m = NULL;

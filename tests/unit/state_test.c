@@ -385,3 +385,42 @@ GT_TEST(i11_acc6_ans_find_by_call_is_the_first_matching_row)
     ASSERT(gt__ans_find(C(OPT_GONE) | C(SEND_BLOCK), F(GONE)) ==
            scan_all(C(OPT_GONE) | C(SEND_BLOCK), F(GONE)));
 }
+
+/* gt__ans_find remembers each call's last answer (state.c ans_memo; issue
+ * 11, acc11): lookups of one call that alternate between facts with
+ * different answers (and none), or that differ only in facts the call's
+ * rows do not test, each get their own row, never the one remembered from
+ * the lookup before. */
+GT_TEST(i11_acc11_ans_find_memo_follows_the_facts)
+{
+    for (unsigned c = 0; c < GT__CALL_N_; c++) {
+        unsigned call = 1u << c;
+        /* facts that give different answers for this call: each row's
+         * need (its own answer, or an earlier row's), and nothing */
+        uint32_t cases[64];
+        unsigned n = 0;
+        cases[n++] = F(ANY);
+        for (unsigned i = 0; i < gt__ans_nrows && n < 64; i++)
+            if (gt__ans_rows[i].calls & call)
+                cases[n++] = gt__ans_rows[i].need | F(ANY);
+        for (unsigned round = 0; round < 3; round++)
+            for (unsigned a = 0; a < n; a++)
+                for (unsigned b = 0; b < n; b++) {
+                    ASSERT(gt__ans_find(call, cases[a]) == scan_all(call, cases[a]));
+                    ASSERT(gt__ans_find(call, cases[b]) == scan_all(call, cases[b]));
+                    ASSERT(gt__ans_find(call, cases[a]) == scan_all(call, cases[a]));
+                }
+    }
+    /* ACTIVE_END, as each accepted connection's end asks it: the same
+     * answer with other facts that its rows do not test, and a different
+     * one once a fact they test changes */
+    uint32_t end = F(ANY) | F(OWNER) | F(ACTIVE);
+    const gt__ans_row *r = scan_all(C(ACTIVE_END), end);
+    ASSERT(gt__ans_find(C(ACTIVE_END), end) == r);
+    ASSERT(gt__ans_find(C(ACTIVE_END), end | F(CALLER)) == scan_all(C(ACTIVE_END), end | F(CALLER)));
+    ASSERT(gt__ans_find(C(ACTIVE_END), end | F(RD_RESET)) ==
+           scan_all(C(ACTIVE_END), end | F(RD_RESET)));
+    ASSERT(gt__ans_find(C(ACTIVE_END), end | F(RD_RESET) | F(SHOW)) ==
+           scan_all(C(ACTIVE_END), end | F(RD_RESET) | F(SHOW)));
+    ASSERT(gt__ans_find(C(ACTIVE_END), end) == r);
+}
