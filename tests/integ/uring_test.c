@@ -294,6 +294,11 @@ GT_TEST(uring_off_runs_the_same_tests)
     const char *env = getenv("GT_IO_URING");
     if (env && *env && atoi(env) == 0)
         gt_test_skip("this is the GT_IO_URING=0 run");
+    char exe[4096];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[el > 0 ? el : 0] = 0;
+    if (!strstr(exe, "uring_test"))
+        gt_test_skip("the program is not uring_test (under valgrind: its tool), no re-run");
     fflush(NULL);
     pid_t pid = fork();
     ASSERT(pid >= 0);
@@ -302,7 +307,7 @@ GT_TEST(uring_off_runs_the_same_tests)
         int out = open("/dev/null", O_WRONLY);
         if (out >= 0)
             dup2(out, STDOUT_FILENO); /* the runner reads the first line */
-        execl("/proc/self/exe", "uring_test", "batch_one_enter_for_a_pass",
+        execl(exe, "uring_test", "batch_one_enter_for_a_pass",
               "order_small_and_large_across_sockets", "send_then_close_delivers",
               "send_then_abortive_close_delivers", "send_then_exit_delivers",
               "reset_peer_error_reported_by_a_send", "full_buffer_then_everything_delivered",
