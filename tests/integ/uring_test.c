@@ -244,6 +244,67 @@ GT_TEST(reset_peer_error_reported_by_a_send)
     gt_close(c.s);
 }
 
+/* ---- a write that fails in the batch: the next call reports it ---- */
+
+struct failing {
+    gt_socket bad, good;
+    int bad_fd;
+    gt_pid parent;
+};
+
+static void send_into_failure(void *arg)
+{
+    struct failing *f = arg;
+    /* our write side shut behind gentcp's back: it knows of no peer gone
+     * and no shutdown, so the send may wait for the batch, whose write
+     * then fails with EPIPE */
+    shutdown(f->bad_fd, SHUT_WR);
+    int g = gt_send(f->good, "fine", 4); /* two sockets: a real batch */
+    int first = gt_send(f->bad, "lost?", 5);
+    gt_sleep(20); /* the pass ends: the batch is written */
+    /* the failure was taken then: nothing stays queued (a failure left
+     * for the next write would leave the 9 bytes) */
+    gt_stats st;
+    int grc = gt_getstat(f->bad, &st);
+    int pend = grc ? grc : (int)st.send_pend;
+    int second = gt_send(f->bad, "again", 5);
+    h_post_int(f->parent, 4, pend);
+    h_post_int(f->parent, 1, g);
+    h_post_int(f->parent, 2, first);
+    h_post_int(f->parent, 3, second);
+}
+
+GT_TEST(batch_write_failure_reported_by_the_next_call)
+{
+    int port, gfd;
+    int lfd = h_raw_listen(&port);
+    struct failing f = {.parent = gt_self()};
+    f.bad_fd = h_raw_connect(port);
+    int peer = h_raw_accept(lfd);
+    ASSERT_OK(gt_connect("127.0.0.1", port, GT_OPTS(GT_FD(f.bad_fd), GT_ACTIVE_FALSE), H_WAIT,
+                         &f.bad));
+    f.good = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE), &gfd);
+    h_spawn(send_into_failure, &f);
+    ASSERT_OK(h_wait_int(1, H_WAIT));
+    int first = h_wait_int(2, H_WAIT), second = h_wait_int(3, H_WAIT);
+    ASSERT_EQ(h_wait_int(4, H_WAIT), 0);
+    if (uring_expected()) {
+        ASSERT_OK(first);                 /* queued for the batch */
+        ASSERT_ERR(second, GT_ECLOSED);   /* the batch's EPIPE, as inet's */
+    } else {
+        ASSERT_ERR(first, GT_ECLOSED);    /* written at the call */
+        ASSERT_ERR(second, -ENOTCONN);
+    }
+    char got[4];
+    h_raw_read_exact(gfd, got, 4);
+    ASSERT(memcmp(got, "fine", 4) == 0);
+    gt_close(f.bad);
+    gt_close(f.good);
+    close(gfd);
+    close(peer);
+    close(lfd);
+}
+
 /* ---- a full socket buffer: the batch's write comes back short or with
  * EAGAIN; the rest waits in the queue for EPOLLOUT ---- */
 
@@ -311,6 +372,7 @@ GT_TEST(uring_off_runs_the_same_tests)
               "order_small_and_large_across_sockets", "send_then_close_delivers",
               "send_then_abortive_close_delivers", "send_then_exit_delivers",
               "reset_peer_error_reported_by_a_send", "full_buffer_then_everything_delivered",
+              "batch_write_failure_reported_by_the_next_call",
               (char *)NULL);
         _exit(127);
     }
