@@ -121,6 +121,16 @@ typedef struct gt__deferred {
 /* Queues d (fn and arg set by the caller) to run on s like
  * gt__sched_defer(); d must stay valid until it has run. */
 void gt__sched_defer_node(gt__sched *s, gt__deferred *d);
+/* From a process running on a scheduler: d->fn(d->arg) runs on that
+ * scheduler's thread once the current pass over its run queue ends (at
+ * most RUN_BATCH processes: before the loop polls epoll, fires timers or
+ * sleeps), with no process running and no lock held.  false (d not
+ * queued) when the caller is not a process on a scheduler.  d must stay
+ * valid until it has run.  The socket layer's batched writes. */
+bool gt__sched_at_pass_end(gt__deferred *d);
+/* Whether the caller is a process running on a scheduler (so that
+ * gt__sched_at_pass_end would queue). */
+bool gt__sched_in_pass(void);
 
 /* Runs fn(arg) on scheduler s's thread at the top of its next loop
  * iteration, outside any event batch (used to drop the epoll reference of

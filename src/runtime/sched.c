@@ -6,7 +6,9 @@
  *      calls such as ending a closed fd's watcher registration, processes
  *      a busy scheduler handed us); if another scheduler sleeps hungry and
  *      we have been busy, hand it half our movable processes (steal.c);
- *   2. run the ready processes, each until it parks, yields or exits;
+ *   2. run the ready processes, each until it parks, yields or exits,
+ *      then the calls they queued for the end of the pass (the socket
+ *      layer's batched writes: one io_uring_enter for them all);
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready (or, out of
  *      work, while such polls find work: spin.h); otherwise spin (poll
@@ -206,6 +208,35 @@ void gt__sched_defer_node(gt__sched *s, gt__deferred *d)
         remote_kick(s);
     else
         s->defer_local = true;
+}
+
+bool gt__sched_in_pass(void)
+{
+    gt__sched *s = gt__tls_sched;
+    return s && s->current;
+}
+
+bool gt__sched_at_pass_end(gt__deferred *d)
+{
+    gt__sched *s = gt__tls_sched;
+    if (!s || !s->current)
+        return false;
+    d->next = s->pass_end;
+    s->pass_end = d;
+    return true;
+}
+
+/* The calls queued by the pass's processes; a call may queue another
+ * (the list is taken first), which runs after the next pass. */
+static void run_pass_end(gt__sched *s)
+{
+    gt__deferred *d = s->pass_end;
+    s->pass_end = NULL;
+    while (d) {
+        gt__deferred *next = d->next;
+        d->fn(d->arg);
+        d = next;
+    }
 }
 
 uint8_t *gt__sched_scratch(size_t *len)
@@ -458,6 +489,8 @@ static void *sched_main(void *arg)
                 prefetch_resume(s->rq_head);
             run_one(s, p);
         }
+        if (s->pass_end)
+            run_pass_end(s);
         fire_timers(s);
         /* Out of work, with no spin to come and the last such poll empty
          * (spin.h, gt__spin_poll_first): straight to the blocking wait.

@@ -65,6 +65,7 @@ struct gt__sched {
                                    call: the batch ends when it parks, as a
                                    port task runs between Erlang processes
                                    (delay_send's flush); own thread only  */
+    gt__deferred *pass_end;     /* gt__sched_at_pass_end; own thread only */
     gt__timers timers;
     gt__spin spin;              /* the adaptive spin budget (spin.h)     */
     atomic_ullong empty_polls;  /* epoll_waits that found nothing (tests:

@@ -189,7 +189,12 @@ struct gt__sock {
     bool blocking_sender;  /* socket backend: a send is writing from its
                               caller's memory; other senders wait their
                               turn (send_block.c)                          */
-    bool flush_queued;     /* delay_send: x->flush_node is queued          */
+    /* (two bits of one byte, both under the lock: the socket has no
+     * byte left before its prefetched span ends, GT__IO_AFTER) */
+    bool flush_queued : 1; /* delay_send: x->flush_node is queued          */
+    bool write_listed : 1; /* the queue waits for the end of the scheduler
+                              pass, in a batch of writes (send.c), which
+                              holds a reference                          */
 
     gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
                               NULL (gt__sock_ext_get)                    */
@@ -334,6 +339,9 @@ void gt__sock_flush(gt__sock *s);
  * the port; gentcp's caller may be faster than the scheduler, so the calls
  * whose result depends on it (recv, close) flush first.  Lock held. */
 void gt__sock_flush_delayed(gt__sock *s);
+/* The batch's write of s's queue (send.c, write_listed), now: before the
+ * socket closes.  Lock held. */
+void gt__sock_flush_listed(gt__sock *s);
 /* Ends the busy state, if any: the busy sender gets result, the senders
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);
