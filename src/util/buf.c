@@ -161,8 +161,13 @@ int gt__buf_reserve(gt__buf *b, size_t more)
         return 0;
     }
     /* An empty buffer gets what is asked for (a big frame's exact size:
-     * it may become the message, recv.c), a growing one doubles. */
-    size_t cap = m ? m->cap * 2 : more > BUF_MIN ? more : BUF_MIN;
+     * it may become the message, recv.c), a growing one doubles, and a
+     * small block that must grow goes straight to BUF_MIN: a queue that
+     * outgrows one small send (a slow reader's backlog) is a queue, and
+     * doubling it up from SMALL_CAP would cost five reallocs. */
+    size_t cap = m ? m->cap * 2 : more;
+    if (cap < BUF_MIN)
+        cap = BUF_MIN;
     while (cap - avail < more) {
         if (cap > SIZE_MAX / 2)
             return -ENOMEM;

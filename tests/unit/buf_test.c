@@ -128,3 +128,26 @@ GT_TEST(i11_buf_reuses_memory_after_drain)
     ASSERT_EQ(gt__buf_allocs_total(), allocs);
     gt__buf_free(&b);
 }
+
+/* issue 11: a small send's block (512 B, the end-of-pass batch's copies)
+ * that must grow goes straight to the ordinary 16 KiB buffer, in one
+ * allocation, not by doubling from 512 B (five reallocs). */
+GT_TEST(i12_buf_small_block_grows_to_full_buffer_at_once)
+{
+    gt__buf b = {0};
+    char small[100], more[600];
+    memset(small, 's', sizeof small);
+    memset(more, 'm', sizeof more);
+    struct iovec a = {small, sizeof small}, c = {more, sizeof more};
+    ASSERT_OK(gt__buf_append_iov(&b, &a, 1, 0));
+    size_t first = gt__buf_cap(&b);
+    ASSERT(first >= sizeof small && first < 16 * 1024); /* a small block */
+    uint64_t allocs = gt__buf_allocs_total();
+    ASSERT_OK(gt__buf_append_iov(&b, &c, 1, 0));
+    ASSERT(gt__buf_cap(&b) >= 16 * 1024);
+    ASSERT_EQ(gt__buf_allocs_total(), allocs + 1);
+    ASSERT_EQ(gt__buf_avail(&b), sizeof small + sizeof more);
+    ASSERT(gt__buf_head(&b)[0] == 's' && gt__buf_head(&b)[99] == 's' &&
+           gt__buf_head(&b)[100] == 'm' && gt__buf_head(&b)[699] == 'm');
+    gt__buf_free(&b);
+}
