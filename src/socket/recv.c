@@ -817,7 +817,7 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
     gt__sock *s = gt__sock_acquire(h);
     if (!s)
         return GT_ECLOSED;
-    gt__sock_flush_delayed(s); /* its failure decides the answer (rule 56) */
+    gt__sock_flush_deferred(s, GT__DEFER_DELAY); /* its failure decides the answer (rule 56) */
     const gt__backend *be = gt__be(s);
     if (be->recv_length_any && s->o->packet != GT_PKT_RAW)
         length = 0; /* rule 24: ignored */

@@ -175,7 +175,7 @@ static int send_checks(gt__sock *s, unsigned call)
      * otherwise the sends batch up as delay_send intends. */
     if (s->flush_queued &&
         (gt__rd_row_of(&s->rd)->peer_gone || s->hup_seen || gt__wr_row_of(&s->wr)->shut_done))
-        gt__sock_flush_delayed(s);
+        gt__sock_flush_deferred(s, GT__DEFER_DELAY);
     /* the connection's state (state.c's rows: closed; enotconn; inet's
      * closed once after it closed the fd, then enotconn), then the write
      * side's row */
@@ -276,9 +276,11 @@ static void delayed_flush(void *arg)
     gt__sock_unref(s);
 }
 
-void gt__sock_flush_delayed(gt__sock *s)
+void gt__sock_flush_deferred(gt__sock *s, unsigned which)
 {
-    if (s->flush_queued && s->state == S_OPEN && s->writable)
+    bool held = ((which & GT__DEFER_DELAY) && s->flush_queued) ||
+                ((which & GT__DEFER_BATCH) && s->write_listed);
+    if (held && s->state == S_OPEN && s->writable)
         gt__sock_flush(s);
 }
 
@@ -420,12 +422,6 @@ static void write_batch(void *arg)
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
-}
-
-void gt__sock_flush_listed(gt__sock *s)
-{
-    if (s->write_listed && s->state == S_OPEN && s->writable)
-        gt__sock_flush(s);
 }
 
 /* delay_send: gather this send with the ones that follow before the sender

@@ -334,14 +334,15 @@ ssize_t gt__sock_writev(gt__sock *s, const struct iovec *iov, int n);
 /* Writes queued output; wakes blocked senders below the low mark, runs a
  * pending shutdown(write) or close.  Lock held. */
 void gt__sock_flush(gt__sock *s);
-/* delay_send: runs the flush queued for the home scheduler's next pass now.
- * inet's zero timer has fired by the time the sender's next call reaches
- * the port; gentcp's caller may be faster than the scheduler, so the calls
- * whose result depends on it (recv, close) flush first.  Lock held. */
-void gt__sock_flush_delayed(gt__sock *s);
-/* The batch's write of s's queue (send.c, write_listed), now: before the
- * socket closes.  Lock held. */
-void gt__sock_flush_listed(gt__sock *s);
+/* Writes s's queue now if one of `which` deferrals holds it back:
+ * GT__DEFER_DELAY, delay_send's flush queued for the home scheduler's next
+ * pass (inet's zero timer has fired by the time the sender's next call
+ * reaches the port; gentcp's caller may be faster than the scheduler, so
+ * the calls whose result depends on it -- recv, close -- flush first);
+ * GT__DEFER_BATCH, the end-of-pass batch's write (write_listed), which
+ * must happen before the socket closes.  Lock held. */
+enum { GT__DEFER_DELAY = 1, GT__DEFER_BATCH = 2 };
+void gt__sock_flush_deferred(gt__sock *s, unsigned which);
 /* Ends the busy state, if any: the busy sender gets result, the senders
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);

@@ -288,7 +288,7 @@ void gt__sock_close_locked(gt__sock *s, int state, int err)
     /* what the end-of-pass batch was to write is written as it would have
      * been at the send, before any close: not dropped by an abortive
      * close, no linger process for it */
-    gt__sock_flush_listed(s);
+    gt__sock_flush_deferred(s, GT__DEFER_BATCH);
     bool linger = state == S_CLOSED && s->fd >= 0 && gt__buf_avail(&s->out) &&
                   !gt__wr_broken(&s->wr) && !abortive(s);
     if (linger) {
@@ -357,8 +357,7 @@ int gt_close(gt_socket h)
         return gt__sock_stale_err(h, 0); /* inet: closing a closed socket is ok */
     }
     gt__lock(&s->lock, GT__LK_SOCK);
-    gt__sock_flush_delayed(s);
-    gt__sock_flush_listed(s);
+    gt__sock_flush_deferred(s, GT__DEFER_DELAY | GT__DEFER_BATCH);
     if (abortive(s))
         gt__buf_free(&s->out);
     else if (s->kind == K_CONN && gt__buf_avail(&s->out) && s->state == S_OPEN &&
