@@ -570,7 +570,7 @@ static void acceptor(void *arg)
             return;
         }
         fprintf(stderr, "gtcat: cannot start a process\n");
-        if (c != &on_stack)
+        if (srv->hibernate) /* malloc'd above (c->heap is not set yet) */
             free(c);
         gt_close(s); /* and stay the acceptor */
     }
