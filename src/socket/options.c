@@ -8,6 +8,7 @@
  * socket layer's calls do the delivering, re-arming and closing).
  */
 #include <errno.h>
+#include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -63,7 +64,6 @@ static int set_packet(gt__sock *s, const gt_opt *op);
 static int set_buffer(gt__sock *s, const gt_opt *op);
 static int set_high(gt__sock *s, const gt_opt *op);
 static int set_low(gt__sock *s, const gt_opt *op);
-static int get_low(gt__sock *s, gt_opt *op);
 static int set_high_msgq(gt__sock *s, const gt_opt *op);
 static int set_low_msgq(gt__sock *s, const gt_opt *op);
 static int set_linger(gt__sock *s, const gt_opt *op);
@@ -109,11 +109,11 @@ static const opt_row table[GT_OPT_COUNT_] = {
                               DEF(1, 1)},
     [GT_OPT_SHOW_ECONNRESET] = {ROW("show_econnreset", T_BOOL, W_ALL, BK_BOTH), F(show_econnreset)},
     /* socket: OTP 25 reports no high_watermark, and low_watermark is
-     * SO_RCVLOWAT (semantics.md rule 10) */
+     * SO_RCVLOWAT's value (semantics.md rule 10; set_low) */
     [GT_OPT_HIGH_WATERMARK] = {ROW("high_watermark", T_INT, W_ALL, BK_BOTH), REP(R_VALUE, R_OMIT),
                                F(high_watermark), DEF(8192, 8192), .set = set_high},
     [GT_OPT_LOW_WATERMARK] = {ROW("low_watermark", T_INT, W_ALL, BK_BOTH), F(low_watermark),
-                              DEF(4096, 4096), .set = set_low, .get = get_low},
+                              DEF(4096, 1), .set = set_low},
     [GT_OPT_RECBUF] = {ROW("recbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_RCVBUF),
                        .set = set_recbuf},
     [GT_OPT_SNDBUF] = {ROW("sndbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_SNDBUF)},
@@ -425,39 +425,40 @@ static int set_buffer(gt__sock *s, const gt_opt *op)
     return 0;
 }
 
-/* rule 10: negative is 0, and the other mark follows */
+/* rule 10: negative is 0, and the other mark follows (inet; the socket
+ * backend's low_watermark is another option, SO_RCVLOWAT's value) */
 static int set_high(gt__sock *s, const gt_opt *op)
 {
     s->o->high_watermark = op->v.i < 0 ? 0 : op->v.i;
-    if (s->o->low_watermark > s->o->high_watermark)
+    if (s->o->backend != GT_BACKEND_SOCKET && s->o->low_watermark > s->o->high_watermark)
         s->o->low_watermark = s->o->high_watermark;
     return 0;
 }
 
-/* socket: also SO_RCVLOWAT, which is what OTP 25's socket backend maps it
- * to and reports (rule 10) */
+/* The socket backend: OTP 25 maps low_watermark to SO_RCVLOWAT and reads
+ * the kernel's value back (rule 10; 1 by default).  gentcp reports the same
+ * value but leaves the descriptor's at 1 (docs/DEVIATIONS.md row 22): with
+ * the mark on the descriptor the kernel does not report an arrival below
+ * it at all, so a recv or an active socket waiting for the next bytes
+ * would wait for ones that may never come.  The kernel's own value (its
+ * mapping of 0 and negatives, its cap at half the receive buffer) is
+ * asked for: set, read back, set back to 1, which also raises again the
+ * readiness of bytes already there. */
 static int set_low(gt__sock *s, const gt_opt *op)
 {
-    s->o->low_watermark = op->v.i < 0 ? 0 : op->v.i;
-    if (s->o->high_watermark < s->o->low_watermark)
-        s->o->high_watermark = s->o->low_watermark;
-    if (s->o->backend != GT_BACKEND_SOCKET || s->fd < 0)
-        return 0;
-    int iv = (int)op->v.i;
-    return setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &iv, sizeof iv) ? gt__errno() : 0;
-}
-
-static int get_low(gt__sock *s, gt_opt *op)
-{
     if (s->o->backend != GT_BACKEND_SOCKET) {
-        op->v.i = s->o->low_watermark;
+        s->o->low_watermark = op->v.i < 0 ? 0 : op->v.i;
+        if (s->o->high_watermark < s->o->low_watermark)
+            s->o->high_watermark = s->o->low_watermark;
         return 0;
     }
-    int iv = 0;
-    socklen_t l = sizeof iv;
-    if (s->fd < 0 || getsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &iv, &l))
-        return -EINVAL;
-    op->v.i = iv;
+    int want = (int)op->v.i, got = want < 0 ? INT_MAX : want ? want : 1, one = 1;
+    socklen_t l = sizeof got;
+    if (s->fd >= 0 && (setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want) ||
+                       getsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &got, &l) ||
+                       setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one)))
+        return gt__errno();
+    s->o->low_watermark = got;
     return 0;
 }
 

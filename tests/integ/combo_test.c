@@ -30,7 +30,7 @@ static const char *const active_name[] = {"false", "true", "once", "3"};
 
 typedef struct combo {
     int backend, packet, active;
-    bool delay_send, nodelay, small_bufs;
+    bool delay_send, nodelay, small_bufs, low_marks;
 } combo;
 
 typedef struct frames {
@@ -40,10 +40,10 @@ typedef struct frames {
 
 static void combo_describe(const combo *c, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "backend %s packet %d active %s delay_send %d nodelay %d bufs %s",
+    snprintf(buf, cap, "backend %s packet %d active %s delay_send %d nodelay %d bufs %s marks %s",
              c->backend == GT_BACKEND_INET ? "inet" : "socket", c->packet,
              active_name[c->active], c->delay_send, c->nodelay,
-             c->small_bufs ? "small" : "default");
+             c->small_bufs ? "small" : "default", c->low_marks ? "low" : "default");
 }
 
 /* The options of both ends (the listen socket's are inherited by the
@@ -69,6 +69,10 @@ static gt_optlist combo_opts(const combo *c, bool server, gt_opt *buf)
     if (c->small_bufs) {
         buf[n++] = GT_RECBUF(SMALL_BUFS);
         buf[n++] = GT_SNDBUF(SMALL_BUFS);
+    }
+    if (c->low_marks) { /* a sender busy after a few KiB queued */
+        buf[n++] = GT_HIGH_WATERMARK(2048);
+        buf[n++] = GT_LOW_WATERMARK(1024);
     }
     return (gt_optlist){buf, n};
 }
@@ -272,13 +276,14 @@ static void run_all(int backend, int packet)
     frames_make(packet, &f);
     size_t before = open_sockets();
     for (int active = A_FALSE; active <= A_N; active++)
-        for (int bits = 0; bits < 8; bits++) {
+        for (int bits = 0; bits < 16; bits++) {
             combo c = {.backend = backend,
                        .packet = packet,
                        .active = active,
                        .delay_send = bits & 1,
                        .nodelay = bits & 2,
-                       .small_bufs = bits & 4};
+                       .small_bufs = bits & 4,
+                       .low_marks = bits & 8};
             run_combo(&c, &f);
         }
     frames_free(&f);

@@ -242,13 +242,68 @@ GT_TEST(i9_2_backend_only_options)
     gt_socket x = {0};
     ASSERT_ERR(gt_listen(0, GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_BROADCAST(1)), &x),
                GT_EBADARG);
-    /* the socket backend's low_watermark is SO_RCVLOWAT, as OTP 25 maps it */
+    /* the socket backend's low_watermark reads back as SO_RCVLOWAT would,
+     * as OTP 25 maps it, but the descriptor keeps 1 (DEVIATIONS row 22) */
     ASSERT_OPT(c, GT_OPT_LOW_WATERMARK, 1);
     ASSERT_EQ(gt_setopts(c, GT_OPTS(GT_LOW_WATERMARK(7))), 0);
-    ASSERT_EQ(kget(fd_of(c), SOL_SOCKET, SO_RCVLOWAT), 7);
+    ASSERT_EQ(kget(fd_of(c), SOL_SOCKET, SO_RCVLOWAT), 1);
     ASSERT_OPT(c, GT_OPT_LOW_WATERMARK, 7);
+    /* the kernel's own reading of 0 and of a negative value */
+    int plain = socket(AF_INET, SOCK_STREAM, 0), want[] = {0, -5};
+    ASSERT(plain >= 0);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(setsockopt(plain, SOL_SOCKET, SO_RCVLOWAT, &want[i], sizeof want[i]), 0);
+        ASSERT_EQ(gt_setopts(c, GT_OPTS(GT_LOW_WATERMARK(want[i]))), 0);
+        ASSERT_OPT(c, GT_OPT_LOW_WATERMARK, kget(plain, SOL_SOCKET, SO_RCVLOWAT));
+        ASSERT_EQ(kget(fd_of(c), SOL_SOCKET, SO_RCVLOWAT), 1);
+    }
+    close(plain);
+    /* high_watermark (ignored there, OTP omits it) leaves it alone */
+    ASSERT_EQ(gt_setopts(c, GT_OPTS(GT_LOW_WATERMARK(3000), GT_HIGH_WATERMARK(10))), 0);
+    ASSERT_OPT(c, GT_OPT_LOW_WATERMARK, 3000);
     gt_close(c);
     gt_close(a);
+}
+
+struct late_sender {
+    gt_socket sock;
+    int delay_ms;
+};
+
+static void send_late(void *arg)
+{
+    struct late_sender *j = arg;
+    gt_sleep(j->delay_ms);
+    gt_send(j->sock, "abc", 3);
+}
+
+/* DEVIATIONS row 22: the socket backend's low_watermark (OTP: SO_RCVLOWAT)
+ * never holds input back.  Bytes fewer than the mark that arrive while a
+ * recv waits, or while an active socket waits, are delivered: with the
+ * mark on the descriptor the kernel reported no readiness for them and
+ * both waited for ever (found by combo_test). */
+GT_TEST(i12_socket_low_watermark_never_holds_back_input)
+{
+    gt_socket l = {0}, c, a;
+    ASSERT_OK(gt_listen(0, GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_IP("127.0.0.1"),
+                                   GT_ACTIVE_FALSE, GT_LOW_WATERMARK(1024)), &l));
+    c = h_connect(h_port(l), GT_OPTS(GT_INET_BACKEND(GT_BACKEND_SOCKET), GT_ACTIVE_FALSE,
+                                     GT_LOW_WATERMARK(1024)));
+    a = h_accept(l);
+    ASSERT_OPT(a, GT_OPT_LOW_WATERMARK, 1024);
+    /* a passive recv that waits when the bytes come */
+    struct late_sender j = {c, 100};
+    h_spawn(send_late, &j);
+    ASSERT_RECV(a, 0, H_WAIT, "abc");
+    /* an active socket */
+    ASSERT_OK(gt_setopts(a, GT_OPTS(GT_ACTIVE_ONCE)));
+    h_spawn(send_late, &j);
+    gt_msg *m = h_expect(a, GT_MSG_TCP);
+    ASSERT_STR(m, "abc");
+    gt_msg_free(m);
+    gt_close(c);
+    gt_close(a);
+    gt_close(l);
 }
 
 /* {raw, Level, Name, Bin}: set goes to the kernel, getopts reads at most
