@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 #include "socket/answer.h"
-#include "socket/uring.h"
+#include "util/uring.h"
 
 #define MAX_IOV 16 /* a packet's pieces; small: it lives on process stacks */
 

@@ -1,6 +1,6 @@
 /*
  * uring_test.c -- the end-of-pass batch of writes (issue 11, uring11;
- * src/socket/send.c, src/socket/uring.c): a small send from a process onto
+ * src/socket/send.c, src/util/uring.c): a small send from a process onto
  * an empty queue waits for the end of the scheduler's pass and goes to the
  * kernel with the other sends of that pass in one io_uring_enter.  What
  * the sends mean must not change: order with later and larger sends,
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
-#include "socket/uring.h"
+#include "util/uring.h"
 
 #define NSOCK 8
 

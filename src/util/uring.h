@@ -1,5 +1,7 @@
 /*
- * uring.h -- one io_uring per scheduler thread, for batched sends.
+ * uring.h -- one io_uring per scheduler thread, for batched sends (the
+ * socket layer's end-of-pass batch) and batched reads (the scheduler's,
+ * sched.c).  In util/: the scheduler (runtime/) uses it too.
  *
  * A system call costs ~1.1 us on the VMs gentcp is measured on (issue 11),
  * and every echo paid one for its write.  The sends of one scheduler pass
@@ -13,8 +15,8 @@
  * buffers need to live only for the call (gt__uring_submit waits for
  * every result anyway).  Used by its own thread only.
  */
-#ifndef GT_SOCKET_URING_H
-#define GT_SOCKET_URING_H
+#ifndef GT_UTIL_URING_H
+#define GT_UTIL_URING_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,7 +33,13 @@ gt__uring *gt__uring_thread(void);
  * of the batch (0-based: n below GT__URING_BATCH).  buf is the caller's,
  * untouched after gt__uring_submit returns. */
 void gt__uring_send(gt__uring *r, int n, int fd, const void *buf, size_t len);
-/* Submits the n queued sends with one io_uring_enter and waits for their
+/* Queues recv(fd, buf, len, MSG_DONTWAIT) as the n-th entry of the batch,
+ * as gt__uring_send (the scheduler's batched reads, issue 11: one
+ * io_uring_enter for the sockets one epoll_wait reported).  buf is the
+ * caller's; the kernel writes it inside gt__uring_submit, which valgrind's
+ * memcheck does not see (the caller keeps the reads off under it). */
+void gt__uring_recv(gt__uring *r, int n, int fd, void *buf, size_t len);
+/* Submits the n queued sends (or receives) with one io_uring_enter and waits for their
  * results: res[i] is the i-th send's (bytes or -errno).  A send the kernel
  * never took (io_uring_enter failed) gets GT__URING_NOT_RUN; the ring is
  * then given up for this thread (gt__uring_thread answers NULL). */

@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "socket/uring.h"
+#include "util/uring.h"
 
 struct gt__uring {
     int fd;
@@ -131,6 +131,14 @@ void gt__uring_send(gt__uring *r, int n, int fd, const void *buf, size_t len)
     e->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
     e->user_data = (uint64_t)n;
     r->sq_array[slot] = slot;
+}
+
+void gt__uring_recv(gt__uring *r, int n, int fd, void *buf, size_t len)
+{
+    gt__uring_send(r, n, fd, buf, len); /* the same entry but its opcode */
+    struct io_uring_sqe *e = &r->sqes[(*r->sq_tail + (unsigned)n) & *r->sq_mask];
+    e->opcode = IORING_OP_RECV;
+    e->msg_flags = MSG_DONTWAIT;
 }
 
 void gt__uring_submit(gt__uring *r, int n, int *res)
