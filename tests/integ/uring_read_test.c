@@ -6,7 +6,7 @@
  * delivery frames its slice where it would have read.  What the reads
  * mean must not change: every byte in order, a frame split across the
  * slice and a later read, more than a slice waiting, active once, the
- * peer's FIN.  Every test runs again with the batched reads off
+ * peer's FIN or reset.  Every test runs again with the batched reads off
  * (GT_IO_URING_READS=0), see reads_off_runs_the_same_tests.
  *
  * How a batch is made sure of: the sockets' owner is pinned to a
@@ -51,7 +51,7 @@ static bool reads_expected(void)
     return true;
 }
 
-enum { M_FRAMES, M_FIN, M_ONCE };
+enum { M_FRAMES, M_FIN, M_ONCE, M_RST };
 
 struct rjob {
     int mode;
@@ -67,7 +67,7 @@ struct rjob {
 /* Socket i's frame k: its length and its bytes. */
 static size_t frame_len(int i, int k) { return i == BIG_SOCK ? 1000 : (size_t)(1 + (k * 13 + i) % 200); }
 static uint8_t frame_byte(int i, int k) { return (uint8_t)(i * 37 + k); }
-static int frames_of(int i, int mode) { return mode == M_FIN ? 2 : i == BIG_SOCK ? 40 : 6; }
+static int frames_of(int i, int mode) { return mode == M_FIN || mode == M_RST ? 2 : i == BIG_SOCK ? 40 : 6; }
 
 /* Writes socket i's frames [k0, k1) to fd; with split, the last frame's
  * second half is left out and returned in rest (written later). */
@@ -156,13 +156,17 @@ static void owner(void *arg)
                 }
             if (j->mode == M_ONCE)
                 CHECK(gt_setopts(j->s[i], GT_OPTS(GT_ACTIVE_ONCE)) == 0, "setopts");
-            if (j->mode != M_FIN && next[i] == frames_of(i, j->mode))
+            if (j->mode != M_FIN && j->mode != M_RST && next[i] == frames_of(i, j->mode))
                 want_done++;
         } else if (m->kind == GT_MSG_TCP_CLOSED) {
-            CHECK(j->mode == M_FIN && !closed[i], "socket %d: tcp_closed", i);
-            CHECK(next[i] == frames_of(i, j->mode), "socket %d: closed after %d frames", i, next[i]);
+            CHECK((j->mode == M_FIN || j->mode == M_RST) && !closed[i], "socket %d: tcp_closed", i);
+            /* after a reset, what the kernel still held: a prefix */
+            CHECK(j->mode == M_RST || next[i] == frames_of(i, j->mode),
+                  "socket %d: closed after %d frames", i, next[i]);
             closed[i] = true;
             want_done++;
+        } else if (m->kind == GT_MSG_TCP_ERROR && j->mode == M_RST) {
+            CHECK(m->reason == -ECONNRESET && !closed[i], "socket %d: tcp_error %d", i, m->reason);
         } else {
             CHECK(0, "socket %d: a message of kind %d (reason %d)", i, (int)m->kind, m->reason);
         }
@@ -187,10 +191,14 @@ static void run(int mode)
     uint8_t rest[NS][600];
     size_t rest_len[NS] = {0};
     for (int i = 0; i < NS; i++) {
-        bool split = mode != M_FIN;
+        bool split = mode != M_FIN && mode != M_RST;
         write_frames(j.fd[i], i, 0, frames_of(i, mode), split, rest[i], &rest_len[i]);
         if (mode == M_FIN)
             ASSERT(shutdown(j.fd[i], SHUT_WR) == 0);
+        if (mode == M_RST) {
+            h_raw_rst(j.fd[i]);
+            j.fd[i] = -1;
+        }
     }
     atomic_store(&j.written, 1);
     h_wait_int(2, H_WAIT);
@@ -199,7 +207,8 @@ static void run(int mode)
             h_raw_write(j.fd[i], rest[i], rest_len[i]);
     h_wait_int(3, 4 * H_WAIT);
     for (int i = 0; i < NS; i++)
-        close(j.fd[i]);
+        if (j.fd[i] >= 0)
+            close(j.fd[i]);
     if (j.bad_line)
         gt_test_fail(__FILE__, j.bad_line, "%s", j.what);
     /* One enter for the batch (fails without it: every socket's own read,
@@ -219,6 +228,11 @@ GT_TEST(batched_reads_deliver_every_frame_in_order) { run(M_FRAMES); }
 /* Two frames then the peer's FIN on each socket: the frames, then
  * tcp_closed, as with plain reads. */
 GT_TEST(batched_reads_then_fin) { run(M_FIN); }
+
+/* Two frames then a reset on each socket: the frames the kernel still
+ * gives (a prefix, in order), a tcp_error econnreset if reported, then
+ * tcp_closed: the batch's recv may be the one that meets the reset. */
+GT_TEST(batched_reads_then_reset) { run(M_RST); }
 
 /* {active, once}: one frame per activation; what the slice held beyond it
  * waits in the socket for the next. */
@@ -244,7 +258,8 @@ GT_TEST(reads_off_runs_the_same_tests)
         if (out >= 0)
             dup2(out, STDOUT_FILENO); /* the runner reads the first line */
         execl(exe, "uring_read_test", "batched_reads_deliver_every_frame_in_order",
-              "batched_reads_then_fin", "batched_reads_active_once", (char *)NULL);
+              "batched_reads_then_fin", "batched_reads_then_reset", "batched_reads_active_once",
+              (char *)NULL);
         _exit(127);
     }
     int st = 0;
