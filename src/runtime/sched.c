@@ -466,6 +466,13 @@ static void hint_reach(const struct epoll_event *e)
 #define READ_SLICE (16 * 1024) /* a slice; a fuller socket reads on as before */
 _Static_assert(GT__IO_NOT_READ == GT__URING_NOT_RUN, "a recv not made reads the ordinary way");
 
+static void drain_wakefd(gt__sched *s)
+{
+    uint64_t v;
+    ssize_t r = read(s->wakefd, &v, sizeof v);
+    (void)r;
+}
+
 static bool reads_on(gt__sched *s)
 {
     if (__builtin_expect(s->reads_on == 0, 0)) {
@@ -497,6 +504,14 @@ static int read_batch(gt__sched *s, const struct epoll_event *ev, int n, int16_t
     int nq = 0;
     for (int i = 0; i < n; i++) {
         slot[i] = -1;
+        if (!ev[i].data.ptr) {
+            /* The wake-up first, as the ordinary order has it before the
+             * events that follow it: under TSan, its eventfd read is what
+             * orders a new socket's setup on another thread (its lock's
+             * initialisation) before the trylock below (handoff_test). */
+            drain_wakefd(s);
+            continue;
+        }
         if (i + 1 < n)
             hint_object(&ev[i + 1]);
         int (*prep)(gt__io *, uint32_t) = read_prep_of(&ev[i]);
@@ -528,7 +543,8 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
 {
     int16_t slot[MAX_EVENTS];
     int res[GT__URING_BATCH];
-    int held = n > 1 && reads_on(s) ? read_batch(s, ev, n, slot, res) : 0;
+    bool batched = n > 1 && reads_on(s); /* (the wake-up read in read_batch) */
+    int held = batched ? read_batch(s, ev, n, slot, res) : 0;
     if (n > 1)
         hint_object(&ev[1]);
     for (int i = 0; i < n; i++) {
@@ -537,9 +553,8 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
         if (i + 1 < n)
             hint_reach(&ev[i + 1]);
         if (ev[i].data.ptr == NULL) {
-            uint64_t v;
-            ssize_t r = read(s->wakefd, &v, sizeof v);
-            (void)r;
+            if (!batched)
+                drain_wakefd(s);
             continue;
         }
         if (held && slot[i] >= 0) {
