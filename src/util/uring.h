@@ -14,6 +14,10 @@
  * ends with -EAGAIN rather than waiting in the ring), so the caller's
  * buffers need to live only for the call (gt__uring_submit waits for
  * every result anyway).  Used by its own thread only.
+ *
+ * A pass's sends (send.c) are queued at its end and submitted with the
+ * next poll's reads (sched.c): one io_uring_enter for both (issue 11,
+ * rd12), or alone if the poll finds none.
  */
 #ifndef GT_UTIL_URING_H
 #define GT_UTIL_URING_H
@@ -21,7 +25,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define GT__URING_BATCH 64 /* sends per io_uring_enter (the ring's size) */
+#define GT__URING_BATCH 64 /* sends of one batch; reads of one batch */
+/* The ring's entries: a pass's sends wait in it for the next poll's reads
+ * (sched.c), so that one io_uring_enter carries both. */
+#define GT__URING_RING (2 * GT__URING_BATCH)
 
 typedef struct gt__uring gt__uring;
 
@@ -29,22 +36,37 @@ typedef struct gt__uring gt__uring;
  * is off (GT_IO_URING=0) or unavailable (io_uring_setup failed: ENOSYS,
  * EPERM, kernel.io_uring_disabled, a valgrind that lacks it), for good. */
 gt__uring *gt__uring_thread(void);
-/* Queues send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) as the n-th send
- * of the batch (0-based: n below GT__URING_BATCH).  buf is the caller's,
- * untouched after gt__uring_submit returns. */
-void gt__uring_send(gt__uring *r, int n, int fd, const void *buf, size_t len);
-/* Queues recv(fd, buf, len, MSG_DONTWAIT) as the n-th entry of the batch,
- * as gt__uring_send (the scheduler's batched reads, issue 11: one
- * io_uring_enter for the sockets one epoll_wait reported).  buf is the
- * caller's; the kernel writes it inside gt__uring_submit, which valgrind's
- * memcheck does not see (the caller keeps the reads off under it). */
-void gt__uring_recv(gt__uring *r, int n, int fd, void *buf, size_t len);
-/* Submits the n queued sends (or receives) with one io_uring_enter and waits for their
- * results: res[i] is the i-th send's (bytes or -errno).  A send the kernel
- * never took (io_uring_enter failed) gets GT__URING_NOT_RUN; the ring is
- * then given up for this thread (gt__uring_thread answers NULL). */
+/* The entries queued since the last submit (0..GT__URING_RING). */
+int gt__uring_queued(const gt__uring *r);
+/* Queues send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) and answers its
+ * index in the pending batch (its result's in gt__uring_submit's res);
+ * the caller keeps within GT__URING_RING entries.  buf is the caller's,
+ * untouched after the submit that carries the entry returns. */
+int gt__uring_send(gt__uring *r, int fd, const void *buf, size_t len);
+/* Queues recv(fd, buf, len, MSG_DONTWAIT), as gt__uring_send (the
+ * scheduler's batched reads, issue 11: one io_uring_enter for the sockets
+ * one epoll_wait reported).  buf is the caller's; the kernel writes it
+ * inside gt__uring_submit, which valgrind's memcheck does not see (the
+ * caller keeps the reads off under it). */
+int gt__uring_recv(gt__uring *r, int fd, void *buf, size_t len);
+/* Takes back the last n entries queued, never submitted. */
+void gt__uring_unqueue(gt__uring *r, int n);
+/* The owner of the entries queued so far (the end-of-pass sends, send.c):
+ * the submit that carries them calls fn(arg, res) once their results are
+ * in, before it returns (res as gt__uring_submit's).  One at a time; the
+ * submit clears it before the call. */
+void gt__uring_on_submit(gt__uring *r, void (*fn)(void *arg, const int *res), void *arg);
+/* Submits every queued entry with one io_uring_enter and waits for their
+ * results: res[k] (room for GT__URING_RING) is entry k's (bytes or
+ * -errno).  An entry the kernel never took (io_uring_enter failed) gets
+ * GT__URING_NOT_RUN; the ring is then given up for this thread
+ * (gt__uring_thread answers NULL).  Then the on_submit hook, if any. */
 #define GT__URING_NOT_RUN (-0x7fffffff)
-void gt__uring_submit(gt__uring *r, int n, int *res);
+void gt__uring_submit(gt__uring *r, int *res);
+/* The scheduler's: submits what this thread's ring holds, if anything
+ * (a pass's sends that found no reads to ride with: before the thread
+ * polls again, sleeps, or runs anything that may take a held lock). */
+void gt__uring_flush(void);
 /* For tests: the io_uring_enter calls made by every thread, in total. */
 unsigned long long gt__uring_enters_total(void);
 

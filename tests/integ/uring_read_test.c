@@ -36,6 +36,21 @@ static bool env_off(const char *name)
     return env && *env && atoi(env) == 0;
 }
 
+/* Whether this run batches sends (uring_test): GT_IO_URING=0 turns it
+ * off, so does a kernel without io_uring. */
+static bool uring_expected(void)
+{
+    if (env_off("GT_IO_URING"))
+        return false;
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 /* Whether this run batches reads: GT_IO_URING(_READS)=0 turns it off;
  * so do a kernel without io_uring and valgrind. */
 static bool reads_expected(void)
@@ -51,13 +66,17 @@ static bool reads_expected(void)
     return true;
 }
 
-enum { M_FRAMES, M_FIN, M_ONCE, M_RST };
+enum { M_FRAMES, M_FIN, M_ONCE, M_RST, M_SENDS };
+
+#define NSEND 4 /* M_SENDS: sockets the owner sends on before its batch */
 
 struct rjob {
     int mode;
     gt_pid parent;
     gt_socket s[NS];
     int fd[NS];
+    gt_socket out[NSEND]; /* M_SENDS */
+    int out_fd[NSEND];
     atomic_int written; /* the test's thread wrote every peer's first part */
     unsigned long long enters;
     int bad_line; /* 0, or the line of the first wrong thing seen */
@@ -120,11 +139,18 @@ static void owner(void *arg)
                                       : GT_OPTS(GT_ACTIVE_TRUE, GT_PACKET(4));
     for (int i = 0; i < NS; i++)
         j->s[i] = h_raw_peer_server(lo, &j->fd[i]);
+    for (int i = 0; j->mode == M_SENDS && i < NSEND; i++)
+        j->out[i] = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &j->out_fd[i]);
     h_post_int(j->parent, 1, 0);
     int64_t end = h_now_ms() + 10000;
     while (!atomic_load(&j->written) && h_now_ms() < end)
         ; /* busy: the scheduler polls nothing meanwhile */
     unsigned long long e0 = gt__uring_enters_total();
+    /* M_SENDS: sends that wait for the end of this pass (uring_test), by
+     * which the peers' frames are readable: the next poll's reads ride in
+     * their io_uring_enter */
+    for (int i = 0; j->mode == M_SENDS && i < NSEND; i++)
+        CHECK(gt_send(j->out[i], "reply", 5) == 0, "send %d", i);
     int next[NS] = {0};
     bool closed[NS] = {0}, told = false;
     int want_done = 0;
@@ -175,6 +201,8 @@ static void owner(void *arg)
     CHECK(want_done == NS, "%d of %d sockets complete", want_done, NS);
     for (int i = 0; i < NS; i++)
         gt_close(j->s[i]);
+    for (int i = 0; j->mode == M_SENDS && i < NSEND; i++)
+        gt_close(j->out[i]);
     h_post_int(j->parent, 3, 0);
 }
 
@@ -205,7 +233,14 @@ static void run(int mode)
     for (int i = 0; i < NS; i++)
         if (rest_len[i])
             h_raw_write(j.fd[i], rest[i], rest_len[i]);
+    for (int i = 0; mode == M_SENDS && i < NSEND; i++) {
+        uint8_t got[9];
+        h_raw_read_exact(j.out_fd[i], got, sizeof got);
+        ASSERT(got[3] == 5 && memcmp(got + 4, "reply", 5) == 0);
+    }
     h_wait_int(3, 4 * H_WAIT);
+    for (int i = 0; mode == M_SENDS && i < NSEND; i++)
+        close(j.out_fd[i]);
     for (int i = 0; i < NS; i++)
         if (j.fd[i] >= 0)
             close(j.fd[i]);
@@ -214,10 +249,17 @@ static void run(int mode)
     /* One enter for the batch (fails without it: every socket's own read,
      * no enter); none with the reads off.  (At least one: a socket that
      * raised its edge late makes a second batch.) */
-    if (reads_expected())
+    if (mode == M_SENDS) {
+        /* The pass's sends and the batch's reads in one enter (fails
+         * without it: 2, the sends' then the reads'); the sends' alone
+         * with the reads off; none with io_uring off.  Exactly: the
+         * owner counts before its sends and on its first frame. */
+        ASSERT_EQ(j.enters, reads_expected() || uring_expected() ? 1 : 0);
+    } else if (reads_expected()) {
         ASSERT(j.enters >= 1);
-    else
+    } else {
         ASSERT(j.enters == 0);
+    }
 }
 
 /* Frames on 8 sockets read in one batch, each one's last frame split
@@ -237,6 +279,11 @@ GT_TEST(batched_reads_then_reset) { run(M_RST); }
 /* {active, once}: one frame per activation; what the slice held beyond it
  * waits in the socket for the next. */
 GT_TEST(batched_reads_active_once) { run(M_ONCE); }
+
+/* Frames on 8 sockets while the owner's pass ends with sends on 4 others:
+ * one io_uring_enter carries the sends and the reads, every frame and
+ * every send arrives. */
+GT_TEST(batched_reads_ride_with_the_pass_sends) { run(M_SENDS); }
 
 /* The same tests with the batched reads off (GT_IO_URING_READS=0: each
  * socket's own read). */
@@ -259,6 +306,7 @@ GT_TEST(reads_off_runs_the_same_tests)
             dup2(out, STDOUT_FILENO); /* the runner reads the first line */
         execl(exe, "uring_read_test", "batched_reads_deliver_every_frame_in_order",
               "batched_reads_then_fin", "batched_reads_then_reset", "batched_reads_active_once",
+              "batched_reads_ride_with_the_pass_sends",
               (char *)NULL);
         _exit(127);
     }

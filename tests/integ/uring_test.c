@@ -54,7 +54,10 @@ static void send_each(void *arg)
 
 /* NSOCK sends of one process: one io_uring_enter for all of them (fails
  * without the batch: NSOCK sendto calls, no enter); none with the batch
- * off.  Every peer gets its packet. */
+ * off.  Every peer gets its packet, though the scheduler then finds
+ * nothing to read and sleeps: the sends wait in the ring for the next
+ * poll's reads (sched.c), and go alone when it finds none (fails without
+ * that: the peers' reads time out). */
 GT_TEST(batch_one_enter_for_a_pass)
 {
     struct job j = {.n = NSOCK, .parent = gt_self()};
