@@ -225,7 +225,19 @@ typedef struct gt__io_ops {
      * (a socket's owner), one event ahead, on the loop's thread, the
      * object's own lines hinted the step before.  No locks, no effects. */
     void (*prefetch)(const gt__io *w);
+    /* Optional: the scheduler's batched reads (sched.c, issue 11: one
+     * io_uring_enter carries a recv for each socket an epoll_wait
+     * reported readable).  read_prep takes the object's lock if it is
+     * free (a bare trylock: the batch holds several at once) and answers
+     * the fd to receive from when a read now is exactly what event()
+     * would do first; else -1, nothing held.  read_done then stands for
+     * event() with the lock still held, and releases it: (buf, res) is
+     * what the recv of at most len bytes got (bytes or -errno), or res
+     * GT__IO_NOT_READ when none was made (the ordinary read then). */
+    int (*read_prep)(gt__io *w, uint32_t events);
+    void (*read_done)(gt__io *w, uint32_t events, uint8_t *buf, size_t len, int res);
 } gt__io_ops;
+#define GT__IO_NOT_READ (-0x7fffffff) /* uring.h's GT__URING_NOT_RUN */
 struct gt__io {
     int fd;                                  /* -1 when not watched      */
     gt__sched *home;                         /* whose epoll set, loop    */

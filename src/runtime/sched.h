@@ -76,6 +76,11 @@ struct gt__sched {
     int nunmap;
     uint32_t trim_frees;        /* stacks freed since the last trim      */
     uint8_t *scratch;           /* GT__SCRATCH bytes for socket reads    */
+    uint8_t *slices;            /* the batched reads' buffers (sched.c:
+                                   GT__URING_BATCH slices), at first use */
+    int reads_on;               /* batched reads: 0 not asked yet, 1 on,
+                                   -1 off (GT_IO_URING(_READS)=0, no ring,
+                                   valgrind); own thread only            */
     /* Registrations that a process running here ended on this scheduler
      * (io.c): released as soon as it switches out.  Own thread only. */
     gt__io *ended[GT__ENDED_LOCAL];

@@ -96,12 +96,12 @@ static void end_read(gt__sock *s)
     s->rpt |= GT__R_END_MET_BUSY;
 }
 
-/* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (the read side
- * moved to FIN or ERROR). */
-static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
+/* What one read of at most cap bytes that answered n (bytes or -errno)
+ * means for s: >0 bytes, 0 = nothing now (EAGAIN) or end (the read side
+ * moved to FIN or ERROR), -EINTR = read again. */
+static ssize_t read_took(gt__sock *s, ssize_t n, size_t cap)
 {
-    for (;;) {
-        ssize_t n = gt__sock_tp_read(s, buf, cap);
+    {
         if (n > 0) {
             gt__stat_read(&s->stat, (uint64_t)n, gt__be(s)->stat_counts_reads);
             /* A short read took all there was: the next arrival raises a
@@ -121,7 +121,7 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
             return 0;
         }
         if (n == -EINTR)
-            continue;
+            return -EINTR;
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
             s->readable = false;
             return 0;
@@ -130,6 +130,64 @@ static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
         s->readable = false;
         end_read(s);
         return 0;
+    }
+}
+
+/* One read(); >0 bytes, 0 = nothing now (EAGAIN) or end (the read side
+ * moved to FIN or ERROR). */
+static ssize_t read_fd(gt__sock *s, uint8_t *buf, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read_took(s, gt__sock_tp_read(s, buf, cap), cap);
+        if (n != -EINTR)
+            return n;
+    }
+}
+
+/* A read the scheduler made for s in its batch (sched.c's batched reads,
+ * gt__sock_preread): taken by the delivery's next read_scratch in place
+ * of its read, or by gt__sock_preread_settle.  The buffer is the
+ * scheduler's slice, valid until the socket's event is handled.  Own
+ * thread only. */
+static __thread struct {
+    gt__sock *s;
+    uint8_t *buf;
+    size_t cap;
+    int res;
+} pre __attribute__((tls_model("initial-exec"))); /* (a load, not a call, in the
+                                                     shared library: every read asks) */
+
+void gt__sock_preread(gt__sock *s, uint8_t *buf, size_t cap, int res)
+{
+    pre.s = s;
+    pre.buf = buf;
+    pre.cap = cap;
+    pre.res = res;
+}
+
+/* The event is handled and its read not taken (the delivery stopped
+ * before reading: it cannot, by read_prep's conditions, but the bytes
+ * must not be lost if it did): they join the socket's input, as fill()
+ * would have put them, and the end or error they carry is recorded. */
+void gt__sock_preread_settle(gt__sock *s)
+{
+    if (pre.s != s)
+        return;
+    pre.s = NULL;
+    ssize_t n = read_took(s, pre.res, pre.cap);
+    if (n > 0) {
+        struct iovec v = {pre.buf, (size_t)n};
+        if (gt__buf_append_iov(&s->in, &v, 1, 0) == 0) {
+            s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
+        } else {
+            /* No memory to keep them: the bytes are gone from the kernel
+             * and cannot be put back, so the stream is broken; the read
+             * side ends with the error rather than skip them silently. */
+            gt__rd_to(&s->rd, RE_ERROR, -ENOMEM);
+            end_read(s);
+        }
+    } else if (n == -EINTR) {
+        s->readable = true; /* nothing taken: the next event reads */
     }
 }
 
@@ -656,12 +714,22 @@ static size_t known_frame_size(gt__sock *s, const uint8_t *buf, size_t n)
 static int read_scratch(gt__sock *s, chain *c, bool *passive)
 {
     size_t cap;
-    uint8_t *scratch = gt__sched_scratch(&cap);
-    if (!scratch)
-        return fill_for_frame(s);
-    ssize_t n = read_fd(s, scratch, cap);
+    uint8_t *scratch;
+    ssize_t n;
+    if (__builtin_expect(pre.s == s, 0)) { /* read in the scheduler's batch */
+        pre.s = NULL;
+        scratch = pre.buf;
+        cap = pre.cap;
+        n = read_took(s, pre.res, cap);
+    } else {
+        scratch = gt__sched_scratch(&cap);
+        if (!scratch)
+            return fill_for_frame(s);
+        n = read_fd(s, scratch, cap);
+    }
     if (n <= 0)
-        return 0; /* EAGAIN; the end of input is seen by the caller */
+        return 0; /* EAGAIN; the end of input is seen by the caller (and
+                     -EINTR from the batch: readable stays, read again) */
     limit_seen(s, c);
     int err = 0;
     size_t used = deliver_from(s, scratch, (size_t)n, c, passive, &err);

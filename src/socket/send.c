@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 #include "socket/answer.h"
-#include "socket/uring.h"
+#include "util/uring.h"
 
 #define MAX_IOV 16 /* a packet's pieces; small: it lives on process stacks */
 
@@ -373,48 +373,30 @@ static bool batch_sendable(const gt__sock *s)
            !gt__wr_broken(&s->wr);
 }
 
-/* The end of the pass: every listed socket's queue in one io_uring_enter,
- * each socket locked from before its send is prepared until its result is
- * taken, so that nothing else writes or frees its queue meanwhile. */
-static void write_batch(void *arg)
+/* A prepared batch, between the end of the pass and the io_uring_enter
+ * that carries it (with the next poll's reads, sched.c): the sockets
+ * held (locked, entry k0 + i each) and the ones whose trylock failed. */
+static __thread struct {
+    gt__sock *held[GT__URING_BATCH], *later[GT__URING_BATCH];
+    int nh, nl, k0;
+} prepared;
+
+/* The submit's hook: each held socket's result, then the later ones the
+ * ordinary way (after: the batch held no lock meanwhile to order them). */
+static void batch_done(void *arg, const int *res)
 {
     (void)arg;
-    gt__sock *socks[GT__URING_BATCH], *held[GT__URING_BATCH], *later[GT__URING_BATCH];
-    int n = batch.n, nh = 0, nl = 0;
-    memcpy(socks, batch.socks, (size_t)n * sizeof *socks);
-    batch.n = 0;
-    /* A lone send keeps its plain write: io_uring_enter costs more than
-     * sendto for one (pingpong p50 +0.25 us over 8 alternating rounds) */
-    gt__uring *r = n > 1 ? gt__uring_thread() : NULL;
-    for (int i = 0; i < n; i++) {
-        gt__sock *s = socks[i];
-        if (!r || !sock_trylock(s)) {
-            later[nl++] = s;
-            continue;
-        }
-        s->write_listed = false;
-        if (batch_sendable(s)) {
-            gt__uring_send(r, nh, s->fd, gt__buf_head(&s->out), out_pending(s));
-            held[nh++] = s;
-        } else {
-            gt__mutex_unlock(&s->lock);
-            gt__sock_unref(s);
-        }
-    }
-    int res[GT__URING_BATCH];
-    if (nh)
-        gt__uring_submit(r, nh, res);
-    for (int i = 0; i < nh; i++) {
-        gt__sock *s = held[i];
+    for (int i = 0; i < prepared.nh; i++) {
+        gt__sock *s = prepared.held[i];
 #ifdef GT_LOCK_DEBUG
         gt__lock_note(&s->lock, GT__LK_SOCK, GT__HERE); /* from here an ordinary hold */
 #endif
-        batch_result(s, res[i]);
+        batch_result(s, res[prepared.k0 + i]);
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
-    for (int i = 0; i < nl; i++) {
-        gt__sock *s = later[i];
+    for (int i = 0; i < prepared.nl; i++) {
+        gt__sock *s = prepared.later[i];
         gt__lock(&s->lock, GT__LK_SOCK);
         s->write_listed = false;
         if (batch_sendable(s))
@@ -422,6 +404,48 @@ static void write_batch(void *arg)
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
+    prepared.nh = prepared.nl = 0;
+}
+
+/* The end of the pass: every listed socket's send queued in the thread's
+ * ring, each socket locked from before its send is prepared until its
+ * result is taken (batch_done), so that nothing else writes or frees its
+ * queue meanwhile.  The scheduler submits them with the reads of its next
+ * poll, or alone before it would wait (gt__uring_flush): one
+ * io_uring_enter for both instead of one each (issue 11, rd12). */
+static void write_batch(void *arg)
+{
+    (void)arg;
+    gt__uring_flush(); /* (nothing is pending at a pass's end: sched.c) */
+    gt__sock *socks[GT__URING_BATCH];
+    int n = batch.n;
+    memcpy(socks, batch.socks, (size_t)n * sizeof *socks);
+    batch.n = 0;
+    /* A lone send keeps its plain write, at once: io_uring_enter costs
+     * more than sendto for one (pingpong p50 +0.25 us over 8 alternating
+     * rounds), and waiting for the next poll would delay its reply */
+    gt__uring *r = n > 1 ? gt__uring_thread() : NULL;
+    prepared.nh = prepared.nl = 0;
+    prepared.k0 = r ? gt__uring_queued(r) : 0;
+    for (int i = 0; i < n; i++) {
+        gt__sock *s = socks[i];
+        if (!r || !sock_trylock(s)) {
+            prepared.later[prepared.nl++] = s;
+            continue;
+        }
+        s->write_listed = false;
+        if (batch_sendable(s)) {
+            gt__uring_send(r, s->fd, gt__buf_head(&s->out), out_pending(s));
+            prepared.held[prepared.nh++] = s;
+        } else {
+            gt__mutex_unlock(&s->lock);
+            gt__sock_unref(s);
+        }
+    }
+    if (prepared.nh)
+        gt__uring_on_submit(r, batch_done, NULL);
+    else
+        batch_done(NULL, NULL);
 }
 
 /* delay_send: gather this send with the ones that follow before the sender

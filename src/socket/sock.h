@@ -314,6 +314,12 @@ ssize_t gt__sock_fill(gt__sock *s, size_t want);
 /* Active delivery: frames what is buffered/readable into messages for
  * the owner while the active mode allows.  Lock held. */
 void gt__sock_deliver(gt__sock *s);
+/* The scheduler's batched reads (sched.c): (buf, res) is a recv of at
+ * most cap bytes made for s (bytes or -errno); the delivery's next read
+ * takes it in place of its own.  settle, after the event: what no read
+ * took joins the input (never lost).  Lock held; own thread. */
+void gt__sock_preread(gt__sock *s, uint8_t *buf, size_t cap, int res);
+void gt__sock_preread_settle(gt__sock *s);
 /* Tests only: called by an active delivery before each read of the
  * socket, with its lock held (it may sleep, never touch the socket);
  * NULL otherwise.  Widens the race of a mailbox limit set meanwhile. */

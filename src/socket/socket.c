@@ -61,7 +61,9 @@ void gt__sock_unref(gt__sock *s)
 static void io_event(gt__io *w, uint32_t ev);
 static void io_release(gt__io *w) { gt__sock_unref(gt__container_of(w, gt__sock, io)); }
 static void io_prefetch(const gt__io *w);
-static const gt__io_ops sock_io = {io_event, io_release, io_prefetch};
+static int io_read_prep(gt__io *w, uint32_t ev);
+static void io_read_done(gt__io *w, uint32_t ev, uint8_t *buf, size_t len, int res);
+static const gt__io_ops sock_io = {io_event, io_release, io_prefetch, io_read_prep, io_read_done};
 _Static_assert(offsetof(gt__sock, io) <= GT__IO_BEFORE &&
                    sizeof(gt__sock) - offsetof(gt__sock, io) <= GT__IO_AFTER,
                "the scheduler's prefetch of an event's socket covers it (internal.h)");
@@ -506,20 +508,63 @@ static void io_prefetch(const gt__io *w)
         gt__proc_prefetch(o);
 }
 
+static void io_event_locked(gt__sock *s, uint32_t ev);
+
 static void io_event(gt__io *w, uint32_t ev)
 {
     gt__sock *s = gt__container_of(w, gt__sock, io);
     gt__lock(&s->lock, GT__LK_SOCK);
+    io_event_locked(s, ev);
+    gt__unlock(&s->lock);
+}
+
+/* The scheduler's batched reads (sched.c; issue 11, rr1k): a recv made
+ * now is the read the event's delivery would make first -- an open
+ * connection, active, no transport, nothing buffered nor kept back (its
+ * delivery frames s->in first), no mailbox limit nor stall (they may stop
+ * it before it reads), reads allowed, its end not yet met.  A bare
+ * trylock, as the send batch's (send.c: the batch holds several sockets'
+ * locks, which the lock order forbids to everyone else). */
+static int io_read_prep(gt__io *w, uint32_t ev)
+{
+    (void)ev;
+    gt__sock *s = gt__container_of(w, gt__sock, io);
+    uint32_t free_ = 0;
+    if (!atomic_compare_exchange_strong_explicit(&s->lock.v, &free_, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return -1;
+    if (s->kind == K_CONN && s->state == S_OPEN && s->fd >= 0 && !s->lingering && s->owner &&
+        s->active != GT_ACTIVE_FALSE_V && !gt__sock_tp(s) && !s->tp_live &&
+        !gt__buf_avail(&s->in) && !s->big_frame && !s->pkt_err_kept && !s->read_paused &&
+        !s->mbox_stalled && !gt__wr_connecting(&s->wr) && gt__rd_row_of(&s->rd)->reads &&
+        !gt__rd_ended(&s->rd) && !gt__mbox_limited(s->owner))
+        return s->fd;
+    gt__mutex_unlock(&s->lock);
+    return -1;
+}
+
+static void io_read_done(gt__io *w, uint32_t ev, uint8_t *buf, size_t len, int res)
+{
+    gt__sock *s = gt__container_of(w, gt__sock, io);
+#ifdef GT_LOCK_DEBUG
+    gt__lock_note(&s->lock, GT__LK_SOCK, GT__HERE); /* from here an ordinary hold */
+#endif
+    if (res != GT__IO_NOT_READ)
+        gt__sock_preread(s, buf, len, res);
+    io_event_locked(s, ev);
+    gt__sock_preread_settle(s);
+    gt__unlock(&s->lock);
+}
+
+static void io_event_locked(gt__sock *s, uint32_t ev)
+{
     if (s->lingering && s->fd >= 0 && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
         s->writable = true;
         gt__sock_flush(s); /* wakes the linger process */
-        gt__unlock(&s->lock);
         return;
     }
-    if (s->state != S_OPEN || s->fd < 0) {
-        gt__unlock(&s->lock);
+    if (s->state != S_OPEN || s->fd < 0)
         return;
-    }
     /* A socket registered before its connect() began polls as hung up
      * (TCP_CLOSE) if the epoll_wait came first, which a connecting process
      * off the scheduler's thread lets happen: that is no news of the peer,
@@ -558,7 +603,6 @@ static void io_event(gt__io *w, uint32_t ev)
                 gt__wake(s->reader->proc);
         }
     }
-    gt__unlock(&s->lock);
 }
 
 /* ---- options on a live socket ---- */

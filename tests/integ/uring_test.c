@@ -1,6 +1,6 @@
 /*
  * uring_test.c -- the end-of-pass batch of writes (issue 11, uring11;
- * src/socket/send.c, src/socket/uring.c): a small send from a process onto
+ * src/socket/send.c, src/util/uring.c): a small send from a process onto
  * an empty queue waits for the end of the scheduler's pass and goes to the
  * kernel with the other sends of that pass in one io_uring_enter.  What
  * the sends mean must not change: order with later and larger sends,
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
-#include "socket/uring.h"
+#include "util/uring.h"
 
 #define NSOCK 8
 
@@ -54,7 +54,10 @@ static void send_each(void *arg)
 
 /* NSOCK sends of one process: one io_uring_enter for all of them (fails
  * without the batch: NSOCK sendto calls, no enter); none with the batch
- * off.  Every peer gets its packet. */
+ * off.  Every peer gets its packet, though the scheduler then finds
+ * nothing to read and sleeps: the sends wait in the ring for the next
+ * poll's reads (sched.c), and go alone when it finds none (fails without
+ * that: the peers' reads time out). */
 GT_TEST(batch_one_enter_for_a_pass)
 {
     struct job j = {.n = NSOCK, .parent = gt_self()};

@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "socket/uring.h"
+#include "util/uring.h"
 
 struct gt__uring {
     int fd;
@@ -25,6 +25,9 @@ struct gt__uring {
     unsigned *cq_head, *cq_tail, *cq_mask;
     struct io_uring_sqe *sqes;
     struct io_uring_cqe *cqes;
+    int queued;                       /* entries since the last submit */
+    void (*hook)(void *, const int *); /* gt__uring_on_submit's         */
+    void *hook_arg;
 };
 
 /* 0: not tried yet; 1: this thread's ring is up; -1: off for this thread */
@@ -43,10 +46,10 @@ static int setup(gt__uring *r)
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
     p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-    int fd = (int)syscall(__NR_io_uring_setup, GT__URING_BATCH, &p);
+    int fd = (int)syscall(__NR_io_uring_setup, GT__URING_RING, &p);
     if (fd < 0 && errno == EINVAL) { /* before Linux 6.0: no such flags */
         memset(&p, 0, sizeof p);
-        fd = (int)syscall(__NR_io_uring_setup, GT__URING_BATCH, &p);
+        fd = (int)syscall(__NR_io_uring_setup, GT__URING_RING, &p);
     }
     if (fd < 0)
         return -1;
@@ -115,32 +118,63 @@ gt__uring *gt__uring_thread(void)
     return ring_state > 0 ? &ring : NULL;
 }
 
-/* The batch always starts on an empty submission ring (each submit
- * consumes all it queued, or gives the ring up), so the n-th send takes
- * the slot at tail + n. */
-void gt__uring_send(gt__uring *r, int n, int fd, const void *buf, size_t len)
+int gt__uring_queued(const gt__uring *r) { return r->queued; }
+
+/* A batch always starts on an empty submission ring (each submit
+ * consumes all it queued, or gives the ring up), so the k-th entry
+ * queued takes the slot at tail + k. */
+static struct io_uring_sqe *queue(gt__uring *r, int op, int fd, const void *buf, size_t len,
+                                  int flags)
 {
-    unsigned tail = *r->sq_tail + (unsigned)n;
-    unsigned slot = tail & *r->sq_mask;
+    int k = r->queued++;
+    unsigned slot = (*r->sq_tail + (unsigned)k) & *r->sq_mask;
     struct io_uring_sqe *e = &r->sqes[slot];
     memset(e, 0, sizeof *e);
-    e->opcode = IORING_OP_SEND;
+    e->opcode = (uint8_t)op;
     e->fd = fd;
     e->addr = (uint64_t)(uintptr_t)buf;
     e->len = len > 0x7ffff000 ? 0x7ffff000 : (unsigned)len; /* the kernel's own cap */
-    e->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
-    e->user_data = (uint64_t)n;
+    e->msg_flags = (unsigned)flags;
+    e->user_data = (uint64_t)k;
     r->sq_array[slot] = slot;
+    return e;
 }
 
-void gt__uring_submit(gt__uring *r, int n, int *res)
+int gt__uring_send(gt__uring *r, int fd, const void *buf, size_t len)
 {
+    return (int)queue(r, IORING_OP_SEND, fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL)->user_data;
+}
+
+int gt__uring_recv(gt__uring *r, int fd, void *buf, size_t len)
+{
+    return (int)queue(r, IORING_OP_RECV, fd, buf, len, MSG_DONTWAIT)->user_data;
+}
+
+void gt__uring_unqueue(gt__uring *r, int n) { r->queued -= n < r->queued ? n : r->queued; }
+
+void gt__uring_on_submit(gt__uring *r, void (*fn)(void *, const int *), void *arg)
+{
+    r->hook = fn;
+    r->hook_arg = arg;
+}
+
+void gt__uring_flush(void)
+{
+    if (ring_state > 0 && ring.queued) {
+        int res[GT__URING_RING];
+        gt__uring_submit(&ring, res);
+    }
+}
+
+void gt__uring_submit(gt__uring *r, int *res)
+{
+    int n = r->queued;
+    r->queued = 0;
     for (int i = 0; i < n; i++)
         res[i] = GT__URING_NOT_RUN;
-    if (n <= 0)
-        return;
-    atomic_store_explicit((_Atomic unsigned *)r->sq_tail, *r->sq_tail + (unsigned)n,
-                          memory_order_release);
+    if (n > 0)
+        atomic_store_explicit((_Atomic unsigned *)r->sq_tail, *r->sq_tail + (unsigned)n,
+                              memory_order_release);
     /* Submit; the sends run inside the call (MSG_DONTWAIT).  Then wait
      * until all n results are in: a send must not outlive its buffer. */
     unsigned submitted = 0, done = 0, tries = 0;
@@ -171,4 +205,8 @@ void gt__uring_submit(gt__uring *r, int n, int *res)
          * memory stays mapped: a send still in it may complete into it). */
         ring_state = -1;
     }
+    void (*fn)(void *, const int *) = r->hook;
+    r->hook = NULL;
+    if (fn)
+        fn(r->hook_arg, res);
 }
