@@ -24,46 +24,17 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#include "helpers.h"
+#include "h_uring.h"
 #include "util/uring.h"
 
 #define NS 8
 #define BIG_SOCK 0 /* this one gets more than a slice (16 KiB) at once */
 
-static bool env_off(const char *name)
-{
-    const char *env = getenv(name);
-    return env && *env && atoi(env) == 0;
-}
-
-/* Whether this run batches sends (uring_test): GT_IO_URING=0 turns it
- * off, so does a kernel without io_uring. */
-static bool uring_expected(void)
-{
-    if (env_off("GT_IO_URING"))
-        return false;
-    struct io_uring_params p;
-    memset(&p, 0, sizeof p);
-    int fd = (int)syscall(__NR_io_uring_setup, 4, &p);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
-
 /* Whether this run batches reads: GT_IO_URING(_READS)=0 turns it off;
  * so do a kernel without io_uring and valgrind. */
 static bool reads_expected(void)
 {
-    if (env_off("GT_IO_URING") || env_off("GT_IO_URING_READS") || RUNNING_ON_VALGRIND)
-        return false;
-    struct io_uring_params p;
-    memset(&p, 0, sizeof p);
-    int fd = (int)syscall(__NR_io_uring_setup, 4, &p);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
+    return h_uring_expected() && !h_env_off("GT_IO_URING_READS") && !RUNNING_ON_VALGRIND;
 }
 
 enum { M_FRAMES, M_FIN, M_ONCE, M_RST, M_SENDS };
@@ -254,7 +225,7 @@ static void run(int mode)
          * without it: 2, the sends' then the reads'); the sends' alone
          * with the reads off; none with io_uring off.  Exactly: the
          * owner counts before its sends and on its first frame. */
-        ASSERT_EQ(j.enters, reads_expected() || uring_expected() ? 1 : 0);
+        ASSERT_EQ(j.enters, reads_expected() || h_uring_expected() ? 1 : 0);
     } else if (reads_expected()) {
         ASSERT(j.enters >= 1);
     } else {
@@ -289,29 +260,9 @@ GT_TEST(batched_reads_ride_with_the_pass_sends) { run(M_SENDS); }
  * socket's own read). */
 GT_TEST(reads_off_runs_the_same_tests)
 {
-    if (env_off("GT_IO_URING_READS"))
-        gt_test_skip("this is the GT_IO_URING_READS=0 run");
-    char exe[4096];
-    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[el > 0 ? el : 0] = 0;
-    if (!strstr(exe, "uring_read_test"))
-        gt_test_skip("the program is not uring_read_test (under valgrind: its tool), no re-run");
-    fflush(NULL);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        setenv("GT_IO_URING_READS", "0", 1);
-        int out = open("/dev/null", O_WRONLY);
-        if (out >= 0)
-            dup2(out, STDOUT_FILENO); /* the runner reads the first line */
-        execl(exe, "uring_read_test", "batched_reads_deliver_every_frame_in_order",
-              "batched_reads_then_fin", "batched_reads_then_reset", "batched_reads_active_once",
-              "batched_reads_ride_with_the_pass_sends",
-              (char *)NULL);
-        _exit(127);
-    }
-    int st = 0;
-    ASSERT(waitpid(pid, &st, 0) == pid);
-    ASSERT(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 0);
+    static const char *const tests[] = {
+        "batched_reads_deliver_every_frame_in_order", "batched_reads_then_fin",
+        "batched_reads_then_reset", "batched_reads_active_once",
+        "batched_reads_ride_with_the_pass_sends", NULL};
+    h_rerun_with_off("uring_read_test", "GT_IO_URING_READS", tests);
 }

@@ -13,26 +13,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "helpers.h"
+#include "h_uring.h"
 #include "util/uring.h"
 
 #define NSOCK 8
-
-/* Whether this run batches: GT_IO_URING=0 turns it off, and a kernel (or
- * a valgrind) without io_uring has it off. */
-static bool uring_expected(void)
-{
-    const char *env = getenv("GT_IO_URING");
-    if (env && *env && atoi(env) == 0)
-        return false;
-    struct io_uring_params p;
-    memset(&p, 0, sizeof p);
-    int fd = (int)syscall(__NR_io_uring_setup, 4, &p);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
 
 struct job {
     gt_socket socks[NSOCK];
@@ -74,7 +58,7 @@ GT_TEST(batch_one_enter_for_a_pass)
         ASSERT(got[0] == 0 && got[1] == 0 && got[2] == 0 && got[3] == 64);
         ASSERT(memcmp(got + 4, "0123456789abcdef", 16) == 0);
     }
-    ASSERT_EQ(gt__uring_enters_total() - e0, uring_expected() ? 1 : 0);
+    ASSERT_EQ(gt__uring_enters_total() - e0, h_uring_expected() ? 1 : 0);
     for (int i = 0; i < NSOCK; i++) {
         gt_close(j.socks[i]);
         close(fds[i]);
@@ -291,7 +275,7 @@ GT_TEST(batch_write_failure_reported_by_the_next_call)
     ASSERT_OK(h_wait_int(1, H_WAIT));
     int first = h_wait_int(2, H_WAIT), second = h_wait_int(3, H_WAIT);
     ASSERT_EQ(h_wait_int(4, H_WAIT), 0);
-    if (uring_expected()) {
+    if (h_uring_expected()) {
         ASSERT_OK(first);                 /* queued for the batch */
         ASSERT_ERR(second, GT_ECLOSED);   /* the batch's EPIPE, as inet's */
     } else {
@@ -355,32 +339,10 @@ GT_TEST(full_buffer_then_everything_delivered)
  * (io_uring_setup failing takes the same path). */
 GT_TEST(uring_off_runs_the_same_tests)
 {
-    const char *env = getenv("GT_IO_URING");
-    if (env && *env && atoi(env) == 0)
-        gt_test_skip("this is the GT_IO_URING=0 run");
-    char exe[4096];
-    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[el > 0 ? el : 0] = 0;
-    if (!strstr(exe, "uring_test"))
-        gt_test_skip("the program is not uring_test (under valgrind: its tool), no re-run");
-    fflush(NULL);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        setenv("GT_IO_URING", "0", 1);
-        int out = open("/dev/null", O_WRONLY);
-        if (out >= 0)
-            dup2(out, STDOUT_FILENO); /* the runner reads the first line */
-        execl(exe, "uring_test", "batch_one_enter_for_a_pass",
-              "order_small_and_large_across_sockets", "send_then_close_delivers",
-              "send_then_abortive_close_delivers", "send_then_exit_delivers",
-              "reset_peer_error_reported_by_a_send", "full_buffer_then_everything_delivered",
-              "batch_write_failure_reported_by_the_next_call",
-              (char *)NULL);
-        _exit(127);
-    }
-    int st = 0;
-    ASSERT(waitpid(pid, &st, 0) == pid);
-    ASSERT(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 0);
+    static const char *const tests[] = {
+        "batch_one_enter_for_a_pass", "order_small_and_large_across_sockets",
+        "send_then_close_delivers", "send_then_abortive_close_delivers", "send_then_exit_delivers",
+        "reset_peer_error_reported_by_a_send", "full_buffer_then_everything_delivered",
+        "batch_write_failure_reported_by_the_next_call", NULL};
+    h_rerun_with_off("uring_test", "GT_IO_URING", tests);
 }
