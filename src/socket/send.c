@@ -10,10 +10,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "socket/answer.h"
 #include "socket/uring.h"
@@ -298,12 +302,37 @@ void gt__sock_flush_delayed(gt__sock *s)
 #define DEFER_MAX 4096 /* bigger sends are written at once (no copy) */
 
 static __thread struct {
-    gt__sock *socks[GT__URING_BATCH]; /* +1 ref each, write_listed set */
+    /* +1 ref each, listed once, with write_listed or add_listed set (or
+     * neither any more: a move added it, gt__sock_rehome) */
+    gt__sock *socks[GT__URING_BATCH];
     int n;
+    /* fds to close (gt__sock_close_listed): the batch's to close, no
+     * socket's any more */
+    int closes[GT__URING_BATCH];
+    int nclose;
+    int slots;         /* ring entries asked for: writes + adds + closes,
+                          at most GT__URING_BATCH */
+    bool armed;        /* node is on the pass's list */
     gt__deferred node; /* at the end of the pass: write_batch */
+    struct epoll_event add_ev[GT__URING_BATCH]; /* the adds' events, read
+                          by the kernel inside io_uring_enter */
 } batch;
 
+/* The kernel refused an epoll_ctl in the ring (EINVAL: a kernel without
+ * IORING_OP_EPOLL_CTL): adds are made at once from then on. */
+static atomic_bool ring_adds_off;
+
 static void write_batch(void *arg);
+
+/* close(2) without glibc's cancellation bracket, as gt__io_close's */
+static void sys_close(int fd)
+{
+#if GT_RAW_SYSCALLS
+    syscall(SYS_close, fd);
+#else
+    close(fd);
+#endif
+}
 
 /* Whether a send of len bytes onto s's empty queue may wait for the end
  * of the pass.  Lock held. */
@@ -318,7 +347,17 @@ static bool defer_ok(gt__sock *s, size_t len)
         return false;
     if (s->write_listed)
         return true;
-    return batch.n < GT__URING_BATCH && gt__sched_in_pass() && gt__uring_thread();
+    return batch.slots < GT__URING_BATCH && batch.n < GT__URING_BATCH && gt__sched_in_pass() &&
+           gt__uring_thread();
+}
+
+/* Puts write_batch on the pass's list once; false outside a pass. */
+static bool batch_arm(void)
+{
+    if (batch.armed)
+        return true;
+    batch.node = (gt__deferred){.fn = write_batch, .arg = NULL};
+    return batch.armed = gt__sched_at_pass_end(&batch.node);
 }
 
 /* Lists s (queue filled by the caller) for the end of the pass; false if
@@ -327,14 +366,14 @@ static bool defer_add(gt__sock *s)
 {
     if (s->write_listed)
         return true;
-    if (batch.n == 0) {
-        batch.node = (gt__deferred){.fn = write_batch, .arg = NULL};
-        if (!gt__sched_at_pass_end(&batch.node))
-            return false;
+    if (!batch_arm())
+        return false;
+    if (!s->add_listed) {
+        atomic_fetch_add(&s->refs, 1);
+        batch.socks[batch.n++] = s;
     }
-    atomic_fetch_add(&s->refs, 1);
     s->write_listed = true;
-    batch.socks[batch.n++] = s;
+    batch.slots++;
     return true;
 }
 
@@ -371,55 +410,145 @@ static bool batch_sendable(const gt__sock *s)
            !gt__wr_broken(&s->wr);
 }
 
-/* The end of the pass: every listed socket's queue in one io_uring_enter,
- * each socket locked from before its send is prepared until its result is
- * taken, so that nothing else writes or frees its queue meanwhile. */
+/* An add the ring did not make (or was not asked to): by system call;
+ * if epoll refuses even that (ENOMEM, ENOSPC: max_user_watches), the
+ * socket can hear nothing more and ends with that reason, as its owner
+ * would have been told at the accept.  Lock held. */
+static void add_fallback(gt__sock *s)
+{
+    int rc = gt__io_add_now(&s->io);
+    if (rc != 0)
+        gt__sock_close_locked(s, S_DRV_CLOSED, rc);
+}
+
+/* The end of the pass: every listed socket's queue and epoll add, and
+ * the closes, in one io_uring_enter, each socket locked from before its
+ * entries are prepared until their results are taken, so that nothing
+ * else writes or frees its queue, moves or closes it meanwhile. */
 static void write_batch(void *arg)
 {
     (void)arg;
     gt__sock *socks[GT__URING_BATCH], *held[GT__URING_BATCH], *later[GT__URING_BATCH];
-    int n = batch.n, nh = 0, nl = 0;
+    int closes[GT__URING_BATCH];
+    signed char send_at[GT__URING_BATCH], add_at[GT__URING_BATCH]; /* slots, -1: none */
+    int n = batch.n, nc = batch.nclose, nh = 0, nl = 0, k = 0;
     memcpy(socks, batch.socks, (size_t)n * sizeof *socks);
-    batch.n = 0;
-    /* A lone send keeps its plain write: io_uring_enter costs more than
-     * sendto for one (pingpong p50 +0.25 us over 8 alternating rounds) */
-    gt__uring *r = n > 1 ? gt__uring_thread() : NULL;
+    memcpy(closes, batch.closes, (size_t)nc * sizeof *closes);
+    /* A lone send (or close, or add) keeps its plain system call:
+     * io_uring_enter costs more than sendto for one (pingpong p50 +0.25
+     * us over 8 alternating rounds) */
+    gt__uring *r = batch.slots > 1 ? gt__uring_thread() : NULL;
+    batch.n = batch.nclose = batch.slots = 0;
+    batch.armed = false;
     for (int i = 0; i < n; i++) {
         gt__sock *s = socks[i];
         if (!r || !sock_trylock(s)) {
             later[nl++] = s;
             continue;
         }
-        s->write_listed = false;
-        if (batch_sendable(s)) {
-            gt__uring_send(r, nh, s->fd, gt__buf_head(&s->out), out_pending(s));
+        bool add = s->add_listed && s->io.fd >= 0;
+        s->add_listed = false;
+        send_at[nh] = add_at[nh] = -1;
+        if (add) {
+            int epfd = gt__io_add_args(&s->io, &batch.add_ev[k]);
+            gt__uring_epoll_add(r, k, epfd, s->io.fd, &batch.add_ev[k]);
+            add_at[nh] = (signed char)k++;
+        }
+        if (s->write_listed) {
+            s->write_listed = false;
+            if (batch_sendable(s)) {
+                gt__uring_send(r, k, s->fd, gt__buf_head(&s->out), out_pending(s));
+                send_at[nh] = (signed char)k++;
+            }
+        }
+        if (add_at[nh] >= 0 || send_at[nh] >= 0) {
             held[nh++] = s;
         } else {
             gt__mutex_unlock(&s->lock);
             gt__sock_unref(s);
         }
     }
+    if (!r) {
+        for (int i = 0; i < nc; i++)
+            sys_close(closes[i]);
+        nc = 0;
+    }
+    for (int i = 0; i < nc; i++)
+        gt__uring_close(r, k + i, closes[i]);
     int res[GT__URING_BATCH];
-    if (nh)
-        gt__uring_submit(r, nh, res);
+    if (k + nc)
+        gt__uring_submit(r, k + nc, res);
+    for (int i = 0; i < nc; i++)
+        if (res[k + i] == GT__URING_NOT_RUN)
+            sys_close(closes[i]); /* the kernel never took it */
     for (int i = 0; i < nh; i++) {
         gt__sock *s = held[i];
 #ifdef GT_LOCK_DEBUG
         gt__lock_note(&s->lock, GT__LK_SOCK, GT__HERE); /* from here an ordinary hold */
 #endif
-        batch_result(s, res[i]);
+        if (add_at[i] >= 0 && res[add_at[i]] != 0) {
+            if (res[add_at[i]] == -EINVAL)
+                atomic_store_explicit(&ring_adds_off, true, memory_order_relaxed);
+            add_fallback(s);
+        }
+        if (send_at[i] >= 0)
+            batch_result(s, res[send_at[i]]);
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
     for (int i = 0; i < nl; i++) {
         gt__sock *s = later[i];
         gt__lock(&s->lock, GT__LK_SOCK);
-        s->write_listed = false;
-        if (batch_sendable(s))
-            gt__sock_flush(s);
+        bool add = s->add_listed && s->io.fd >= 0;
+        s->add_listed = false;
+        if (add)
+            add_fallback(s);
+        if (s->write_listed) {
+            s->write_listed = false;
+            if (batch_sendable(s))
+                gt__sock_flush(s);
+        }
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
+}
+
+bool gt__sock_start_listed(gt__sock *s, gt__sched *home, int fd, const gt__io_ops *ops)
+{
+    if (batch.slots >= GT__URING_BATCH || batch.n >= GT__URING_BATCH ||
+        atomic_load_explicit(&ring_adds_off, memory_order_relaxed) || !gt__sched_in_pass() ||
+        !gt__uring_thread() || !gt__io_start_later(&s->io, home, fd, ops))
+        return false;
+    if (!batch_arm()) { /* cannot happen in a pass: added now */
+        s->io.fd = -1;
+        return false;
+    }
+    gt__lock(&s->lock, GT__LK_SOCK);
+    s->add_listed = true;
+    gt__unlock(&s->lock);
+    atomic_fetch_add(&s->refs, 1);
+    batch.socks[batch.n++] = s;
+    batch.slots++;
+    return true;
+}
+
+bool gt__sock_close_listed(gt__sock *s)
+{
+    /* linger: close(2)'s own wait or reset, which a close inside the ring
+     * would not keep; a transport's (TLS) socket keeps its plain close */
+    if (s->fd < 0 || s->o->linger_on || gt__sock_tp(s) || batch.slots >= GT__URING_BATCH ||
+        !gt__sched_in_pass() || !gt__uring_thread())
+        return false;
+    int fd = s->fd;
+    if (!gt__io_close_later(&s->io))
+        return false;
+    if (!batch_arm()) { /* cannot happen in a pass; closed now */
+        sys_close(fd);
+        return true;
+    }
+    batch.closes[batch.nclose++] = fd;
+    batch.slots++;
+    return true;
 }
 
 void gt__sock_flush_listed(gt__sock *s)

@@ -1,5 +1,6 @@
 /*
- * uring.c -- a raw-syscall io_uring for batched sends (uring.h).
+ * uring.c -- a raw-syscall io_uring for batched sends, closes and epoll adds
+ * (uring.h).
  *
  * The ring's memory is the kernel's, mapped here; the submission ring's
  * tail and the completion ring's head are ours to write, the others the
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -129,6 +131,31 @@ void gt__uring_send(gt__uring *r, int n, int fd, const void *buf, size_t len)
     e->addr = (uint64_t)(uintptr_t)buf;
     e->len = len > 0x7ffff000 ? 0x7ffff000 : (unsigned)len; /* the kernel's own cap */
     e->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    e->user_data = (uint64_t)n;
+    r->sq_array[slot] = slot;
+}
+
+void gt__uring_close(gt__uring *r, int n, int fd)
+{
+    unsigned slot = (*r->sq_tail + (unsigned)n) & *r->sq_mask;
+    struct io_uring_sqe *e = &r->sqes[slot];
+    memset(e, 0, sizeof *e);
+    e->opcode = IORING_OP_CLOSE;
+    e->fd = fd;
+    e->user_data = (uint64_t)n;
+    r->sq_array[slot] = slot;
+}
+
+void gt__uring_epoll_add(gt__uring *r, int n, int epfd, int fd, const struct epoll_event *ev)
+{
+    unsigned slot = (*r->sq_tail + (unsigned)n) & *r->sq_mask;
+    struct io_uring_sqe *e = &r->sqes[slot];
+    memset(e, 0, sizeof *e);
+    e->opcode = IORING_OP_EPOLL_CTL;
+    e->fd = epfd;
+    e->off = (uint64_t)fd;
+    e->len = EPOLL_CTL_ADD;
+    e->addr = (uint64_t)(uintptr_t)ev;
     e->user_data = (uint64_t)n;
     r->sq_array[slot] = slot;
 }

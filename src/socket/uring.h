@@ -35,6 +35,17 @@ void gt__uring_send(gt__uring *r, int n, int fd, const void *buf, size_t len);
  * results: res[i] is the i-th send's (bytes or -errno).  A send the kernel
  * never took (io_uring_enter failed) gets GT__URING_NOT_RUN; the ring is
  * then given up for this thread (gt__uring_thread answers NULL). */
+/* Queues close(fd) as the n-th entry of the batch, beside the sends (one
+ * slot numbering for both: n below GT__URING_BATCH).  A socket has no
+ * flush method, so the kernel closes it inside io_uring_enter; the last
+ * reference's release runs before the call returns to user space, as
+ * close(2)'s does. */
+void gt__uring_close(gt__uring *r, int n, int fd);
+/* Queues epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) as the n-th entry; *ev is
+ * read inside io_uring_enter (the caller's until gt__uring_submit
+ * returns).  A kernel without it answers -EINVAL. */
+struct epoll_event;
+void gt__uring_epoll_add(gt__uring *r, int n, int epfd, int fd, const struct epoll_event *ev);
 #define GT__URING_NOT_RUN (-0x7fffffff)
 void gt__uring_submit(gt__uring *r, int n, int *res);
 /* For tests: the io_uring_enter calls made by every thread, in total. */
