@@ -254,6 +254,22 @@ struct gt__io {
 /* Watches fd on home.  0, or -errno (nothing begun, release not called). */
 int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops);
 
+/* gt__io_start without the epoll_ctl: for a caller that adds w itself
+ * before home polls again (the socket layer's end-of-pass batch, one
+ * io_uring_enter for the accepts of a pass), with what gt__io_add_args
+ * gives, or with gt__io_add_now.  Only from a process running on home:
+ * its loop polls only after the pass has ended, and an epoll ADD reports
+ * the readiness the fd already has, so nothing is missed.  False (nothing
+ * done) for any other caller. */
+bool gt__io_start_later(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops);
+/* The epoll_ctl(ADD) of w, started late: *ev is filled in (events and
+ * data) and the epoll fd returned.  The caller may add only while w is
+ * watched (fd >= 0) from its home's thread. */
+struct epoll_event;
+int gt__io_add_args(gt__io *w, struct epoll_event *ev);
+/* The same ADD by system call now: 0 or a negative error. */
+int gt__io_add_now(gt__io *w);
+
 /* Re-homes w on p's scheduler (an OS-thread process has none: w stays),
  * so that events, p's wake-ups and deferred calls stay on one thread.
  * True when a new registration replaced the old one (whose release runs
@@ -269,6 +285,15 @@ int gt__sched_number(const gt__sched *s);
 /* Closes w's fd, which also takes it out of the epoll set, and ends the
  * registration.  A no-op when w is not watched. */
 void gt__io_close(gt__io *w);
+
+/* Ends w's registration without closing its fd, for a caller that closes
+ * it itself before w's home polls again (the socket layer's end-of-pass
+ * batch: one io_uring_enter for the closes of a pass).  Only from a
+ * process running on w's home: the loop fetches no event until that
+ * process's pass has ended, so none can name w between the end of the
+ * registration and the close.  False (nothing done) when w is not watched
+ * or the caller is not such a process. */
+bool gt__io_close_later(gt__io *w);
 
 /* Ends the watch of an fd that stays open (its owner closes it later):
  * takes it out of the epoll set and ends the registration.  A no-op when

@@ -22,8 +22,7 @@ static __thread struct epoll_event add_ev;
 
 static int add(gt__sched *s, gt__io *w, int fd)
 {
-    add_ev = (struct epoll_event){.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                  .data.ptr = w};
+    (void)gt__io_add_args(w, &add_ev);
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &add_ev) == 0 ? 0 : gt__errno();
 }
 
@@ -67,6 +66,24 @@ int gt__io_start(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops)
         w->fd = -1;
     return rc;
 }
+
+bool gt__io_start_later(gt__io *w, gt__sched *home, int fd, const gt__io_ops *ops)
+{
+    if (gt__tls_sched != home || !home->current)
+        return false;
+    w->fd = fd;
+    w->home = home;
+    w->ops = ops;
+    return true;
+}
+
+int gt__io_add_args(gt__io *w, struct epoll_event *ev)
+{
+    *ev = (struct epoll_event){.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = w};
+    return w->home->epfd;
+}
+
+int gt__io_add_now(gt__io *w) { return add(w->home, w, w->fd); }
 
 bool gt__io_move(gt__io *w, gt__proc *p)
 {
@@ -119,6 +136,16 @@ void gt__io_close(gt__io *w)
 #endif
     w->fd = -1;
     end_registration(w, w->home);
+}
+
+bool gt__io_close_later(gt__io *w)
+{
+    gt__sched *home = w->home;
+    if (w->fd < 0 || gt__tls_sched != home || !home->current || home->nended >= GT__ENDED_LOCAL)
+        return false;
+    w->fd = -1;
+    end_registration(w, home); /* after the process switches out */
+    return true;
 }
 
 /* The scheduler loop's dispatch of one event (sched.c). */

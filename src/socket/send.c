@@ -10,10 +10,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "socket/answer.h"
 #include "util/uring.h"
@@ -300,12 +304,37 @@ void gt__sock_flush_deferred(gt__sock *s, unsigned which)
 #define DEFER_MAX 4096 /* bigger sends are written at once (no copy) */
 
 static __thread struct {
-    gt__sock *socks[GT__URING_BATCH]; /* +1 ref each, write_listed set */
+    /* +1 ref each, listed once, with write_listed or add_listed set (or
+     * neither any more: a move added it, gt__sock_rehome) */
+    gt__sock *socks[GT__URING_BATCH];
     int n;
+    /* fds to close (gt__sock_close_listed): the batch's to close, no
+     * socket's any more */
+    int closes[GT__URING_BATCH];
+    int nclose;
+    int slots;         /* ring entries asked for: writes + adds + closes,
+                          at most GT__URING_BATCH */
+    bool armed;        /* node is on the pass's list */
     gt__deferred node; /* at the end of the pass: write_batch */
+    struct epoll_event add_ev[GT__URING_BATCH]; /* the adds' events, read
+                          by the kernel inside io_uring_enter */
 } batch;
 
+/* The kernel refused an epoll_ctl in the ring (EINVAL: a kernel without
+ * IORING_OP_EPOLL_CTL): adds are made at once from then on. */
+static atomic_bool ring_adds_off;
+
 static void write_batch(void *arg);
+
+/* close(2) without glibc's cancellation bracket, as gt__io_close's */
+static void sys_close(int fd)
+{
+#if GT_RAW_SYSCALLS
+    syscall(SYS_close, fd);
+#else
+    close(fd);
+#endif
+}
 
 /* Whether a send of len bytes onto s's empty queue may wait for the end
  * of the pass.  Lock held. */
@@ -320,7 +349,17 @@ static bool defer_ok(gt__sock *s, size_t len)
         return false;
     if (s->write_listed)
         return true;
-    return batch.n < GT__URING_BATCH && gt__sched_in_pass() && gt__uring_thread();
+    return batch.slots < GT__URING_BATCH && batch.n < GT__URING_BATCH && gt__sched_in_pass() &&
+           gt__uring_thread();
+}
+
+/* Puts write_batch on the pass's list once; false outside a pass. */
+static bool batch_arm(void)
+{
+    if (batch.armed)
+        return true;
+    batch.node = (gt__deferred){.fn = write_batch, .arg = NULL};
+    return batch.armed = gt__sched_at_pass_end(&batch.node);
 }
 
 /* Lists s (queue filled by the caller) for the end of the pass; false if
@@ -329,14 +368,14 @@ static bool defer_add(gt__sock *s)
 {
     if (s->write_listed)
         return true;
-    if (batch.n == 0) {
-        batch.node = (gt__deferred){.fn = write_batch, .arg = NULL};
-        if (!gt__sched_at_pass_end(&batch.node))
-            return false;
+    if (!batch_arm())
+        return false;
+    if (!s->add_listed) {
+        atomic_fetch_add(&s->refs, 1);
+        batch.socks[batch.n++] = s;
     }
-    atomic_fetch_add(&s->refs, 1);
     s->write_listed = true;
-    batch.socks[batch.n++] = s;
+    batch.slots++;
     return true;
 }
 
@@ -373,79 +412,174 @@ static bool batch_sendable(const gt__sock *s)
            !gt__wr_broken(&s->wr);
 }
 
+/* An add the ring did not make (or was not asked to): by system call;
+ * if epoll refuses even that (ENOMEM, ENOSPC: max_user_watches), the
+ * socket can hear nothing more and ends with that reason, as its owner
+ * would have been told at the accept.  Lock held. */
+static void add_fallback(gt__sock *s)
+{
+    int rc = gt__io_add_now(&s->io);
+    if (rc != 0)
+        gt__sock_close_locked(s, S_DRV_CLOSED, rc);
+}
+
 /* A prepared batch, between the end of the pass and the io_uring_enter
- * that carries it (with the next poll's reads, sched.c): the sockets
- * held (locked, entry k0 + i each) and the ones whose trylock failed. */
+ * that carries it (with the next poll's reads, sched.c): the sockets held
+ * (locked) with their entries' indexes (-1: none), the ones whose trylock
+ * failed, and the fds to close with theirs.  The adds' events live here:
+ * the kernel reads them inside that enter. */
 static __thread struct {
     gt__sock *held[GT__URING_BATCH], *later[GT__URING_BATCH];
-    int nh, nl, k0;
+    int16_t send_at[GT__URING_BATCH], add_at[GT__URING_BATCH];
+    int closes[GT__URING_BATCH], close_at[GT__URING_BATCH];
+    struct epoll_event add_ev[GT__URING_BATCH];
+    int nh, nl, nc;
 } prepared;
 
-/* The submit's hook: each held socket's result, then the later ones the
- * ordinary way (after: the batch held no lock meanwhile to order them). */
+/* The submit's hook (or the batch itself when nothing went to the ring):
+ * the closes the kernel never took, each held socket's add and send
+ * results, then the later ones the ordinary way (after: the batch held no
+ * lock meanwhile to order them). */
 static void batch_done(void *arg, const int *res)
 {
     (void)arg;
+    for (int i = 0; i < prepared.nc; i++)
+        if (!res || res[prepared.close_at[i]] == GT__URING_NOT_RUN)
+            sys_close(prepared.closes[i]); /* the kernel never took it */
     for (int i = 0; i < prepared.nh; i++) {
         gt__sock *s = prepared.held[i];
 #ifdef GT_LOCK_DEBUG
         gt__lock_note(&s->lock, GT__LK_SOCK, GT__HERE); /* from here an ordinary hold */
 #endif
-        batch_result(s, res[prepared.k0 + i]);
+        int add = prepared.add_at[i], send = prepared.send_at[i];
+        if (add >= 0 && res[add] != 0) {
+            if (res[add] == -EINVAL)
+                atomic_store_explicit(&ring_adds_off, true, memory_order_relaxed);
+            add_fallback(s);
+        }
+        if (send >= 0)
+            batch_result(s, res[send]);
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
     for (int i = 0; i < prepared.nl; i++) {
         gt__sock *s = prepared.later[i];
         gt__lock(&s->lock, GT__LK_SOCK);
-        s->write_listed = false;
-        if (batch_sendable(s))
-            gt__sock_flush(s);
+        bool add = s->add_listed && s->io.fd >= 0;
+        s->add_listed = false;
+        if (add)
+            add_fallback(s);
+        if (s->write_listed) {
+            s->write_listed = false;
+            if (batch_sendable(s))
+                gt__sock_flush(s);
+        }
         gt__unlock(&s->lock);
         gt__sock_unref(s);
     }
-    prepared.nh = prepared.nl = 0;
+    prepared.nh = prepared.nl = prepared.nc = 0;
 }
 
-/* The end of the pass: every listed socket's send queued in the thread's
- * ring, each socket locked from before its send is prepared until its
- * result is taken (batch_done), so that nothing else writes or frees its
- * queue meanwhile.  The scheduler submits them with the reads of its next
- * poll, or alone before it would wait (gt__uring_flush): one
- * io_uring_enter for both instead of one each (issue 11, rd12). */
+/* The end of the pass: every listed socket's send and epoll add, and the
+ * closes, queued in the thread's ring, each socket locked from before its
+ * entries are prepared until their results are taken (batch_done), so
+ * that nothing else writes or frees its queue, moves or closes it
+ * meanwhile.  The scheduler submits them with the reads of its next poll,
+ * or alone before it would wait (gt__uring_flush): one io_uring_enter for
+ * all instead of one each (issue 11, rd12, acc12).  Closes go at once,
+ * before the poll: their sockets' registrations ended when their
+ * processes switched out (gt__io_close_later), and a poll while the fds
+ * are still open could name a released watcher. */
 static void write_batch(void *arg)
 {
     (void)arg;
     gt__uring_flush(); /* (nothing is pending at a pass's end: sched.c) */
     gt__sock *socks[GT__URING_BATCH];
-    int n = batch.n;
+    int n = batch.n, nc = batch.nclose;
     memcpy(socks, batch.socks, (size_t)n * sizeof *socks);
-    batch.n = 0;
-    /* A lone send keeps its plain write, at once: io_uring_enter costs
-     * more than sendto for one (pingpong p50 +0.25 us over 8 alternating
-     * rounds), and waiting for the next poll would delay its reply */
-    gt__uring *r = n > 1 ? gt__uring_thread() : NULL;
+    memcpy(prepared.closes, batch.closes, (size_t)nc * sizeof *batch.closes);
+    /* A lone send (or close, or add) keeps its plain system call, at once:
+     * io_uring_enter costs more than sendto for one (pingpong p50 +0.25 us
+     * over 8 alternating rounds), and waiting for the next poll would
+     * delay its reply */
+    gt__uring *r = batch.slots > 1 ? gt__uring_thread() : NULL;
+    batch.n = batch.nclose = batch.slots = 0;
+    batch.armed = false;
     prepared.nh = prepared.nl = 0;
-    prepared.k0 = r ? gt__uring_queued(r) : 0;
+    prepared.nc = nc;
     for (int i = 0; i < n; i++) {
         gt__sock *s = socks[i];
         if (!r || !sock_trylock(s)) {
             prepared.later[prepared.nl++] = s;
             continue;
         }
-        s->write_listed = false;
-        if (batch_sendable(s)) {
-            gt__uring_send(r, s->fd, gt__buf_head(&s->out), out_pending(s));
+        int h = prepared.nh, add = -1, send = -1;
+        if (s->add_listed && s->io.fd >= 0) {
+            int epfd = gt__io_add_args(&s->io, &prepared.add_ev[h]);
+            add = gt__uring_epoll_add(r, epfd, s->io.fd, &prepared.add_ev[h]);
+        }
+        s->add_listed = false;
+        if (s->write_listed) {
+            s->write_listed = false;
+            if (batch_sendable(s))
+                send = gt__uring_send(r, s->fd, gt__buf_head(&s->out), out_pending(s));
+        }
+        if (add >= 0 || send >= 0) {
+            prepared.add_at[h] = (int16_t)add;
+            prepared.send_at[h] = (int16_t)send;
             prepared.held[prepared.nh++] = s;
         } else {
             gt__mutex_unlock(&s->lock);
             gt__sock_unref(s);
         }
     }
-    if (prepared.nh)
-        gt__uring_on_submit(r, batch_done, NULL);
-    else
-        batch_done(NULL, NULL);
+    for (int i = 0; r && i < nc; i++)
+        prepared.close_at[i] = gt__uring_close(r, prepared.closes[i]);
+    if (!r || (!prepared.nh && !nc)) {
+        batch_done(NULL, NULL); /* (res unused: nothing was queued) */
+        return;
+    }
+    gt__uring_on_submit(r, batch_done, NULL);
+    if (nc)
+        gt__uring_flush();
+}
+
+bool gt__sock_start_listed(gt__sock *s, gt__sched *home, int fd, const gt__io_ops *ops)
+{
+    if (batch.slots >= GT__URING_BATCH || batch.n >= GT__URING_BATCH ||
+        atomic_load_explicit(&ring_adds_off, memory_order_relaxed) || !gt__sched_in_pass() ||
+        !gt__uring_thread() || !gt__io_start_later(&s->io, home, fd, ops))
+        return false;
+    if (!batch_arm()) { /* cannot happen in a pass: added now */
+        s->io.fd = -1;
+        return false;
+    }
+    gt__lock(&s->lock, GT__LK_SOCK);
+    s->add_listed = true;
+    gt__unlock(&s->lock);
+    atomic_fetch_add(&s->refs, 1);
+    batch.socks[batch.n++] = s;
+    batch.slots++;
+    return true;
+}
+
+bool gt__sock_close_listed(gt__sock *s)
+{
+    /* linger: close(2)'s own wait or reset, which a close inside the ring
+     * would not keep; a transport's (TLS) socket keeps its plain close */
+    if (s->fd < 0 || s->o->linger_on || gt__sock_tp(s) || batch.slots >= GT__URING_BATCH ||
+        !gt__sched_in_pass() || !gt__uring_thread())
+        return false;
+    int fd = s->fd;
+    if (!gt__io_close_later(&s->io))
+        return false;
+    if (!batch_arm()) { /* cannot happen in a pass; closed now */
+        sys_close(fd);
+        return true;
+    }
+    batch.closes[batch.nclose++] = fd;
+    batch.slots++;
+    return true;
 }
 
 /* delay_send: gather this send with the ones that follow before the sender

@@ -189,12 +189,14 @@ struct gt__sock {
     bool blocking_sender;  /* socket backend: a send is writing from its
                               caller's memory; other senders wait their
                               turn (send_block.c)                          */
-    /* (two bits of one byte, both under the lock: the socket has no
+    /* (three bits of one byte, all under the lock: the socket has no
      * byte left before its prefetched span ends, GT__IO_AFTER) */
     bool flush_queued : 1; /* delay_send: x->flush_node is queued          */
     bool write_listed : 1; /* the queue waits for the end of the scheduler
                               pass, in a batch of writes (send.c), which
                               holds a reference                          */
+    bool add_listed : 1;   /* the epoll add of a new socket waits for the
+                              same batch (gt__sock_start_listed)          */
 
     gt__sock_ext *x;       /* listen sockets, delay_send, transports; else
                               NULL (gt__sock_ext_get)                    */
@@ -349,6 +351,17 @@ void gt__sock_flush(gt__sock *s);
  * must happen before the socket closes.  Lock held. */
 enum { GT__DEFER_DELAY = 1, GT__DEFER_BATCH = 2 };
 void gt__sock_flush_deferred(gt__sock *s, unsigned which);
+/* Closes s's fd at the end of the pass, in the batch's io_uring_enter,
+ * instead of now (one system call for the closes of a pass, issue 11:
+ * accept).  True when taken: the registration has ended (s->fd is the
+ * caller's to forget); false when the caller closes it now (not a process
+ * on s's home scheduler, no ring, a transport, linger set).  Lock held. */
+bool gt__sock_close_listed(gt__sock *s);
+/* Starts a new socket's watcher (gt__io_start) with its epoll add in the
+ * end-of-pass batch, not by a system call now (issue 11: accept).  True
+ * when taken; false when the caller starts it now (not a process on
+ * home, no ring, the batch full).  s is not yet known to anyone else. */
+bool gt__sock_start_listed(gt__sock *s, gt__sched *home, int fd, const gt__io_ops *ops);
 /* Ends the busy state, if any: the busy sender gets result, the senders
  * suspended behind it go on.  Lock held. */
 void gt__sock_unbusy(gt__sock *s, int result);

@@ -167,7 +167,14 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockop
         return NULL;
     }
     gt__resource_link(owner, &s->res);
-    if (gt__io_start(&s->io, gt__home_sched(owner), fd, &sock_io) != 0) {
+    /* An accepted socket's epoll add waits for the end of its acceptor's
+     * pass, with that pass's other adds, sends and closes (one
+     * io_uring_enter): nothing polls its home before then (issue 11:
+     * accept).  Not a connecting one: its wait may be off the loop. */
+    gt__sched *home = gt__home_sched(owner);
+    if (kind == K_CONN && !o->tp && gt__sock_start_listed(s, home, fd, &sock_io))
+        return s;
+    if (gt__io_start(&s->io, home, fd, &sock_io) != 0) {
         gt__lock(&s->lock, GT__LK_SOCK);
         s->fd = -1;
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
@@ -220,7 +227,8 @@ static void close_fd(gt__sock *s)
     if (s->fd < 0)
         return;
     gt__sock_tp_release(s);
-    gt__io_close(&s->io);
+    if (!gt__sock_close_listed(s)) /* else at the end of the pass */
+        gt__io_close(&s->io);
     s->fd = -1;
 }
 
@@ -408,6 +416,8 @@ void gt__sock_rehome(gt__sock *s, gt__proc *owner)
     atomic_fetch_add(&s->refs, 1); /* a new registration's, if it moves */
     if (!gt__io_move(&s->io, owner))
         atomic_fetch_sub(&s->refs, 1);
+    else
+        s->add_listed = false; /* added at its new home: not the batch's */
 }
 
 /* Under the new owner's plock, while it is not exiting (see below). */

@@ -1,5 +1,6 @@
 /*
- * uring.c -- a raw-syscall io_uring for batched sends (uring.h).
+ * uring.c -- a raw-syscall io_uring for batched sends, closes and epoll adds
+ * (uring.h).
  *
  * The ring's memory is the kernel's, mapped here; the submission ring's
  * tail and the completion ring's head are ours to write, the others the
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -138,6 +140,18 @@ static struct io_uring_sqe *queue(gt__uring *r, int op, int fd, const void *buf,
     e->user_data = (uint64_t)k;
     r->sq_array[slot] = slot;
     return e;
+}
+
+int gt__uring_close(gt__uring *r, int fd)
+{
+    return (int)queue(r, IORING_OP_CLOSE, fd, NULL, 0, 0)->user_data;
+}
+
+int gt__uring_epoll_add(gt__uring *r, int epfd, int fd, const struct epoll_event *ev)
+{
+    struct io_uring_sqe *e = queue(r, IORING_OP_EPOLL_CTL, epfd, ev, EPOLL_CTL_ADD, 0);
+    e->off = (uint64_t)fd;
+    return (int)e->user_data;
 }
 
 int gt__uring_send(gt__uring *r, int fd, const void *buf, size_t len)

@@ -1,7 +1,7 @@
 /*
- * uring.h -- one io_uring per scheduler thread, for batched sends (the
- * socket layer's end-of-pass batch) and batched reads (the scheduler's,
- * sched.c).  In util/: the scheduler (runtime/) uses it too.
+ * uring.h -- one io_uring per scheduler thread, for batched sends, closes
+ * and epoll adds (the socket layer's end-of-pass batch) and batched reads
+ * (the scheduler's, sched.c).  In util/: the scheduler (runtime/) uses it too.
  *
  * A system call costs ~1.1 us on the VMs gentcp is measured on (issue 11),
  * and every echo paid one for its write.  The sends of one scheduler pass
@@ -49,6 +49,17 @@ int gt__uring_send(gt__uring *r, int fd, const void *buf, size_t len);
  * inside gt__uring_submit, which valgrind's memcheck does not see (the
  * caller keeps the reads off under it). */
 int gt__uring_recv(gt__uring *r, int fd, void *buf, size_t len);
+/* Queues close(fd) (issue 11, accept: a finished connection's close rides
+ * the pass's enter).  A socket has no flush method, so the kernel closes
+ * it inside io_uring_enter: the last reference's release runs before the
+ * call returns, as close(2)'s does. */
+int gt__uring_close(gt__uring *r, int fd);
+/* Queues epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) (an accepted socket's
+ * registration).  *ev is read inside the io_uring_enter that carries it:
+ * the caller's until that submit returns.  A kernel without the opcode
+ * answers -EINVAL. */
+struct epoll_event;
+int gt__uring_epoll_add(gt__uring *r, int epfd, int fd, const struct epoll_event *ev);
 /* Takes back the last n entries queued, never submitted. */
 void gt__uring_unqueue(gt__uring *r, int n);
 /* The owner of the entries queued so far (the end-of-pass sends, send.c):

@@ -12,6 +12,12 @@
 
 #include "helpers.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 /* NAME=0 in the environment: the switch is off. */
 static inline bool h_env_off(const char *name)
 {
@@ -32,6 +38,14 @@ static inline bool h_uring_expected(void)
         return false;
     close(fd);
     return true;
+}
+
+/* Whether this run batches reads too: GT_IO_URING(_READS)=0 turns them
+ * off; so do a kernel without io_uring and valgrind (memcheck does not
+ * see the kernel's writes through the ring). */
+static inline bool h_uring_reads_expected(void)
+{
+    return h_uring_expected() && !h_env_off("GT_IO_URING_READS") && !RUNNING_ON_VALGRIND;
 }
 
 /* Runs this program again with var=0 and the named tests (a NULL-ended

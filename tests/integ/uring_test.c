@@ -203,6 +203,231 @@ GT_TEST(send_then_exit_delivers)
     close_case(GT_OPTS(GT_ACTIVE_FALSE), 1, true);
 }
 
+/* ---- closes of a pass: one io_uring_enter (issue 11, acc12) ---- */
+
+struct closer {
+    gt_socket socks[NSOCK];
+    int n;
+    gt_pid parent;
+};
+
+/* Waits until every socket is ours (and homed on this scheduler), then
+ * closes them all in one run. */
+static void close_each(void *arg)
+{
+    struct closer *c = arg;
+    int rc = h_wait_int(H_TAG_GO, H_WAIT);
+    for (int i = 0; i < c->n && rc == 0; i++)
+        rc = gt_close(c->socks[i]);
+    h_post_int(c->parent, 1, rc);
+}
+
+/* NSOCK closes by a process on the sockets' home scheduler: one
+ * io_uring_enter closes them all (fails without the close batch: NSOCK
+ * close calls, no enter); every peer sees the end, in order after what
+ * was sent before the close. */
+GT_TEST(batch_closes_of_a_pass_in_one_enter)
+{
+    struct closer c = {.n = NSOCK, .parent = gt_self()};
+    int fds[NSOCK];
+    for (int i = 0; i < NSOCK; i++)
+        c.socks[i] = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fds[i]);
+    gt_pid p;
+    ASSERT_OK(gt_spawn(close_each, &c, &(gt_spawn_opts){.scheduler = 1}, &p));
+    for (int i = 0; i < NSOCK; i++) {
+        ASSERT_OK(gt_send(c.socks[i], "bye", 3)); /* from here: written at once */
+        ASSERT_OK(gt_controlling_process(c.socks[i], p)); /* homed on scheduler 1 */
+    }
+    unsigned long long e0 = gt__uring_enters_total();
+    h_post_int(p, H_TAG_GO, 0);
+    ASSERT_OK(h_wait_int(1, H_WAIT));
+    for (int i = 0; i < NSOCK; i++) {
+        uint8_t got[7];
+        h_raw_read_exact(fds[i], got, sizeof got);
+        ASSERT(got[3] == 3 && memcmp(got + 4, "bye", 3) == 0);
+        ASSERT_EQ(h_raw_wait_eof(fds[i]), 0);
+        close(fds[i]);
+    }
+    ASSERT_EQ(gt__uring_enters_total() - e0, h_uring_expected() ? 1 : 0);
+}
+
+/* Closes of a pass, then new sockets in the same run: a closed socket's
+ * descriptor stays open until the end of the pass, so the new ones get
+ * numbers of their own and work; the old peers see the end.  Twice, so
+ * that the second round's new sockets may take the first round's
+ * numbers once they are closed. */
+static void close_then_open(void *arg)
+{
+    struct closer *c = arg;
+    int rc = h_wait_int(H_TAG_GO, H_WAIT);
+    int port = h_wait_int(H_TAG_GO + 1, H_WAIT);
+    for (int round = 0; round < 2 && rc == 0; round++) {
+        gt_socket fresh[NSOCK];
+        for (int i = 0; i < c->n && rc == 0; i++)
+            rc = gt_close(c->socks[i]);
+        for (int i = 0; i < c->n && rc == 0; i++)
+            rc = gt_connect("127.0.0.1", port, GT_OPTS(GT_ACTIVE_FALSE), H_WAIT, &fresh[i]);
+        for (int i = 0; i < c->n && rc == 0; i++)
+            rc = gt_send(fresh[i], &(char){(char)('a' + i)}, 1);
+        for (int i = 0; i < c->n; i++)
+            c->socks[i] = fresh[i];
+    }
+    for (int i = 0; i < c->n; i++)
+        gt_close(c->socks[i]);
+    h_post_int(c->parent, 1, rc);
+}
+
+GT_TEST(batch_close_then_new_sockets_in_one_run)
+{
+    struct closer c = {.n = NSOCK, .parent = gt_self()};
+    int fds[NSOCK];
+    for (int i = 0; i < NSOCK; i++)
+        c.socks[i] = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE), &fds[i]);
+    int port;
+    int lfd = h_raw_listen(&port);
+    gt_pid p;
+    ASSERT_OK(gt_spawn(close_then_open, &c, &(gt_spawn_opts){.scheduler = 1}, &p));
+    for (int i = 0; i < NSOCK; i++)
+        ASSERT_OK(gt_controlling_process(c.socks[i], p));
+    h_post_int(p, H_TAG_GO, 0);
+    h_post_int(p, H_TAG_GO + 1, port);
+    for (int i = 0; i < NSOCK; i++) {
+        ASSERT_EQ(h_raw_wait_eof(fds[i]), 0);
+        close(fds[i]);
+    }
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < NSOCK; i++) {
+            int a = h_raw_accept(lfd);
+            char got;
+            h_raw_read_exact(a, &got, 1);
+            ASSERT_EQ(got, 'a' + i);
+            ASSERT_EQ(h_raw_wait_eof(a), 0);
+            close(a);
+        }
+    ASSERT_OK(h_wait_int(1, 2 * H_WAIT));
+    close(lfd);
+}
+
+/* ---- epoll adds of a pass's accepts: one io_uring_enter (acc12) ---- */
+
+struct acceptor_job {
+    gt_socket l;
+    int n;
+    gt_pid parent, hand_to; /* hand_to: the accepted sockets' next owner */
+    unsigned long long e0;  /* io_uring_enter calls before the accepts */
+};
+
+/* Accepts n connections already queued (no wait between them: one run),
+ * then takes one packet from each (active: the peers wrote before the
+ * accept, so only the add's own report of the readiness brings it). */
+static void accept_each(void *arg)
+{
+    struct acceptor_job *j = arg;
+    gt_socket s[NSOCK];
+    int rc = 0, got = 0;
+    for (int i = 0; i < j->n && rc == 0; i++)
+        rc = gt_accept(j->l, H_WAIT, &s[i]);
+    if (rc == 0 && j->hand_to.id) { /* moved before the pass ends */
+        for (int i = 0; i < j->n && rc == 0; i++)
+            rc = gt_controlling_process(s[i], j->hand_to);
+        h_post_int(j->parent, 1, rc);
+        return;
+    }
+    for (int i = 0; i < j->n && rc == 0; i++) {
+        gt_msg *m;
+        if ((rc = gt_receive_match(gt_match_socket, &s[i], H_WAIT, &m)) == 0) {
+            got += m->kind == GT_MSG_TCP && m->len == 1;
+            gt_msg_free(m);
+        }
+    }
+    /* the enters so far: the adds' (their packets are in); not the
+     * closes' below, made when this run ends */
+    h_post_int(j->parent, 4, (int)(gt__uring_enters_total() - j->e0));
+    for (int i = 0; i < j->n; i++)
+        gt_close(s[i]);
+    h_post_int(j->parent, 1, rc ? rc : got);
+}
+
+static gt_socket queued_peers(int *fds)
+{
+    gt_socket l = h_listen(GT_OPTS(GT_ACTIVE_TRUE, GT_PACKET(1), GT_BACKLOG(64)));
+    for (int i = 0; i < NSOCK; i++) {
+        fds[i] = h_raw_connect(h_port(l));
+        ASSERT_EQ(write(fds[i], "\1x", 2), 2);
+    }
+    h_msleep(H_SETTLE); /* every connection queued, its packet in */
+    return l;
+}
+
+/* NSOCK accepts in one run of a process on a scheduler: their epoll adds
+ * go out in one io_uring_enter (fails without the add batch: NSOCK
+ * epoll_ctl calls, no enter), and each socket still hears the packet
+ * that had arrived before its add. */
+GT_TEST(batch_adds_of_a_pass_in_one_enter)
+{
+    int fds[NSOCK];
+    struct acceptor_job j = {.n = NSOCK, .parent = gt_self()};
+    j.l = queued_peers(fds);
+    j.e0 = gt__uring_enters_total();
+    ASSERT_OK(gt_spawn(accept_each, &j, &(gt_spawn_opts){.scheduler = 1}, NULL));
+    int enters = h_wait_int(4, H_WAIT);
+    if (h_uring_reads_expected())
+        ASSERT(enters >= 1); /* the packets' reads may take their own (exact:
+                                batch_adds_counted_with_reads_off) */
+    else
+        ASSERT_EQ(enters, h_uring_expected() ? 1 : 0);
+    ASSERT_EQ(h_wait_int(1, H_WAIT), NSOCK);
+    for (int i = 0; i < NSOCK; i++) {
+        ASSERT_EQ(h_raw_wait_eof(fds[i]), 0);
+        close(fds[i]);
+    }
+    gt_close(j.l);
+}
+
+/* Accepted, then handed to a process on another scheduler before the
+ * acceptor's pass ends: the socket is watched at its new home (the move
+ * made the add), and its events reach the new owner there. */
+static int take_packets(int n)
+{
+    int got = 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        gt_msg *m;
+        if ((rc = gt_receive(H_WAIT, &m)) == 0) {
+            got += m->kind == GT_MSG_TCP && m->len == 1;
+            gt_msg_free(m);
+        }
+    }
+    return rc ? rc : got;
+}
+
+static void take_one_each(void *arg)
+{
+    struct acceptor_job *j = arg;
+    h_post_int(j->parent, 2, take_packets(j->n));
+    h_post_int(j->parent, 3, take_packets(j->n)); /* then its exit closes them */
+}
+
+GT_TEST(batch_add_then_moved_in_the_same_pass)
+{
+    if (gt_schedulers() < 2)
+        gt_test_skip("one scheduler");
+    int fds[NSOCK];
+    struct acceptor_job j = {.n = NSOCK, .parent = gt_self()};
+    j.l = queued_peers(fds);
+    ASSERT_OK(gt_spawn(take_one_each, &j, &(gt_spawn_opts){.scheduler = 2}, &j.hand_to));
+    ASSERT_OK(gt_spawn(accept_each, &j, &(gt_spawn_opts){.scheduler = 1}, NULL));
+    ASSERT_OK(h_wait_int(1, H_WAIT));
+    ASSERT_EQ(h_wait_int(2, H_WAIT), NSOCK);
+    for (int i = 0; i < NSOCK; i++) /* still watched, after the pass too */
+        ASSERT_EQ(write(fds[i], "\1y", 2), 2);
+    ASSERT_EQ(h_wait_int(3, H_WAIT), NSOCK);
+    for (int i = 0; i < NSOCK; i++) {
+        ASSERT_EQ(h_raw_wait_eof(fds[i]), 0);
+        close(fds[i]);
+    }
+    gt_close(j.l);
+}
+
 /* ---- the peer's reset: a send's failure is never lost ---- */
 
 static void send_until_error(void *arg)
@@ -335,6 +560,14 @@ GT_TEST(full_buffer_then_everything_delivered)
     close(fd);
 }
 
+/* batch_adds_of_a_pass_in_one_enter's exact count: with the batched reads
+ * off, the adds' enter is the only one before every packet is in. */
+GT_TEST(batch_adds_counted_with_reads_off)
+{
+    static const char *const tests[] = {"batch_adds_of_a_pass_in_one_enter", NULL};
+    h_rerun_with_off("uring_test", "GT_IO_URING_READS", tests);
+}
+
 /* The same tests with the batch off: GT_IO_URING=0, the writev fallback
  * (io_uring_setup failing takes the same path). */
 GT_TEST(uring_off_runs_the_same_tests)
@@ -343,6 +576,8 @@ GT_TEST(uring_off_runs_the_same_tests)
         "batch_one_enter_for_a_pass", "order_small_and_large_across_sockets",
         "send_then_close_delivers", "send_then_abortive_close_delivers", "send_then_exit_delivers",
         "reset_peer_error_reported_by_a_send", "full_buffer_then_everything_delivered",
-        "batch_write_failure_reported_by_the_next_call", NULL};
+        "batch_write_failure_reported_by_the_next_call", "batch_closes_of_a_pass_in_one_enter",
+        "batch_close_then_new_sockets_in_one_run", "batch_adds_of_a_pass_in_one_enter",
+        "batch_add_then_moved_in_the_same_pass", NULL};
     h_rerun_with_off("uring_test", "GT_IO_URING", tests);
 }
