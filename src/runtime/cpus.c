@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "runtime/runtime.h"
@@ -151,4 +154,93 @@ int gt__cpu_budget(void)
     if (q < n)
         n = q;
     return n < 1 ? 1 : n;
+}
+
+/* ---- a CPU to spare, now ----
+ *
+ * A second scheduler serves more only when there is a CPU for it to run
+ * on.  On a box whose cores the program already shares with others (a
+ * client on the same machine, say), a process moved to the second
+ * scheduler waits for that thread to get a core back, and each sleep and
+ * wake of it costs more than the work it took over: on 2 cores with the
+ * load generator beside the server, rr1k spread over two schedulers ran
+ * at the rate of one for ~1 us more server CPU per echo (issue 11, rr7).
+ * So the balancer asks the machine: the idle share of all CPUs over the
+ * last SPARE_SAMPLE_NS, from /proc/stat.  Its counters tick at 100 Hz,
+ * hence a sample of 100 ms (20 ticks on 2 cores).  No /proc: always a CPU
+ * to spare (the balance as it was). */
+#define SPARE_SAMPLE_NS 100000000
+/* A pair of samples further apart says nothing about now. */
+#define SPARE_STALE_NS (4 * (int64_t)SPARE_SAMPLE_NS)
+
+bool (*_Atomic gt__cpu_spare_hook)(void);
+
+static atomic_llong spare_at = -SPARE_STALE_NS; /* ns: the last sample     */
+static atomic_bool spare = true;                /* its verdict            */
+static atomic_flag sampling = ATOMIC_FLAG_INIT; /* one sampler at a time  */
+static unsigned long long last_idle, last_total; /* the last sample (the
+                                                    sampler's only) */
+static int stat_fd = -1;                         /* /proc/stat, kept open
+                                                    for the process's life
+                                                    (one fd, as a ring)   */
+static long ncpu;                                /* online CPUs, at the
+                                                    first sample          */
+
+/* Idle and total ticks of all CPUs, or false. */
+static bool read_stat(unsigned long long *idle, unsigned long long *total)
+{
+    if (stat_fd < 0 && (stat_fd = open("/proc/stat", O_RDONLY | O_CLOEXEC)) < 0)
+        return false;
+    char buf[256];
+    ssize_t n = pread(stat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    unsigned long long f[8] = {0};
+    if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1], &f[2], &f[3],
+               &f[4], &f[5], &f[6], &f[7]) < 5)
+        return false;
+    *idle = f[3] + f[4]; /* idle + iowait */
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += f[i];
+    return true;
+}
+
+bool gt__cpu_spare(int64_t now)
+{
+    bool (*hook)(void) = atomic_load_explicit(&gt__cpu_spare_hook, memory_order_relaxed);
+    if (hook)
+        return hook();
+    int64_t at = atomic_load_explicit(&spare_at, memory_order_relaxed);
+    if (now - at < SPARE_SAMPLE_NS || atomic_flag_test_and_set(&sampling))
+        return atomic_load_explicit(&spare, memory_order_relaxed);
+    /* another sampler may have finished between the two: its sample is
+     * the one to measure from */
+    at = atomic_load_explicit(&spare_at, memory_order_relaxed);
+    if (now - at < SPARE_SAMPLE_NS) {
+        atomic_flag_clear(&sampling);
+        return atomic_load_explicit(&spare, memory_order_relaxed);
+    }
+    unsigned long long idle, total;
+    if (!ncpu) { /* sysconf reads sysfs: a few system calls, once */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        ncpu = n > 0 ? n : 1;
+    }
+    if (!read_stat(&idle, &total)) {
+        atomic_store_explicit(&spare, true, memory_order_relaxed);
+        atomic_store_explicit(&spare_at, INT64_MAX / 2, memory_order_relaxed); /* never again */
+    } else {
+        /* at least half a CPU idle: idle/total of the machine's ncpu */
+        if (now - at < SPARE_STALE_NS && total > last_total) {
+            unsigned long long di = idle - last_idle, dt = total - last_total;
+            atomic_store_explicit(&spare, 2 * di * (unsigned long long)ncpu >= dt,
+                                  memory_order_relaxed);
+        }
+        last_idle = idle;
+        last_total = total;
+        atomic_store_explicit(&spare_at, now, memory_order_relaxed);
+    }
+    atomic_flag_clear(&sampling);
+    return atomic_load_explicit(&spare, memory_order_relaxed);
 }

@@ -197,6 +197,10 @@ void gt__resources_rehome(gt__proc *p);   /* p moved: its fds follow it   */
 
 /* ---- cpus.c ---- */
 int gt__cpu_budget(void);   /* online cores, affinity mask, cgroup quota: the least */
+/* Whether the machine's CPUs had half a CPU idle over the last 100 ms
+ * (cached; sampled from /proc/stat by one caller at a time). */
+bool gt__cpu_spare(int64_t now);
+extern bool (*_Atomic gt__cpu_spare_hook)(void); /* tests: the verdict */
 
 /* ---- lifecycle.c: spawned processes alive, for gt_stop ---- */
 void gt__live_inc(void);

@@ -641,6 +641,7 @@ static void *sched_main(void *arg)
                 n = poll_events(s, ev, 0);
                 now = gt__now_ns();
             }
+            s->spin_ns += now - idle_from; /* on a core, but no work */
             gt__spin_stop(&s->spin);
             if (n == 0) {
                 /* the spin so far is idle time of the window that

@@ -46,6 +46,9 @@ struct gt__sched {
     atomic_llong load_at;       /* ns: when load_pub was last published  */
     int64_t idle_ns;            /* spent idle (spinning or asleep) in
                                    the current window                    */
+    int64_t spin_ns;            /* of which spinning (on a core, no work) */
+    int64_t run_ns;             /* the thread's CPU time at the window's
+                                   start (steal.c), 0 before the first    */
     int busy;                   /* smoothed share of its windows not
                                    idle, in 1/1024ths (steal.c)          */
     atomic_int busy_pub;        /* `busy`, for other schedulers          */
@@ -91,6 +94,11 @@ struct gt__sched {
 #define GT__LOAD_WIN_NS 10000000   /* a load window: 10 ms */
 extern bool gt__steal_on;          /* set once at start-up */
 extern atomic_int gt__nhungry;     /* schedulers with `hungry` set */
+/* Tests: the busy share by the wall time awake, as a box with a core for
+ * every thread gives (a test that also says, by gt__cpu_spare_hook, that
+ * the machine has a CPU to spare, on a loaded box) -- not the thread's
+ * CPU time. */
+extern atomic_bool gt__busy_wall_hook;
 void gt__steal_idle(gt__sched *s); /* before sleeping: ask for work */
 void gt__steal_awake(gt__sched *s);/* after sleeping: withdraw it */
 /* Hands part of s's movable runnable processes to hungry schedulers whose

@@ -43,6 +43,7 @@
  * COMPACT_BUSY together.
  */
 #include <limits.h>
+#include <time.h>
 
 #include "runtime/sched.h"
 
@@ -67,9 +68,14 @@
  * scheduler's share between 1/16 and 1 from one 250 ms to the next) drained
  * and spread again about once a second, at 0.92x the rate. */
 #define COMPACT_WINDOWS 10
+/* ... or below this, one scheduler's worth with room to spare, while the
+ * machine has no CPU to spare (cpus.c, gt__cpu_spare): the second
+ * scheduler's half then only waited for a core. */
+#define ONE_BUSY 1536
 
 bool gt__steal_on;
 atomic_int gt__nhungry;
+atomic_bool gt__busy_wall_hook;
 
 static int64_t busy_of(gt__sched *to, int64_t now);
 
@@ -87,7 +93,26 @@ void gt__steal_tick(gt__sched *s)
     /* idle time in this window (a sleep that began in an earlier one is
      * counted whole here, against the longer el) */
     int64_t idle = s->idle_ns < el ? s->idle_ns : el;
-    s->busy = (int)((s->busy + (el > 0 ? (el - idle) * 1024 / el : 1024)) / 2);
+    int64_t busy_ns = el - idle;
+    /* What the thread ran, not the wall time it was awake: with more
+     * threads than cores, the kernel's preemption counted as busy (rr1k,
+     * 2 cores beside the client: shares adding up to ~1,200/1,024 with
+     * each thread on a core ~45% of the time).  Its CPU time (the
+     * scheduler's sum_exec_runtime, as /proc/thread-self/schedstat's first
+     * field, with no fd to keep) less the spin, which ran but found no
+     * work; one system call per window.  Without the clock: wall time. */
+    struct timespec ts;
+    if (!atomic_load_explicit(&gt__busy_wall_hook, memory_order_relaxed) &&
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
+        int64_t run = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        if (s->run_ns > 0) {
+            int64_t ran = run - s->run_ns - s->spin_ns;
+            busy_ns = ran < 0 ? 0 : ran < el ? ran : el;
+        }
+        s->run_ns = run;
+    }
+    s->spin_ns = 0;
+    s->busy = (int)((s->busy + (el > 0 ? busy_ns * 1024 / el : 1024)) / 2);
     s->idle_ns = 0;
     s->win_start = now;
     atomic_store_explicit(&s->load_pub, s->load, memory_order_relaxed);
@@ -96,7 +121,8 @@ void gt__steal_tick(gt__sched *s)
     if (s->index > 0) {
         int nsched;
         gt__sched *first = gt__sched_all(&nsched);
-        bool light = s->busy + busy_of(first, now) < COMPACT_BUSY &&
+        int64_t both = s->busy + busy_of(first, now);
+        bool light = (both < COMPACT_BUSY || (both < ONE_BUSY && !gt__cpu_spare(now))) &&
                      now - atomic_load_explicit(&s->got_at, memory_order_relaxed) >= HOLD_GIVE_NS;
         s->light_windows = light ? s->light_windows + 1 : 0;
         s->drain = s->light_windows >= COMPACT_WINDOWS;
@@ -201,7 +227,8 @@ void gt__steal_give(gt__sched *s)
      * moves a second, each two epoll_ctl calls, for a load one scheduler
      * served alone). */
     if (now - s->awake_since < BUSY_NS || s->busy < SPREAD_BUSY || now - s->gave_at < HOLD_GIVE_NS ||
-        now - atomic_load_explicit(&s->got_at, memory_order_relaxed) < HOLD_GOT_NS)
+        now - atomic_load_explicit(&s->got_at, memory_order_relaxed) < HOLD_GOT_NS ||
+        !gt__cpu_spare(now)) /* no core for the receiver to run on */
         return;
     int nsched;
     gt__sched *all = gt__sched_all(&nsched);
