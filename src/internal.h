@@ -79,6 +79,10 @@ static inline bool gt__forked(void)
 /* The calling process; creates one for a foreign OS thread.  NULL only when
  * out of memory. */
 gt__proc *gt__self(void);
+/* Whether the caller is a process ending (its sockets are being closed):
+ * such closes are not deferred, so that whoever its exit tells (links,
+ * monitors) finds them closed. */
+bool gt__self_exiting(void);
 
 /* Parks the caller until gt__wake() or the deadline (-1: none).  May return
  * spuriously: callers re-check their condition in a loop.  Before parking,

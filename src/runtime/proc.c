@@ -125,6 +125,11 @@ static gt__proc *proc_new(bool is_thread, bool thread_owned)
 
 /* ---- identity ---- */
 
+bool gt__self_exiting(void)
+{
+    return gt__tls_proc && gt__tls_proc->exiting; /* (its own flag: no lock) */
+}
+
 gt__proc *gt__self(void)
 {
     if (gt__tls_proc)

@@ -566,9 +566,12 @@ bool gt__sock_start_listed(gt__sock *s, gt__sched *home, int fd, const gt__io_op
 bool gt__sock_close_listed(gt__sock *s)
 {
     /* linger: close(2)'s own wait or reset, which a close inside the ring
-     * would not keep; a transport's (TLS) socket keeps its plain close */
+     * would not keep; a transport's (TLS) socket keeps its plain close; an
+     * owner's exit closes at once, before its links and monitors are told
+     * (link_test i10_1_killed_while_blocked_releases_everything: a listen
+     * socket still open when the DOWN came took a connect, then reset it) */
     if (s->fd < 0 || s->o->linger_on || gt__sock_tp(s) || batch.slots >= GT__URING_BATCH ||
-        !gt__sched_in_pass() || !gt__uring_thread())
+        !gt__sched_in_pass() || !gt__uring_thread() || gt__self_exiting())
         return false;
     int fd = s->fd;
     if (!gt__io_close_later(&s->io))
