@@ -379,18 +379,6 @@ static bool defer_add(gt__sock *s)
     return true;
 }
 
-/* A bare trylock: the batch holds several sockets' locks at once, which
- * the lock order forbids to everyone else (lock.h), so no one can wait on
- * the batch while holding one of them; a lock held elsewhere is taken the
- * ordinary way after the batch.  Not recorded by GT_LOCK_DEBUG, for the
- * same reason. */
-static bool sock_trylock(gt__sock *s)
-{
-    uint32_t free_ = 0;
-    return atomic_compare_exchange_strong_explicit(&s->lock.v, &free_, 1, memory_order_acquire,
-                                                   memory_order_relaxed);
-}
-
 /* One send's result, as gt__sock_flush would take it from writev.  Lock
  * held. */
 static void batch_result(gt__sock *s, int res)
@@ -509,7 +497,7 @@ static void write_batch(void *arg)
     prepared.nc = nc;
     for (int i = 0; i < n; i++) {
         gt__sock *s = socks[i];
-        if (!r || !sock_trylock(s)) {
+        if (!r || !gt__sock_trylock(s)) {
             prepared.later[prepared.nl++] = s;
             continue;
         }

@@ -342,6 +342,18 @@ ssize_t gt__sock_writev(gt__sock *s, const struct iovec *iov, int n);
 /* Writes queued output; wakes blocked senders below the low mark, runs a
  * pending shutdown(write) or close.  Lock held. */
 void gt__sock_flush(gt__sock *s);
+/* A bare trylock, for the batches (send.c's writes, socket.c's reads for
+ * the scheduler's): a batch holds several sockets' locks at once, which
+ * the lock order forbids to everyone else (lock.h), so no one can wait on
+ * it while holding one of them; a lock held elsewhere is taken the
+ * ordinary way after the batch.  Not recorded by GT_LOCK_DEBUG, for the
+ * same reason. */
+static inline bool gt__sock_trylock(gt__sock *s)
+{
+    uint32_t free_ = 0;
+    return atomic_compare_exchange_strong_explicit(&s->lock.v, &free_, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
 /* Writes s's queue now if one of `which` deferrals holds it back:
  * GT__DEFER_DELAY, delay_send's flush queued for the home scheduler's next
  * pass (inet's zero timer has fired by the time the sender's next call

@@ -533,15 +533,12 @@ static void io_event(gt__io *w, uint32_t ev)
  * connection, active, no transport, nothing buffered nor kept back (its
  * delivery frames s->in first), no mailbox limit nor stall (they may stop
  * it before it reads), reads allowed, its end not yet met.  A bare
- * trylock, as the send batch's (send.c: the batch holds several sockets'
- * locks, which the lock order forbids to everyone else). */
+ * trylock (gt__sock_trylock): the batch holds several at once. */
 static int io_read_prep(gt__io *w, uint32_t ev)
 {
     (void)ev;
     gt__sock *s = gt__container_of(w, gt__sock, io);
-    uint32_t free_ = 0;
-    if (!atomic_compare_exchange_strong_explicit(&s->lock.v, &free_, 1, memory_order_acquire,
-                                                 memory_order_relaxed))
+    if (!gt__sock_trylock(s))
         return -1;
     if (s->kind == K_CONN && s->state == S_OPEN && s->fd >= 0 && !s->lingering && s->owner &&
         s->active != GT_ACTIVE_FALSE_V && !gt__sock_tp(s) && !s->tp_live &&

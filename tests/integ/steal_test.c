@@ -639,6 +639,19 @@ GT_TEST(i11_spare_no_cpu_to_spare_no_give)
     atomic_store(&hog_phase, HOG_STOP);
 }
 
+/* LIGHT_PROCS nap_fn processes started movable on scheduler 2 for
+ * LIGHT_RUN_MS: how many ended on scheduler 1. */
+static int light_load_ended_on_1(void)
+{
+    nap_end = h_now_ms() + LIGHT_RUN_MS;
+    for (int i = 0; i < LIGHT_PROCS; i++)
+        spawn_on(nap_fn, NULL, 2, true);
+    int on1 = 0;
+    for (int i = 0; i < LIGHT_PROCS; i++)
+        on1 += h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS) % 10 == 1;
+    return on1;
+}
+
 #define HALF_SLOT_MS 10
 #define HALF_BUSY_MS 4 /* scheduler 2 busy ~40%: above COMPACT_BUSY alone */
 
@@ -655,12 +668,7 @@ GT_TEST(i11_spare_no_cpu_to_spare_compacts_a_moderate_load)
     nap_busy_ms = HALF_BUSY_MS;
     for (int pass = 0; pass < 2; pass++) {
         atomic_store(&gt__cpu_spare_hook, pass ? spare_no : spare_yes);
-        nap_end = h_now_ms() + LIGHT_RUN_MS;
-        for (int i = 0; i < LIGHT_PROCS; i++)
-            spawn_on(nap_fn, NULL, 2, true);
-        int on1 = 0;
-        for (int i = 0; i < LIGHT_PROCS; i++)
-            on1 += h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS) % 10 == 1;
+        int on1 = light_load_ended_on_1();
         printf("# %s: %d of %d processes ended on scheduler 1\n",
                pass ? "no CPU to spare" : "a CPU to spare", on1, LIGHT_PROCS);
         /* With one to spare, not drained: a drain takes every process;
@@ -693,12 +701,7 @@ GT_TEST(i11_place12_busy_share_is_cpu_time_not_wall_time)
     nap_slot_ms = HALF_SLOT_MS;
     nap_busy_ms = 0;
     nap_block_us = BLOCK_US;
-    nap_end = h_now_ms() + LIGHT_RUN_MS;
-    for (int i = 0; i < LIGHT_PROCS; i++)
-        spawn_on(nap_fn, NULL, 2, true);
-    int on1 = 0;
-    for (int i = 0; i < LIGHT_PROCS; i++)
-        on1 += h_wait_int(T_RESULT, 2 * MOVE_WAIT_MS) % 10 == 1;
+    int on1 = light_load_ended_on_1();
     printf("# %d of %d processes ended on scheduler 1\n", on1, LIGHT_PROCS);
     ASSERT_EQ(on1, LIGHT_PROCS);
 }
