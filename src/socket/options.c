@@ -69,6 +69,7 @@ static int set_low_msgq(gt__sock *s, const gt_opt *op);
 static int set_linger(gt__sock *s, const gt_opt *op);
 static int get_linger(gt__sock *s, gt_opt *op);
 static int set_recbuf(gt__sock *s, const gt_opt *op);
+static int set_sndbuf(gt__sock *s, const gt_opt *op);
 static int get_zero(gt__sock *s, gt_opt *op);
 static int get_fd(gt__sock *s, gt_opt *op);
 static int get_pktoptions(gt__sock *s, gt_opt *op);
@@ -116,7 +117,8 @@ static const opt_row table[GT_OPT_COUNT_] = {
                               DEF(4096, 1), .set = set_low},
     [GT_OPT_RECBUF] = {ROW("recbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_RCVBUF),
                        .set = set_recbuf},
-    [GT_OPT_SNDBUF] = {ROW("sndbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_SNDBUF)},
+    [GT_OPT_SNDBUF] = {ROW("sndbuf", T_UINT, W_ALL, BK_BOTH), K(SOL_SOCKET, SO_SNDBUF),
+                       .set = set_sndbuf},
     [GT_OPT_LINGER] = {ROW("linger", T_LINGER, W_ALL, BK_BOTH), .inherit = true,
                        .set = set_linger, .get = get_linger},
     [GT_OPT_DELAY_SEND] = {ROW("delay_send", T_BOOL, W_ALL, BK_BOTH), F(delay_send)},
@@ -507,7 +509,14 @@ static int set_recbuf(gt__sock *s, const gt_opt *op)
     /* rule 8: on inet, recbuf raises an unset buffer; socket: no coupling */
     if (s->o->backend == GT_BACKEND_INET && !s->o->buffer_set && op->v.i > s->o->buffer)
         s->o->buffer = op->v.i;
+    s->o->small_rcvbuf = op->v.i < GT__SMALL_SOCKBUF;
     return 1; /* and on to the kernel */
+}
+
+static int set_sndbuf(gt__sock *s, const gt_opt *op)
+{
+    s->o->small_sndbuf = op->v.i < GT__SMALL_SOCKBUF;
+    return 1; /* on to the kernel */
 }
 
 static int get_zero(gt__sock *s, gt_opt *op)
