@@ -342,15 +342,8 @@ static bool defer_ok(gt__sock *s, size_t len)
 {
     /* a peer known to be gone, or our own shutdown(write) done: the write
      * fails, and the send itself reports it, as inet's does (rule 56, as
-     * for delay_send in send_checks).  A socket whose user made a buffer
-     * small (sock.h, GT__SMALL_SOCKBUF) writes at the call: its window
-     * is a couple of segments, and moving its writes to the pass's end
-     * (both ends batching) left 72 of 900 connections with 4 KiB
-     * buffers on 200 ms persist probes, against 3 of 4,500 written at
-     * the call and 1 of 1,800 with plain C sockets (DESIGN.md, "The
-     * end-of-pass batch") */
+     * for delay_send in send_checks) */
     if (len > DEFER_MAX || !s->writable || s->fd < 0 || s->state != S_OPEN || s->o->delay_send ||
-        s->o->small_rcvbuf || s->o->small_sndbuf ||
         gt__sock_tp(s) || s->hup_seen || gt__rd_row_of(&s->rd)->peer_gone ||
         gt__wr_row_of(&s->wr)->shut_done)
         return false;

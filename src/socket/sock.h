@@ -29,15 +29,6 @@ typedef struct gt__sock gt__sock;
 
 /* ---- options (options.c) ------------------------------------------------- */
 
-/* A socket buffer the user set below this (SO_RCVBUF or SO_SNDBUF, the
- * value asked, before the kernel doubles it) is small: its window holds a
- * couple of segments, where the end-of-pass batch's timing left
- * connections on 200 ms persist probes (send.c, defer_ok).  Measured at
- * 4 KiB; 64 KiB leaves a margin (8 KiB never stalled in 15 runs of
- * combo_test) and stays below what a throughput user asks (gtcat's echo
- * server sets 4 MiB, so the benchmarks keep the batch). */
-#define GT__SMALL_SOCKBUF (64 * 1024)
-
 typedef struct gt__sockopts {
     /* Widest first, so that no padding is left (issue 11: every socket
      * carries one).  Setopts checks each int32_t option's range to
@@ -65,10 +56,6 @@ typedef struct gt__sockopts {
     uint8_t deliver;        /* GT_DELIVER_*: stored and reported only    */
     bool buffer_set;        /* the user set buffer: recbuf no longer
                                raises it (docs/spec/semantics.md rule 8)           */
-    bool small_rcvbuf, small_sndbuf; /* the user set SO_RCVBUF / SO_SNDBUF
-                               below GT__SMALL_SOCKBUF: sends are written
-                               at the call, never at the pass's end
-                               (send.c defer_ok, the 4 KiB stall)        */
     bool send_timeout_close, exit_on_close, show_econnreset, delay_send;
     bool linger_on;         /* SO_LINGER as last set, for close          */
     bool discard_partial;   /* gentcp: Erlang's silent drop at close     */

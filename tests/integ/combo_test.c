@@ -18,11 +18,11 @@
 #define TAG_SENT 0x736e   /* the sender's result */
 #define MAX_FRAMES 12
 /* The small socket buffers (SO_RCVBUF and SO_SNDBUF, both ends): 4 KiB,
- * where the end-of-pass batch once left about 1 inet connection in 12
- * carrying the 70,000 B frame on 200 ms persist probes (the receiver's
- * window stuck at one segment of 2,036 B, below the sender's 2,048 B MSS:
- * docs/DESIGN.md, "The end-of-pass batch"); the 3 s waits (H_WAIT) fail
- * such a crawl.  i13_combo_small_bufs_repeated repeats that shape. */
+ * where about 1 inet connection in 12 carrying the 70,000 B frame once
+ * fell on 200 ms persist probes (the receiver's window stuck at one
+ * segment of 2,036 B, below the sender's 2,048 B MSS: docs/DESIGN.md,
+ * "The end-of-pass batch"); the 3 s waits (H_WAIT) fail such a crawl.
+ * i13_combo_small_bufs_repeated repeats that shape. */
 #define SMALL_BUFS 4096
 
 enum { A_FALSE, A_TRUE, A_ONCE, A_N };
@@ -296,11 +296,57 @@ static void run_all(int backend, int packet)
     ASSERT_EQ(now, before);
 }
 
+/* The MSS a raw peer sends with (TCP_MAXSEG on its connected socket). */
+static int raw_mss(int fd)
+{
+    int mss = 0;
+    socklen_t l = sizeof mss;
+    ASSERT(getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &l) == 0);
+    return mss;
+}
+
+/* A recbuf below 64 KiB set at connect or on the listen socket offers an
+ * MSS of a quarter of it in the handshake, so the peer's segments stay at
+ * most half the window (options.c, set_recbuf; the 4 KiB stall below).
+ * Without it the peer's MSS on loopback is half the window, 2,048 B.  A
+ * socket with the kernel's buffers offers the kernel's MSS. */
+GT_TEST(i13_small_recbuf_offers_small_mss)
+{
+    for (int backend = GT_BACKEND_INET; backend <= GT_BACKEND_SOCKET; backend++) {
+        int port = 0, lfd = h_raw_listen(&port);
+        gt_socket c;
+        ASSERT_OK(gt_connect("127.0.0.1", port,
+                             GT_OPTS(GT_INET_BACKEND(backend), GT_RECBUF(4096), GT_SNDBUF(4096)),
+                             H_WAIT, &c));
+        int peer = h_raw_accept(lfd);
+        ASSERT(raw_mss(peer) <= 1024);
+        close(peer);
+        ASSERT_OK(gt_close(c));
+        ASSERT_OK(gt_connect("127.0.0.1", port, GT_OPTS(GT_INET_BACKEND(backend)), H_WAIT, &c));
+        peer = h_raw_accept(lfd);
+        ASSERT(raw_mss(peer) > 4096);
+        close(peer);
+        ASSERT_OK(gt_close(c));
+        close(lfd);
+
+        gt_socket l, a;
+        ASSERT_OK(gt_listen(0, GT_OPTS(GT_INET_BACKEND(backend), GT_IP("127.0.0.1"), GT_RECBUF(4096)),
+                            &l));
+        int fd = h_raw_connect(h_port(l));
+        ASSERT_OK(gt_accept(l, H_WAIT, &a));
+        ASSERT(raw_mss(fd) <= 1024);
+        close(fd);
+        ASSERT_OK(gt_close(a));
+        ASSERT_OK(gt_close(l));
+    }
+}
+
 /* The 4 KiB stall's shape (inet, packet 4, passive, small buffers at both
- * ends, the sizes up to 70,000 B), on many connections: with the sends of
- * small-buffer sockets left to the end of the pass, about 1 in 12 crawled
- * at ~10 KB/s and timed out here (H_WAIT); sends written at the call
- * (send.c, defer_ok) leave none.  A connection each, one after another. */
+ * ends, the sizes up to 70,000 B), on many connections: while the peer's
+ * MSS was half the window, about 1 in 12 crawled at ~10 KB/s on 200 ms
+ * persist probes and timed out here (H_WAIT); the smaller MSS offered
+ * (i13_small_recbuf_offers_small_mss) leaves none.  A connection each,
+ * one after another. */
 #define STALL_CONNS 40
 GT_TEST(i13_combo_small_bufs_repeated)
 {
