@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #if __has_include(<valgrind/valgrind.h>)
@@ -123,6 +124,20 @@ static int sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout
 #endif
 }
 
+/* sched_yield(2) between a spin's polls (spin.h, "Yield"), counted for
+ * the tests (one writer, as empty_polls). */
+static void spin_yield(gt__sched *s)
+{
+#if GT_RAW_SYSCALLS
+    syscall(SYS_sched_yield);
+#else
+    sched_yield();
+#endif
+    atomic_store_explicit(&s->spin_yields,
+                          atomic_load_explicit(&s->spin_yields, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* epoll_wait, counting the calls that found nothing (one writer: a plain
  * load and store, no locked add). */
 static int poll_events(gt__sched *s, struct epoll_event *ev, int timeout)
@@ -132,6 +147,14 @@ static int poll_events(gt__sched *s, struct epoll_event *ev, int timeout)
         atomic_store_explicit(&s->empty_polls,
                               atomic_load_explicit(&s->empty_polls, memory_order_relaxed) + 1,
                               memory_order_relaxed);
+    return n;
+}
+
+unsigned long long gt__sched_spin_yields(void)
+{
+    unsigned long long n = 0;
+    for (int i = 0; i < nscheds; i++)
+        n += atomic_load_explicit(&scheds[i].spin_yields, memory_order_relaxed);
     return n;
 }
 
@@ -652,7 +675,13 @@ static void *sched_main(void *arg)
             }
             int64_t idle_from = now, spin_end = now + budget;
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
-                pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
+                /* Yield, then pause for what is left of the pause (spin.h,
+                 * "Yield"): a peer waiting for this CPU runs now. */
+                int64_t due = now + gt__spin_pause(now - idle_from, spin_end - now);
+                spin_yield(s);
+                now = gt__now_ns();
+                if (due > now)
+                    pause_ns(s, due - now);
                 n = poll_events(s, ev, 0);
                 now = gt__now_ns();
             }

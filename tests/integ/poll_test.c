@@ -82,3 +82,37 @@ GT_TEST(i11_acc5_close_does_not_end_the_batch)
         fprintf(stderr, "# empty polls: %d for %d closes by a ready process\n", empty, ROUNDS);
     ASSERT(empty < ROUNDS / 4);
 }
+
+/* A spin yields its CPU before each of its polls (spin.h, "Yield"): a
+ * peer queued behind the spinning scheduler on its CPU runs now instead
+ * of after the spin (rr13: one request per wake-up on a loaded box).  One
+ * scheduler, a spin long enough that a conversation's short gaps keep it
+ * spinning; the client waits a little before each request, so that the
+ * scheduler goes idle and spins.  Counts the yields (0 without them). */
+GT_TEST(i13_rr13_spin_yields_between_polls)
+{
+    gt_config cfg = {.schedulers = 1, .spin_us = 5000};
+    ASSERT_OK(gt_init(&cfg));
+    int fd;
+    gt_socket a = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
+    unsigned long long before = gt__sched_spin_yields();
+    for (int i = 0; i < ROUNDS; i++) {
+        usleep(100); /* within the spin: the scheduler spins meanwhile */
+        static const char req[] = {0, 0, 0, 2, 'h', 'i'};
+        h_raw_write(fd, req, sizeof req);
+        gt_msg *m = NULL;
+        ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
+        ASSERT_EQ(m->len, 2);
+        ASSERT_OK(gt_send(a, m->data, m->len));
+        gt_msg_free(m);
+        char rep[6];
+        h_raw_read_exact(fd, rep, sizeof rep);
+        ASSERT(memcmp(rep, req, sizeof req) == 0);
+    }
+    unsigned long long yields = gt__sched_spin_yields() - before;
+    if (yields < ROUNDS / 4)
+        printf("# spin yields: %llu for %d requests\n", yields, ROUNDS);
+    ASSERT(yields >= ROUNDS / 4);
+    close(fd);
+    gt_close(a);
+}
