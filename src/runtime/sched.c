@@ -12,7 +12,8 @@
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready (or, out of
  *      work, while such polls find work: spin.h); otherwise spin (poll
- *      without sleeping) for up to spin_us while recent waits were short
+ *      without sleeping, yielding the CPU before each poll: spin.h) for
+ *      up to spin_us while recent waits were short
  *      and fewer than half the schedulers spin (spin.h), then ask for work
  *      (hungry) and sleep until the next timer.
  *
