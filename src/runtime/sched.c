@@ -679,11 +679,17 @@ static void *sched_main(void *arg)
                 /* Yield, then pause for what is left of the pause (spin.h,
                  * "Yield"): a peer waiting for this CPU runs now. */
                 int64_t due = now + gt__spin_pause(now - idle_from, spin_end - now);
-                spin_yield(s);
-                now = gt__now_ns();
+                bool yielded = gt__spin_yield_now(&s->spin);
+                int64_t before = now;
+                if (yielded) {
+                    spin_yield(s);
+                    now = gt__now_ns();
+                }
                 if (due > now)
                     pause_ns(s, due - now);
                 n = poll_events(s, ev, 0);
+                if (yielded)
+                    gt__spin_yielded(&s->spin, now - before, n);
                 now = gt__now_ns();
             }
             s->spin_ns += now - idle_from; /* on a core, but no work */

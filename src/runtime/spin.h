@@ -80,6 +80,8 @@ typedef struct gt__spin {
     int64_t idle_since;/* when the scheduler ran out of work; 0 = busy     */
     bool poll_first;   /* poll before the idle period (see below)          */
     bool in_gate;      /* this idle period's spin holds a place in gate    */
+    uint32_t yield_skip; /* pauses left without a yield ("Yield" below)    */
+    uint32_t yield_gap;  /* the next skip after a yield that did not pay   */
     gt__spin_gate *gate; /* shared with the other schedulers; NULL = none  */
 } gt__spin;
 
@@ -105,7 +107,21 @@ typedef struct gt__spin {
  * per round trip, the server's CPU per op 7.0 -> 4.7 us by medians of 6
  * alternating rounds.  With nothing else runnable on the CPU the yield
  * returns at once: one system call per pause, on a core that spins
- * anyway (pingpong p50 level). */
+ * anyway (pingpong p50 level).
+ *
+ * A yield can also hand the CPU to work that is no peer of ours (a CPU-
+ * bound thread on the same CPU), which then runs for its whole slice
+ * while our next request waits: pingpong beside such a thread fell from
+ * 3,266 to 572 round trips a second (rr13).  So a yield must pay: it did
+ * if it returned within GT__SPIN_YIELD_QUICK_NS or the poll after it found
+ * an event per GT__SPIN_YIELD_PER_EVENT_NS it took (a peer that ran and
+ * sent); a yield that did not stops the yields for the next
+ * GT__SPIN_YIELD_GAP pauses, doubling while they keep not paying, up to
+ * GT__SPIN_YIELD_GAP_MAX; one that pays resets the gap. */
+#define GT__SPIN_YIELD_QUICK_NS 50000
+#define GT__SPIN_YIELD_PER_EVENT_NS 20000
+#define GT__SPIN_YIELD_GAP 64
+#define GT__SPIN_YIELD_GAP_MAX 4096
 
 void gt__spin_init(gt__spin *sp, int64_t max_ns, gt__spin_gate *gate);
 /* The scheduler ran out of work at now: how long to poll before sleeping
@@ -136,6 +152,11 @@ void gt__spin_polled(gt__spin *sp, bool found);
  * blocking wait that returned at once (a spin's first poll comes after a
  * pause this long). */
 #define GT__SPIN_AT_ONCE_NS GT__SPIN_POLL_NS
+
+/* Whether this pause of a spin begins with a yield ("Yield" above). */
+bool gt__spin_yield_now(gt__spin *sp);
+/* The yield took took_ns and the poll after it found n events. */
+void gt__spin_yielded(gt__spin *sp, int64_t took_ns, int n);
 
 /* How long to pause before the next poll, idle_ns into a spin with left_ns
  * of its budget left (never past it: the spin ends on time). */
