@@ -12,7 +12,8 @@
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready (or, out of
  *      work, while such polls find work: spin.h); otherwise spin (poll
- *      without sleeping, yielding the CPU before each poll: spin.h) for
+ *      without sleeping; with GT_SPIN_YIELD=1, yielding the CPU before
+ *      each poll: spin.h) for
  *      up to spin_us while recent waits were short
  *      and fewer than half the schedulers spin (spin.h), then ask for work
  *      (hungry) and sleep until the next timer.
@@ -90,6 +91,7 @@ __thread gt__proc *gt__tls_proc;
 static gt__sched *scheds;
 static int nscheds;
 static int spin_ns;
+static bool spin_yield_on; /* GT_SPIN_YIELD=1 (spin.h, "Yield"): off by default */
 static gt__spin_gate spin_gate; /* how many may spin at once (spin.h) */
 static size_t default_stack;
 static atomic_uint rr_next;
@@ -679,7 +681,7 @@ static void *sched_main(void *arg)
                 /* Yield, then pause for what is left of the pause (spin.h,
                  * "Yield"): a peer waiting for this CPU runs now. */
                 int64_t due = now + gt__spin_pause(now - idle_from, spin_end - now);
-                bool yielded = gt__spin_yield_now(&s->spin);
+                bool yielded = spin_yield_on && !gt__cpu_spare(now) && gt__spin_yield_now(&s->spin);
                 int64_t before = now;
                 if (yielded) {
                     spin_yield(s);
@@ -749,6 +751,8 @@ static void rt_start(void)
     if (rt_configured && rt_config.spin_us)
         spin_us = rt_config.spin_us;
     spin_ns = spin_us < 0 ? 0 : spin_us > INT_MAX / 1000 ? INT_MAX : spin_us * 1000;
+    if ((env = getenv("GT_SPIN_YIELD")))
+        spin_yield_on = atoi(env) > 0;
     if (spin_ns)
         calibrate_relax();
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;

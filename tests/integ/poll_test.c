@@ -83,16 +83,19 @@ GT_TEST(i11_acc5_close_does_not_end_the_batch)
     ASSERT(empty < ROUNDS / 4);
 }
 
-/* A spin yields its CPU before each of its polls (spin.h, "Yield"): a
- * peer queued behind the spinning scheduler on its CPU runs now instead
- * of after the spin (rr13: one request per wake-up on a loaded box).  One
- * scheduler, a spin long enough that a conversation's short gaps keep it
- * spinning; the client waits a little before each request, so that the
- * scheduler goes idle and spins.  Counts the yields (0 without them). */
-GT_TEST(i13_rr13_spin_yields_between_polls)
+/* With GT_SPIN_YIELD=1, a spin yields its CPU before each of its polls
+ * while the machine has no CPU to spare (spin.h, "Yield"): a peer queued behind the spinning
+ * scheduler on its CPU runs now instead of after the spin (rr13: one
+ * request per wake-up on a loaded box); with a CPU to spare it does not.
+ * One scheduler, a spin long enough that a conversation's short gaps keep
+ * it spinning; the client waits a little before each request, so that
+ * the scheduler goes idle and spins.  Counts the yields: 0 without them,
+ * and 0 with a CPU to spare (second run). */
+static bool spare_no(void) { return false; }
+static bool spare_yes(void) { return true; }
+
+static unsigned long long spin_yields_of_a_conversation(void)
 {
-    gt_config cfg = {.schedulers = 1, .spin_us = 5000};
-    ASSERT_OK(gt_init(&cfg));
     int fd;
     gt_socket a = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
     unsigned long long before = gt__sched_spin_yields();
@@ -110,9 +113,36 @@ GT_TEST(i13_rr13_spin_yields_between_polls)
         ASSERT(memcmp(rep, req, sizeof req) == 0);
     }
     unsigned long long yields = gt__sched_spin_yields() - before;
+    close(fd);
+    gt_close(a);
+    return yields;
+}
+
+GT_TEST(i13_rr13_spin_yields_between_polls)
+{
+    setenv("GT_SPIN_YIELD", "1", 1); /* (read when the runtime starts) */
+    gt_config cfg = {.schedulers = 1, .spin_us = 5000};
+    ASSERT_OK(gt_init(&cfg));
+    atomic_store(&gt__cpu_spare_hook, spare_no);
+    unsigned long long yields = spin_yields_of_a_conversation();
     if (yields < ROUNDS / 4)
         printf("# spin yields: %llu for %d requests\n", yields, ROUNDS);
     ASSERT(yields >= ROUNDS / 4);
-    close(fd);
-    gt_close(a);
+    atomic_store(&gt__cpu_spare_hook, spare_yes);
+    yields = spin_yields_of_a_conversation();
+    atomic_store(&gt__cpu_spare_hook, NULL);
+    ASSERT_EQ(yields, 0);
+}
+
+/* Without GT_SPIN_YIELD, a spin never yields (spin.h, "Yield": off by
+ * default), even with no CPU to spare. */
+GT_TEST(i13_rr13_spin_yields_off_by_default)
+{
+    unsetenv("GT_SPIN_YIELD");
+    gt_config cfg = {.schedulers = 1, .spin_us = 5000};
+    ASSERT_OK(gt_init(&cfg));
+    atomic_store(&gt__cpu_spare_hook, spare_no);
+    unsigned long long yields = spin_yields_of_a_conversation();
+    atomic_store(&gt__cpu_spare_hook, NULL);
+    ASSERT_EQ(yields, 0);
 }
