@@ -162,6 +162,8 @@ int gt__sched_count(void);
 /* epoll_wait calls of all schedulers that returned no event (tests: the
  * polls the loop spends for nothing). */
 unsigned long long gt__sched_empty_polls(void);
+/* For tests: the sched_yield calls of every scheduler's spins. */
+unsigned long long gt__sched_spin_yields(void);
 size_t gt__default_stack_size(void);
 
 /* ---- stack.c ---- */

@@ -12,7 +12,9 @@
  *   3. fire expired timers;
  *   4. poll epoll: without waiting if processes are ready (or, out of
  *      work, while such polls find work: spin.h); otherwise spin (poll
- *      without sleeping) for up to spin_us while recent waits were short
+ *      without sleeping; with GT_SPIN_YIELD=1, yielding the CPU before
+ *      each poll: spin.h) for
+ *      up to spin_us while recent waits were short
  *      and fewer than half the schedulers spin (spin.h), then ask for work
  *      (hungry) and sleep until the next timer.
  *
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #if __has_include(<valgrind/valgrind.h>)
@@ -88,6 +91,7 @@ __thread gt__proc *gt__tls_proc;
 static gt__sched *scheds;
 static int nscheds;
 static int spin_ns;
+static bool spin_yield_on; /* GT_SPIN_YIELD=1 (spin.h, "Yield"): off by default */
 static gt__spin_gate spin_gate; /* how many may spin at once (spin.h) */
 static size_t default_stack;
 static atomic_uint rr_next;
@@ -123,6 +127,20 @@ static int sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout
 #endif
 }
 
+/* sched_yield(2) between a spin's polls (spin.h, "Yield"), counted for
+ * the tests (one writer, as empty_polls). */
+static void spin_yield(gt__sched *s)
+{
+#if GT_RAW_SYSCALLS
+    syscall(SYS_sched_yield);
+#else
+    sched_yield();
+#endif
+    atomic_store_explicit(&s->spin_yields,
+                          atomic_load_explicit(&s->spin_yields, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* epoll_wait, counting the calls that found nothing (one writer: a plain
  * load and store, no locked add). */
 static int poll_events(gt__sched *s, struct epoll_event *ev, int timeout)
@@ -132,6 +150,14 @@ static int poll_events(gt__sched *s, struct epoll_event *ev, int timeout)
         atomic_store_explicit(&s->empty_polls,
                               atomic_load_explicit(&s->empty_polls, memory_order_relaxed) + 1,
                               memory_order_relaxed);
+    return n;
+}
+
+unsigned long long gt__sched_spin_yields(void)
+{
+    unsigned long long n = 0;
+    for (int i = 0; i < nscheds; i++)
+        n += atomic_load_explicit(&scheds[i].spin_yields, memory_order_relaxed);
     return n;
 }
 
@@ -502,16 +528,19 @@ static int (*read_prep_of(const struct epoll_event *e))(gt__io *, uint32_t)
     return w && (e->events & EPOLLIN) ? w->ops->read_prep : NULL;
 }
 
-/* Prepares and submits the recvs of the batch, with the pass's sends
- * queued in the ring (send.c): slot[i] is event i's slice (-1: handled
- * the ordinary way), res[k] slice k's result.  The submit completes the
- * sends (their locks released) before it returns.  Returns the number of
- * sockets held (their read_done is due). */
-static int read_batch(gt__sched *s, const struct epoll_event *ev, int n, int16_t *slot, int *res)
+/* Prepares and submits the recvs of one batch, events from..n, with the
+ * pass's sends queued in the ring (send.c) if any: slot[i] is event i's
+ * slice (-1: handled the ordinary way), res[k] slice k's result.  The
+ * batch ends before the event that would need slice GT__URING_BATCH + 1;
+ * *upto is where it ended (the next batch's from).  The submit completes
+ * the sends (their locks released) before it returns.  Returns the number
+ * of sockets held (their read_done is due). */
+static int read_batch(gt__sched *s, const struct epoll_event *ev, int from, int n, int16_t *slot,
+                      int *res, int *upto)
 {
     gt__uring *r = gt__uring_thread();
-    int base = gt__uring_queued(r), nq = 0;
-    for (int i = 0; i < n; i++) {
+    int base = gt__uring_queued(r), nq = 0, i;
+    for (i = from; i < n; i++) {
         slot[i] = -1;
         if (!ev[i].data.ptr) {
             /* The wake-up first, as the ordinary order has it before the
@@ -521,17 +550,20 @@ static int read_batch(gt__sched *s, const struct epoll_event *ev, int n, int16_t
             drain_wakefd(s);
             continue;
         }
+        int (*prep)(gt__io *, uint32_t) = read_prep_of(&ev[i]);
+        if (!prep)
+            continue;
+        if (nq >= GT__URING_BATCH)
+            break; /* the next batch's: this one's slices are all taken */
         if (i + 1 < n)
             hint_object(&ev[i + 1]);
-        int (*prep)(gt__io *, uint32_t) = read_prep_of(&ev[i]);
-        if (!prep || nq >= GT__URING_BATCH)
-            continue;
         int fd = prep(ev[i].data.ptr, ev[i].events);
         if (fd < 0)
             continue;
         gt__uring_recv(r, fd, s->slices + (size_t)nq * READ_SLICE, READ_SLICE);
         slot[i] = (int16_t)nq++;
     }
+    *upto = i;
     if (!base && nq < READ_MIN) {
         gt__uring_unqueue(r, nq);
         for (int k = 0; k < nq; k++)
@@ -550,7 +582,14 @@ static int read_batch(gt__sched *s, const struct epoll_event *ev, int n, int16_t
 /* Two steps of hints ahead of the event handled (issue 11, rr1k): the
  * object of the one after next, and what the next one's handler reaches
  * through its object (ops->prefetch: a socket's owner), which reads the
- * object hinted the step before. */
+ * object hinted the step before.
+ *
+ * The reads go in batches of GT__URING_BATCH, one io_uring_enter each,
+ * every batch's events handled before the next batch is prepared (its
+ * slices are the next one's).  A poll on a loaded server reports many
+ * more readable sockets than one batch holds (rr conns=1000 on a busy
+ * box: most events came in polls of over 128), and past the first batch
+ * each cost a plain read: 0.4-0.9 read(2) per round trip (rr13). */
 static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
 {
     int16_t slot[MAX_EVENTS];
@@ -561,20 +600,22 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
                    (n > 1 || gt__uring_queued(gt__uring_thread()));
     if (!batched)
         gt__uring_flush(); /* the pass's sends first, as before */
-    int held = batched ? read_batch(s, ev, n, slot, res) : 0;
+    int held = 0, upto = 0; /* events before upto went through read_batch */
     if (n > 1)
         hint_object(&ev[1]);
     for (int i = 0; i < n; i++) {
+        if (i == upto && batched && reads_on(s))
+            held = read_batch(s, ev, i, n, slot, res, &upto);
         if (i + 2 < n)
             hint_object(&ev[i + 2]);
         if (i + 1 < n)
             hint_reach(&ev[i + 1]);
         if (ev[i].data.ptr == NULL) {
-            if (!batched)
+            if (i >= upto)
                 drain_wakefd(s);
             continue;
         }
-        if (held && slot[i] >= 0) {
+        if (held && i < upto && slot[i] >= 0) {
             gt__io *w = ev[i].data.ptr;
             int k = slot[i];
             w->ops->read_done(w, ev[i].events, s->slices + (size_t)k * READ_SLICE, READ_SLICE,
@@ -637,8 +678,20 @@ static void *sched_main(void *arg)
             }
             int64_t idle_from = now, spin_end = now + budget;
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
-                pause_ns(s, gt__spin_pause(now - idle_from, spin_end - now));
+                /* Yield, then pause for what is left of the pause (spin.h,
+                 * "Yield"): a peer waiting for this CPU runs now. */
+                int64_t due = now + gt__spin_pause(now - idle_from, spin_end - now);
+                bool yielded = spin_yield_on && !gt__cpu_spare(now) && gt__spin_yield_now(&s->spin);
+                int64_t before = now;
+                if (yielded) {
+                    spin_yield(s);
+                    now = gt__now_ns();
+                }
+                if (due > now)
+                    pause_ns(s, due - now);
                 n = poll_events(s, ev, 0);
+                if (yielded)
+                    gt__spin_yielded(&s->spin, now - before, n);
                 now = gt__now_ns();
             }
             s->spin_ns += now - idle_from; /* on a core, but no work */
@@ -698,6 +751,8 @@ static void rt_start(void)
     if (rt_configured && rt_config.spin_us)
         spin_us = rt_config.spin_us;
     spin_ns = spin_us < 0 ? 0 : spin_us > INT_MAX / 1000 ? INT_MAX : spin_us * 1000;
+    if ((env = getenv("GT_SPIN_YIELD")))
+        spin_yield_on = atoi(env) > 0;
     if (spin_ns)
         calibrate_relax();
     default_stack = rt_configured && rt_config.stack_size ? rt_config.stack_size : 64 * 1024;

@@ -73,6 +73,8 @@ struct gt__sched {
     gt__spin spin;              /* the adaptive spin budget (spin.h)     */
     atomic_ullong empty_polls;  /* epoll_waits that found nothing (tests:
                                    gt__sched_empty_polls); own thread writes */
+    atomic_ullong spin_yields;  /* sched_yield calls of its spins (tests:
+                                   gt__sched_spin_yields); own thread writes */
     gt__stack pool[GT__STACK_POOL];
     int npool;
     gt__stack unmap[GT__STACK_UNMAP]; /* waiting for one munmap per run */

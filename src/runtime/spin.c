@@ -35,6 +35,8 @@ void gt__spin_init(gt__spin *sp, int64_t max_ns, gt__spin_gate *gate)
     sp->budget = 0;
     sp->idle_since = 0;
     sp->poll_first = true; /* as busy until an empty poll says otherwise */
+    sp->yield_skip = 0;
+    sp->yield_gap = GT__SPIN_YIELD_GAP;
 }
 
 int64_t gt__spin_budget(gt__spin *sp, int64_t now)
@@ -109,3 +111,21 @@ int64_t gt__spin_pause(int64_t idle_ns, int64_t left_ns)
 bool gt__spin_poll_first(const gt__spin *sp) { return sp->poll_first; }
 
 void gt__spin_polled(gt__spin *sp, bool found) { sp->poll_first = found; }
+
+bool gt__spin_yield_now(gt__spin *sp)
+{
+    if (!sp->yield_skip)
+        return true;
+    sp->yield_skip--;
+    return false;
+}
+
+void gt__spin_yielded(gt__spin *sp, int64_t took_ns, int n)
+{
+    if (took_ns <= GT__SPIN_YIELD_QUICK_NS || took_ns <= (int64_t)n * GT__SPIN_YIELD_PER_EVENT_NS) {
+        sp->yield_gap = GT__SPIN_YIELD_GAP;
+        return;
+    }
+    sp->yield_skip = sp->yield_gap;
+    sp->yield_gap = sp->yield_gap * 2 > GT__SPIN_YIELD_GAP_MAX ? GT__SPIN_YIELD_GAP_MAX : sp->yield_gap * 2;
+}

@@ -82,3 +82,78 @@ GT_TEST(i11_acc5_close_does_not_end_the_batch)
         fprintf(stderr, "# empty polls: %d for %d closes by a ready process\n", empty, ROUNDS);
     ASSERT(empty < ROUNDS / 4);
 }
+
+/* With GT_SPIN_YIELD=1, a spin yields its CPU before each of its polls
+ * while the machine has no CPU to spare (spin.h, "Yield"): a peer queued behind the spinning
+ * scheduler on its CPU runs now instead of after the spin (rr13: one
+ * request per wake-up on a loaded box); with a CPU to spare it does not.
+ * One scheduler, a spin long enough that a conversation's short gaps keep
+ * it spinning; the client waits a little before each request, so that
+ * the scheduler goes idle and spins.  Counts the yields: 0 without them,
+ * and 0 with a CPU to spare (second run). */
+static bool spare_no(void) { return false; }
+static bool spare_yes(void) { return true; }
+
+static void exchange(int fd, gt_socket a)
+{
+    usleep(100); /* within the spin: the scheduler spins meanwhile */
+    static const char req[] = {0, 0, 0, 2, 'h', 'i'};
+    h_raw_write(fd, req, sizeof req);
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
+    ASSERT_EQ(m->len, 2);
+    ASSERT_OK(gt_send(a, m->data, m->len));
+    gt_msg_free(m);
+    char rep[6];
+    h_raw_read_exact(fd, rep, sizeof rep);
+    ASSERT(memcmp(rep, req, sizeof req) == 0);
+}
+
+static unsigned long long spin_yields_of_a_conversation(void)
+{
+    int fd;
+    gt_socket a = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
+    /* one exchange first: a spin that asked the hook before the caller
+     * changed it has ended (it yielded once after the change: 1 in 4) */
+    exchange(fd, a);
+    unsigned long long before = gt__sched_spin_yields();
+    for (int i = 0; i < ROUNDS; i++)
+        exchange(fd, a);
+    unsigned long long yields = gt__sched_spin_yields() - before;
+    close(fd);
+    gt_close(a);
+    return yields;
+}
+
+GT_TEST(i13_rr13_spin_yields_between_polls)
+{
+    setenv("GT_SPIN_YIELD", "1", 1); /* (read when the runtime starts) */
+    gt_config cfg = {.schedulers = 1, .spin_us = 5000};
+    ASSERT_OK(gt_init(&cfg));
+    atomic_store(&gt__cpu_spare_hook, spare_no);
+    unsigned long long yields = spin_yields_of_a_conversation();
+    /* (at least one: the first yield is always made; on a busy box the
+     * later ones may not pay and stop for a while) */
+    printf("# spin yields with no CPU to spare: %llu for %d requests\n", yields, ROUNDS);
+    ASSERT(yields >= 1);
+    atomic_store(&gt__cpu_spare_hook, spare_yes);
+    yields = spin_yields_of_a_conversation();
+    atomic_store(&gt__cpu_spare_hook, NULL);
+    /* none, or the one of a spin under way when the hook changed (seen
+     * 1 in ~20 runs on a busy box) */
+    printf("# spin yields with a CPU to spare: %llu\n", yields);
+    ASSERT(yields <= 1);
+}
+
+/* Without GT_SPIN_YIELD, a spin never yields (spin.h, "Yield": off by
+ * default), even with no CPU to spare. */
+GT_TEST(i13_rr13_spin_yields_off_by_default)
+{
+    unsetenv("GT_SPIN_YIELD");
+    gt_config cfg = {.schedulers = 1, .spin_us = 5000};
+    ASSERT_OK(gt_init(&cfg));
+    atomic_store(&gt__cpu_spare_hook, spare_no);
+    unsigned long long yields = spin_yields_of_a_conversation();
+    atomic_store(&gt__cpu_spare_hook, NULL);
+    ASSERT_EQ(yields, 0);
+}

@@ -23,17 +23,21 @@
 #include "util/uring.h"
 
 #define NS 8
+/* M_MANY: more readable sockets than one batch holds (GT__URING_BATCH) */
+#define NS_MANY 150
+#define NS_MAX NS_MANY
 #define BIG_SOCK 0 /* this one gets more than a slice (16 KiB) at once */
 
-enum { M_FRAMES, M_FIN, M_ONCE, M_RST, M_SENDS };
+enum { M_FRAMES, M_FIN, M_ONCE, M_RST, M_SENDS, M_MANY };
 
 #define NSEND 4 /* M_SENDS: sockets the owner sends on before its batch */
 
 struct rjob {
     int mode;
+    int ns; /* sockets: NS, NS_MANY for M_MANY */
     gt_pid parent;
-    gt_socket s[NS];
-    int fd[NS];
+    gt_socket s[NS_MAX];
+    int fd[NS_MAX];
     gt_socket out[NSEND]; /* M_SENDS */
     int out_fd[NSEND];
     atomic_int written; /* the test's thread wrote every peer's first part */
@@ -84,7 +88,7 @@ static void write_frames(int fd, int i, int k0, int k1, bool split, uint8_t *res
 
 static int sock_index(const struct rjob *j, gt_socket s)
 {
-    for (int i = 0; i < NS; i++)
+    for (int i = 0; i < j->ns; i++)
         if (j->s[i].id == s.id)
             return i;
     return -1;
@@ -107,11 +111,11 @@ static void owner(void *arg)
      * their io_uring_enter */
     for (int i = 0; j->mode == M_SENDS && i < NSEND; i++)
         CHECK(gt_send(j->out[i], "reply", 5) == 0, "send %d", i);
-    int next[NS] = {0};
-    bool closed[NS] = {0}, told = false;
+    int next[NS_MAX] = {0};
+    bool closed[NS_MAX] = {0}, told = false;
     int want_done = 0;
     end = h_now_ms() + 10000;
-    while (want_done < NS && h_now_ms() < end && !j->bad_line) {
+    while (want_done < j->ns && h_now_ms() < end && !j->bad_line) {
         gt_msg *m = NULL;
         if (gt_receive(2000, &m) != 0)
             continue;
@@ -155,8 +159,8 @@ static void owner(void *arg)
         }
         gt_msg_free(m);
     }
-    CHECK(want_done == NS, "%d of %d sockets complete", want_done, NS);
-    for (int i = 0; i < NS; i++)
+    CHECK(want_done == j->ns, "%d of %d sockets complete", want_done, j->ns);
+    for (int i = 0; i < j->ns; i++)
         gt_close(j->s[i]);
     for (int i = 0; j->mode == M_SENDS && i < NSEND; i++)
         gt_close(j->out[i]);
@@ -180,10 +184,11 @@ static void run(int mode)
     static struct rjob j; /* (the owner reads it until it posts tag 3) */
     memset(&j, 0, sizeof j);
     j.mode = mode;
+    j.ns = mode == M_MANY ? NS_MANY : NS;
     j.parent = gt_self();
     gt_optlist lo = mode == M_ONCE ? GT_OPTS(GT_ACTIVE_ONCE, GT_PACKET(4))
                                    : GT_OPTS(GT_ACTIVE_TRUE, GT_PACKET(4));
-    for (int i = 0; i < NS; i++)
+    for (int i = 0; i < j.ns; i++)
         j.s[i] = h_raw_peer_server(lo, &j.fd[i]);
     for (int i = 0; mode == M_SENDS && i < NSEND; i++)
         j.out[i] = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &j.out_fd[i]);
@@ -193,13 +198,13 @@ static void run(int mode)
     h_wait_int(1, H_WAIT);
     if (mode == M_SENDS)
         ASSERT_OK(gt_spawn(neighbour, &j, &o, NULL));
-    for (int i = 0; i < NS; i++)
+    for (int i = 0; i < j.ns; i++)
         ASSERT_OK(gt_controlling_process(j.s[i], pid));
     for (int i = 0; mode == M_SENDS && i < NSEND; i++)
         ASSERT_OK(gt_controlling_process(j.out[i], pid));
-    uint8_t rest[NS][600];
-    size_t rest_len[NS] = {0};
-    for (int i = 0; i < NS; i++) {
+    static uint8_t rest[NS_MAX][600];
+    size_t rest_len[NS_MAX] = {0};
+    for (int i = 0; i < j.ns; i++) {
         bool split = mode != M_FIN && mode != M_RST;
         write_frames(j.fd[i], i, 0, frames_of(i, mode), split, rest[i], &rest_len[i]);
         if (mode == M_FIN)
@@ -211,7 +216,7 @@ static void run(int mode)
     }
     atomic_store(&j.written, 1);
     h_wait_int(2, H_WAIT);
-    for (int i = 0; i < NS; i++)
+    for (int i = 0; i < j.ns; i++)
         if (rest_len[i])
             h_raw_write(j.fd[i], rest[i], rest_len[i]);
     for (int i = 0; mode == M_SENDS && i < NSEND; i++) {
@@ -222,7 +227,7 @@ static void run(int mode)
     h_wait_int(3, 4 * H_WAIT);
     for (int i = 0; mode == M_SENDS && i < NSEND; i++)
         close(j.out_fd[i]);
-    for (int i = 0; i < NS; i++)
+    for (int i = 0; i < j.ns; i++)
         if (j.fd[i] >= 0)
             close(j.fd[i]);
     if (j.bad_line)
@@ -236,6 +241,10 @@ static void run(int mode)
          * with the reads off; none with io_uring off.  Exactly: the
          * owner counts before its sends and on its first frame. */
         ASSERT_EQ(j.enters, h_uring_reads_expected() || h_uring_expected() ? 1 : 0);
+    } else if (mode == M_MANY && h_uring_reads_expected()) {
+        /* 150 readable sockets: three batches (64 + 64 + 22), one enter
+         * each (fails with one batch a poll: 1 enter, 86 plain reads) */
+        ASSERT(j.enters >= (NS_MANY + GT__URING_BATCH - 1) / GT__URING_BATCH);
     } else if (h_uring_reads_expected()) {
         ASSERT(j.enters >= 1);
     } else {
@@ -266,6 +275,11 @@ GT_TEST(batched_reads_active_once) { run(M_ONCE); }
  * every send arrives. */
 GT_TEST(batched_reads_ride_with_the_pass_sends) { run(M_SENDS); }
 
+/* More readable sockets than one batch holds, all reported by one poll:
+ * batch after batch, each handled before the next is prepared (their
+ * slices are shared), every frame in order (rr13). */
+GT_TEST(batched_reads_more_sockets_than_a_batch) { run(M_MANY); }
+
 /* The same tests with the batched reads off (GT_IO_URING_READS=0: each
  * socket's own read). */
 GT_TEST(reads_off_runs_the_same_tests)
@@ -273,6 +287,6 @@ GT_TEST(reads_off_runs_the_same_tests)
     static const char *const tests[] = {
         "batched_reads_deliver_every_frame_in_order", "batched_reads_then_fin",
         "batched_reads_then_reset", "batched_reads_active_once",
-        "batched_reads_ride_with_the_pass_sends", NULL};
+        "batched_reads_ride_with_the_pass_sends", "batched_reads_more_sockets_than_a_batch", NULL};
     h_rerun_with_off("uring_read_test", "GT_IO_URING_READS", tests);
 }

@@ -328,3 +328,42 @@ GT_TEST(i11_sched5_half_of_many_schedulers_spin)
     gt__spin_gate_init(&gate1, 1);
     ASSERT_EQ(gate1.max, 1); /* one scheduler still spins */
 }
+
+/* A spin yields before each poll while its yields pay (spin.h, "Yield";
+ * rr13): one that returned quickly, or whose poll found an event per
+ * GT__SPIN_YIELD_PER_EVENT_NS it took (a peer on this CPU ran and sent),
+ * keeps them; one that gave the CPU away for long and found nothing (a
+ * CPU-bound neighbour ran its slice: pingpong beside one fell from 3,266
+ * to 572 round trips a second) stops them for GT__SPIN_YIELD_GAP pauses,
+ * doubling while they keep not paying, up to GT__SPIN_YIELD_GAP_MAX; one
+ * that pays resets the gap. */
+static int pauses_without_yield(gt__spin *sp)
+{
+    int n = 0;
+    while (!gt__spin_yield_now(sp))
+        n++;
+    return n;
+}
+
+GT_TEST(i13_rr13_spin_yields_only_while_they_pay)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US, NULL);
+    for (int i = 0; i < 100; i++) { /* quick yields; long ones with many events */
+        ASSERT(gt__spin_yield_now(&sp));
+        gt__spin_yielded(&sp, i % 2 ? 3 * US : 2000 * US, i % 2 ? 0 : 200);
+    }
+    gt__spin_yielded(&sp, 1500 * US, 1); /* a neighbour's slice for one event */
+    ASSERT_EQ(pauses_without_yield(&sp), GT__SPIN_YIELD_GAP);
+    int gap = GT__SPIN_YIELD_GAP;
+    for (int i = 0; i < 10; i++) {
+        gt__spin_yielded(&sp, 1500 * US, 0);
+        gap = gap * 2 > GT__SPIN_YIELD_GAP_MAX ? GT__SPIN_YIELD_GAP_MAX : gap * 2;
+        ASSERT_EQ(pauses_without_yield(&sp), gap);
+    }
+    ASSERT_EQ(gap, GT__SPIN_YIELD_GAP_MAX);
+    gt__spin_yielded(&sp, 10 * US, 0); /* pays: the gap starts over */
+    ASSERT(gt__spin_yield_now(&sp));
+    gt__spin_yielded(&sp, 1500 * US, 0);
+    ASSERT_EQ(pauses_without_yield(&sp), GT__SPIN_YIELD_GAP);
+}
