@@ -4,12 +4,10 @@
  * and the handling of its fd watcher's events on the home scheduler.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "socket/sock.h"
@@ -549,39 +547,23 @@ static void io_event(gt__io *w, uint32_t ev)
  * completion says whether more connections wait
  * (IORING_CQE_F_SOCK_NONEMPTY), so the readable flag is exact and the
  * next acceptor waits for the next edge instead of making an accept4 that
- * would say EAGAIN (0.2-0.7 per connection, gtcat listen).  TCP only: on
+ * would say EAGAIN (0.2-0.8 per connection, gtcat listen).  TCP only: on
  * another family the kernel's accept reports no such thing, and reading
  * its silence as "empty" would strand what waits.  A kernel before 6.10
  * refuses the non-waiting accept (-EINVAL): never again then, the
- * acceptors accept4 as before. */
+ * acceptors accept4 as before.  The flag came with the non-waiting accept
+ * (Linux 6.10; netty relies on the same, netty/netty#14682): a kernel that
+ * takes the one reports the other. */
 static atomic_bool ring_accepts_off;
-
-/* Whether an accept's completion without IORING_CQE_F_SOCK_NONEMPTY
- * means that no connection waits: Linux 6.10 and later (the same release
- * as the non-waiting accept), read once. */
-static bool nonempty_reported(void)
-{
-    static atomic_int known; /* 0: not read yet; 1 yes; -1 no */
-    int k = atomic_load_explicit(&known, memory_order_relaxed);
-    if (!k) {
-        struct utsname u;
-        int major = 0, minor = 0;
-        if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) != 2)
-            major = 0;
-        k = major > 6 || (major == 6 && minor >= 10) ? 1 : -1;
-        atomic_store_explicit(&known, k, memory_order_relaxed);
-    }
-    return k > 0;
-}
 
 /* read_prep for a listen socket (lock held): how many accepts to make now
  * (0: none), at most room -- at most one per waiting acceptor without a
  * taken fd waiting for it, unless the descriptor limit paused accepting.
- * Where the kernel says whether more wait, as many as the last batch
- * found (at least one): an accept past the queue's end costs the kernel a
- * descriptor's allocation and release, and one connection per event is
- * the common case (gtcat listen, accept: 1.1); the ones it leaves are the
- * acceptors' accept4s.  Elsewhere one per acceptor, to meet the end. */
+ * As many as the last batch found (at least one): an accept past the
+ * queue's end costs the kernel a descriptor's allocation and release, and
+ * one connection per event is the common case (gtcat listen, accept:
+ * 1.1); the ones it leaves are the acceptors' accept4s, which the flag
+ * the completions set tells to look. */
 static int listen_prep(gt__sock *s, int room)
 {
     if (s->state != S_OPEN || s->fd < 0 || !s->x || s->x->acc_retry_at != 0 ||
@@ -589,7 +571,7 @@ static int listen_prep(gt__sock *s, int room)
         atomic_load_explicit(&ring_accepts_off, memory_order_relaxed))
         return 0;
     int cap = GT__ACC_RING - s->x->acc_nfd;
-    if (nonempty_reported() && s->x->acc_hint < cap)
+    if (s->x->acc_hint < cap)
         cap = s->x->acc_hint > 1 ? s->x->acc_hint : 1;
     int n = -s->x->acc_nfd;
     for (gt__waiter *w = s->x->acc_head; w && n < cap; w = w->next)
@@ -626,7 +608,7 @@ static void listen_done(gt__sock *s, uint32_t ev, const int *res, const bool *mo
         io_event_locked(s, ev); /* wakes the first acceptor */
     if (empty)
         s->readable = false; /* the queue's end was met */
-    else if (got && !other && nonempty_reported())
+    else if (got && !other)
         s->readable = last_more;
 }
 
