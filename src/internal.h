@@ -237,9 +237,21 @@ typedef struct gt__io_ops {
      * would do first; else -1, nothing held.  read_done then stands for
      * event() with the lock still held, and releases it: (buf, res) is
      * what the recv of at most len bytes got (bytes or -errno), or res
-     * GT__IO_NOT_READ when none was made (the ordinary read then). */
-    int (*read_prep)(gt__io *w, uint32_t events);
-    void (*read_done)(gt__io *w, uint32_t events, uint8_t *buf, size_t len, int res);
+     * GT__IO_NOT_READ when none was made (the ordinary read then): res[0].
+     * A listen socket's accepts instead (issue 11, accept): read_prep
+     * finds *accepts the room the batch has left and sets it to the number
+     * of accepts to make (0: a recv), each a non-waiting accept4 of the
+     * fd; read_done then finds their results at res[0..n) (a new fd or
+     * -errno) and at more[0..n) whether the kernel said more connections
+     * wait (uring.h, gt__uring_more). */
+    int (*read_prep)(gt__io *w, uint32_t events, int *accepts);
+    void (*read_done)(gt__io *w, uint32_t events, uint8_t *buf, size_t len, const int *res,
+                      const bool *more);
+    /* A lone event of this kind goes through the batch too: an accept's
+     * io_uring_enter replaces an accept4 and the accept4 after it that
+     * would say EAGAIN, where a lone recv's enter would only replace a
+     * read. */
+    bool alone;
 } gt__io_ops;
 #define GT__IO_NOT_READ (-0x7fffffff) /* uring.h's GT__URING_NOT_RUN */
 struct gt__io {

@@ -522,24 +522,35 @@ static bool reads_on(gt__sched *s)
 /* An event's read_prep, or NULL (ops read without TSan, as hint_reach's
  * read: the kernel orders the watcher's setup before the event). */
 GT_NO_TSAN
-static int (*read_prep_of(const struct epoll_event *e))(gt__io *, uint32_t)
+static int (*read_prep_of(const struct epoll_event *e))(gt__io *, uint32_t, int *)
 {
     const gt__io *w = e->data.ptr;
     return w && (e->events & EPOLLIN) ? w->ops->read_prep : NULL;
 }
 
+/* Whether an event's kind goes through the batch when it comes alone
+ * (ops read without TSan, as read_prep_of's). */
+GT_NO_TSAN
+static bool alone(const struct epoll_event *e)
+{
+    const gt__io *w = e->data.ptr;
+    return w && (e->events & EPOLLIN) && w->ops->alone;
+}
+
 /* Prepares and submits the recvs of one batch, events from..n, with the
  * pass's sends queued in the ring (send.c) if any: slot[i] is event i's
- * slice (-1: handled the ordinary way), res[k] slice k's result.  The
- * batch ends before the event that would need slice GT__URING_BATCH + 1;
- * *upto is where it ended (the next batch's from).  The submit completes
- * the sends (their locks released) before it returns.  Returns the number
- * of sockets held (their read_done is due). */
+ * slice (-1: handled the ordinary way), res[k] slice k's result (a listen
+ * socket's accepts take slot[i] and the next ones: their new fds, more[k]
+ * whether more wait; their slices unused).  The batch ends before the
+ * event that would need slice GT__URING_BATCH + 1; *upto is where it
+ * ended (the next batch's from).  The submit completes the sends (their
+ * locks released) before it returns.  Returns the number of slices held
+ * (their read_done is due). */
 static int read_batch(gt__sched *s, const struct epoll_event *ev, int from, int n, int16_t *slot,
-                      int *res, int *upto)
+                      int *res, bool *more, int *upto)
 {
     gt__uring *r = gt__uring_thread();
-    int base = gt__uring_queued(r), nq = 0, i;
+    int base = gt__uring_queued(r), nq = 0, nacc = 0, i;
     for (i = from; i < n; i++) {
         slot[i] = -1;
         if (!ev[i].data.ptr) {
@@ -550,30 +561,42 @@ static int read_batch(gt__sched *s, const struct epoll_event *ev, int from, int 
             drain_wakefd(s);
             continue;
         }
-        int (*prep)(gt__io *, uint32_t) = read_prep_of(&ev[i]);
+        int (*prep)(gt__io *, uint32_t, int *) = read_prep_of(&ev[i]);
         if (!prep)
             continue;
         if (nq >= GT__URING_BATCH)
             break; /* the next batch's: this one's slices are all taken */
         if (i + 1 < n)
             hint_object(&ev[i + 1]);
-        int fd = prep(ev[i].data.ptr, ev[i].events);
+        int accepts = GT__URING_BATCH - nq; /* the room left */
+        int fd = prep(ev[i].data.ptr, ev[i].events, &accepts);
         if (fd < 0)
             continue;
-        gt__uring_recv(r, fd, s->slices + (size_t)nq * READ_SLICE, READ_SLICE);
-        slot[i] = (int16_t)nq++;
+        slot[i] = (int16_t)nq;
+        if (accepts > 0) {
+            for (int j = 0; j < accepts; j++)
+                gt__uring_accept(r, fd);
+            nq += accepts;
+            nacc += accepts;
+        } else {
+            gt__uring_recv(r, fd, s->slices + (size_t)nq * READ_SLICE, READ_SLICE);
+            nq++;
+        }
     }
     *upto = i;
-    if (!base && nq < READ_MIN) {
+    /* (accepts always go: their enter saves the accept4 that says EAGAIN) */
+    if (!base && !nacc && nq < READ_MIN) {
         gt__uring_unqueue(r, nq);
         for (int k = 0; k < nq; k++)
-            res[k] = GT__IO_NOT_READ;
+            res[k] = GT__IO_NOT_READ, more[k] = false;
         return nq;
     }
     int all[GT__URING_RING];
     gt__uring_submit(r, all);
-    for (int k = 0; k < nq; k++)
+    for (int k = 0; k < nq; k++) {
         res[k] = all[base + k];
+        more[k] = gt__uring_more(r, base + k);
+    }
     if (!gt__uring_thread())
         s->reads_on = -1; /* the ring was given up (uring.h) */
     return nq;
@@ -594,10 +617,11 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
 {
     int16_t slot[MAX_EVENTS];
     int res[GT__URING_BATCH];
+    bool more[GT__URING_BATCH];
     /* (the wake-up read in read_batch); with sends pending, a lone read
-     * rides with them */
+     * rides with them; a lone accept goes anyway (ops->alone) */
     bool batched = reads_on(s) && gt__uring_thread() &&
-                   (n > 1 || gt__uring_queued(gt__uring_thread()));
+                   (n > 1 || gt__uring_queued(gt__uring_thread()) || (n == 1 && alone(&ev[0])));
     if (!batched)
         gt__uring_flush(); /* the pass's sends first, as before */
     int held = 0, upto = 0; /* events before upto went through read_batch */
@@ -605,7 +629,7 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
         hint_object(&ev[1]);
     for (int i = 0; i < n; i++) {
         if (i == upto && batched && reads_on(s))
-            held = read_batch(s, ev, i, n, slot, res, &upto);
+            held = read_batch(s, ev, i, n, slot, res, more, &upto);
         if (i + 2 < n)
             hint_object(&ev[i + 2]);
         if (i + 1 < n)
@@ -619,7 +643,7 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
             gt__io *w = ev[i].data.ptr;
             int k = slot[i];
             w->ops->read_done(w, ev[i].events, s->slices + (size_t)k * READ_SLICE, READ_SLICE,
-                              res[k]);
+                              &res[k], &more[k]);
             continue;
         }
         gt__io_event(ev[i].data.ptr, ev[i].events);

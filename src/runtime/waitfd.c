@@ -40,7 +40,7 @@ static void on_release(gt__io *w)
     free(wt);
 }
 
-static const gt__io_ops waitfd_io = {on_event, on_release, NULL, NULL, NULL};
+static const gt__io_ops waitfd_io = {on_event, on_release, NULL, NULL, NULL, false};
 
 /* The level now: 1 and *got when ready, 0 when not, -EBADF or -errno. */
 static int check(int fd, uint32_t events, uint32_t *got)

@@ -100,6 +100,11 @@ typedef struct gt__waiter {
     gt__sock *accepted;    /* for acceptors                              */
 } gt__waiter;
 
+/* The accepts one listen socket's event makes in the scheduler's batch:
+ * at most one per waiting acceptor, and at most this many (gtcat listen
+ * keeps 4 waiting). */
+#define GT__ACC_RING 4
+
 /* What few sockets use, allocated at the first use and freed with the
  * socket, so that a connection does not carry it (issue 11).  Under the
  * socket's lock, like the rest. */
@@ -108,6 +113,14 @@ typedef struct gt__sock_ext {
     int64_t acc_retry_at;  /* listen: accept4 ran out of descriptors: no
                               new try before this (monotonic ms), see
                               connect.c                                  */
+    int acc_fds[GT__ACC_RING]; /* listen: connections the scheduler
+                              accepted in its io_uring_enter for the
+                              waiting acceptors (socket.c), oldest first;
+                              the socket's until taken or closed         */
+    int acc_nfd;           /* listen: how many acc_fds hold              */
+    int acc_want;          /* listen: the accepts of the batch in flight */
+    int acc_hint;          /* listen: the connections the last batch
+                              found waiting (socket.c)                   */
     gt__deferred flush_node; /* delay_send: flush on the next loop pass  */
     const gt_transport *tp;/* the transport (transport.c); stays after the
                               release: no call is made without an fd     */
@@ -227,6 +240,11 @@ gt__sock *gt__sock_get(gt_socket h);    /* +1 ref or NULL                */
  * the tests' witness that big frames go from the kernel to the message
  * without a copy. */
 uint64_t gt__sock_copied_total(void);
+/* For tests (uring_accept_test): the connections acceptors took from the
+ * scheduler's ring accepts (socket.c), and their accept4 calls that said
+ * EAGAIN, in total. */
+void gt__accept_counts(unsigned long long *ring, unsigned long long *eagain);
+
 /* For tests: the scheduler (1..n) whose epoll set watches h's fd; 0 for
  * none or a closed handle. */
 int gt__sock_home(gt_socket h);

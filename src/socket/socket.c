@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "socket/sock.h"
@@ -61,9 +62,14 @@ void gt__sock_unref(gt__sock *s)
 static void io_event(gt__io *w, uint32_t ev);
 static void io_release(gt__io *w) { gt__sock_unref(gt__container_of(w, gt__sock, io)); }
 static void io_prefetch(const gt__io *w);
-static int io_read_prep(gt__io *w, uint32_t ev);
-static void io_read_done(gt__io *w, uint32_t ev, uint8_t *buf, size_t len, int res);
-static const gt__io_ops sock_io = {io_event, io_release, io_prefetch, io_read_prep, io_read_done};
+static int io_read_prep(gt__io *w, uint32_t ev, int *accepts);
+static void io_read_done(gt__io *w, uint32_t ev, uint8_t *buf, size_t len, const int *res,
+                         const bool *more);
+static const gt__io_ops sock_io = {io_event, io_release, io_prefetch, io_read_prep, io_read_done,
+                                   false};
+/* a listen socket's: a lone event's accepts go through the batch too */
+static const gt__io_ops listen_io = {io_event, io_release, io_prefetch, io_read_prep, io_read_done,
+                                     true};
 _Static_assert(offsetof(gt__sock, io) <= GT__IO_BEFORE &&
                    sizeof(gt__sock) - offsetof(gt__sock, io) <= GT__IO_AFTER,
                "the scheduler's prefetch of an event's socket covers it (internal.h)");
@@ -174,7 +180,7 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockop
     gt__sched *home = gt__home_sched(owner);
     if (kind == K_CONN && !o->tp && gt__sock_start_listed(s, home, fd, &sock_io))
         return s;
-    if (gt__io_start(&s->io, home, fd, &sock_io) != 0) {
+    if (gt__io_start(&s->io, home, fd, kind == K_LISTEN ? &listen_io : &sock_io) != 0) {
         gt__lock(&s->lock, GT__LK_SOCK);
         s->fd = -1;
         gt__sock_close_locked(s, S_CLOSED, GT_ECLOSED);
@@ -226,6 +232,8 @@ static void close_fd(gt__sock *s)
 {
     if (s->fd < 0)
         return;
+    while (s->kind == K_LISTEN && s->x && s->x->acc_nfd > 0)
+        close(s->x->acc_fds[--s->x->acc_nfd]); /* accepted in the ring, taken by no acceptor */
     gt__sock_tp_release(s);
     if (!gt__sock_close_listed(s)) /* else at the end of the pass */
         gt__io_close(&s->io);
@@ -528,18 +536,101 @@ static void io_event(gt__io *w, uint32_t ev)
     gt__unlock(&s->lock);
 }
 
+/* ---- accepts in the poll's enter (issue 11, accept) ----
+ *
+ * A listen socket reported readable while acceptors wait on it: the
+ * accept4s they would make ride in the batch's io_uring_enter (sched.c),
+ * one per waiting acceptor (up to GT__ACC_RING), with the pass's sends
+ * and the other sockets' reads, and each acceptor takes its new fd
+ * (x->acc_fds) without a system call.  The accepts never wait: the ones
+ * past the queue's end say EAGAIN inside the enter, and the last
+ * completion says whether more connections wait
+ * (IORING_CQE_F_SOCK_NONEMPTY), so the readable flag is exact and the
+ * next acceptor waits for the next edge instead of making an accept4 that
+ * would say EAGAIN (0.2-0.8 per connection, gtcat listen).  TCP only: on
+ * another family the kernel's accept reports no such thing, and reading
+ * its silence as "empty" would strand what waits.  A kernel before 6.10
+ * refuses the non-waiting accept (-EINVAL): never again then, the
+ * acceptors accept4 as before.  The flag came with the non-waiting accept
+ * (Linux 6.10; netty relies on the same, netty/netty#14682): a kernel that
+ * takes the one reports the other. */
+static atomic_bool ring_accepts_off;
+
+/* read_prep for a listen socket (lock held): how many accepts to make now
+ * (0: none), at most room -- at most one per waiting acceptor without a
+ * taken fd waiting for it, unless the descriptor limit paused accepting.
+ * As many as the last batch found (at least one): an accept past the
+ * queue's end costs the kernel a descriptor's allocation and release, and
+ * one connection per event is the common case (gtcat listen, accept:
+ * 1.1); the ones it leaves are the acceptors' accept4s, which the flag
+ * the completions set tells to look. */
+static int listen_prep(gt__sock *s, int room)
+{
+    if (s->state != S_OPEN || s->fd < 0 || !s->x || s->x->acc_retry_at != 0 ||
+        (s->family != AF_INET && s->family != AF_INET6) ||
+        atomic_load_explicit(&ring_accepts_off, memory_order_relaxed))
+        return 0;
+    int cap = GT__ACC_RING - s->x->acc_nfd;
+    if (s->x->acc_hint < cap)
+        cap = s->x->acc_hint > 1 ? s->x->acc_hint : 1;
+    int n = -s->x->acc_nfd;
+    for (gt__waiter *w = s->x->acc_head; w && n < cap; w = w->next)
+        n++;
+    n = n < room ? n : room;
+    s->x->acc_want = n > 0 ? n : 0;
+    return s->x->acc_want;
+}
+
+/* read_done for a listen socket (lock held): the results of its accepts,
+ * or GT__IO_NOT_READ when they were not made. */
+static void listen_done(gt__sock *s, uint32_t ev, const int *res, const bool *more)
+{
+    int got = 0;
+    bool empty = false, other = false, last_more = false;
+    for (int j = 0; j < s->x->acc_want; j++) {
+        if (res[j] >= 0 && s->state == S_OPEN && s->x->acc_nfd < GT__ACC_RING) {
+            s->x->acc_fds[s->x->acc_nfd++] = res[j];
+            got++;
+            last_more = more[j];
+        } else if (res[j] >= 0) {
+            close(res[j]); /* (cannot happen: the lock was held since the prep) */
+        } else if (res[j] == -EAGAIN) {
+            empty = true;
+        } else {
+            other = true; /* not made, or an error for the acceptor's own accept4 */
+            if (res[j] == -EINVAL)
+                atomic_store_explicit(&ring_accepts_off, true, memory_order_relaxed);
+        }
+    }
+    s->x->acc_want = 0;
+    s->x->acc_hint = got + (got && !other && last_more);
+    if (got || other)
+        io_event_locked(s, ev); /* wakes the first acceptor */
+    if (empty)
+        s->readable = false; /* the queue's end was met */
+    else if (got && !other)
+        s->readable = last_more;
+}
+
 /* The scheduler's batched reads (sched.c; issue 11, rr1k): a recv made
  * now is the read the event's delivery would make first -- an open
  * connection, active, no transport, nothing buffered nor kept back (its
  * delivery frames s->in first), no mailbox limit nor stall (they may stop
  * it before it reads), reads allowed, its end not yet met.  A bare
  * trylock (gt__sock_trylock): the batch holds several at once. */
-static int io_read_prep(gt__io *w, uint32_t ev)
+static int io_read_prep(gt__io *w, uint32_t ev, int *accepts)
 {
     (void)ev;
     gt__sock *s = gt__container_of(w, gt__sock, io);
     if (!gt__sock_trylock(s))
         return -1;
+    if (s->kind == K_LISTEN) {
+        if ((*accepts = listen_prep(s, *accepts)) > 0)
+            return s->fd;
+        gt__mutex_unlock(&s->lock);
+        return -1;
+    }
+    *accepts = 0;
     if (s->kind == K_CONN && s->state == S_OPEN && s->fd >= 0 && !s->lingering && s->owner &&
         s->active != GT_ACTIVE_FALSE_V && !gt__sock_tp(s) && !s->tp_live &&
         !gt__buf_avail(&s->in) && !s->big_frame && !s->pkt_err_kept && !s->read_paused &&
@@ -550,14 +641,20 @@ static int io_read_prep(gt__io *w, uint32_t ev)
     return -1;
 }
 
-static void io_read_done(gt__io *w, uint32_t ev, uint8_t *buf, size_t len, int res)
+static void io_read_done(gt__io *w, uint32_t ev, uint8_t *buf, size_t len, const int *res,
+                         const bool *more)
 {
     gt__sock *s = gt__container_of(w, gt__sock, io);
 #ifdef GT_LOCK_DEBUG
     gt__lock_note(&s->lock, GT__LK_SOCK, GT__HERE); /* from here an ordinary hold */
 #endif
-    if (res != GT__IO_NOT_READ)
-        gt__sock_preread(s, buf, len, res);
+    if (s->kind == K_LISTEN) {
+        listen_done(s, ev, res, more);
+        gt__unlock(&s->lock);
+        return;
+    }
+    if (res[0] != GT__IO_NOT_READ)
+        gt__sock_preread(s, buf, len, res[0]);
     io_event_locked(s, ev);
     gt__sock_preread_settle(s);
     gt__unlock(&s->lock);

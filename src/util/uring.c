@@ -28,6 +28,8 @@ struct gt__uring {
     struct io_uring_sqe *sqes;
     struct io_uring_cqe *cqes;
     int queued;                       /* entries since the last submit */
+    bool more[GT__URING_RING];        /* the last submit's CQE flags said
+                                         IORING_CQE_F_SOCK_NONEMPTY      */
     void (*hook)(void *, const int *); /* gt__uring_on_submit's         */
     void *hook_arg;
 };
@@ -164,6 +166,21 @@ int gt__uring_recv(gt__uring *r, int fd, void *buf, size_t len)
     return (int)queue(r, IORING_OP_RECV, fd, buf, len, MSG_DONTWAIT)->user_data;
 }
 
+/* Linux 6.10's; older headers lack it, older kernels answer -EINVAL */
+#ifndef IORING_ACCEPT_DONTWAIT
+#define IORING_ACCEPT_DONTWAIT (1U << 1)
+#endif
+
+int gt__uring_accept(gt__uring *r, int fd)
+{
+    struct io_uring_sqe *e = queue(r, IORING_OP_ACCEPT, fd, NULL, 0, 0);
+    e->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC; /* (the union msg_flags shares) */
+    e->ioprio = IORING_ACCEPT_DONTWAIT;
+    return (int)e->user_data;
+}
+
+bool gt__uring_more(const gt__uring *r, int k) { return k >= 0 && k < GT__URING_RING && r->more[k]; }
+
 void gt__uring_unqueue(gt__uring *r, int n) { r->queued -= n < r->queued ? n : r->queued; }
 
 void gt__uring_on_submit(gt__uring *r, void (*fn)(void *, const int *), void *arg)
@@ -184,8 +201,10 @@ void gt__uring_submit(gt__uring *r, int *res)
 {
     int n = r->queued;
     r->queued = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         res[i] = GT__URING_NOT_RUN;
+        r->more[i] = false;
+    }
     if (n > 0)
         atomic_store_explicit((_Atomic unsigned *)r->sq_tail, *r->sq_tail + (unsigned)n,
                               memory_order_release);
@@ -207,8 +226,10 @@ void gt__uring_submit(gt__uring *r, int *res)
         }
         for (; h != t; h++) {
             const struct io_uring_cqe *c = &r->cqes[h & *r->cq_mask];
-            if (c->user_data < (uint64_t)n)
+            if (c->user_data < (uint64_t)n) {
                 res[c->user_data] = c->res;
+                r->more[c->user_data] = c->flags & IORING_CQE_F_SOCK_NONEMPTY;
+            }
             done++;
         }
         atomic_store_explicit((_Atomic unsigned *)r->cq_head, h, memory_order_release);

@@ -49,6 +49,15 @@ int gt__uring_send(gt__uring *r, int fd, const void *buf, size_t len);
  * inside gt__uring_submit, which valgrind's memcheck does not see (the
  * caller keeps the reads off under it). */
 int gt__uring_recv(gt__uring *r, int fd, void *buf, size_t len);
+/* Queues accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) that never
+ * waits (IORING_ACCEPT_DONTWAIT: -EAGAIN when none is queued; a kernel
+ * before 6.10 answers -EINVAL): a listen socket's accept rides the poll's
+ * enter (sched.c, issue 11 accept).  Its result is the new fd. */
+int gt__uring_accept(gt__uring *r, int fd);
+/* Whether entry k of the last submit came back with
+ * IORING_CQE_F_SOCK_NONEMPTY: after an accept, that more connections wait
+ * (Linux 6.10; a TCP listen socket's, unknown for other families). */
+bool gt__uring_more(const gt__uring *r, int k);
 /* Queues close(fd) (issue 11, accept: a finished connection's close rides
  * the pass's enter).  A socket has no flush method, so the kernel closes
  * it inside io_uring_enter: the last reference's release runs before the
