@@ -268,6 +268,18 @@ static void run_combo(const combo *c, const frames *f)
     gt_close(l);
 }
 
+/* As many sockets open as before the runs: the echo processes close
+ * theirs as they end (a bounded wait), the test its own. */
+static void none_left_open(size_t before)
+{
+    size_t now = open_sockets();
+    for (int i = 0; i < 100 && now > before; i++) {
+        h_msleep(10);
+        now = open_sockets();
+    }
+    ASSERT_EQ(now, before);
+}
+
 /* Every combination for one backend and packet type; then nothing is
  * left open (the echo processes closed theirs, the test its own). */
 static void run_all(int backend, int packet)
@@ -287,13 +299,7 @@ static void run_all(int backend, int packet)
             run_combo(&c, &f);
         }
     frames_free(&f);
-    /* the echo processes close their sockets as they end: bounded wait */
-    size_t now = open_sockets();
-    for (int i = 0; i < 100 && now > before; i++) {
-        h_msleep(10);
-        now = open_sockets();
-    }
-    ASSERT_EQ(now, before);
+    none_left_open(before);
 }
 
 /* The MSS a raw peer sends with (TCP_MAXSEG on its connected socket). */
@@ -359,12 +365,7 @@ GT_TEST(i13_combo_small_bufs_repeated)
         run_combo(&c, &f);
     }
     frames_free(&f);
-    size_t now = open_sockets();
-    for (int i = 0; i < 100 && now > before; i++) {
-        h_msleep(10);
-        now = open_sockets();
-    }
-    ASSERT_EQ(now, before);
+    none_left_open(before);
 }
 
 GT_TEST(i12_combo_inet_raw) { run_all(GT_BACKEND_INET, GT_PKT_RAW); }

@@ -17,6 +17,23 @@
 /* One scheduler, spin off: each request reaches an idle scheduler whose
  * last run drained the socket.  It used to spend one empty poll per
  * request (ROUNDS here); now only a poll after a wait that ended at once. */
+/* One request from the raw peer fd after gap_us, its echo by the owner of
+ * a, checked. */
+static void exchange(int fd, gt_socket a, useconds_t gap_us)
+{
+    usleep(gap_us);
+    static const char req[] = {0, 0, 0, 2, 'h', 'i'};
+    h_raw_write(fd, req, sizeof req);
+    gt_msg *m = NULL;
+    ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
+    ASSERT_EQ(m->len, 2);
+    ASSERT_OK(gt_send(a, m->data, m->len));
+    gt_msg_free(m);
+    char rep[6];
+    h_raw_read_exact(fd, rep, sizeof rep);
+    ASSERT(memcmp(rep, req, sizeof req) == 0);
+}
+
 GT_TEST(i11_strm_no_empty_poll_before_a_wait)
 {
     gt_config cfg = {.schedulers = 1, .spin_us = -1};
@@ -24,19 +41,8 @@ GT_TEST(i11_strm_no_empty_poll_before_a_wait)
     int fd;
     gt_socket a = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
     unsigned long long before = gt__sched_empty_polls();
-    for (int i = 0; i < ROUNDS; i++) {
-        usleep(1000); /* the scheduler goes idle: a conversation's gap */
-        static const char req[] = {0, 0, 0, 2, 'h', 'i'};
-        h_raw_write(fd, req, sizeof req);
-        gt_msg *m = NULL;
-        ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
-        ASSERT_EQ(m->len, 2);
-        ASSERT_OK(gt_send(a, m->data, m->len));
-        gt_msg_free(m);
-        char rep[6];
-        h_raw_read_exact(fd, rep, sizeof rep);
-        ASSERT(memcmp(rep, req, sizeof req) == 0);
-    }
+    for (int i = 0; i < ROUNDS; i++)
+        exchange(fd, a, 1000); /* the scheduler goes idle: a conversation's gap */
     unsigned long long empty = gt__sched_empty_polls() - before;
     if (empty >= ROUNDS / 4)
         printf("# empty polls: %llu for %d requests\n", empty, ROUNDS);
@@ -94,31 +100,16 @@ GT_TEST(i11_acc5_close_does_not_end_the_batch)
 static bool spare_no(void) { return false; }
 static bool spare_yes(void) { return true; }
 
-static void exchange(int fd, gt_socket a)
-{
-    usleep(100); /* within the spin: the scheduler spins meanwhile */
-    static const char req[] = {0, 0, 0, 2, 'h', 'i'};
-    h_raw_write(fd, req, sizeof req);
-    gt_msg *m = NULL;
-    ASSERT_OK(gt_recv(a, 0, H_WAIT, &m));
-    ASSERT_EQ(m->len, 2);
-    ASSERT_OK(gt_send(a, m->data, m->len));
-    gt_msg_free(m);
-    char rep[6];
-    h_raw_read_exact(fd, rep, sizeof rep);
-    ASSERT(memcmp(rep, req, sizeof req) == 0);
-}
-
 static unsigned long long spin_yields_of_a_conversation(void)
 {
     int fd;
     gt_socket a = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4)), &fd);
     /* one exchange first: a spin that asked the hook before the caller
      * changed it has ended (it yielded once after the change: 1 in 4) */
-    exchange(fd, a);
+    exchange(fd, a, 100); /* within the spin: it spins meanwhile */
     unsigned long long before = gt__sched_spin_yields();
     for (int i = 0; i < ROUNDS; i++)
-        exchange(fd, a);
+        exchange(fd, a, 100);
     unsigned long long yields = gt__sched_spin_yields() - before;
     close(fd);
     gt_close(a);
