@@ -574,8 +574,12 @@ bool gt__sock_close_listed(gt__sock *s)
 }
 
 /* delay_send: gather this send with the ones that follow before the sender
- * yields, and write them all on the home scheduler's next loop pass
- * (inet_drv's TCP_ADDF_DELAY_SEND; docs/spec/semantics.md rule 39). */
+ * yields, and write them all at the end of the pass of the scheduler the
+ * sender runs on (inet_drv's TCP_ADDF_DELAY_SEND; docs/spec/semantics.md
+ * rule 39).  That scheduler, not the socket's home: a sender moved to
+ * another scheduler since its socket was homed would otherwise see the
+ * home's loop write its sends while it still runs, between two of them
+ * (send_test r39, seen under valgrind). */
 static void queue_flush(gt__sock *s)
 {
     if (s->flush_queued)
@@ -588,7 +592,8 @@ static void queue_flush(gt__sock *s)
     s->flush_queued = true;
     atomic_fetch_add(&s->refs, 1);
     x->flush_node = (gt__deferred){.fn = delayed_flush, .arg = s};
-    gt__sched_defer_node(s->io.home, &x->flush_node);
+    if (!gt__sched_at_pass_end(&x->flush_node)) /* a thread of the user's */
+        gt__sched_defer_node(s->io.home, &x->flush_node);
 }
 
 /* Sets *len to the pieces' total and *biggest to the longest piece (sums

@@ -194,11 +194,16 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockop
 
 /* ---- waiters ---- */
 
+/* A waiter already done keeps its result: a busy sender whose data all
+ * reached the kernel before the peer closed has sent it (ok, as inet),
+ * even when the close is handled before the sender runs again. */
 void gt__waiters_wake_all(gt__waiter **head, int result)
 {
     for (gt__waiter *w = *head; w; w = w->next) {
-        w->done = true;
-        w->result = result;
+        if (!w->done) {
+            w->done = true;
+            w->result = result;
+        }
         gt__wake(w->proc);
     }
     *head = NULL;
@@ -698,7 +703,11 @@ static void io_event_locked(gt__sock *s, uint32_t ev)
         if (s->readable && s->x->acc_head)
             gt__wake(s->x->acc_head->proc); /* first come, first served */
     } else {
-        if (s->writable && (gt__buf_avail(&s->out) || s->writers))
+        /* not while a delay_send flush is queued: that flush writes the
+         * gathered sends once their sender yields (rule 39) */
+        /* not while a delay_send flush is queued: that one writes the
+         * gathered sends once their sender yields (rule 39) */
+        if (s->writable && !s->flush_queued && (gt__buf_avail(&s->out) || s->writers))
             gt__sock_flush(s);
         if (s->readable && s->state == S_OPEN) {
             if (s->active != GT_ACTIVE_FALSE_V)

@@ -175,6 +175,59 @@ GT_TEST(r39_without_delay_send_data_leaves_at_once)
     delay_send_case(false, 1);
 }
 
+/* rule 39 with the sender on another scheduler than the socket's home (the
+ * owner's): the gathered sends still wait for the sender to yield.  The
+ * home is idle meanwhile and would run a flush queued there at once, while
+ * the sender, which never yields during its window, still looks. */
+typedef struct apart_job {
+    gt_socket s;
+    int peer_fd;
+    gt_pid parent;
+} apart_job;
+
+static void home_owner(void *arg)
+{
+    (void)arg;
+    h_wait_int(H_TAG_GO, H_WAIT); /* parked on its scheduler until the end */
+}
+
+static void sender_apart(void *arg)
+{
+    apart_job *j = arg;
+    gt_send(j->s, "a", 1);
+    gt_send(j->s, "b", 1);
+    gt_send(j->s, "c", 1);
+    int seen = 0;
+    int64_t end = h_now_ms() + 50; /* holds its scheduler for 50 ms */
+    for (int n = 0; n < 1000000 && h_now_ms() < end && !seen; n++) {
+        struct pollfd pf = {.fd = j->peer_fd, .events = POLLIN};
+        seen = poll(&pf, 1, 0);
+    }
+    h_post_int(j->parent, H_TAG_DONE, seen);
+}
+
+GT_TEST(r39_delay_send_waits_for_a_sender_off_the_home_scheduler)
+{
+    if (gt_schedulers() < 2)
+        SKIP("one scheduler: the sender cannot be off its socket's home");
+    int fd;
+    static apart_job j;
+    j.s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_FALSE, GT_DELAY_SEND(true)), &fd);
+    j.peer_fd = fd;
+    j.parent = gt_self();
+    gt_pid owner, sender;
+    ASSERT_OK(gt_spawn(home_owner, NULL, &(gt_spawn_opts){.scheduler = 2}, &owner));
+    ASSERT_OK(gt_controlling_process(j.s, owner)); /* homed on scheduler 2 */
+    ASSERT_OK(gt_spawn(sender_apart, &j, &(gt_spawn_opts){.scheduler = 1}, &sender));
+    ASSERT_EQ(h_wait_int(H_TAG_DONE, H_WAIT), 0);
+    char buf[3];
+    read_all(fd, buf, sizeof buf); /* written once the sender ended */
+    ASSERT(memcmp(buf, "abc", 3) == 0);
+    h_post_int(owner, H_TAG_GO, 0);
+    h_wait_dead(owner);
+    close(fd);
+}
+
 /* rule 32: a send that takes the queue over high_watermark blocks until
  * the queue drains to low_watermark; then it returns ok. */
 typedef struct busy_job {
