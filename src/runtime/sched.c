@@ -688,6 +688,8 @@ static void *sched_main(void *arg)
             n = poll_events(s, ev, 0);
             if (idle && !began)
                 gt__spin_polled(&s->spin, n > 0);
+            else if (began && n > 0)
+                gt__spin_untested(&s->spin); /* no spin's catch (spin.h) */
         }
         if (n == 0)
             gt__uring_flush(); /* no reads for the pass's sends to ride with

@@ -84,13 +84,20 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     }
     int64_t short_ns = sp->max_ns + GT__SPIN_WAKE_NS;
     if (waited >= GT__SPIN_LONG_NS && waited > 4 * short_ns) {
-        sp->history = 0;
-        sp->caught = HISTORY_MASK; /* what comes next starts afresh */
-        sp->probe_gap = GT__SPIN_PROBE;
+        sp->history = 0; /* what comes next starts afresh; whether spins
+                            paid is kept (spin.h) */
         return;
     }
     unsigned is_short = waited <= short_ns;
     sp->history = ((sp->history << 1) | is_short) & HISTORY_MASK;
+}
+
+void gt__spin_untested(gt__spin *sp)
+{
+    if (sp->probing)
+        sp->unpaid = sp->probe_gap; /* the next idle period probes instead */
+    sp->probing = false;
+    sp->budget = 0; /* gt__spin_woke: no catch, no miss */
 }
 
 void gt__spin_stop(gt__spin *sp)
