@@ -776,39 +776,62 @@ static int frames_wanted(const gt__sock *s, const chain *c)
     return (int)k;
 }
 
-/* One readv of k frames of s->big_frame bytes, the input empty: each
- * block in turn becomes the socket's input and is delivered from there
- * (a whole frame: its message, take_packet).  From the first block that
- * was not one whole frame of that size (the last, partly filled; a frame
- * of another size), or once the delivery stops, the rest is appended to
- * the input, in order, as the reads would have left it.  Returns as
- * deliver_from's error (0, -EMSGSIZE, -ENOMEM). */
+/* One readv of k frames: the rest of the big frame the input starts, if
+ * it holds one's start, then frames of s->big_frame bytes, each into a
+ * block of its own.  The input, then each block in turn as the socket's
+ * input, is delivered (a whole frame: its message, take_packet).  From the
+ * first block that was not one whole frame of that size (the last, partly
+ * filled; a frame of another size), or once the delivery stops, the rest
+ * is appended to the input, in order, as the reads would have left it.
+ * Returns as deliver_from's error (0, -EMSGSIZE, -ENOMEM), or 1: not for
+ * this input (fill_for_frame's turn). */
 static int read_frames(gt__sock *s, chain *c, bool *passive, int k)
 {
-    size_t fl = s->big_frame;
+    size_t fl = s->big_frame, head = 0;
+    if (in_avail(s)) { /* a big frame's start: its rest first */
+        gt__pkt_span sp = {0};
+        frame(s, gt__buf_head(&s->in), in_avail(s), 0, &sp);
+        if (sp.need < STEAL_MIN || sp.need > RESERVE_MAX || sp.need <= in_avail(s) || --k < 1)
+            return 1;
+        head = sp.need - in_avail(s);
+        if (gt__buf_reserve(&s->in, head) != 0)
+            return -ENOMEM;
+    }
     gt__buf blk[FRAMES_MAX] = {{0}};
-    struct iovec v[FRAMES_MAX];
-    int n = 0;
+    struct iovec v[1 + FRAMES_MAX];
+    int n = 0, nv = 0;
+    if (head)
+        v[nv++] = (struct iovec){gt__buf_tail(&s->in), head};
     while (n < k && gt__buf_reserve(&blk[n], fl) == 0) {
-        v[n] = (struct iovec){gt__buf_tail(&blk[n]), fl};
+        v[nv++] = (struct iovec){gt__buf_tail(&blk[n]), fl};
         n++;
     }
-    ssize_t got = 0;
-    if (n > 0) {
-        do
-            got = read_took(s, gt__sock_tp_readv(s, v, n), (size_t)n * fl);
-        while (got == -EINTR);
+    if (nv < 2) { /* no memory for a block: one read, as ever */
+        gt__buf_free(&blk[0]);
+        return 1;
     }
-    int err = n > 0 ? 0 : -ENOMEM;
+    ssize_t got;
+    do
+        got = read_took(s, gt__sock_tp_readv(s, v, nv), head + (size_t)n * fl);
+    while (got == -EINTR);
+    limit_seen(s, c); /* one set meanwhile holds back these bytes */
+    int err = 0;
     size_t left = got > 0 ? (size_t)got : 0;
     if (left)
         s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
+    size_t part = left < head ? left : head;
+    if (part) {
+        gt__buf_added(&s->in, part);
+        left -= part;
+    }
     int filled = 0;
     for (; left; filled++) {
-        size_t part = left < fl ? left : fl;
+        part = left < fl ? left : fl;
         left -= part;
         gt__buf_added(&blk[filled], part);
     }
+    if (head)
+        in_consume(s, deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive, &err));
     /* each block in turn the input, while it is one whole frame */
     int i = 0;
     for (; i < filled && !err && !in_avail(s) && active_on(s) && !stall(s, c); i++) {
@@ -865,9 +888,11 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         void (*hook)(void) = atomic_load_explicit(&gt__sock_read_hook, memory_order_relaxed);
         if (__builtin_expect(hook != NULL, 0))
             hook();
-        int rc, k;
-        if (!in_avail(s) && s->big_frame && (k = frames_wanted(s, c)) > 1) {
-            rc = read_frames(s, c, passive, k); /* (its own limit_seen: none) */
+        int rc = 1, k;
+        if (s->big_frame && (k = frames_wanted(s, c)) > 1)
+            rc = read_frames(s, c, passive, k); /* 1: not for this input */
+        if (rc <= 0) {
+            /* read and delivered (its own limit_seen) */
         } else if (in_avail(s) || s->big_frame) {
             rc = fill_for_frame(s);
             limit_seen(s, c); /* (its bytes are framed above, next turn) */
