@@ -955,12 +955,14 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     /* a run is framed in place; a lone packet may skip the queue below */
     if (rc == 0 && count > 1 && (rc = queue_small_run(s, packets, count, len, biggest, &queued, &total)) > 0)
         rc = 0;
+    bool in_run = false; /* from the first big packet on */
     for (; rc == 0 && queued < count; queued++) {
         const struct iovec *p = &packets[queued];
         /* from the first big packet on, a run (one writev); a lone
          * packet goes direct by itself */
-        bool gather = count > 1 && !defer && !fail && (run.n || p->iov_len >= DIRECT_MIN) &&
+        bool gather = count > 1 && !defer && !fail && (in_run || p->iov_len >= DIRECT_MIN) &&
                       send_direct_ok(s, p, true);
+        in_run |= gather;
         uint8_t hdr[4], *hp = gather ? run.hdr[run.n] : hdr;
         size_t hlen = 0;
         rc = make_header(s->o->packet, p->iov_len, hp, &hlen);
