@@ -747,6 +747,122 @@ static int read_scratch(gt__sock *s, chain *c, bool *passive)
     return err ? err : rc;
 }
 
+/* Big frames read ahead (issue 11, bulk): a bulk echo read each 64 KiB
+ * frame with a read of its own, up to its end (fill_for_frame), 16 reads
+ * for the 16 frames gtcat lets in at once, each a system call and each
+ * a window update the server sent the peer (and the peer's ACK
+ * processing, on loopback in the server's read).  When the input is empty
+ * at a frame boundary after a big frame, one readv reads up to FRAMES_MAX
+ * frames of the last one's size, each into a block of its own, so that
+ * each whole one still leaves as its message uncopied.  FRAMES_BYTES
+ * bounds the blocks a readv asks for (the kernel may hold less: the blocks
+ * it did not fill are freed unwritten). */
+#define FRAMES_MAX 16
+#define FRAMES_BYTES (2 * 1024 * 1024)
+
+/* How many frames of s->big_frame bytes the delivery may take with one
+ * readv: as many as {active, N} lets in, none past a mailbox limit (its
+ * stall is checked per packet) or a transport (one buffer per read) or
+ * {active, once}; fewer than 2 is the plain read. */
+static int frames_wanted(const gt__sock *s, const chain *c)
+{
+    if (c->limited || gt__sock_tp(s) || s->active == GT_ACTIVE_ONCE_V)
+        return 1;
+    int64_t k = FRAMES_BYTES / s->big_frame;
+    if (k > FRAMES_MAX)
+        k = FRAMES_MAX;
+    if (s->active != GT_ACTIVE_TRUE_V && s->active < k)
+        k = s->active;
+    return (int)k;
+}
+
+/* One readv of k frames: the rest of the big frame the input starts, if
+ * it holds one's start, then frames of s->big_frame bytes, each into a
+ * block of its own.  The input, then each block in turn as the socket's
+ * input, is delivered (a whole frame: its message, take_packet).  From the
+ * first block that was not one whole frame of that size (the last, partly
+ * filled; a frame of another size), or once the delivery stops, the rest
+ * is appended to the input, in order, as the reads would have left it.
+ * Returns as deliver_from's error (0, -EMSGSIZE, -ENOMEM), or 1: not for
+ * this input (fill_for_frame's turn). */
+static int read_frames(gt__sock *s, chain *c, bool *passive, int k)
+{
+    size_t fl = s->big_frame, head = 0;
+    if (in_avail(s)) { /* a big frame's start: its rest first */
+        gt__pkt_span sp = {0};
+        frame(s, gt__buf_head(&s->in), in_avail(s), 0, &sp);
+        if (sp.need < STEAL_MIN || sp.need > RESERVE_MAX || sp.need <= in_avail(s) || --k < 1)
+            return 1;
+        head = sp.need - in_avail(s);
+        if (gt__buf_reserve(&s->in, head) != 0)
+            return -ENOMEM;
+    }
+    gt__buf blk[FRAMES_MAX] = {{0}};
+    struct iovec v[1 + FRAMES_MAX];
+    int n = 0, nv = 0;
+    if (head)
+        v[nv++] = (struct iovec){gt__buf_tail(&s->in), head};
+    while (n < k && gt__buf_reserve(&blk[n], fl) == 0) {
+        v[nv++] = (struct iovec){gt__buf_tail(&blk[n]), fl};
+        n++;
+    }
+    if (nv < 2) { /* no memory for a block: one read, as ever */
+        gt__buf_free(&blk[0]);
+        return 1;
+    }
+    ssize_t got;
+    do
+        got = read_took(s, gt__sock_tp_readv(s, v, nv), head + (size_t)n * fl);
+    while (got == -EINTR);
+    limit_seen(s, c); /* one set meanwhile holds back these bytes */
+    int err = 0;
+    size_t left = got > 0 ? (size_t)got : 0;
+    if (left)
+        s->pkt_err_kept = false; /* new bytes: frame (and fail) again */
+    size_t part = left < head ? left : head;
+    if (part) {
+        gt__buf_added(&s->in, part);
+        left -= part;
+    }
+    int filled = 0;
+    for (; left; filled++) {
+        part = left < fl ? left : fl;
+        left -= part;
+        gt__buf_added(&blk[filled], part);
+    }
+    if (head)
+        in_consume(s, deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive, &err));
+    /* each block in turn the input, while it is one whole frame */
+    int i = 0;
+    for (; i < filled && !err && !in_avail(s) && active_on(s) && !stall(s, c); i++) {
+        s->in = blk[i];
+        blk[i].m = NULL;
+        in_consume(s, deliver_from(s, gt__buf_head(&s->in), in_avail(s), c, passive, &err));
+    }
+    /* the rest, in order, behind what the input holds */
+    for (int j = i; j < n; j++) {
+        size_t have = gt__buf_avail(&blk[j]);
+        if (have && !in_avail(s)) {
+            s->in = blk[j]; /* no copy: it starts the input */
+            blk[j].m = NULL;
+            continue;
+        }
+        if (have) {
+            struct iovec r = {gt__buf_head(&blk[j]), have};
+            count_copied(have);
+            if (gt__buf_append_iov(&s->in, &r, 1, 0) != 0 && !err) {
+                /* the bytes are gone from the kernel: the stream is
+                 * broken (as gt__sock_preread_settle) */
+                gt__rd_to(&s->rd, RE_ERROR, -ENOMEM);
+                end_read(s);
+                err = -ENOMEM;
+            }
+        }
+        gt__buf_free(&blk[j]);
+    }
+    return err;
+}
+
 /* Reads and frames while the socket is active.  Returns 0, or the error
  * that ends the input (-EMSGSIZE for a bad packet, -ENOMEM); *ended tells
  * that the peer's end of input was reached and is still to be reported. */
@@ -772,8 +888,12 @@ static int deliver_loop(gt__sock *s, chain *c, bool *passive, bool *ended)
         void (*hook)(void) = atomic_load_explicit(&gt__sock_read_hook, memory_order_relaxed);
         if (__builtin_expect(hook != NULL, 0))
             hook();
-        int rc;
-        if (in_avail(s) || s->big_frame) {
+        int rc = 1, k;
+        if (s->big_frame && (k = frames_wanted(s, c)) > 1)
+            rc = read_frames(s, c, passive, k); /* 1: not for this input */
+        if (rc <= 0) {
+            /* read and delivered (its own limit_seen) */
+        } else if (in_avail(s) || s->big_frame) {
             rc = fill_for_frame(s);
             limit_seen(s, c); /* (its bytes are framed above, next turn) */
         } else {

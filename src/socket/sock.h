@@ -315,6 +315,9 @@ void gt__sock_tp_release(gt__sock *s);
 /* One read / one gathered write / shutdown through the transport:
  * bytes, 0 = end of stream (read), or -errno (-EAGAIN). */
 ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap);
+/* Into n buffers in turn (one readv); with a transport, into the first
+ * only. */
+ssize_t gt__sock_tp_readv(gt__sock *s, const struct iovec *iov, int n);
 ssize_t gt__sock_tp_writev(gt__sock *s, const struct iovec *iov, int n);
 int gt__sock_tp_shutdown(gt__sock *s, int how);
 /* Runs fn(ctx, arg) under s's lock when s's transport is t: for the

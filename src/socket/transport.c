@@ -27,6 +27,15 @@ static ssize_t sys_read(int fd, void *buf, size_t len)
 #endif
 }
 
+static ssize_t sys_readv(int fd, const struct iovec *iov, int n)
+{
+#if GT_RAW_SYSCALLS
+    return syscall(SYS_readv, fd, iov, n);
+#else
+    return readv(fd, iov, n);
+#endif
+}
+
 static ssize_t sys_send(int fd, const void *buf, size_t len, int flags)
 {
 #if GT_RAW_SYSCALLS
@@ -75,6 +84,14 @@ ssize_t gt__sock_tp_read(gt__sock *s, void *buf, size_t cap)
         return s->x->tp->recv(s->x->tp_ctx, s->fd, buf, cap);
     ssize_t n = sys_read(s->fd, buf, cap);
     return n >= 0 ? n : -errno;
+}
+
+ssize_t gt__sock_tp_readv(gt__sock *s, const struct iovec *iov, int n)
+{
+    if (s->tp_live) /* a transport reads into one buffer at a time */
+        return s->x->tp->recv(s->x->tp_ctx, s->fd, iov[0].iov_base, iov[0].iov_len);
+    ssize_t r = sys_readv(s->fd, iov, n);
+    return r >= 0 ? r : -errno;
 }
 
 ssize_t gt__sock_tp_writev(gt__sock *s, const struct iovec *iov, int n)

@@ -3,6 +3,7 @@
  * and gentcp's gt_send_many, against a raw BSD-socket peer whose reading
  * the test controls.
  */
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "helpers.h"
@@ -299,6 +300,103 @@ GT_TEST(i11_send_many_large_packets_skip_the_queue)
         ASSERT_EQ(((uint32_t)f[1] << 16) | ((uint32_t)f[2] << 8) | f[3], BODY);
         ASSERT_MEM(f + 4, BODY, body[p], BODY);
     }
+    close(fd);
+}
+
+/* A pass-through transport that counts its writes (plain TCP below). */
+static atomic_int n_writes;
+static ssize_t count_sendv(void *ctx, int fd, const struct iovec *iov, int n)
+{
+    atomic_fetch_add(&n_writes, 1);
+    return gt_tcp_transport.sendv(ctx, fd, iov, n);
+}
+static const gt_transport count_tp = {.name = "count", .recv = NULL, .sendv = count_sendv};
+
+/* issue 11 (bulk): gt_send_many's big packets, and every packet after the
+ * first big one, go out in one writev behind what the queue holds (here
+ * the small packet before the first big one): a bulk echo wrote each
+ * 64 KiB frame with a sendmsg of its own, and each frame's 57 bytes over
+ * loopback's MSS made a segment of their own.  Whole and in order, the
+ * bytes of the small packet before the run the only ones queued.  Then a
+ * run longer than one writev takes (DIRECT_RUN: two writes) and one the
+ * kernel takes only part of: the rest is queued, in order, flushed as the
+ * peer reads. */
+GT_TEST(i11_send_many_big_packets_one_write)
+{
+    enum { BODY = 40 * 1024, N = 7, LONG = 80 };
+    static const size_t len[N] = {100, BODY, BODY, 10, BODY, BODY + 1, 0};
+    static uint8_t body[N][BODY + 1];
+    static uint8_t got[N * (4 + BODY + 1)];
+    for (int p = 0; p < N; p++)
+        for (size_t i = 0; i < BODY + 1; i++)
+            body[p][i] = (uint8_t)(p * 31 + i * 7);
+    gt_transport tp = count_tp;
+    tp.recv = gt_tcp_transport.recv;
+    tp.shutdown = gt_tcp_transport.shutdown;
+    int fd;
+    gt_socket s = h_raw_peer_server(
+        GT_OPTS(GT_ACTIVE_FALSE, GT_PACKET(4), GT_SNDBUF(4 << 20), GT_TCP_MODULE(&tp)), &fd);
+    if (h_geti(s, GT_OPT_SNDBUF) < 8 * BODY)
+        SKIP("the kernel's wmem_max keeps SO_SNDBUF below the run");
+    struct iovec pk[N];
+    size_t wire = 0;
+    for (int p = 0; p < N; p++) {
+        pk[p] = (struct iovec){body[p], len[p]};
+        wire += 4 + len[p];
+    }
+    atomic_store(&n_writes, 0);
+    uint64_t appended = gt__buf_appended_here(); /* no wait: same thread */
+    int sent = -1;
+    ASSERT_OK(gt_send_many(s, pk, N, &sent));
+    ASSERT_EQ(sent, N);
+    ASSERT_EQ(atomic_load(&n_writes), 1);
+    ASSERT_EQ(gt__buf_appended_here() - appended, 4 + len[0]);
+    read_all(fd, got, wire);
+    const uint8_t *f = got;
+    for (int p = 0; p < N; p++) {
+        ASSERT_EQ(((uint32_t)f[0] << 24 | (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3]), len[p]);
+        ASSERT_MEM(f + 4, len[p], body[p], len[p]);
+        f += 4 + len[p];
+    }
+    /* a run longer than one writev holds (DIRECT_RUN, 32): 40 packets,
+     * the first big, in two, nothing queued */
+    static struct iovec rp[40];
+    size_t rwire = 0;
+    for (int p = 0; p < 40; p++) {
+        rp[p] = (struct iovec){body[p % N], p ? 100 + (size_t)p : BODY};
+        rwire += 4 + rp[p].iov_len;
+    }
+    atomic_store(&n_writes, 0);
+    appended = gt__buf_appended_here();
+    ASSERT_OK(gt_send_many(s, rp, 40, &sent));
+    ASSERT_EQ(sent, 40);
+    ASSERT_EQ(atomic_load(&n_writes), 2);
+    ASSERT_EQ(gt__buf_appended_here() - appended, 0);
+    read_all(fd, got, rwire);
+    f = got;
+    for (int p = 0; p < 40; p++) {
+        ASSERT_EQ(((uint32_t)f[2] << 8 | f[3]), rp[p].iov_len);
+        ASSERT_MEM(f + 4, rp[p].iov_len, rp[p].iov_base, rp[p].iov_len);
+        f += 4 + rp[p].iov_len;
+    }
+    /* LONG packets, more than the kernel takes at once (~2 MiB against a
+     * 64 KiB send buffer): the rest queued, in order */
+    ASSERT_OK(gt_setopts(s, GT_OPTS(GT_SNDBUF(64 * 1024))));
+    static struct iovec lp[LONG];
+    for (int p = 0; p < LONG; p++)
+        lp[p] = (struct iovec){body[p % N], p % 3 ? BODY : 1000 + (size_t)p};
+    ASSERT_OK(gt_send_many(s, lp, LONG, &sent));
+    ASSERT_EQ(sent, LONG);
+    static uint8_t one[4 + BODY];
+    for (int p = 0; p < LONG; p++) {
+        read_all(fd, one, 4 + lp[p].iov_len);
+        ASSERT_EQ(((uint32_t)one[1] << 16 | (uint32_t)one[2] << 8 | one[3]), lp[p].iov_len);
+        ASSERT_MEM(one + 4, lp[p].iov_len, lp[p].iov_base, lp[p].iov_len);
+    }
+    ASSERT_OK(gt_send(s, "z", 1)); /* the stream is in sync */
+    read_all(fd, one, 5);
+    ASSERT_EQ(one[4], 'z');
+    gt_close(s);
     close(fd);
 }
 
