@@ -766,6 +766,24 @@ static bool send_direct_ok(const gt__sock *s, const struct iovec *body, bool alo
 #define COALESCE_MAX 256
 static __thread uint8_t coalesce_buf[COALESCE_MAX];
 
+/* Writes v[0..n), whose first piece is the queue's bytes when queued > 0,
+ * and consumes from the queue what the kernel took of them.  Returns the
+ * bytes taken beyond the queue, or -1 after a failed write (*fail set to
+ * what the send reports). */
+static ssize_t write_behind_queue(gt__sock *s, const struct iovec *v, int n, size_t queued,
+                                  int *fail)
+{
+    ssize_t w = gt__sock_writev(s, v, n);
+    if (w < 0) {
+        *fail = write_failed(s, (int)w, true); /* the caller is the sender */
+        return -1;
+    }
+    size_t from_queue = (size_t)w < queued ? (size_t)w : queued;
+    if (from_queue)
+        gt__buf_consume(&s->out, from_queue);
+    return w - (ssize_t)from_queue;
+}
+
 /* Writes the queue, then the packet (header and body); what the kernel
  * leaves is queued.  Returns 0 or -ENOMEM; a failed write sets *fail to
  * what the send reports. */
@@ -791,18 +809,11 @@ static int send_direct(gt__sock *s, const uint8_t *hdr, size_t hlen, const struc
             v[n++] = (struct iovec){(void *)hdr, hlen};
         v[n++] = *body;
     }
-    ssize_t w = gt__sock_writev(s, v, n);
-    if (w < 0) {
-        *fail = write_failed(s, (int)w, true); /* the caller is the sender */
-        return 0;
-    }
-    size_t from_queue = (size_t)w < queued ? (size_t)w : queued;
-    if (from_queue)
-        gt__buf_consume(&s->out, from_queue);
-    if ((size_t)w - from_queue == hlen + body->iov_len)
-        return 0; /* all of it taken */
+    ssize_t took = write_behind_queue(s, v, n, queued, fail);
+    if (took < 0 || (size_t)took == hlen + body->iov_len)
+        return 0; /* failed (*fail says how), or all of it taken */
     struct iovec pkt[2] = {{(void *)hdr, hlen}, *body};
-    return gt__buf_append_iov(&s->out, pkt, 2, (size_t)w - from_queue);
+    return gt__buf_append_iov(&s->out, pkt, 2, (size_t)took);
 }
 
 /* gt_send_many's run of packets from the first one of DIRECT_MIN bytes
@@ -835,19 +846,14 @@ static int run_write(gt__sock *s, int *fail)
         *--v = (struct iovec){gt__buf_head(&s->out), queued};
         nv++;
     }
-    ssize_t w = gt__sock_writev(s, v, nv);
-    if (w < 0) {
-        *fail = write_failed(s, (int)w, true); /* the caller is the sender */
+    ssize_t took = write_behind_queue(s, v, nv, queued, fail);
+    if (took < 0)
         return 0;
-    }
-    size_t from_queue = (size_t)w < queued ? (size_t)w : queued;
-    if (from_queue)
-        gt__buf_consume(&s->out, from_queue);
     if (queued) {
         v++;
         nv--;
     }
-    return gt__buf_append_iov(&s->out, v, nv, (size_t)w - from_queue);
+    return gt__buf_append_iov(&s->out, v, nv, (size_t)took);
 }
 
 /* queue_small_run's loop, inlined with hl a constant: the packets framed

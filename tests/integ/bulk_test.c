@@ -23,6 +23,17 @@ typedef struct writer {
     size_t body;
 } writer;
 
+/* Fails unless m is a {tcp, S, Data} holding frame k's body of body bytes. */
+static void check_frame(const gt_msg *m, int k, size_t body)
+{
+    ASSERT_EQ(m->kind, GT_MSG_TCP);
+    ASSERT_EQ(m->len, body);
+    for (size_t i = 0; i < body; i++)
+        if (m->data[i] != byte_at(k, i))
+            gt_test_fail(__FILE__, __LINE__, "frame %d byte %zu: %u, want %u", k, i, m->data[i],
+                         byte_at(k, i));
+}
+
 /* Writes the frames with plain blocking writes, as a bulk peer does. */
 static void *write_frames(void *arg)
 {
@@ -53,12 +64,7 @@ static uint64_t echo_frames(int nframes, size_t body)
     for (int k = 0; k < nframes; k++) {
         gt_msg *m = NULL;
         ASSERT_OK(gt_receive_match(gt_match_socket, &s, H_WAIT, &m));
-        ASSERT_EQ(m->kind, GT_MSG_TCP);
-        ASSERT_EQ(m->len, body);
-        for (size_t i = 0; i < body; i++)
-            if (m->data[i] != byte_at(k, i))
-                gt_test_fail(__FILE__, __LINE__, "frame %d byte %zu: %u, want %u", k, i,
-                             m->data[i], byte_at(k, i));
+        check_frame(m, k, body);
         /* a message that kept its read buffer holds about its frame, not
          * a power of two above it */
         void *block = gt__envelope_of(m)->block;
@@ -143,12 +149,7 @@ GT_TEST(i11_bulk_queued_frames_one_read)
     for (int k = 0; k < N + 2; k++) {
         size_t body = k < N ? B1 : k == N ? B2 : B3;
         ASSERT_OK(gt_receive_match(gt_match_socket, &s, H_WAIT, &m));
-        ASSERT_EQ(m->kind, GT_MSG_TCP);
-        ASSERT_EQ(m->len, body);
-        for (size_t i = 0; i < body; i++)
-            if (m->data[i] != byte_at(k, i))
-                gt_test_fail(__FILE__, __LINE__, "frame %d byte %zu: %u, want %u", k, i,
-                             m->data[i], byte_at(k, i));
+        check_frame(m, k, body);
         void *block = gt__envelope_of(m)->block;
         if (k < N && !block) /* the frame's own block, adopted */
             gt_test_fail(__FILE__, __LINE__, "frame %d was copied", k);
