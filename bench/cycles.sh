@@ -23,7 +23,7 @@
 # kernel splits the two by tick samples: their sum is exact, the split is
 # not -- callgrind counts user instructions firmly).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 ROUNDS=${ROUNDS:-3}
 LOAD=${LOAD:-"pipe size=100 batch=1 secs=2 warm=0.5"}
@@ -40,12 +40,12 @@ HZ=$(getconf CLK_TCK)
 ticks() { awk '{print $14, $15}' "/proc/$1/stat" 2>/dev/null || echo "0 0"; }
 
 run() { # label cmd
-    local label=$1 cmd=$2 port= i res rate
+    local label=$1 cmd=$2 port="" res rate
     : >"$TMP/s.out"
     # shellcheck disable=SC2086
     env $cmd </dev/null >"$TMP/s.out" 2>/dev/null &
     SPID=$!
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         port=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$TMP/s.out" | head -1)
         [ -n "$port" ] && break
         sleep 0.05
