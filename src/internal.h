@@ -290,8 +290,13 @@ int gt__io_add_now(gt__io *w);
  * so that events, p's wake-ups and deferred calls stay on one thread.
  * True when a new registration replaced the old one (whose release runs
  * on the old home); false when nothing changed: same home, none, w not
- * watched, or epoll refused (still correct, only slower). */
-bool gt__io_move(gt__io *w, gt__proc *p);
+ * watched, or epoll refused (still correct, only slower).  in_set: w's fd
+ * is in the old home's set (false: started with gt__io_start_later, its
+ * add not made yet), which the move then leaves with an epoll_ctl DEL. */
+bool gt__io_move(gt__io *w, gt__proc *p, bool in_set);
+/* epoll_ctl system calls of the watchers made by the calling thread so
+ * far (tests count them). */
+unsigned long long gt__io_ctl_calls_here(void);
 
 /* True when p runs on w's home scheduler (p's home read under its plock). */
 bool gt__io_homed_with(const gt__io *w, gt__proc *p);

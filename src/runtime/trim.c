@@ -26,6 +26,7 @@
 #endif
 
 #include "runtime/sched.h"
+#include "util/buf.h"
 #include "util/objcache.h"
 
 /* One freed stack arms a trim: with 32, a scheduler that trimmed mid-burst
@@ -72,6 +73,7 @@ void gt__trim_idle(gt__sched *s, int wait, int n)
     gt__stack_trim(s);
     gt__msg_cache_trim(); /* its blocks, scattered, pin arena pages */
     gt__obj_cache_trim();  /* its sockets' and processes' structs, likewise */
+    gt__buf_spares_trim(); /* read blocks of big frames (util/buf.c) */
 #ifdef __GLIBC__
     static atomic_flag trimming = ATOMIC_FLAG_INIT;
     if (!atomic_flag_test_and_set(&trimming)) {

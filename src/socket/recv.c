@@ -802,12 +802,17 @@ static int read_frames(gt__sock *s, chain *c, bool *passive, int k)
     int n = 0, nv = 0;
     if (head)
         v[nv++] = (struct iovec){gt__buf_tail(&s->in), head};
-    while (n < k && gt__buf_reserve(&blk[n], fl) == 0) {
+    /* the first block from malloc, which hands back the block of a frame
+     * just freed, its pages still in memory: the read fills it; the others
+     * are the thread's spares, which only a burst of frames fills (taken
+     * first, a spare never written made the kernel fault in its pages:
+     * 240 page faults more over a trickle, every spare once) */
+    while (n < k && (n ? gt__buf_reserve_block(&blk[n], fl) : gt__buf_reserve(&blk[n], fl)) == 0) {
         v[nv++] = (struct iovec){gt__buf_tail(&blk[n]), fl};
         n++;
     }
     if (nv < 2) { /* no memory for a block: one read, as ever */
-        gt__buf_free(&blk[0]);
+        gt__buf_free_block(&blk[0], fl);
         return 1;
     }
     ssize_t got;
@@ -858,7 +863,7 @@ static int read_frames(gt__sock *s, chain *c, bool *passive, int k)
                 err = -ENOMEM;
             }
         }
-        gt__buf_free(&blk[j]);
+        gt__buf_free_block(&blk[j], fl); /* unfilled: a spare for the next */
     }
     return err;
 }

@@ -427,7 +427,13 @@ int gt__sock_home(gt_socket h)
 void gt__sock_rehome(gt__sock *s, gt__proc *owner)
 {
     atomic_fetch_add(&s->refs, 1); /* a new registration's, if it moves */
-    if (!gt__io_move(&s->io, owner))
+    /* A socket accepted in this pass whose add still waits in the batch
+     * (gt__sock_start_listed) is in no set yet: the move adds it at its
+     * new home without the DEL at the old one, which could only say
+     * ENOENT -- a system call of every connection an acceptor hands to a
+     * worker on another scheduler in the run that accepted it (the
+     * acceptor pool's pattern). */
+    if (!gt__io_move(&s->io, owner, !s->add_listed))
         atomic_fetch_sub(&s->refs, 1);
     else
         s->add_listed = false; /* added at its new home: not the batch's */

@@ -61,6 +61,17 @@ static inline void gt__buf_free(gt__buf *b)
         gt__buf_free_mem(b);
 }
 
+/* A block of exactly `size` bytes' room for an empty b (socket/recv.c's
+ * read_frames: one frame each), from this thread's spares of that size
+ * when it has one, else as gt__buf_reserve.  0 or -ENOMEM. */
+int gt__buf_reserve_block(gt__buf *b, size_t size);
+/* Gives back a block of gt__buf_reserve_block(b, size): kept as a spare
+ * of that size if b is empty (at most 16 a thread, of one size: a new size
+ * frees the old ones), else as gt__buf_free. */
+void gt__buf_free_block(gt__buf *b, size_t size);
+/* Frees this thread's spare blocks (runtime/trim.c, when idle). */
+void gt__buf_spares_trim(void);
+
 /* Hands the buffer's memory (from malloc) to the caller, who frees it; the
  * buffer is left empty.  NULL if it holds none. */
 void *gt__buf_steal(gt__buf *b);

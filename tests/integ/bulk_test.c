@@ -113,6 +113,40 @@ static void write_one(int fd, int k, size_t body)
     h_raw_write(fd, f, 4 + body);
 }
 
+/* move15: a peer that trickles big frames, one at a time, each read
+ * alone: the blocks a readv did not reach are kept for the next one
+ * (util/buf.c's spares), not freed and allocated again; each frame costs
+ * about one new block, the one its message keeps (fails without the
+ * spares: 16 allocations a frame).  Every frame whole and uncopied. */
+GT_TEST(i11_bulk_trickled_frames_reuse_blocks)
+{
+    enum { N = 8 };
+    int fd;
+    gt_socket s = h_raw_peer_server(GT_OPTS(GT_ACTIVE_TRUE, GT_PACKET(4)), &fd);
+    gt_msg *m = NULL;
+    write_one(fd, 99, BODY); /* a first frame: its size is the guess */
+    ASSERT_OK(gt_receive_match(gt_match_socket, &s, H_WAIT, &m));
+    gt_msg_free(m);
+    write_one(fd, 98, BODY); /* the spares' first fill */
+    ASSERT_OK(gt_receive_match(gt_match_socket, &s, H_WAIT, &m));
+    gt_msg_free(m);
+    uint64_t a0 = gt__buf_allocs_total();
+    for (int k = 0; k < N; k++) {
+        write_one(fd, k, BODY);
+        ASSERT_OK(gt_receive_match(gt_match_socket, &s, H_WAIT, &m));
+        check_frame(m, k, BODY);
+        if (!gt__envelope_of(m)->block)
+            gt_test_fail(__FILE__, __LINE__, "frame %d was copied", k);
+        gt_msg_free(m);
+    }
+    uint64_t allocs = gt__buf_allocs_total() - a0;
+    if (allocs > 2 * N)
+        gt_test_fail(__FILE__, __LINE__, "%llu allocations for %d frames read one at a time",
+                     (unsigned long long)allocs, N);
+    gt_close(s);
+    close(fd);
+}
+
 /* issue 11 (bulk): frames of the last big frame's size waiting in the
  * kernel are read with one readv, each into a block of its own, and each
  * still leaves uncopied as its message: 8 queued frames cost one read

@@ -4,14 +4,15 @@
  * ({.scheduler = gt_scheduler_id()}) keeps the socket's epoll registration
  * where it is: no EPOLL_CTL_ADD on another scheduler and DEL on the old one
  * (issue 11: a socket registered once, on the scheduler that owns it).  A
- * worker on another scheduler moves it, once.  epoll_ctl is wrapped here
+ * worker on another scheduler moves it, once (an ADD there; a DEL only if
+ * the accept's add was already made).  epoll_ctl is wrapped here
  * (this program's definition comes first in symbol lookup) to count.
  */
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
 
-#include "helpers.h"
+#include "h_uring.h" /* h_uring_expected; includes helpers.h */
 
 static atomic_bool counting;
 static atomic_int adds, dels;
@@ -101,12 +102,16 @@ GT_TEST(i11_handoff_beside_keeps_the_registration)
     ASSERT_EQ(atomic_load(&dels), 0);
 }
 
-/* The counter sees a move: the registration follows a worker elsewhere. */
+/* The counter sees a move: the registration follows a worker elsewhere.
+ * No DEL when the accept's own add still waited in the end-of-pass batch
+ * (the hand-over in the run that accepted, as here): the fd was in no set
+ * yet, and the DEL could only say ENOENT (move15); with the batch off the
+ * accept added it at once, and the move takes it out. */
 GT_TEST(i11_handoff_elsewhere_moves_it_once)
 {
     if (gt_schedulers() < 2)
         SKIP("one scheduler: no other to hand the socket to");
     handoff(2);
     ASSERT_EQ(atomic_load(&adds), 1);
-    ASSERT_EQ(atomic_load(&dels), 1);
+    ASSERT_EQ(atomic_load(&dels), h_uring_expected() ? 0 : 1);
 }

@@ -1,0 +1,88 @@
+/*
+ * gt_pool.c -- an acceptor-pool echo server (the pattern of gen_tcp's own
+ * documentation: accept in one process, hand the socket to a worker with
+ * controlling_process).  For the accept workload of bench/load.c with the
+ * hand-over in its path (issue 11, move15).
+ *
+ *   gt_pool [schedulers=2] [spin_us=...] [active=0|1]
+ *
+ * One acceptor, pinned to scheduler 1, accepts; each connection gets a
+ * worker spawned round robin (so about half land on another scheduler and
+ * their sockets move there) that echoes {packet,4} frames passively
+ * (active=1: {active,true} messages) until the peer closes.  Prints
+ * "listening on PORT"; serves until its stdin closes.
+ */
+#include "gt_bench.h"
+
+static int active;
+
+static void worker_fn(void *arg)
+{
+    gt_socket s = {(uint64_t)(uintptr_t)arg};
+    /* the socket is ours once the acceptor's go arrives */
+    gt_msg *m = NULL;
+    if (gt_receive(GT_INFINITY, &m) != 0) {
+        gt_close(s);
+        return;
+    }
+    gt_msg_free(m);
+    if (active && gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)) != 0) {
+        gt_close(s);
+        return;
+    }
+    for (;;) {
+        int rc = active ? gt_receive(GT_INFINITY, &m) : gt_recv(s, 0, GT_INFINITY, &m);
+        if (rc != 0)
+            break;
+        if (m->kind != GT_MSG_TCP) {
+            gt_msg_free(m);
+            break;
+        }
+        rc = gt_send(s, m->data, m->len);
+        gt_msg_free(m);
+        if (rc)
+            break;
+    }
+    gt_close(s);
+}
+
+static void acceptor_fn(void *arg)
+{
+    gt_socket l = {(uint64_t)(uintptr_t)arg};
+    gt_socket a;
+    while (gt_accept(l, GT_INFINITY, &a) == 0) {
+        gt_pid pid;
+        if (gt_spawn(worker_fn, (void *)(uintptr_t)a.id, NULL, &pid) != 0) {
+            gt_close(a);
+            continue;
+        }
+        if (gt_controlling_process(a, pid) != 0)
+            gt_close(a); /* the worker's go below finds it closed */
+        gt_post(pid, 1, NULL, 0);
+    }
+}
+
+static void server_fn(void *arg)
+{
+    (void)arg;
+    gt_opt extra[] = {GT_PACKET(4), GT_NODELAY(true)};
+    gt_socket l = gb_listen(extra, 2);
+    gt_spawn_opts o = {.scheduler = 1};
+    gt_pid acc;
+    gb_check(gt_spawn(acceptor_fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
+    /* the listen socket's watcher to scheduler 1 too */
+    gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+    double end = gb_now() + (double)gb_arg("secs", 600);
+    while (gb_now() < end) /* without holding a scheduler */
+        gt_sleep(100);
+    exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    gb_argc = argc;
+    gb_argv = argv;
+    active = (int)gb_arg("active", 0);
+    gb_run(server_fn, NULL);
+    return 0;
+}
