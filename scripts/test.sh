@@ -69,14 +69,20 @@ fi
 if [ "${GT_SKIP_SANITIZERS:-0}" = 1 ]; then
     say "skip sanitizers: GT_SKIP_SANITIZERS=1"
 else
+    # The runner's 60 s per-test limit is sized for the release build; it
+    # is there to end a hang, not to time a test.  The sanitizers slow the
+    # tests 5-15x (TSan maps and unmaps shadow for every process stack:
+    # link_test's 10,000-process test takes 11 s of CPU under TSan and 25-48
+    # s of wall time on a loaded box), so these stages get valgrind's 300 s.
     section "ASan + UBSan"
     if build asan lib tests; then
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            unit_and_integ build-asan
+        GT_TEST_TIMEOUT=300 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 unit_and_integ build-asan
     fi
     section "TSan"
     if build tsan lib tests; then
-        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" unit_and_integ build-tsan
+        GT_TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+            unit_and_integ build-tsan
     fi
     section "valgrind (memcheck)"
     if command -v valgrind >/dev/null; then

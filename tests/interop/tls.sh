@@ -62,6 +62,20 @@ for pk in 4 raw; do
     fi
 done
 
+# feed_until TEXT FILE WANT: prints TEXT (printf format), then keeps its
+# stdout, the stdin of a gtcat connect, open until FILE (gtcat's stdout:
+# it writes each packet at once) holds WANT with its newlines dropped, at
+# most 15 s.  Was a fixed 1 s: on a loaded box (load 8) the echo of
+# packet-4 TLS 1.3 once came later, the close_notify at stdin's end went
+# first, and the Erlang server dropped the echoes (got '').
+feed_until() {
+    printf "$1"
+    for _ in $(seq 150); do
+        [ "$(tr -d '\n' <"$2")" = "$3" ] && break
+        sleep 0.1
+    done
+}
+
 # ---- gtcat connect --tls -> Erlang ssl server (echo) ----
 for pk in 4 raw; do
     for v in tlsv1.3 tlsv1.2; do
@@ -72,10 +86,13 @@ for pk in 4 raw; do
             continue
         fi
         want=$(printf 'one\ntwo\nthree')
-        # stdin stays open a moment: Erlang's ssl takes our close_notify
-        # (sent at stdin's end) for a full close and drops unsent echoes
-        got=$( (printf 'one\ntwo\nthree\n'; sleep 1) | timeout 20 "$GTCAT" connect localhost "$BGPORT" \
-            --packet "$pk" --cacert "$C/ca.pem" 2>"$TMP/c.err" | head -c 100)
+        # stdin stays open until the echoes are in: Erlang's ssl takes
+        # our close_notify (sent at stdin's end) for a full close and
+        # drops unsent echoes
+        : >"$TMP/got"
+        feed_until 'one\ntwo\nthree\n' "$TMP/got" onetwothree | timeout 20 "$GTCAT" connect \
+            localhost "$BGPORT" --packet "$pk" --cacert "$C/ca.pem" 2>"$TMP/c.err" >"$TMP/got"
+        got=$(head -c 100 "$TMP/got")
         # raw: the echo may come back as one piece; compare the bytes
         if [ "$(tr -d '\n' <<<"$got")" = "$(tr -d '\n' <<<"$want")" ]; then ok "$name"; else
             fail "$name" "got '$got': $(head -2 "$TMP/c.err" | tr '\n' ' ')"; fi
@@ -125,7 +142,10 @@ check_refused interop/tls/wrong-address other 127.0.0.1 "IP address mismatch"
 # ---- --insecure accepts the untrusted one ----
 name=interop/tls/insecure
 if start_bg "$name" "$GTCAT" listen 0 --echo --tls --cert "$C/untrusted.pem" --key "$C/untrusted.key"; then
-    got=$( (printf 'hi\n'; sleep 1) | timeout 10 "$GTCAT" connect localhost "$BGPORT" --insecure 2>"$TMP/i.err" | head -1)
+    : >"$TMP/got"
+    feed_until 'hi\n' "$TMP/got" hi | timeout 20 "$GTCAT" connect localhost "$BGPORT" --insecure \
+        2>"$TMP/i.err" >"$TMP/got"
+    got=$(head -1 "$TMP/got")
     if [ "$got" = hi ]; then ok "$name"; else fail "$name" "got '$got': $(head -2 "$TMP/i.err")"; fi
     stop_bg "$BGPID"
 fi
