@@ -123,4 +123,18 @@ static gt_socket gb_listen(const gt_opt *extra, size_t nextra)
     return l;
 }
 
+/* A {packet,4} nodelay listener (gb_listen) whose acceptor process, fn(l's
+ * id), runs on scheduler 1 and owns it, so that its watcher is homed there
+ * too: the acceptor-pool shape of gt_pool and gt_skew, where connections
+ * are handed to workers with controlling_process. */
+static inline void gb_acceptor_on_scheduler_1(gt_proc_fn fn)
+{
+    gt_opt extra[] = {GT_PACKET(4), GT_NODELAY(true)};
+    gt_socket l = gb_listen(extra, 2);
+    gt_spawn_opts o = {.scheduler = 1};
+    gt_pid acc;
+    gb_check(gt_spawn(fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
+    gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+}
+
 #endif

@@ -65,13 +65,7 @@ static void acceptor_fn(void *arg)
 static void server_fn(void *arg)
 {
     (void)arg;
-    gt_opt extra[] = {GT_PACKET(4), GT_NODELAY(true)};
-    gt_socket l = gb_listen(extra, 2);
-    gt_spawn_opts o = {.scheduler = 1};
-    gt_pid acc;
-    gb_check(gt_spawn(acceptor_fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
-    /* the listen socket's watcher to scheduler 1 too */
-    gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+    gb_acceptor_on_scheduler_1(acceptor_fn);
     double end = gb_now() + (double)gb_arg("secs", 600);
     while (gb_now() < end) /* without holding a scheduler */
         gt_sleep(100);

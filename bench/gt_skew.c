@@ -47,13 +47,7 @@ static void acceptor_fn(void *arg)
 static void server_fn(void *arg)
 {
     (void)arg;
-    gt_opt extra[] = {GT_PACKET(4), GT_NODELAY(true)};
-    gt_socket l = gb_listen(extra, 2);
-    gt_spawn_opts o = {.scheduler = 1};
-    gt_pid acc;
-    gb_check(gt_spawn(acceptor_fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
-    /* the listen socket's watcher to scheduler 1 too */
-    gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+    gb_acceptor_on_scheduler_1(acceptor_fn);
     double t0 = gb_now();
     for (;;) { /* until stdin closes, without holding a scheduler */
         uint32_t ev = 0;
