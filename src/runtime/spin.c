@@ -72,7 +72,7 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     if (!sp->max_ns)
         return;
     if (sp->budget > 0) { /* it spun: did that catch the work? */
-        bool caught = waited < sp->budget;
+        bool caught = waited < (sp->budget < GT__SPIN_PAY_NS ? sp->budget : GT__SPIN_PAY_NS);
         sp->caught = ((sp->caught << 1) | caught) & HISTORY_MASK;
         if (sp->probing && !caught)
             sp->probe_gap = sp->probe_gap * 2 > GT__SPIN_PROBE_MAX ? GT__SPIN_PROBE_MAX : sp->probe_gap * 2;

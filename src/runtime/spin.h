@@ -46,6 +46,18 @@
 #define GT__SPIN_LONG_NS 2000000
 
 #define GT__SPIN_PAYS 4
+/* A spin pays (counts as a catch in the record) only if its work came
+ * within this much of its start, not anywhere in its budget.  A catch late
+ * in the spin saved one wake-up (a few us of CPU here: epoll_wait's sleep
+ * and the switch back) for all the CPU the spin burned before it: on
+ * accept with a fast client (a connection every 40-70 us) most spins
+ * caught their work after 25-50 us, the record said "pays", and gentcp
+ * spent ~2 us more per connection than with no spin (39.2 vs 36.7, and
+ * above epoll-1t in some runs).  A conversation's request comes back
+ * within a round trip's remainder (~15 us here) and still pays.  Measured
+ * (spin15, 8 alternating rounds of accept conc=50): 39.4 -> 37.4 us/conn,
+ * lower in 7 of 8; pingpong level (p50 24.8 -> 24.1 us, 6 rounds). */
+#define GT__SPIN_PAY_NS 25000
 #define GT__SPIN_PROBE 8
 /* Each probe that misses doubles the gap to the next, up to this; one that
  * catches (or a spin that pays again, or a long idle) resets it.  On a

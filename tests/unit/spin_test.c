@@ -91,6 +91,28 @@ GT_TEST(i11_spin_pauses_while_spins_miss)
     ASSERT_EQ(full, 1);
 }
 
+/* A spin whose work came late in it (an accept load on a fast box: a
+ * connection every 40-70 us) saved a wake-up for more CPU than the wake-up
+ * costs: it is no catch (GT__SPIN_PAY_NS), so such spins pause as misses
+ * do, while catches within a round trip (20 us) keep spinning. */
+GT_TEST(spin15_late_catches_do_not_pay)
+{
+    gt__spin sp;
+    gt__spin_init(&sp, 50 * US, NULL);
+    int64_t t = 1 * MS;
+    for (int i = 0; i < 2 * GT__SPIN_HISTORY; i++)
+        wait_once(&sp, &t, 20 * US); /* caught early */
+    ASSERT_EQ(gt__spin_budget(&sp, t), 50 * US); /* those pay: full spins */
+    gt__spin_woke(&sp, t + 20 * US);
+    t += 25 * US;
+    for (int i = 0; i < GT__SPIN_HISTORY; i++)
+        wait_once(&sp, &t, 40 * US); /* caught, late */
+    int spun = 0;
+    for (int i = 0; i < GT__SPIN_PROBE; i++)
+        spun += wait_once(&sp, &t, 40 * US) > 0;
+    ASSERT_EQ(spun, 1); /* the probe only */
+}
+
 /* ... and each probe that misses doubles the gap to the next, up to
  * GT__SPIN_PROBE_MAX: on a loaded box nearly no spin caught its work and
  * probing one idle period in 8 cost 0.5-2.7 us per request (sched5). */
