@@ -160,7 +160,9 @@ enum {
     GT__R_END_MET_BUSY = 1 << 4, /* the end of input was read while a send
                                    was busy: that send got closed, so no
                                    delayed closed is left for the next one
-                                   (D tcp_recv_closed's IS_BUSY, rule 56) */
+                                   (D tcp_recv_closed's IS_BUSY, rule 56;
+                                   not a FIN with exit_on_close=false:
+                                   recv.c end_read, DEVIATIONS row 26)    */
     GT__R_CLOSED_SENT = 1 << 5, /* a tcp_closed went out (only ever once)  */
     GT__R_END_TOLD = 1 << 6,    /* the end of input went to the user (a
                                    recv's closed, a tcp_closed): the socket

@@ -270,17 +270,15 @@ GT_TEST(r32_watermarks_changed_under_waiting_sender)
 /* ---- the end of input read under a busy send (inet's tcp_recv_closed) --- */
 
 /* A passive socket whose recv reads the peer's FIN while a send waits on
- * the busy queue: that send is answered closed and the queue dropped; the
- * socket still sends (exit_on_close=false), and with exit_on_close=true the
- * next send is enotconn, no delayed closed (live node, diff-cases
- * r56_recv_close_busy*: pending, closed, closed, ok / enotconn). */
-static void fin_under_busy_send(bool eoc)
+ * the busy queue.  With exit_on_close=true, as inet: that send is answered
+ * closed, the queue dropped, the next send enotconn (live node,
+ * diff-cases r56_recv_close_busy_eoc: pending, closed, closed, enotconn). */
+GT_TEST(r56_fin_read_under_busy_send_exit_on_close)
 {
     int port = 0, lfd = h_raw_listen(&port);
     int small = 4096;
     ASSERT(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
-    gt_socket s = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(eoc),
-                                          GT_SNDBUF(16384)));
+    gt_socket s = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE, GT_SNDBUF(16384)));
     int fd = h_raw_accept(lfd);
     close(lfd);
     static send_job a;
@@ -290,20 +288,64 @@ static void fin_under_busy_send(bool eoc)
     ASSERT_OK(shutdown(fd, SHUT_WR));
     ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
     ASSERT_ERR(h_wait_int(TAG_A, H_WAIT), GT_ECLOSED);
-    ASSERT_ERR(gt_send(s, "x", 1), eoc ? -ENOTCONN : 0);
-    long got = h_raw_wait_eof(fd); /* -1 without EOF (exit_on_close=false) */
-    ASSERT(got < MB);
+    ASSERT_ERR(gt_send(s, "x", 1), -ENOTCONN);
+    ASSERT(h_raw_wait_eof(fd) < MB);
     close(fd);
 }
 
-GT_TEST(r56_fin_read_under_busy_send)
+/* The same with exit_on_close=false: inet drops the queue there too and
+ * answers the busy send closed, yet the socket goes on sending, so the peer
+ * gets a stream with a hole in it (diff-cases r56_recv_close_busy: the next
+ * send ok).  gentcp keeps the queue: the busy send waits on and returns ok
+ * once the peer takes its data, and the peer gets every byte, in order,
+ * then what is sent after (DEVIATIONS row 26).  Active as passive
+ * (r56_recv_close_busy_active). */
+static void fin_under_busy_send_kept(bool active)
 {
-    fin_under_busy_send(false);
+    int port = 0, lfd = h_raw_listen(&port);
+    int small = 4096;
+    ASSERT(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    gt_socket s = h_connect(port, GT_OPTS(GT_ACTIVE_FALSE, GT_EXIT_ON_CLOSE(false),
+                                          GT_SNDBUF(16384)));
+    int fd = h_raw_accept(lfd);
+    close(lfd);
+    static char half[MB / 2];
+    memset(mb, 'a', MB);
+    memset(half, 'b', sizeof half);
+    static send_job a;
+    ASSERT_OK(gt_send(s, mb, MB));
+    spawn_sender(&a, s, 1, TAG_A); /* mb[0]: one more 'a' */
+    ASSERT_WAITING(TAG_A);
+    ASSERT_OK(shutdown(fd, SHUT_WR));
+    if (active) {
+        ASSERT_OK(gt_setopts(s, GT_OPTS(GT_ACTIVE_ONCE)));
+        EXPECT_MSG(s, GT_MSG_TCP_CLOSED);
+    } else {
+        ASSERT_RECV_ERR(s, 0, H_WAIT, GT_ECLOSED);
+    }
+    ASSERT_WAITING(TAG_A); /* not answered closed: its data is still queued */
+    drain(fd, MB + 1);     /* every 'a', none dropped */
+    ASSERT_OK(h_wait_int(TAG_A, H_WAIT));
+    ASSERT_OK(gt_send(s, half, sizeof half));
+    char buf[4096];
+    for (size_t got = 0; got < sizeof half; got += sizeof buf) {
+        h_raw_read_exact(fd, buf, sizeof buf);
+        for (size_t i = 0; i < sizeof buf; i++)
+            ASSERT(buf[i] == 'b');
+    }
+    ASSERT_OK(gt_close(s));
+    ASSERT(h_raw_wait_eof(fd) == 0); /* then the FIN, nothing more */
+    close(fd);
 }
 
-GT_TEST(r56_fin_read_under_busy_send_exit_on_close)
+GT_TEST(dev26_fin_read_under_busy_send_keeps_the_queue)
 {
-    fin_under_busy_send(true);
+    fin_under_busy_send_kept(false);
+}
+
+GT_TEST(dev26_fin_under_busy_send_keeps_the_queue_active)
+{
+    fin_under_busy_send_kept(true);
 }
 
 /* ---- item 6: the peer goes away under waiting senders (rule 55) --------- */
