@@ -38,7 +38,13 @@ static int add(gt__sched *s, gt__io *w, int fd)
     return ctl(s->epfd, EPOLL_CTL_ADD, fd, &add_ev) == 0 ? 0 : gt__errno();
 }
 
-static void release_deferred(void *w) { ((gt__io *)w)->ops->release(w); }
+/* On the home the registration ends on (a deferred call runs on the
+ * scheduler it was deferred to). */
+static void release_deferred(void *w)
+{
+    gt__sched_io_released(gt__tls_sched, w);
+    ((gt__io *)w)->ops->release(w);
+}
 
 /* Ends the registration on `home`: events already fetched there may still
  * name w, so release runs there, between batches (out of memory for the
@@ -62,8 +68,10 @@ static void end_registration(gt__io *w, gt__sched *home)
 
 void gt__io_release_ended(gt__sched *s)
 {
-    for (int i = 0; i < s->nended; i++)
+    for (int i = 0; i < s->nended; i++) {
+        gt__sched_io_released(s, s->ended[i]);
         s->ended[i]->ops->release(s->ended[i]);
+    }
     s->nended = 0;
 }
 

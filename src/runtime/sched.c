@@ -648,6 +648,36 @@ static void handle_events(gt__sched *s, struct epoll_event *ev, int n)
         }
         gt__io_event(ev[i].data.ptr, ev[i].events);
     }
+    /* the last few watchers handled, for a spin's answers() */
+    for (int i = n > GT__SPIN_ANSWERED ? n - GT__SPIN_ANSWERED : 0; i < n; i++)
+        if (ev[i].data.ptr)
+            s->answered[s->answered_at++ % GT__SPIN_ANSWERED] = ev[i].data.ptr;
+}
+
+void gt__sched_io_released(gt__sched *s, const gt__io *w)
+{
+    if (!s)
+        return;
+    for (int k = 0; k < GT__SPIN_ANSWERED; k++)
+        if (s->answered[k] == w)
+            s->answered[k] = NULL;
+}
+
+/* Whether the events a spin caught answer what the loop did last: one
+ * is of a watcher among `answered`, or the wake-up's (another thread's
+ * hand-over, counted as before) -- spin.h, "Conversations".  The first
+ * few events only: a conversation's answer comes alone. */
+static bool answers(const gt__sched *s, const struct epoll_event *ev, int n)
+{
+    for (int i = 0; i < n && i < GT__SPIN_ANSWERED; i++) {
+        const gt__io *w = ev[i].data.ptr;
+        if (!w)
+            return true;
+        for (int k = 0; k < GT__SPIN_ANSWERED; k++)
+            if (s->answered[k] == w)
+                return true;
+    }
+    return false;
 }
 
 static void *sched_main(void *arg)
@@ -703,7 +733,9 @@ static void *sched_main(void *arg)
                 budget = gt__spin_budget(&s->spin, now);
             }
             int64_t idle_from = now, spin_end = now + budget;
+            bool spun = false;
             while (n == 0 && now < spin_end && !atomic_load(&s->remote_pending)) {
+                spun = true;
                 /* Yield, then pause for what is left of the pause (spin.h,
                  * "Yield"): a peer waiting for this CPU runs now. */
                 int64_t due = now + gt__spin_pause(now - idle_from, spin_end - now);
@@ -720,6 +752,8 @@ static void *sched_main(void *arg)
                     gt__spin_yielded(&s->spin, now - before, n);
                 now = gt__now_ns();
             }
+            if (spun && n > 0 && !answers(s, ev, n))
+                gt__spin_caught_other(&s->spin);
             s->spin_ns += now - idle_from; /* on a core, but no work */
             gt__spin_stop(&s->spin);
             if (n == 0) {

@@ -71,6 +71,12 @@ struct gt__sched {
     gt__deferred *pass_end;     /* gt__sched_at_pass_end; own thread only */
     gt__timers timers;
     gt__spin spin;              /* the adaptive spin budget (spin.h)     */
+    /* The watchers of the last events the loop handled (a ring; NULL =
+     * none): a spin's catch pays only if it is one of theirs, the answer
+     * of a conversation (spin.h, "Conversations").  A watcher leaves it at
+     * its release, before its memory can serve a new one.  Own thread. */
+    const gt__io *answered[GT__SPIN_ANSWERED];
+    unsigned answered_at;       /* the next slot to fill                 */
     atomic_ullong empty_polls;  /* epoll_waits that found nothing (tests:
                                    gt__sched_empty_polls); own thread writes */
     atomic_ullong spin_yields;  /* sched_yield calls of its spins (tests:
@@ -91,6 +97,10 @@ struct gt__sched {
     gt__io *ended[GT__ENDED_LOCAL];
     int nended;
 };
+
+/* A watcher's registration on s ended (io.c, on s's thread): it is no
+ * longer one whose events the loop handled last (sched.c, `answered`). */
+void gt__sched_io_released(gt__sched *s, const gt__io *w);
 
 /* ---- steal.c: balance (docs/DESIGN.md, "Balance") ---- */
 #define GT__LOAD_WIN_NS 10000000   /* a load window: 10 ms */

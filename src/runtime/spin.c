@@ -32,6 +32,7 @@ void gt__spin_init(gt__spin *sp, int64_t max_ns, gt__spin_gate *gate)
     sp->unpaid = 0;
     sp->probe_gap = GT__SPIN_PROBE;
     sp->probing = false;
+    sp->other = false;
     sp->budget = 0;
     sp->idle_since = 0;
     sp->poll_first = true; /* as busy until an empty poll says otherwise */
@@ -45,6 +46,7 @@ int64_t gt__spin_budget(gt__spin *sp, int64_t now)
     int shorts = __builtin_popcount(sp->history & HISTORY_MASK);
     int64_t b = sp->max_ns * shorts / GT__SPIN_HISTORY;
     sp->probing = false;
+    sp->other = false;
     if (b > 0 && __builtin_popcount(sp->caught) < GT__SPIN_PAYS) {
         if (++sp->unpaid < sp->probe_gap)
             b = 0; /* spins have not been paying: probe now and then */
@@ -72,7 +74,7 @@ void gt__spin_woke(gt__spin *sp, int64_t now)
     if (!sp->max_ns)
         return;
     if (sp->budget > 0) { /* it spun: did that catch the work? */
-        bool caught = waited < (sp->budget < GT__SPIN_PAY_NS ? sp->budget : GT__SPIN_PAY_NS);
+        bool caught = !sp->other && waited < (sp->budget < GT__SPIN_PAY_NS ? sp->budget : GT__SPIN_PAY_NS);
         sp->caught = ((sp->caught << 1) | caught) & HISTORY_MASK;
         if (sp->probing && !caught)
             sp->probe_gap = sp->probe_gap * 2 > GT__SPIN_PROBE_MAX ? GT__SPIN_PROBE_MAX : sp->probe_gap * 2;
@@ -99,6 +101,8 @@ void gt__spin_untested(gt__spin *sp)
     sp->probing = false;
     sp->budget = 0; /* gt__spin_woke: no catch, no miss */
 }
+
+void gt__spin_caught_other(gt__spin *sp) { sp->other = true; }
 
 void gt__spin_stop(gt__spin *sp)
 {
