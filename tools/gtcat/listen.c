@@ -9,7 +9,7 @@
  * port 0) and accepts any
  * number of connections, a process each.  With --echo every packet goes
  * back framed the same way; without it packets are written to stdout (with
- * a newline after each for a framed type).
+ * a newline after each for a framed type, packet_framed: not raw or line).
  *
  * SIGTERM or SIGINT stops it in order: the listen sockets close, each
  * connection stops reading, answers the packets it has already received,
@@ -265,7 +265,7 @@ static bool handle(conn *c, gt_msg *m)
             else
                 count_echoes(c, 1);
         } else {
-            print_packet(m->data, m->len, the_srv->packet != GT_PKT_RAW);
+            print_packet(m->data, m->len, packet_framed(the_srv->packet));
         }
         if (the_srv->active.v.i == GT_ACTIVE_ONCE_V)
             arm(c);
@@ -500,7 +500,7 @@ static void conn_passive(void *arg)
                 break;
             count_echoes(c, 1);
         } else {
-            print_packet(m->data, m->len, the_srv->packet != GT_PKT_RAW);
+            print_packet(m->data, m->len, packet_framed(the_srv->packet));
             gt_msg_free(m);
         }
     }
