@@ -206,3 +206,38 @@ if gtcat_connect "$name" fullbacklog 30 --timeout 500; then
         ok "$name"
     fi
 fi
+
+# 10. --packet line between two gtcats (audit16): a line packet carries its
+#     newline both ways, so stdin's lines go out whole and each packet
+#     prints as received.  gtcat framed them as the length types: connect
+#     sent "one" "two" without newlines (the peer saw one line "onetwo"),
+#     listen printed "one\n\n".  PRINTED: listen without --echo, the same
+#     lines, each once.
+printf 'one\ntwo\n' >"$TMP/lines"
+name=interop/cli/connect-packet-line-echo
+if listen_ok "$name" 0 --packet line --echo; then
+    timeout 10 "$GTCAT" connect 127.0.0.1 "$BGPORT" --packet line <"$TMP/lines" >"$TMP/lines.out" 2>"$TMP/lines.err"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        fail "$name" "exit $rc: $(head -1 "$TMP/lines.err")"
+    elif ! cmp -s "$TMP/lines.out" "$TMP/lines"; then
+        fail "$name" "sent one\\ntwo\\n, got back: $(head -c 60 "$TMP/lines.out" | od -An -c | tr -s ' \n' ' ')"
+    else
+        ok "$name"
+    fi
+    stop_bg "$BGPID"
+fi
+name=interop/cli/listen-packet-line-printed
+if listen_ok "$name" 0 --packet line; then
+    srv=$BGPID srvout=$BGOUT
+    timeout 10 "$GTCAT" connect 127.0.0.1 "$BGPORT" --packet line <"$TMP/lines" >/dev/null 2>"$TMP/lines.err" &
+    cpid=$!
+    for i in $(seq 100); do [ "$(tail -n +2 "$srvout")" = "$(printf 'one\ntwo')" ] && break; sleep 0.1; done
+    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+    stop_bg "$srv"
+    if tail -n +2 "$srvout" | cmp -s - "$TMP/lines"; then
+        ok "$name"
+    else
+        fail "$name" "peer sent one\\ntwo\\n, listen printed: $(tail -n +2 "$srvout" | head -c 60 | od -An -c | tr -s ' \n' ' ')"
+    fi
+fi

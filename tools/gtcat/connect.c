@@ -4,8 +4,8 @@
  *
  * Copies stdin to the socket and the socket to stdout.  With a length
  * packet type each stdin line (without its newline) is one packet and each
- * packet received is written followed by a newline; raw bytes pass
- * unchanged.
+ * packet received is written followed by a newline; raw bytes, and lines
+ * (which carry their newline), pass unchanged.
  *
  * The end, by who ends first:
  *  - stdin EOF: shut down the write side, print what still comes, exit 0
@@ -207,7 +207,7 @@ int cmd_connect(int argc, char **argv)
     }
     if (rc)
         tls_die(what, s, rc);
-    session sess = {.sock = s, .framed = packet != GT_PKT_RAW};
+    session sess = {.sock = s, .framed = packet_framed(packet)};
     gt_pid rp, wp;
     if ((rc = gt_spawn(reader_main, &sess, NULL, &rp)) != 0 || (rc = gt_monitor(rp)) != 0 ||
         (rc = gt_spawn(writer_main, &sess, NULL, &wp)) != 0 || (rc = gt_monitor(wp)) != 0)

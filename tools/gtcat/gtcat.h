@@ -56,6 +56,13 @@ int parse_fd(const char *s);
  * lock shared by every connection process. */
 void print_packet(const void *p, size_t n, bool framed);
 
+/* Whether packets of type t are lines of their own on the terminal: one
+ * stdin line (its newline dropped) sent as a packet, a newline printed
+ * after each packet received.  Not raw, and not line, whose packets carry
+ * their delimiter both ways (gt_send adds none): framing a line packet
+ * sent "one" "two" as the line "onetwo", and printed "one\n\n". */
+static inline bool packet_framed(int t) { return t != GT_PKT_RAW && t != GT_PKT_LINE; }
+
 /* TLS (tls.c): the options --tls, --cert, --key, --cacert, --insecure,
  * as getopt vals 'T', 'C', 'K', 'A', 'I' (TLS_LONGOPTS in a table). */
 typedef struct tls_args {
