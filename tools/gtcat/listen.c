@@ -253,6 +253,16 @@ static void first_arm(conn *c)
         arm(c);
 }
 
+/* Whether an echo send (rc) went; if not, the connection ends, and says
+ * why: its peer misses the echoes from the sent-th of n on. */
+static bool echo_ok(int rc, int sent, int n)
+{
+    if (rc != 0)
+        fprintf(stderr, "gtcat: echo: %s; %d of %d packets sent, closing the connection\n",
+                gt_err_name(rc), sent, n);
+    return rc == 0;
+}
+
 /* Handles one message; returns false when the connection is over. */
 static bool handle(conn *c, gt_msg *m)
 {
@@ -260,9 +270,8 @@ static bool handle(conn *c, gt_msg *m)
     switch (tcp_kind(m->kind)) {
     case GT_MSG_TCP:
         if (the_srv->echo) {
-            if (gt_send(c->sock, m->data, m->len) != 0)
-                more = false;
-            else
+            more = echo_ok(gt_send(c->sock, m->data, m->len), 0, 1);
+            if (more)
                 count_echoes(c, 1);
         } else {
             print_packet(m->data, m->len, packet_framed(the_srv->packet));
@@ -345,7 +354,7 @@ static bool echo_flush(conn *c, gt_msg **msgs, const struct iovec *iov, size_t n
         c->last_len = iov[n - 1].iov_len < UINT32_MAX ? (uint32_t)iov[n - 1].iov_len : UINT32_MAX;
     if (n && ok) {
         int sent = 0;
-        ok = gt_send_many(c->sock, iov, (int)n, &sent) == 0;
+        ok = echo_ok(gt_send_many(c->sock, iov, (int)n, &sent), sent, (int)n);
         count_echoes(c, sent);
     }
     for (size_t i = 0; i < n; i++)
@@ -494,9 +503,9 @@ static void conn_passive(void *arg)
     int rc;
     while ((rc = gt_recv(c->sock, 0, GT_INFINITY, &m)) == 0) {
         if (the_srv->echo) {
-            rc = gt_send(c->sock, m->data, m->len);
+            int src = gt_send(c->sock, m->data, m->len);
             gt_msg_free(m);
-            if (rc)
+            if (!echo_ok(src, 0, 1))
                 break;
             count_echoes(c, 1);
         } else {
