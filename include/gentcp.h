@@ -469,8 +469,10 @@ int gt_wait_fd(int fd, uint32_t events, int64_t timeout_ms, uint32_t *revents_ou
  * field is *ref_out (gt_start_timer, {timeout, Ref, Msg}).  As in Erlang,
  * a timer is cancelled when dest is not alive or exits: it sends nothing
  * and its memory is freed with the exit, not at its deadline (gt_read_timer
- * and gt_cancel_timer then return -1).  Returns 0, GT_EBADARG (ms out
- * of range, NULL ref_out, NULL data with len), GT_ESYSTEM_LIMIT or -ENOMEM.
+ * and gt_cancel_timer then return -1).  ref_out may be NULL: a timer
+ * never read or cancelled (a gt_start_timer's message still carries its
+ * handle).  Returns 0, GT_EBADARG (ms out of range, NULL data with len),
+ * GT_ESYSTEM_LIMIT or -ENOMEM.
  * Callable from any process or thread; a timer costs one allocation of
  * about 100 bytes plus its payload until it fires or is cancelled. */
 #define GT_TIMER_MAX_MS ((int64_t)1 << 42) /* ~139 years */

@@ -182,7 +182,7 @@ static void timer_insert_remote(void *arg)
 static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
                  bool with_ref, gt_timer *ref_out)
 {
-    if (!ref_out || ms < 0 || ms > GT_TIMER_MAX_MS || (len && !data))
+    if (ms < 0 || ms > GT_TIMER_MAX_MS || (len && !data))
         return GT_EBADARG;
     int err = gt__rt_ensure();
     if (err)
@@ -221,7 +221,8 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
     if (!alive) { /* cancelled at once: the handle reads false */
         gt__idmap_del(&timers, id);
         timer_unref(t);
-        *ref_out = (gt_timer){id};
+        if (ref_out)
+            *ref_out = (gt_timer){id};
         return 0;
     }
     /* The handle goes out only once the insert is in hand, so a cancel
@@ -239,7 +240,8 @@ static int start(int64_t ms, gt_pid dest, int tag, const void *data, size_t len,
         timer_unref(t);
         return err;
     }
-    *ref_out = (gt_timer){id}; /* not t->id: t may have fired and gone */
+    if (ref_out) /* not t->id: t may have fired and gone */
+        *ref_out = (gt_timer){id};
     return 0;
 }
 
