@@ -1079,8 +1079,13 @@ int gt_recv(gt_socket h, size_t length, int64_t timeout_ms, gt_msg **msg_out)
         /* The flag is set only once the scheduler has taken the
          * readiness edge; what is already in the kernel is read at once,
          * as inet does (recv(S,0,0) after the bytes came): one read per
-         * call whatever the flag says, EAGAIN clearing it again. */
-        if (s->readable || !tried) {
+         * call whatever the flag says, EAGAIN clearing it again.  Not
+         * for a recv that may wait, once a read found the kernel's queue
+         * empty (flag clear, plain TCP): whatever came since raised an
+         * edge whose event wakes this wait, and the read could only say
+         * EAGAIN in the common case (send16: an acceptor pool's worker
+         * read EAGAIN once per request before it waited). */
+        if (s->readable || (!tried && (timeout_ms == 0 || gt__sock_tp(s)))) {
             tried = true;
             ssize_t n = fill(s, need > in_avail(s) ? need - in_avail(s) : 0);
             if (n < 0) {

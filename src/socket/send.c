@@ -302,6 +302,13 @@ void gt__sock_flush_deferred(gt__sock *s, unsigned which)
  * polls or sleeps: a lone process that sends and then waits makes the one
  * system call it made before. */
 #define DEFER_MAX 4096 /* bigger sends are written at once (no copy) */
+/* Further sends onto a listed socket join its queue, so that a process
+ * that sends several messages in one run costs one write (send16: 8 small
+ * sends had made 4 sendto, each second send writing the queue at once).
+ * A queue that would grow beyond this is written at once, as before: the
+ * bound keeps the copies and the memory of a pass small (a pooled output
+ * block's size, util/buf.c). */
+#define DEFER_QUEUE_MAX (16 * 1024)
 
 static __thread struct {
     /* +1 ref each, listed once, with write_listed or add_listed set (or
@@ -336,10 +343,15 @@ static void sys_close(int fd)
 #endif
 }
 
-/* Whether a send of len bytes onto s's empty queue may wait for the end
- * of the pass.  Lock held. */
+/* Whether a send of len bytes may wait for the end of the pass: onto an
+ * empty queue, or onto a listed one (whose bytes the kernel would have
+ * taken: no busy state, no watermark) that stays within DEFER_QUEUE_MAX.
+ * Lock held. */
 static bool defer_ok(gt__sock *s, size_t len)
 {
+    size_t before = out_pending(s);
+    if (before && (!s->write_listed || before + len > DEFER_QUEUE_MAX))
+        return false;
     /* a peer known to be gone, or our own shutdown(write) done: the write
      * fails, and the send itself reports it, as inet's does (rule 56, as
      * for delay_send in send_checks) */
@@ -693,7 +705,7 @@ int gt_sendv_partial(gt_socket h, const struct iovec *iov, int iovcnt, size_t *s
         if (hlen)
             v[n++] = (struct iovec){hdr, hlen};
         size_t written = 0;
-        bool defer = !before && defer_ok(s, len + hlen);
+        bool defer = defer_ok(s, len + hlen);
         if (!defer && !out_pending(s) && s->writable && !s->o->delay_send && iovcnt <= MAX_IOV - 1) {
             for (int i = 0; i < iovcnt; i++)
                 if (iov[i].iov_len)
@@ -960,9 +972,9 @@ int gt_send_many(gt_socket h, const struct iovec *packets, int count, int *sent)
     rc = send_begin(s);
     size_t before = out_pending(s), total = 0;
     int queued = 0, fail = 0;
-    /* small, onto an empty queue: queued for the end of the pass (the
-     * lone packet does not go direct) */
-    bool defer = rc == 0 && !before && defer_ok(s, len + (size_t)count * header_len(s->o->packet));
+    /* small, onto an empty or listed queue: queued for the end of the
+     * pass (the lone packet does not go direct) */
+    bool defer = rc == 0 && defer_ok(s, len + (size_t)count * header_len(s->o->packet));
     /* a run is framed in place; a lone packet may skip the queue below */
     if (rc == 0 && count > 1 && (rc = queue_small_run(s, packets, count, len, biggest, &queued, &total)) > 0)
         rc = 0;

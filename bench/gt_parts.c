@@ -1,0 +1,92 @@
+/*
+ * gt_parts.c -- an echo server that answers each request with several
+ * gt_send calls, for the writes of the end-of-pass batch (send16: sends a
+ * process makes in one run onto one socket go out in one write).
+ *
+ *   gt_parts [parts=3] [schedulers=2] [spin_us=...]
+ *
+ * Speaks bench/load.c's {packet,4} echo protocol with the socket in raw
+ * mode (passive): reads the 4-byte header, then the body, and answers
+ * with parts sends -- the header, then the body in parts - 1 pieces (the
+ * last takes the rest) -- so the peer gets the frame unchanged.  One
+ * acceptor on scheduler 1 hands each connection to a worker spawned for
+ * it (placed by the runtime).  Prints "listening on PORT"; serves until
+ * secs= (600) have passed.
+ */
+#include "gt_bench.h"
+
+static int parts;
+
+static void worker_fn(void *arg)
+{
+    gt_socket s = {(uint64_t)(uintptr_t)arg};
+    gt_msg *m = NULL;
+    if (gt_receive(GT_INFINITY, &m) != 0) { /* the acceptor's go */
+        gt_close(s);
+        return;
+    }
+    gt_msg_free(m);
+    for (;;) {
+        gt_msg *h, *b = NULL;
+        if (gt_recv(s, 4, GT_INFINITY, &h) != 0)
+            break;
+        const uint8_t *p = h->data;
+        size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        int rc = len ? gt_recv(s, len, GT_INFINITY, &b) : 0;
+        if (rc == 0)
+            rc = gt_send(s, h->data, 4);
+        size_t piece = parts > 1 ? len / (size_t)(parts - 1) : len, off = 0;
+        for (int i = 1; rc == 0 && off < len; i++) {
+            size_t n = i == parts - 1 || parts < 2 ? len - off : piece;
+            rc = gt_send(s, (const uint8_t *)b->data + off, n);
+            off += n;
+        }
+        gt_msg_free(h);
+        gt_msg_free(b);
+        if (rc)
+            break;
+    }
+    gt_close(s);
+}
+
+static void acceptor_fn(void *arg)
+{
+    gt_socket l = {(uint64_t)(uintptr_t)arg};
+    gt_socket a;
+    while (gt_accept(l, GT_INFINITY, &a) == 0) {
+        gt_pid pid;
+        if (gt_spawn(worker_fn, (void *)(uintptr_t)a.id, NULL, &pid) != 0) {
+            gt_close(a);
+            continue;
+        }
+        if (gt_controlling_process(a, pid) != 0)
+            gt_close(a); /* the worker's recv finds it closed */
+        gt_post(pid, 1, NULL, 0);
+    }
+}
+
+static void server_fn(void *arg)
+{
+    (void)arg;
+    gt_opt extra[] = {GT_PACKET(0), GT_NODELAY(true)};
+    gt_socket l = gb_listen(extra, 2);
+    gt_spawn_opts o = {.scheduler = 1};
+    gt_pid acc;
+    gb_check(gt_spawn(acceptor_fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
+    gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+    double end = gb_now() + (double)gb_arg("secs", 600);
+    while (gb_now() < end) /* without holding a scheduler */
+        gt_sleep(100);
+    exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    gb_argc = argc;
+    gb_argv = argv;
+    parts = (int)gb_arg("parts", 3);
+    if (parts < 1)
+        parts = 1;
+    gb_run(server_fn, NULL);
+    return 0;
+}
