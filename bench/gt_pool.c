@@ -4,13 +4,13 @@
  * controlling_process).  For the accept workload of bench/load.c with the
  * hand-over in its path (issue 11, move15).
  *
- *   gt_pool [schedulers=2] [spin_us=...] [active=0|1]
+ *   gt_pool [schedulers=2] [spin_us=...] [active=0|1] [secs=600]
  *
  * One acceptor, pinned to scheduler 1, accepts; each connection gets a
  * worker spawned round robin (so about half land on another scheduler and
  * their sockets move there) that echoes {packet,4} frames passively
  * (active=1: {active,true} messages) until the peer closes.  Prints
- * "listening on PORT"; serves until its stdin closes.
+ * "listening on PORT"; serves for secs= seconds (or until killed).
  */
 #include "gt_bench.h"
 
