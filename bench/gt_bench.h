@@ -123,18 +123,50 @@ static gt_socket gb_listen(const gt_opt *extra, size_t nextra)
     return l;
 }
 
-/* A {packet,4} nodelay listener (gb_listen) whose acceptor process, fn(l's
- * id), runs on scheduler 1 and owns it, so that its watcher is homed there
- * too: the acceptor-pool shape of gt_pool and gt_skew, where connections
- * are handed to workers with controlling_process. */
-static inline void gb_acceptor_on_scheduler_1(gt_proc_fn fn)
+/* A nodelay listener (gb_listen) with {packet, packet} whose acceptor
+ * process, fn(l's id), runs on scheduler 1 and owns it, so that its
+ * watcher is homed there too: the acceptor-pool shape of gt_pool, gt_parts
+ * and gt_skew, where connections are handed to workers with
+ * controlling_process. */
+static inline void gb_acceptor_on_scheduler_1(gt_proc_fn fn, int packet)
 {
-    gt_opt extra[] = {GT_PACKET(4), GT_NODELAY(true)};
+    gt_opt extra[] = {GT_PACKET(packet), GT_NODELAY(true)};
     gt_socket l = gb_listen(extra, 2);
     gt_spawn_opts o = {.scheduler = 1};
     gt_pid acc;
     gb_check(gt_spawn(fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
     gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+}
+
+/* An acceptor's loop (gt_pool, gt_parts): each connection accepted on l
+ * goes to worker(its id), spawned for it where the runtime places it,
+ * with controlling_process, then a post that says go (gb_worker_go). */
+static inline void gb_hand_each_to(gt_socket l, gt_proc_fn worker)
+{
+    gt_socket a;
+    while (gt_accept(l, GT_INFINITY, &a) == 0) {
+        gt_pid pid;
+        if (gt_spawn(worker, (void *)(uintptr_t)a.id, NULL, &pid) != 0) {
+            gt_close(a);
+            continue;
+        }
+        if (gt_controlling_process(a, pid) != 0)
+            gt_close(a); /* the worker finds it closed */
+        gt_post(pid, 1, NULL, 0);
+    }
+}
+
+/* A worker's start: the socket is its own once gb_hand_each_to's go
+ * arrives; false (the socket closed) if none can. */
+static inline bool gb_worker_go(gt_socket s)
+{
+    gt_msg *m = NULL;
+    if (gt_receive(GT_INFINITY, &m) != 0) {
+        gt_close(s);
+        return false;
+    }
+    gt_msg_free(m);
+    return true;
 }
 
 #endif

@@ -20,12 +20,8 @@ static int parts;
 static void worker_fn(void *arg)
 {
     gt_socket s = {(uint64_t)(uintptr_t)arg};
-    gt_msg *m = NULL;
-    if (gt_receive(GT_INFINITY, &m) != 0) { /* the acceptor's go */
-        gt_close(s);
+    if (!gb_worker_go(s))
         return;
-    }
-    gt_msg_free(m);
     for (;;) {
         gt_msg *h, *b = NULL;
         if (gt_recv(s, 4, GT_INFINITY, &h) != 0)
@@ -51,29 +47,13 @@ static void worker_fn(void *arg)
 
 static void acceptor_fn(void *arg)
 {
-    gt_socket l = {(uint64_t)(uintptr_t)arg};
-    gt_socket a;
-    while (gt_accept(l, GT_INFINITY, &a) == 0) {
-        gt_pid pid;
-        if (gt_spawn(worker_fn, (void *)(uintptr_t)a.id, NULL, &pid) != 0) {
-            gt_close(a);
-            continue;
-        }
-        if (gt_controlling_process(a, pid) != 0)
-            gt_close(a); /* the worker's recv finds it closed */
-        gt_post(pid, 1, NULL, 0);
-    }
+    gb_hand_each_to((gt_socket){(uint64_t)(uintptr_t)arg}, worker_fn);
 }
 
 static void server_fn(void *arg)
 {
     (void)arg;
-    gt_opt extra[] = {GT_PACKET(0), GT_NODELAY(true)};
-    gt_socket l = gb_listen(extra, 2);
-    gt_spawn_opts o = {.scheduler = 1};
-    gt_pid acc;
-    gb_check(gt_spawn(acceptor_fn, (void *)(uintptr_t)l.id, &o, &acc), "gt_spawn");
-    gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
+    gb_acceptor_on_scheduler_1(acceptor_fn, 0);
     double end = gb_now() + (double)gb_arg("secs", 600);
     while (gb_now() < end) /* without holding a scheduler */
         gt_sleep(100);

@@ -19,13 +19,9 @@ static int active;
 static void worker_fn(void *arg)
 {
     gt_socket s = {(uint64_t)(uintptr_t)arg};
-    /* the socket is ours once the acceptor's go arrives */
-    gt_msg *m = NULL;
-    if (gt_receive(GT_INFINITY, &m) != 0) {
-        gt_close(s);
+    if (!gb_worker_go(s))
         return;
-    }
-    gt_msg_free(m);
+    gt_msg *m = NULL;
     if (active && gt_setopts(s, GT_OPTS(GT_ACTIVE_TRUE)) != 0) {
         gt_close(s);
         return;
@@ -48,24 +44,13 @@ static void worker_fn(void *arg)
 
 static void acceptor_fn(void *arg)
 {
-    gt_socket l = {(uint64_t)(uintptr_t)arg};
-    gt_socket a;
-    while (gt_accept(l, GT_INFINITY, &a) == 0) {
-        gt_pid pid;
-        if (gt_spawn(worker_fn, (void *)(uintptr_t)a.id, NULL, &pid) != 0) {
-            gt_close(a);
-            continue;
-        }
-        if (gt_controlling_process(a, pid) != 0)
-            gt_close(a); /* the worker's go below finds it closed */
-        gt_post(pid, 1, NULL, 0);
-    }
+    gb_hand_each_to((gt_socket){(uint64_t)(uintptr_t)arg}, worker_fn);
 }
 
 static void server_fn(void *arg)
 {
     (void)arg;
-    gb_acceptor_on_scheduler_1(acceptor_fn);
+    gb_acceptor_on_scheduler_1(acceptor_fn, 4);
     double end = gb_now() + (double)gb_arg("secs", 600);
     while (gb_now() < end) /* without holding a scheduler */
         gt_sleep(100);

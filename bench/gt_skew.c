@@ -47,7 +47,7 @@ static void acceptor_fn(void *arg)
 static void server_fn(void *arg)
 {
     (void)arg;
-    gb_acceptor_on_scheduler_1(acceptor_fn);
+    gb_acceptor_on_scheduler_1(acceptor_fn, 4);
     double t0 = gb_now();
     for (;;) { /* until stdin closes, without holding a scheduler */
         uint32_t ev = 0;
