@@ -138,6 +138,17 @@ static inline void gb_acceptor_on_scheduler_1(gt_proc_fn fn, int packet)
     gb_check(gt_controlling_process(l, acc), "gt_controlling_process");
 }
 
+/* gt_pool's and gt_parts' server: the acceptor on scheduler 1, then
+ * serves for secs= seconds (600) without holding a scheduler, and exits. */
+static inline void gb_serve_pool(gt_proc_fn acceptor, int packet)
+{
+    gb_acceptor_on_scheduler_1(acceptor, packet);
+    double end = gb_now() + (double)gb_arg("secs", 600);
+    while (gb_now() < end)
+        gt_sleep(100);
+    exit(0);
+}
+
 /* An acceptor's loop (gt_pool, gt_parts): each connection accepted on l
  * goes to worker(its id), spawned for it where the runtime places it,
  * with controlling_process, then a post that says go (gb_worker_go). */

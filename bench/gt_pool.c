@@ -50,11 +50,7 @@ static void acceptor_fn(void *arg)
 static void server_fn(void *arg)
 {
     (void)arg;
-    gb_acceptor_on_scheduler_1(acceptor_fn, 4);
-    double end = gb_now() + (double)gb_arg("secs", 600);
-    while (gb_now() < end) /* without holding a scheduler */
-        gt_sleep(100);
-    exit(0);
+    gb_serve_pool(acceptor_fn, 4);
 }
 
 int main(int argc, char **argv)
