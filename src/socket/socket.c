@@ -155,7 +155,11 @@ gt__sock *gt__sock_new(int fd, int kind, int family, gt__proc *owner, gt__sockop
         gt__obj_free(GT__OBJ_SOCK, s);
         return NULL;
     }
+    /* Under the lock: once in the table, gt_sockets_list may read s->id
+     * (under the lock) before this store (TSan, close_test i8_1). */
+    gt__lock(&s->lock, GT__LK_SOCK);
     s->id = gt__sock_id_mark(gt__idmap_add(&socks, s), o->backend);
+    gt__unlock(&s->lock);
     if (!gt__sock_id_slot(s->id)) {
         s->fd = -1; /* the caller still owns fd on failure */
         atomic_store(&s->refs, 1);
